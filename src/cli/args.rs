@@ -1,0 +1,170 @@
+//! Arguments (DESIGN §5).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use breakglass::names;
+
+fn officer_name(s: &str) -> Result<String, String> {
+    names::officer(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+fn secret_name(s: &str) -> Result<String, String> {
+    names::secret(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+fn reason(s: &str) -> Result<String, String> {
+    names::reason(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+/// breakglass: emergency credentials and backup codes, released by a quorum
+/// of officers and logged to a signed, append-only ledger.
+#[derive(Parser, Debug)]
+#[command(
+    name = "breakglass",
+    version,
+    after_help = "With no command, opens the console on the vault.\n\
+Secrets are never taken from arguments or the environment: on a terminal\n\
+they are asked for (hidden); with --batch they are read from stdin, one per line.\n\
+\n\
+Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 ledger verification failed."
+)]
+pub struct Cli {
+    /// The vault directory [default: $XDG_DATA_HOME/breakglass/vault]
+    #[arg(long, global = true, env = "BREAKGLASS_VAULT", value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+
+    /// Never open the terminal: read every secret from stdin, one per line,
+    /// and write a released item to stdout
+    #[arg(long, global = true)]
+    pub batch: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Kinds of secret.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// One-time backup codes, one per line; each release gives the next one
+    Codes,
+    /// One credential (the rest of stdin), released once
+    Credential,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a vault: officers, threshold, keys and the ledger's genesis entry
+    #[command(
+        after_help = "Batch stdin: one passphrase per officer, in --officer order.\n\
+Example: breakglass init --threshold 2 --officer alice --officer bob --officer carol"
+    )]
+    Init(InitArgs),
+
+    /// Deposit backup codes or a credential (one officer, no quorum)
+    #[command(
+        after_help = "Batch stdin: the officer's passphrase; then the codes, one per line, to EOF\n\
+(blank lines are skipped), or the credential as the rest of stdin."
+    )]
+    Deposit(DepositArgs),
+
+    /// List secrets with their remaining counts (never a value)
+    List {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Show the vault: id, m-of-n, officers, epoch, ledger size and root
+    Status {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Release the next item of a secret with a quorum of officers
+    #[command(
+        after_help = "Each officer signs the approval statement (secret, reason, nonce, expiry).\n\
+The item is marked released and logged before it is shown, once. On a terminal it is\n\
+shown on a cleared screen until confirmed (or 60 s); with --batch it is written to stdout.\n\
+Batch stdin: the passphrases, in --officer order."
+    )]
+    Release(ReleaseArgs),
+
+    /// Read the ledger
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+
+    /// Create a throw-away 2-of-3 demo vault with sample codes and show how to use it
+    Demo {
+        /// Where to create it [default: a new directory under the system temp dir]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Officers needed to release (m); 2 ≤ m ≤ n
+    #[arg(long, value_name = "M")]
+    pub threshold: usize,
+
+    /// An officer's name; repeat for each officer (n ≤ 255)
+    #[arg(long = "officer", value_name = "NAME", required = true, value_parser = officer_name)]
+    pub officers: Vec<String>,
+
+    /// Argon2id memory per passphrase, MiB (8 to 4096)
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub kdf_memory_mib: u32,
+
+    /// Argon2id passes (1 to 64)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub kdf_iterations: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct DepositArgs {
+    /// The secret's name, e.g. github/admin
+    #[arg(value_name = "NAME", value_parser = secret_name)]
+    pub name: String,
+
+    /// The depositing officer
+    #[arg(long, value_name = "O", value_parser = officer_name)]
+    pub officer: String,
+
+    /// What is deposited
+    #[arg(long, value_enum, default_value_t = Kind::Codes)]
+    pub kind: Kind,
+
+    /// Approvals this secret needs, if more than the vault threshold
+    #[arg(long, value_name = "K")]
+    pub min_approvals: Option<u8>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReleaseArgs {
+    /// The secret to release from
+    #[arg(value_name = "NAME", value_parser = secret_name)]
+    pub name: String,
+
+    /// Why (1-500 characters); signed by every approving officer and logged
+    #[arg(long, value_name = "TEXT", value_parser = reason)]
+    pub reason: String,
+
+    /// An approving officer; repeat for each (at least the threshold)
+    #[arg(long = "officer", value_name = "NAME", required = true, value_parser = officer_name)]
+    pub officers: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Print every entry
+    Show {
+        /// One canonical JSON entry per line, exactly as hashed
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,275 @@
+//! One function per command. Each opens the vault, gathers input, calls the
+//! library and prints the outcome.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use breakglass::crypto::KdfParams;
+use breakglass::records::SecretKind;
+use breakglass::vault::{Displayed, InitOptions, NewOfficer};
+use breakglass::{Passphrase, Vault, ledger};
+
+use super::args::{Cli, Command, DepositArgs, InitArgs, Kind, LedgerCommand, ReleaseArgs};
+use super::input::Input;
+
+/// A usage error found after parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// How long a released item stays on screen.
+const REVEAL_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn dispatch(cli: Cli) -> Result<i32> {
+    let vault_dir = match cli.vault.clone() {
+        Some(v) => v,
+        None => default_vault_dir()?,
+    };
+    let mut input = Input::new(cli.batch);
+    match cli.command {
+        None => {
+            let vault = Vault::open(&vault_dir)?;
+            breakglass::tui::run(vault)?;
+            Ok(0)
+        }
+        Some(Command::Init(args)) => init(&vault_dir, &mut input, args),
+        Some(Command::Deposit(args)) => deposit(&vault_dir, &mut input, args),
+        Some(Command::List { json }) => list(&vault_dir, json),
+        Some(Command::Status { json }) => status(&vault_dir, json),
+        Some(Command::Release(args)) => release(&vault_dir, &mut input, args),
+        Some(Command::Ledger(LedgerCommand::Show { json })) => ledger_show(&vault_dir, json),
+        Some(Command::Demo { dir }) => demo(dir),
+    }
+}
+
+/// `$XDG_DATA_HOME/breakglass/vault`, or `~/.local/share/breakglass/vault`.
+fn default_vault_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d).join("breakglass").join("vault"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Usage("no --vault given and neither XDG_DATA_HOME nor HOME is set".into()))?;
+    Ok(PathBuf::from(home).join(".local/share/breakglass/vault"))
+}
+
+fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32> {
+    let kdf = KdfParams::new(args.kdf_memory_mib, args.kdf_iterations)?;
+    // Validate everything the vault will check before asking for a secret.
+    breakglass::names::threshold(args.threshold, args.officers.len())?;
+    let mut seen = std::collections::HashSet::new();
+    for o in &args.officers {
+        if !seen.insert(o) {
+            return Err(Usage(format!("officer {o} is named twice")).into());
+        }
+    }
+    breakglass::store::check_new_vault_path(dir)?;
+    let mut officers = Vec::new();
+    for name in &args.officers {
+        let passphrase = input.new_passphrase(name)?;
+        officers.push(NewOfficer {
+            name: name.clone(),
+            passphrase,
+        });
+    }
+    if !input.is_batch() {
+        eprintln!("Creating the vault (deriving {} officer keys)…", officers.len());
+    }
+    let vault = Vault::init(
+        dir,
+        InitOptions {
+            threshold: args.threshold,
+            officers,
+            kdf,
+        },
+    )?;
+    let st = vault.status()?;
+    println!("Created vault {} at {}", st.vault_id, dir.display());
+    println!("  quorum:      {} of {} ({})", st.threshold, st.officers.len(), st.officers.join(", "));
+    println!("  ledger key:  {}", st.ledger_fingerprint);
+    println!("Give the ledger key fingerprint to your auditors; it pins the ledger's signatures.");
+    Ok(0)
+}
+
+fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Result<i32> {
+    let mut vault = Vault::open(dir)?;
+    let pass = input.passphrase(&args.officer)?;
+    let session = vault.authenticate(&args.officer, &pass, "deposit", Some(&args.name))?;
+    drop(pass);
+    let (kind, values) = match args.kind {
+        Kind::Codes => (SecretKind::Codes, input.codes()?),
+        Kind::Credential => (SecretKind::Credential, vec![input.credential()?]),
+    };
+    let report = vault.deposit(&session, &args.name, kind, args.min_approvals, &values)?;
+    drop(values);
+    let noun = match (kind, report.added) {
+        (SecretKind::Codes, 1) => "code",
+        (SecretKind::Codes, _) => "codes",
+        (SecretKind::Credential, _) => "credential",
+    };
+    println!(
+        "Deposited {} {noun} into {} ({} in all; ledger entry {}).",
+        report.added, args.name, report.total, report.seq
+    );
+    Ok(0)
+}
+
+fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
+    let vault = Vault::open(dir)?;
+    let secrets = vault.secrets()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&secrets)?);
+        return Ok(0);
+    }
+    if secrets.is_empty() {
+        println!("No secrets yet. Deposit some with `breakglass deposit NAME --officer O`.");
+        return Ok(0);
+    }
+    let width = secrets.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
+    println!("{:<width$}  {:<10}  {:>9}  {:>5}  NOTES", "NAME", "KIND", "REMAINING", "TOTAL");
+    for s in &secrets {
+        let mut notes = Vec::new();
+        if s.remaining == 0 && s.unconfirmed == 0 {
+            notes.push("none left".to_string());
+        } else if s.kind == "codes" && s.remaining <= 2 {
+            notes.push("few left".to_string());
+        }
+        if s.unconfirmed > 0 {
+            notes.push(format!("{} released but unconfirmed", s.unconfirmed));
+        }
+        if let Some(k) = s.min_approvals {
+            notes.push(format!("needs {k} approvals"));
+        }
+        println!(
+            "{:<width$}  {:<10}  {:>9}  {:>5}  {}",
+            s.name,
+            s.kind,
+            s.remaining,
+            s.total,
+            notes.join("; ")
+        );
+    }
+    Ok(0)
+}
+
+fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
+    let vault = Vault::open(dir)?;
+    let st = vault.status()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+        return Ok(0);
+    }
+    println!("vault        {}", st.vault_id);
+    println!("path         {}", dir.display());
+    println!("quorum       {} of {}", st.threshold, st.officers.len());
+    println!("officers     {}", st.officers.join(", "));
+    println!("epoch        {}", st.epoch);
+    println!("secrets      {}", st.secrets);
+    println!("ledger       {} entries, root {}", st.ledger_size, st.ledger_root);
+    println!("ledger key   {}", st.ledger_fingerprint);
+    println!("vault key    {}", st.vault_key_fingerprint);
+    Ok(0)
+}
+
+fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Result<i32> {
+    // I3: without --batch the item is shown only on a terminal screen.
+    if !input.is_batch() && !std::io::stdout().is_terminal() {
+        return Err(Usage(
+            "release shows the item on the terminal, and stdout is not one; use --batch to write it to stdout".into(),
+        )
+        .into());
+    }
+    let mut vault = Vault::open(dir)?;
+    let mut req = vault.begin_release(&args.name, &args.reason)?;
+    let officers: Vec<&str> = args.officers.iter().map(String::as_str).collect();
+    vault.check_officers(&req, &officers)?;
+    for officer in &officers {
+        if !input.is_batch() {
+            let st = vault.statement(&req, officer);
+            eprintln!("{officer} approves: {}", serde_json::to_string_pretty(&st)?);
+        }
+        let pass: Passphrase = input.passphrase(officer)?;
+        vault.approve(&mut req, officer, &pass)?;
+    }
+    let released = vault.complete_release(req)?;
+    if input.is_batch() {
+        let mut out = std::io::stdout().lock();
+        let written = writeln!(out, "{}", released.value.expose_secret()).and_then(|_| out.flush());
+        // Delivered only once stdout took it; otherwise it stays
+        // re-releasable (I10).
+        written.context("cannot write the item to stdout; it stays re-releasable")?;
+        vault.record_display(&released, Displayed::Stdout)?;
+    } else {
+        let how = breakglass::tui::reveal(&released, REVEAL_TIMEOUT)?;
+        vault.record_display(&released, how)?;
+        eprintln!(
+            "Released {}#{} ({}); ledger entry {}.",
+            released.secret,
+            released.index,
+            match how {
+                Displayed::Confirmed => "confirmed seen",
+                Displayed::TimedOut => "cleared by timeout, not confirmed",
+                Displayed::Dismissed => "dismissed, not confirmed",
+                Displayed::Stdout => "written to stdout",
+            },
+            released.seq
+        );
+    }
+    Ok(0)
+}
+
+fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
+    let vault = Vault::open(dir)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for e in vault.ledger_entries() {
+        let (seq, bytes) = e?;
+        if json {
+            out.write_all(&bytes)?;
+            out.write_all(b"\n")?;
+        } else {
+            let m = ledger::parse_entry(&bytes)?;
+            writeln!(out, "{}", breakglass::ledger::summary_line(seq, &m))?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+fn demo(dir: Option<PathBuf>) -> Result<i32> {
+    let dir = match dir {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!(
+            "breakglass-demo-{}",
+            hex::encode(breakglass::crypto::random_array::<4>())
+        )),
+    };
+    let demo = breakglass::demo::create(&dir)?;
+    println!("Demo vault created at {} (throw-away; weak KDF settings for speed).", dir.display());
+    println!("It releases with any 2 of these 3 officers:");
+    for (name, pass) in &demo.officers {
+        println!("  {name:<6} passphrase: {}", pass.expose_secret());
+    }
+    println!("Secrets: {}", demo.secrets.join(", "));
+    println!();
+    println!("Try:");
+    let v = shell_quote(&dir.display().to_string());
+    println!("  breakglass --vault {v} list");
+    println!("  breakglass --vault {v} release {} --reason \"IdP outage drill\" --officer alice --officer bob", demo.secrets[0]);
+    println!("  breakglass --vault {v} ledger show");
+    println!("  breakglass --vault {v}            # the console");
+    if let Err(e) = std::io::stdout().flush() {
+        bail!("cannot write to stdout: {e}");
+    }
+    Ok(0)
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}

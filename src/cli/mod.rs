@@ -1,0 +1,91 @@
+//! Command-line shell over the library.
+
+mod args;
+mod commands;
+mod input;
+
+use std::io::Write;
+
+use clap::Parser;
+
+use args::Cli;
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> i32 {
+    install_panic_hook();
+    // I5: a crash must not write the vault key or an item to disk.
+    breakglass::harden::disable_core_dumps();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return clap_error(e),
+    };
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = exit_code(&e);
+            eprintln!("breakglass: {}", one_line(&e));
+            code
+        }
+    }
+}
+
+/// Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 ledger verification
+/// failed.
+fn exit_code(e: &anyhow::Error) -> i32 {
+    if let Some(err) = e.downcast_ref::<breakglass::Error>() {
+        return err.exit_code();
+    }
+    if let Some(u) = e.downcast_ref::<commands::Usage>() {
+        let _ = u;
+        return 2;
+    }
+    1
+}
+
+/// Errors are one line: the outermost message and its causes, joined.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ").replace(['\n', '\r'], " ")
+}
+
+/// Clap's usage errors, cut to their first line (the detail is in --help).
+fn clap_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            0
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("breakglass: {first} (see --help)");
+            2
+        }
+    }
+}
+
+/// A panic prints where it happened and nothing of its payload, which could
+/// in principle hold data (I5); the TUI adds terminal restoration on top.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        breakglass::tui::restore_terminal();
+        let loc = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "breakglass: internal error{loc}; nothing was released by the failed step. Please report this."
+        );
+    }));
+}

@@ -1,0 +1,146 @@
+//! The library's error type: one enum, messages a person at a console can act
+//! on. Cryptographic failures collapse into opaque variants so that no error
+//! says more than "this did not authenticate".
+
+use std::path::PathBuf;
+
+/// Result with the library's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where a release can be made to fail on purpose, to prove that a failure at
+/// any step shows nothing and leaves the vault consistent (invariant I2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// Decrypting the item after the key check passed.
+    Decrypt,
+    /// Inside the transaction, after the item was marked consumed.
+    Transaction,
+    /// Signing the checkpoint inside the transaction.
+    CheckpointSigning,
+    /// `flush()` after the transaction committed.
+    Flush,
+}
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No vault at the path.
+    #[error("no vault at {0} (create one with `breakglass init`, or pass --vault DIR)")]
+    NoVault(PathBuf),
+    /// `init` on a path that already holds something.
+    #[error("{0} already exists and is not empty; refusing to overwrite it")]
+    VaultExists(PathBuf),
+    /// The vault path names a file.
+    #[error("{0} is a file, not a vault directory")]
+    NotADirectory(PathBuf),
+    /// The directory holds something that is not a breakglass vault.
+    #[error("{0} is not a breakglass vault")]
+    NotAVault(PathBuf),
+    /// Another process holds the vault's lock.
+    #[error("vault is in use by another breakglass process; try again when it has finished")]
+    InUse,
+    /// A vault written by a newer (or unknown) format.
+    #[error("vault format version {found} is not supported (this breakglass reads version {supported})")]
+    UnsupportedVersion {
+        /// Version found on disk.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+    /// Stored bytes did not parse.
+    #[error("vault data is corrupt: {0}")]
+    Corrupt(String),
+    /// An argument or an input failed validation (exit code 2).
+    #[error("invalid {what}: {why}")]
+    Invalid {
+        /// What was invalid, e.g. "officer name".
+        what: &'static str,
+        /// Why, in words.
+        why: String,
+    },
+    /// A passphrase did not unlock the officer's key.
+    #[error("wrong passphrase for officer {0}")]
+    BadPassphrase(String),
+    /// The officer is not enrolled (or was removed).
+    #[error("unknown officer {0}")]
+    UnknownOfficer(String),
+    /// The same officer was named twice for one approval.
+    #[error("officer {0} is named twice; each approval needs a distinct officer")]
+    DuplicateOfficer(String),
+    /// Not enough distinct officers approved.
+    #[error("too few officers: {got} approved, {need} needed")]
+    TooFewOfficers {
+        /// Distinct officers that approved.
+        got: usize,
+        /// Approvals needed.
+        need: usize,
+    },
+    /// The secret does not exist.
+    #[error("unknown secret {0}")]
+    UnknownSecret(String),
+    /// Every item of the secret has been released.
+    #[error("nothing left to release in {0}: every item has been released")]
+    NothingLeft(String),
+    /// The partial quorum expired before it was complete.
+    #[error("the approvals expired at {0}; collected shares were discarded, start the release again")]
+    Expired(String),
+    /// A share was malformed: x = 0, wrong length, or not distinct.
+    #[error("invalid share from officer {0}")]
+    InvalidShare(String),
+    /// The reconstructed vault key failed the key check.
+    #[error("the officers' shares do not reconstruct this vault's key; nothing was decrypted")]
+    KeyCheckFailed,
+    /// An AEAD or OpenPGP decryption failed (opaque on purpose).
+    #[error("decryption failed")]
+    DecryptionFailed,
+    /// A stored item does not belong where it was found.
+    #[error("item {secret}#{index} does not match its record; refusing to release it")]
+    ItemMismatch {
+        /// Secret name the record is under.
+        secret: String,
+        /// Index the record is under.
+        index: u32,
+    },
+    /// The ledger disagrees with itself or with its checkpoint.
+    #[error("ledger: {0}")]
+    Ledger(String),
+    /// An OpenPGP operation failed.
+    #[error("OpenPGP: {0}")]
+    Pgp(String),
+    /// The embedded database failed.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// An I/O error outside the database.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A fault injected by a test.
+    #[error("injected fault at {0:?}")]
+    Injected(FaultPoint),
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for usage errors, 1 for
+    /// everything refused or failed.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(what: &'static str, why: impl Into<String>) -> Self {
+        Error::Invalid {
+            what,
+            why: why.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    // Sequoia reports through anyhow. Its messages name packets and
+    // algorithms, never key material.
+    fn from(e: anyhow::Error) -> Self {
+        Error::Pgp(e.to_string())
+    }
+}

@@ -1,0 +1,342 @@
+//! The append-only ledger (DESIGN §4; format for auditors in
+//! `docs/LEDGER.md`).
+//!
+//! Each entry is one line of canonical JSON with the common fields `v`,
+//! `seq`, `time`, `kind` and `actor`. Entries are leaves of an RFC 6962
+//! Merkle tree; after every append the ledger key signs a C2SP
+//! tlog-checkpoint of the new tree, and every checkpoint is kept. There is
+//! no update or delete path (invariant I11): [`append`] is the only writer.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value};
+
+use crate::canonical;
+use crate::clock::rfc3339;
+use crate::error::{Error, FaultPoint, Result};
+use crate::merkle::{self, Hash, NodeStore};
+use crate::pgp::SecretKey;
+use crate::records::{CheckpointRecord, Record};
+use crate::store::{Store, Table, Tx};
+
+/// Entry format version.
+pub const ENTRY_VERSION: u64 = 1;
+
+const META_SIZE: &[u8] = b"ledger_size";
+const META_TIME: &[u8] = b"ledger_time";
+
+/// An entry before it has a sequence number and a time.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    kind: &'static str,
+    actor: String,
+    fields: Map<String, Value>,
+}
+
+impl Draft {
+    /// A new entry of `kind` by `actor`.
+    pub fn new(kind: &'static str, actor: impl Into<String>) -> Self {
+        Draft {
+            kind,
+            actor: actor.into(),
+            fields: Map::new(),
+        }
+    }
+
+    /// Adds a kind-specific field.
+    pub fn field(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.fields.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// The canonical bytes of this entry at `seq` and `time`.
+    fn encode(&self, seq: u64, time: i64) -> Result<Vec<u8>> {
+        let mut m = self.fields.clone();
+        m.insert("v".into(), ENTRY_VERSION.into());
+        m.insert("seq".into(), seq.into());
+        m.insert("time".into(), rfc3339(time).into());
+        m.insert("kind".into(), self.kind.into());
+        m.insert("actor".into(), self.actor.clone().into());
+        canonical::to_vec(&Value::Object(m))
+    }
+}
+
+/// An entry as written.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// Its sequence number.
+    pub seq: u64,
+    /// The tree size after it.
+    pub size: u64,
+    /// The root after it.
+    pub root: Hash,
+}
+
+/// The checkpoint body (C2SP tlog-checkpoint): origin, size, base64 root,
+/// each followed by a newline.
+pub fn checkpoint_body(vault_id: &str, size: u64, root: &Hash) -> String {
+    format!("{}\n{size}\n{}\n", origin(vault_id), STANDARD.encode(root))
+}
+
+/// The checkpoint origin line for a vault.
+pub fn origin(vault_id: &str) -> String {
+    format!("breakglass/{vault_id}")
+}
+
+/// A parsed checkpoint body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Origin line.
+    pub origin: String,
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+}
+
+/// Parses a checkpoint body; extension lines after the root are refused.
+pub fn parse_checkpoint(body: &str) -> Result<Checkpoint> {
+    let bad = |why: &str| Error::Ledger(format!("malformed checkpoint: {why}"));
+    let lines: Vec<&str> = body
+        .strip_suffix('\n')
+        .ok_or_else(|| bad("no final newline"))?
+        .split('\n')
+        .collect();
+    let [origin, size, root] = lines[..] else {
+        return Err(bad("expected three lines"));
+    };
+    let size: u64 = size.parse().map_err(|_| bad("size is not a number"))?;
+    if size.to_string() != lines[1] {
+        return Err(bad("size is not canonical"));
+    }
+    let root: Hash = STANDARD
+        .decode(root)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| bad("root is not 32 bytes of base64"))?;
+    Ok(Checkpoint {
+        origin: origin.to_string(),
+        size,
+        root,
+    })
+}
+
+fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+fn node_key(level: u8, index: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = level;
+    k[1..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn read_u64(v: Option<Vec<u8>>) -> Result<u64> {
+    match v {
+        None => Ok(0),
+        Some(b) => Ok(u64::from_be_bytes(
+            b.as_slice()
+                .try_into()
+                .map_err(|_| Error::Corrupt("ledger counter".into()))?,
+        )),
+    }
+}
+
+struct TxNodes<'a, 'b>(&'a Tx<'b>);
+
+impl NodeStore for TxNodes<'_, '_> {
+    fn get_node(&self, level: u8, index: u64) -> Result<Option<Hash>> {
+        to_hash(self.0.get(Table::Merkle, &node_key(level, index))?)
+    }
+
+    fn put_node(&self, level: u8, index: u64, hash: &Hash) -> Result<()> {
+        self.0.put(Table::Merkle, &node_key(level, index), hash)
+    }
+}
+
+struct StoreNodes<'a>(&'a Store);
+
+impl NodeStore for StoreNodes<'_> {
+    fn get_node(&self, level: u8, index: u64) -> Result<Option<Hash>> {
+        to_hash(self.0.get(Table::Merkle, &node_key(level, index))?)
+    }
+
+    fn put_node(&self, _: u8, _: u64, _: &Hash) -> Result<()> {
+        Err(Error::Ledger("Merkle nodes are written only inside a transaction".into()))
+    }
+}
+
+fn to_hash(v: Option<Vec<u8>>) -> Result<Option<Hash>> {
+    v.map(|b| {
+        b.as_slice()
+            .try_into()
+            .map_err(|_| Error::Corrupt("Merkle node is not 32 bytes".into()))
+    })
+    .transpose()
+}
+
+/// Appends `draft` inside `tx`: the entry, its Merkle nodes, and a new
+/// checkpoint signed by `ledger_key`. Times never decrease: an entry is
+/// stamped with the later of `now` and the previous entry's time.
+pub fn append(
+    tx: &Tx<'_>,
+    draft: &Draft,
+    now: i64,
+    vault_id: &str,
+    ledger_key: &SecretKey,
+    fault: Option<FaultPoint>,
+) -> Result<Appended> {
+    let seq = read_u64(tx.get(Table::Meta, META_SIZE)?)?;
+    let last_time = read_u64(tx.get(Table::Meta, META_TIME)?)? as i64;
+    let time = now.max(last_time);
+    let bytes = draft.encode(seq, time)?;
+    tx.put(Table::Ledger, &seq_key(seq), &bytes)?;
+    let nodes = TxNodes(tx);
+    merkle::append(&nodes, seq, &merkle::leaf_hash(&bytes))?;
+    let size = seq + 1;
+    let root = merkle::root(&nodes, size)?;
+    let body = checkpoint_body(vault_id, size, &root);
+    if fault == Some(FaultPoint::CheckpointSigning) {
+        return Err(Error::Injected(FaultPoint::CheckpointSigning));
+    }
+    let signature = ledger_key.sign_detached(body.as_bytes())?;
+    let cp = CheckpointRecord { body, signature };
+    tx.put(Table::Checkpoints, &seq_key(size), &cp.encode()?)?;
+    tx.put(Table::Meta, META_SIZE, &size.to_be_bytes())?;
+    tx.put(Table::Meta, META_TIME, &(time as u64).to_be_bytes())?;
+    Ok(Appended { seq, size, root })
+}
+
+/// The number of entries, inside a transaction (the next entry's `seq`).
+pub fn size_in(tx: &Tx<'_>) -> Result<u64> {
+    read_u64(tx.get(Table::Meta, META_SIZE)?)
+}
+
+/// The number of entries.
+pub fn size(store: &Store) -> Result<u64> {
+    read_u64(store.get(Table::Meta, META_SIZE)?)
+}
+
+/// The root of the first `size` entries, from stored subtrees.
+pub fn root(store: &Store, size: u64) -> Result<Hash> {
+    merkle::root(&StoreNodes(store), size)
+}
+
+/// The stored leaf hash of entry `seq`.
+pub fn leaf(store: &Store, seq: u64) -> Result<Option<Hash>> {
+    StoreNodes(store).get_node(0, seq)
+}
+
+/// Entry `seq`'s bytes.
+pub fn entry(store: &Store, seq: u64) -> Result<Option<Vec<u8>>> {
+    store.get(Table::Ledger, &seq_key(seq))
+}
+
+/// Every entry from `from` on, in order, lazily.
+pub fn entries_from(store: &Store, from: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + '_ {
+    store.range_from(Table::Ledger, &seq_key(from)).map(|kv| {
+        let (k, v) = kv?;
+        let seq = u64::from_be_bytes(
+            k.as_slice()
+                .try_into()
+                .map_err(|_| Error::Corrupt("ledger key".into()))?,
+        );
+        Ok((seq, v))
+    })
+}
+
+/// The checkpoint for tree size `size`.
+pub fn checkpoint(store: &Store, size: u64) -> Result<Option<CheckpointRecord>> {
+    store
+        .get(Table::Checkpoints, &seq_key(size))?
+        .map(|b| CheckpointRecord::decode(&b))
+        .transpose()
+}
+
+/// Every stored checkpoint, by size.
+pub fn checkpoints(store: &Store) -> impl Iterator<Item = Result<CheckpointRecord>> + '_ {
+    store
+        .range_from(Table::Checkpoints, &[])
+        .map(|kv| CheckpointRecord::decode(&kv?.1))
+}
+
+/// The latest checkpoint.
+pub fn latest_checkpoint(store: &Store) -> Result<Option<CheckpointRecord>> {
+    store
+        .last(Table::Checkpoints)?
+        .map(|(_, v)| CheckpointRecord::decode(&v))
+        .transpose()
+}
+
+/// Entry fields an entry reader needs, parsed from canonical bytes.
+pub fn parse_entry(bytes: &[u8]) -> Result<Map<String, Value>> {
+    match canonical::parse_canonical(bytes)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::Ledger("entry is not a JSON object".into())),
+    }
+}
+
+/// One human-readable line for an entry: seq, time, kind, actor and the
+/// kind's main fields. Never a secret: entries hold none.
+pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
+    let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
+    let n = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let kind = s("kind");
+    let detail = match kind {
+        "genesis" => format!("vault {} threshold {}", s("vault"), n("threshold")),
+        "deposit" => format!("{} +{} {} ({} in all)", s("secret"), n("count"), s("item_kind"), n("total")),
+        "release" => {
+            let again = m
+                .get("re_release_of")
+                .map(|v| format!(" re-release of #{v}"))
+                .unwrap_or_default();
+            format!("{}#{}{again} reason {:?}", s("secret"), n("index"), s("reason"))
+        }
+        "displayed" => format!("{}#{} {} (release #{})", s("secret"), n("index"), s("outcome"), n("release")),
+        "refused" => format!("{} {}: {}", s("action"), s("secret"), s("cause")),
+        "auth_failed" => format!("{} {}: wrong passphrase", s("action"), s("secret")),
+        "expired" | "cancelled" => format!("{} ({} approvals discarded)", s("secret"), n("approvals")),
+        _ => String::new(),
+    };
+    let actor = if s("actor").is_empty() { "-" } else { s("actor") };
+    format!("{seq:>6}  {}  {kind:<11}  {actor:<16}  {detail}", s("time"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_body_round_trips() {
+        let root = [7u8; 32];
+        let body = checkpoint_body("abc", 12, &root);
+        assert_eq!(body, format!("breakglass/abc\n12\n{}\n", STANDARD.encode(root)));
+        let cp = parse_checkpoint(&body).unwrap();
+        assert_eq!(cp, Checkpoint { origin: "breakglass/abc".into(), size: 12, root });
+    }
+
+    #[test]
+    fn malformed_checkpoints_are_refused() {
+        for bad in [
+            "breakglass/a\n1\nAAAA\n",
+            "breakglass/a\n01\n",
+            "breakglass/a\nx\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+            "breakglass/a\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "breakglass/a\n01\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+            "breakglass/a\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nextra\n",
+        ] {
+            assert!(parse_checkpoint(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn draft_encodes_common_fields_canonically() {
+        let d = Draft::new("deposit", "alice").field("secret", "gh").field("count", 3);
+        let b = d.encode(4, 1_795_833_151).unwrap();
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            r#"{"actor":"alice","count":3,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":1}"#
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! The only module that knows sled.
+//!
+//! A vault directory is one sled database with one tree per [`Table`]. sled
+//! holds an exclusive file lock while the database is open, so a second
+//! process gets [`Error::InUse`] at once instead of waiting. Writes that
+//! belong together go through [`Store::transact`]; nothing here removes a
+//! key (the ledger is append-only, invariant I11).
+
+use std::path::{Path, PathBuf};
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use crate::error::{Error, Result};
+
+/// The trees of a vault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    /// Format marker, configuration, ledger key, counters.
+    Meta,
+    /// Officer records by name.
+    Officers,
+    /// Secret records by name.
+    Secrets,
+    /// Item records by `secret \0 index`.
+    Items,
+    /// Ledger entries by big-endian sequence number.
+    Ledger,
+    /// Merkle complete-subtree hashes by `level ‖ index`.
+    Merkle,
+    /// Signed checkpoints by big-endian tree size.
+    Checkpoints,
+}
+
+impl Table {
+    const ALL: [Table; 7] = [
+        Table::Meta,
+        Table::Officers,
+        Table::Secrets,
+        Table::Items,
+        Table::Ledger,
+        Table::Merkle,
+        Table::Checkpoints,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Table::Meta => "meta",
+            Table::Officers => "officers",
+            Table::Secrets => "secrets",
+            Table::Items => "items",
+            Table::Ledger => "ledger",
+            Table::Merkle => "merkle",
+            Table::Checkpoints => "checkpoints",
+        }
+    }
+
+    fn idx(self) -> usize {
+        self as usize
+    }
+}
+
+/// Checks that a new vault may be created at `path`: it must not exist, or
+/// be an empty directory.
+pub fn check_new_vault_path(path: &Path) -> Result<()> {
+    if path.is_file() {
+        return Err(Error::NotADirectory(path.to_owned()));
+    }
+    if path.exists() && std::fs::read_dir(path)?.next().is_some() {
+        return Err(Error::VaultExists(path.to_owned()));
+    }
+    Ok(())
+}
+
+/// An open vault database.
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    path: PathBuf,
+}
+
+fn storage(e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => Error::InUse,
+        other => Error::Storage(other.to_string()),
+    }
+}
+
+impl Store {
+    /// Creates a new, empty database at `path`, which must not exist or be
+    /// an empty directory.
+    pub fn create(path: &Path) -> Result<Store> {
+        check_new_vault_path(path)?;
+        Self::open_db(path)
+    }
+
+    /// Opens an existing database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if path.is_file() {
+            return Err(Error::NotADirectory(path.to_owned()));
+        }
+        if !path.join("conf").is_file() || !path.join("db").is_file() {
+            return if path.is_dir() && std::fs::read_dir(path)?.next().is_some() {
+                Err(Error::NotAVault(path.to_owned()))
+            } else {
+                Err(Error::NoVault(path.to_owned()))
+            };
+        }
+        Self::open_db(path)
+    }
+
+    fn open_db(path: &Path) -> Result<Store> {
+        let db = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::LowSpace)
+            .open()
+            .map_err(storage)?;
+        let trees = Table::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(storage)?;
+        Ok(Store {
+            db,
+            trees,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The vault directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn tree(&self, t: Table) -> &sled::Tree {
+        &self.trees[t.idx()]
+    }
+
+    /// One value.
+    pub fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree(t).get(key).map_err(storage)?.map(|v| v.to_vec()))
+    }
+
+    /// All pairs whose key starts with `prefix`, in key order.
+    pub fn scan_prefix(&self, t: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.tree(t)
+            .scan_prefix(prefix)
+            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(storage))
+            .collect()
+    }
+
+    /// Values with keys in `[from, ..)`, in key order, lazily.
+    pub fn range_from<'a>(
+        &'a self,
+        t: Table,
+        from: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + use<'a> {
+        self.tree(t)
+            .range(from.to_vec()..)
+            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(storage))
+    }
+
+    /// The pair with the greatest key.
+    pub fn last(&self, t: Table) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        Ok(self
+            .tree(t)
+            .last()
+            .map_err(storage)?
+            .map(|(k, v)| (k.to_vec(), v.to_vec())))
+    }
+
+    /// Runs `f` as one atomic transaction over every table: all its writes
+    /// land, or none do. `f` may run more than once on a conflict, so it
+    /// must not have side effects outside the transaction.
+    pub fn transact<T>(&self, f: impl Fn(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let res = self.trees.as_slice().transaction(|views: &Vec<TransactionalTree>| {
+            let tx = Tx { views };
+            f(&tx).map_err(ConflictableTransactionError::Abort)
+        });
+        match res {
+            Ok(v) => Ok(v),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(storage(e)),
+        }
+    }
+
+    /// Writes everything to disk; returns when it is durable.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(storage)?;
+        Ok(())
+    }
+}
+
+/// The tables as seen inside a transaction.
+pub struct Tx<'a> {
+    views: &'a Vec<TransactionalTree>,
+}
+
+impl Tx<'_> {
+    /// One value, including this transaction's own writes.
+    pub fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.views[t.idx()]
+            .get(key)
+            .map(|o| o.map(|v| v.to_vec()))
+            .map_err(|e| Error::Storage(format!("transaction read failed: {e:?}")))
+    }
+
+    /// Writes one value.
+    pub fn put(&self, t: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        self.views[t.idx()]
+            .insert(key, value)
+            .map(|_| ())
+            .map_err(|e| Error::Storage(format!("transaction write failed: {e:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_that_fails_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::create(&dir.path().join("v")).unwrap();
+        let r: Result<()> = s.transact(|tx| {
+            tx.put(Table::Items, b"a", b"1")?;
+            tx.put(Table::Ledger, b"b", b"2")?;
+            Err(Error::Storage("boom".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(s.get(Table::Items, b"a").unwrap(), None);
+        assert_eq!(s.get(Table::Ledger, b"b").unwrap(), None);
+        s.transact(|tx| tx.put(Table::Items, b"a", b"1")).unwrap();
+        assert_eq!(s.get(Table::Items, b"a").unwrap(), Some(b"1".to_vec()));
+    }
+
+    #[test]
+    fn a_second_open_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        let s = Store::create(&p).unwrap();
+        s.transact(|tx| tx.put(Table::Meta, b"x", b"y")).unwrap();
+        s.flush().unwrap();
+        assert!(matches!(Store::open(&p), Err(Error::InUse)));
+    }
+
+    #[test]
+    fn open_refuses_missing_file_and_foreign_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(Store::open(&dir.path().join("nope")), Err(Error::NoVault(_))));
+        let f = dir.path().join("file");
+        std::fs::write(&f, b"x").unwrap();
+        assert!(matches!(Store::open(&f), Err(Error::NotADirectory(_))));
+        assert!(matches!(Store::create(&f), Err(Error::NotADirectory(_))));
+        let d = dir.path().join("other");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("README"), b"x").unwrap();
+        assert!(matches!(Store::open(&d), Err(Error::NotAVault(_))));
+        assert!(matches!(Store::create(&d), Err(Error::VaultExists(_))));
+    }
+}
