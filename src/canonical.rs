@@ -67,7 +67,8 @@ fn write_str(s: &str, out: &mut Vec<u8>) {
 
 /// Parses bytes that must already be canonical; returns the value.
 pub fn parse_canonical(bytes: &[u8]) -> Result<Value> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::Ledger(format!("not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::Ledger(format!("not JSON: {e}")))?;
     if to_vec(&v)? != bytes {
         return Err(Error::Ledger("not canonical JSON".into()));
     }

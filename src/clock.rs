@@ -50,7 +50,8 @@ pub fn rfc3339(unix: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     // Second precision keeps entries short and canonical.
     let t = t.replace_nanosecond(0).unwrap_or(t);
-    t.format(&Rfc3339).unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
 /// Parses an RFC 3339 timestamp into Unix seconds.

@@ -81,6 +81,10 @@ impl KdfParams {
     }
 }
 
+// The defaults never drop below RFC 9106's second recommendation.
+const _: () =
+    assert!(KdfParams::DEFAULT.memory_kib >= 64 * 1024 && KdfParams::DEFAULT.iterations >= 3);
+
 /// Derives a 32-byte key-encryption key from a passphrase with Argon2id.
 pub fn derive_kek(pass: &Passphrase, salt: &[u8], params: KdfParams) -> Result<SecretBytes> {
     let p = Params::new(
@@ -158,8 +162,14 @@ mod tests {
     fn open_refuses_other_aad_key_or_a_flipped_byte() {
         let key = [7u8; 32];
         let blob = seal(&key, b"hello", b"ad").unwrap();
-        assert!(matches!(open(&key, &blob, b"ae"), Err(Error::DecryptionFailed)));
-        assert!(matches!(open(&[8u8; 32], &blob, b"ad"), Err(Error::DecryptionFailed)));
+        assert!(matches!(
+            open(&key, &blob, b"ae"),
+            Err(Error::DecryptionFailed)
+        ));
+        assert!(matches!(
+            open(&[8u8; 32], &blob, b"ad"),
+            Err(Error::DecryptionFailed)
+        ));
         for i in 0..blob.len() {
             let mut t = blob.clone();
             t[i] ^= 1;
@@ -190,6 +200,5 @@ mod tests {
         assert!(KdfParams::new(7, 1).is_err());
         assert!(KdfParams::new(8, 0).is_err());
         assert!(KdfParams::new(8, 1).is_ok());
-        assert!(KdfParams::DEFAULT.memory_kib >= 64 * 1024 && KdfParams::DEFAULT.iterations >= 3);
     }
 }

@@ -24,17 +24,26 @@ const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 fn random_code() -> String {
     let bytes: [u8; 8] = crypto::random_array();
-    let chars: String = bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
+    let chars: String = bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect();
     format!("{}-{}", &chars[..4], &chars[4..])
 }
 
 fn demo_passphrase(name: &str) -> Passphrase {
-    Passphrase::new(format!("{name}-{}", hex::encode(crypto::random_array::<4>())))
+    Passphrase::new(format!(
+        "{name}-{}",
+        hex::encode(crypto::random_array::<4>())
+    ))
 }
 
 /// Creates the demo vault at `dir`.
 pub fn create(dir: &Path) -> Result<Demo> {
-    let officers: Vec<(String, Passphrase)> = OFFICERS.iter().map(|n| (n.to_string(), demo_passphrase(n))).collect();
+    let officers: Vec<(String, Passphrase)> = OFFICERS
+        .iter()
+        .map(|n| (n.to_string(), demo_passphrase(n)))
+        .collect();
     let copy = |p: &Passphrase| Passphrase::new(p.expose_secret().to_string());
     let mut vault = Vault::init(
         dir,
@@ -51,13 +60,26 @@ pub fn create(dir: &Path) -> Result<Demo> {
         },
     )?;
     let session = vault.authenticate(&officers[0].0, &officers[0].1, "deposit", None)?;
-    let sets = [("github/admin", 10), ("okta/recovery", 8), ("aws/root-mfa", 3)];
+    let sets = [
+        ("github/admin", 10),
+        ("okta/recovery", 8),
+        ("aws/root-mfa", 3),
+    ];
     for (name, n) in sets {
         let codes: Vec<SecretValue> = (0..n).map(|_| SecretValue::new(random_code())).collect();
         vault.deposit(&session, name, SecretKind::Codes, None, &codes)?;
     }
-    let credential = SecretValue::new(format!("db-root:{}", hex::encode(crypto::random_array::<12>())));
-    vault.deposit(&session, "postgres/root", SecretKind::Credential, Some(3), &[credential])?;
+    let credential = SecretValue::new(format!(
+        "db-root:{}",
+        hex::encode(crypto::random_array::<12>())
+    ));
+    vault.deposit(
+        &session,
+        "postgres/root",
+        SecretKind::Credential,
+        Some(3),
+        &[credential],
+    )?;
     let mut secrets: Vec<String> = sets.iter().map(|(n, _)| n.to_string()).collect();
     secrets.push("postgres/root".into());
     Ok(Demo {

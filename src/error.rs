@@ -40,7 +40,9 @@ pub enum Error {
     #[error("vault is in use by another breakglass process; try again when it has finished")]
     InUse,
     /// A vault written by a newer (or unknown) format.
-    #[error("vault format version {found} is not supported (this breakglass reads version {supported})")]
+    #[error(
+        "vault format version {found} is not supported (this breakglass reads version {supported})"
+    )]
     UnsupportedVersion {
         /// Version found on disk.
         found: u32,
@@ -82,7 +84,9 @@ pub enum Error {
     #[error("nothing left to release in {0}: every item has been released")]
     NothingLeft(String),
     /// The partial quorum expired before it was complete.
-    #[error("the approvals expired at {0}; collected shares were discarded, start the release again")]
+    #[error(
+        "the approvals expired at {0}; collected shares were discarded, start the release again"
+    )]
     Expired(String),
     /// A share was malformed: x = 0, wrong length, or not distinct.
     #[error("invalid share from officer {0}")]

@@ -29,7 +29,12 @@ pub fn write(secret: &str, index: u32, kind: SecretKind, value: &SecretValue) ->
 
 /// Reads an item's plaintext, checking that it names `secret`, `index` and
 /// `kind`.
-pub fn read(plain: &SecretBytes, secret: &str, index: u32, kind: SecretKind) -> Result<SecretValue> {
+pub fn read(
+    plain: &SecretBytes,
+    secret: &str,
+    index: u32,
+    kind: SecretKind,
+) -> Result<SecretValue> {
     let mismatch = || Error::ItemMismatch {
         secret: secret.to_string(),
         index,
@@ -38,7 +43,9 @@ pub fn read(plain: &SecretBytes, secret: &str, index: u32, kind: SecretKind) -> 
     let rest = b.strip_prefix(MAGIC.as_slice()).ok_or_else(mismatch)?;
     let (&version, rest) = rest.split_first().ok_or_else(mismatch)?;
     if version != VERSION {
-        return Err(Error::Corrupt(format!("item format version {version} is not supported")));
+        return Err(Error::Corrupt(format!(
+            "item format version {version} is not supported"
+        )));
     }
     let (&k, rest) = rest.split_first().ok_or_else(mismatch)?;
     let (&len, rest) = rest.split_first().ok_or_else(mismatch)?;
@@ -60,8 +67,16 @@ mod tests {
 
     #[test]
     fn round_trip_is_byte_exact() {
-        let p = write("gh", 258, SecretKind::Codes, &SecretValue::new("AB-12".into()));
-        assert_eq!(p.expose_secret(), b"BGITEM\x01\x01\x02gh\x00\x00\x01\x02AB-12");
+        let p = write(
+            "gh",
+            258,
+            SecretKind::Codes,
+            &SecretValue::new("AB-12".into()),
+        );
+        assert_eq!(
+            p.expose_secret(),
+            b"BGITEM\x01\x01\x02gh\x00\x00\x01\x02AB-12"
+        );
         let v = read(&p, "gh", 258, SecretKind::Codes).unwrap();
         assert_eq!(v.expose_secret(), "AB-12");
     }
@@ -69,10 +84,22 @@ mod tests {
     #[test]
     fn another_secret_index_or_kind_is_refused() {
         let p = write("gh", 1, SecretKind::Codes, &SecretValue::new("x".into()));
-        assert!(matches!(read(&p, "gi", 1, SecretKind::Codes), Err(Error::ItemMismatch { .. })));
-        assert!(matches!(read(&p, "g", 1, SecretKind::Codes), Err(Error::ItemMismatch { .. })));
-        assert!(matches!(read(&p, "gh", 2, SecretKind::Codes), Err(Error::ItemMismatch { .. })));
-        assert!(matches!(read(&p, "gh", 1, SecretKind::Credential), Err(Error::ItemMismatch { .. })));
+        assert!(matches!(
+            read(&p, "gi", 1, SecretKind::Codes),
+            Err(Error::ItemMismatch { .. })
+        ));
+        assert!(matches!(
+            read(&p, "g", 1, SecretKind::Codes),
+            Err(Error::ItemMismatch { .. })
+        ));
+        assert!(matches!(
+            read(&p, "gh", 2, SecretKind::Codes),
+            Err(Error::ItemMismatch { .. })
+        ));
+        assert!(matches!(
+            read(&p, "gh", 1, SecretKind::Credential),
+            Err(Error::ItemMismatch { .. })
+        ));
         let mut t = p.expose_secret().to_vec();
         t[6] = 9;
         assert!(read(&SecretBytes::new(t), "gh", 1, SecretKind::Codes).is_err());

@@ -163,7 +163,9 @@ impl NodeStore for StoreNodes<'_> {
     }
 
     fn put_node(&self, _: u8, _: u64, _: &Hash) -> Result<()> {
-        Err(Error::Ledger("Merkle nodes are written only inside a transaction".into()))
+        Err(Error::Ledger(
+            "Merkle nodes are written only inside a transaction".into(),
+        ))
     }
 }
 
@@ -285,21 +287,44 @@ pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
     let kind = s("kind");
     let detail = match kind {
         "genesis" => format!("vault {} threshold {}", s("vault"), n("threshold")),
-        "deposit" => format!("{} +{} {} ({} in all)", s("secret"), n("count"), s("item_kind"), n("total")),
+        "deposit" => format!(
+            "{} +{} {} ({} in all)",
+            s("secret"),
+            n("count"),
+            s("item_kind"),
+            n("total")
+        ),
         "release" => {
             let again = m
                 .get("re_release_of")
                 .map(|v| format!(" re-release of #{v}"))
                 .unwrap_or_default();
-            format!("{}#{}{again} reason {:?}", s("secret"), n("index"), s("reason"))
+            format!(
+                "{}#{}{again} reason {:?}",
+                s("secret"),
+                n("index"),
+                s("reason")
+            )
         }
-        "displayed" => format!("{}#{} {} (release #{})", s("secret"), n("index"), s("outcome"), n("release")),
+        "displayed" => format!(
+            "{}#{} {} (release #{})",
+            s("secret"),
+            n("index"),
+            s("outcome"),
+            n("release")
+        ),
         "refused" => format!("{} {}: {}", s("action"), s("secret"), s("cause")),
         "auth_failed" => format!("{} {}: wrong passphrase", s("action"), s("secret")),
-        "expired" | "cancelled" => format!("{} ({} approvals discarded)", s("secret"), n("approvals")),
+        "expired" | "cancelled" => {
+            format!("{} ({} approvals discarded)", s("secret"), n("approvals"))
+        }
         _ => String::new(),
     };
-    let actor = if s("actor").is_empty() { "-" } else { s("actor") };
+    let actor = if s("actor").is_empty() {
+        "-"
+    } else {
+        s("actor")
+    };
     format!("{seq:>6}  {}  {kind:<11}  {actor:<16}  {detail}", s("time"))
 }
 
@@ -311,9 +336,19 @@ mod tests {
     fn checkpoint_body_round_trips() {
         let root = [7u8; 32];
         let body = checkpoint_body("abc", 12, &root);
-        assert_eq!(body, format!("breakglass/abc\n12\n{}\n", STANDARD.encode(root)));
+        assert_eq!(
+            body,
+            format!("breakglass/abc\n12\n{}\n", STANDARD.encode(root))
+        );
         let cp = parse_checkpoint(&body).unwrap();
-        assert_eq!(cp, Checkpoint { origin: "breakglass/abc".into(), size: 12, root });
+        assert_eq!(
+            cp,
+            Checkpoint {
+                origin: "breakglass/abc".into(),
+                size: 12,
+                root
+            }
+        );
     }
 
     #[test]
@@ -332,7 +367,9 @@ mod tests {
 
     #[test]
     fn draft_encodes_common_fields_canonically() {
-        let d = Draft::new("deposit", "alice").field("secret", "gh").field("count", 3);
+        let d = Draft::new("deposit", "alice")
+            .field("secret", "gh")
+            .field("count", 3);
         let b = d.encode(4, 1_795_833_151).unwrap();
         assert_eq!(
             String::from_utf8(b).unwrap(),

@@ -56,7 +56,9 @@ pub fn append(store: &impl NodeStore, size: u64, leaf: &Hash) -> Result<()> {
     store.put_node(0, size, leaf)?;
     let (mut level, mut index, mut hash) = (0u8, size, *leaf);
     while index % 2 == 1 {
-        let left = store.get_node(level, index - 1)?.ok_or_else(|| missing(level, index - 1))?;
+        let left = store
+            .get_node(level, index - 1)?
+            .ok_or_else(|| missing(level, index - 1))?;
         hash = node_hash(&left, &hash);
         level += 1;
         index /= 2;
@@ -78,7 +80,11 @@ pub fn root(store: &impl NodeStore, size: u64) -> Result<Hash> {
     for level in (0..64u8).rev() {
         if size & (1u64 << level) != 0 {
             let index = offset >> level;
-            subtrees.push(store.get_node(level, index)?.ok_or_else(|| missing(level, index))?);
+            subtrees.push(
+                store
+                    .get_node(level, index)?
+                    .ok_or_else(|| missing(level, index))?,
+            );
             offset += 1u64 << level;
         }
     }
@@ -157,8 +163,18 @@ mod tests {
             append(&nodes, i as u64, l).unwrap();
         }
         for case in &v.roots {
-            assert_eq!(hex::encode(root_of_leaves(&leaves[..case.size])), case.root_hex, "recursive size {}", case.size);
-            assert_eq!(hex::encode(root(&nodes, case.size as u64).unwrap()), case.root_hex, "stored size {}", case.size);
+            assert_eq!(
+                hex::encode(root_of_leaves(&leaves[..case.size])),
+                case.root_hex,
+                "recursive size {}",
+                case.size
+            );
+            assert_eq!(
+                hex::encode(root(&nodes, case.size as u64).unwrap()),
+                case.root_hex,
+                "stored size {}",
+                case.size
+            );
         }
     }
 

@@ -35,7 +35,10 @@ pub fn officer(name: &str) -> Result<()> {
 /// A secret name: `[A-Za-z0-9][A-Za-z0-9._/-]{0,63}`.
 pub fn secret(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
-        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b));
@@ -55,10 +58,16 @@ pub fn secret(name: &str) -> Result<()> {
 /// A threshold m of n officers: 2 ≤ m ≤ n ≤ 255.
 pub fn threshold(m: usize, n: usize) -> Result<()> {
     if n > 255 {
-        return Err(Error::invalid("officers", format!("{n} officers; at most 255")));
+        return Err(Error::invalid(
+            "officers",
+            format!("{n} officers; at most 255"),
+        ));
     }
     if m < 2 {
-        return Err(Error::invalid("threshold", format!("{m}; a quorum needs at least 2 officers")));
+        return Err(Error::invalid(
+            "threshold",
+            format!("{m}; a quorum needs at least 2 officers"),
+        ));
     }
     if m > n {
         return Err(Error::invalid(
@@ -83,7 +92,10 @@ pub fn reason(text: &str) -> Result<()> {
         ));
     }
     if text.chars().any(char::is_control) {
-        return Err(Error::invalid("reason", "control characters are not allowed"));
+        return Err(Error::invalid(
+            "reason",
+            "control characters are not allowed",
+        ));
     }
     Ok(())
 }
@@ -102,7 +114,17 @@ mod tests {
         for ok in ["alice", "a", "0", "bob.smith", "x_y-z", &"a".repeat(32)] {
             assert!(officer(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Alice", "-bob", ".x", "a b", "é", &"a".repeat(33), "a/b", "a+b"] {
+        for bad in [
+            "",
+            "Alice",
+            "-bob",
+            ".x",
+            "a b",
+            "é",
+            &"a".repeat(33),
+            "a/b",
+            "a+b",
+        ] {
             assert!(officer(bad).is_err(), "{bad}");
         }
     }

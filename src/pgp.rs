@@ -83,7 +83,8 @@ impl SecretKey {
 
     /// Parses a serialized transferable secret key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let cert = Cert::from_bytes(bytes).map_err(|_| Error::Corrupt("unreadable secret key".into()))?;
+        let cert =
+            Cert::from_bytes(bytes).map_err(|_| Error::Corrupt("unreadable secret key".into()))?;
         if !cert.is_tsk() {
             return Err(Error::Corrupt("stored key has no secret part".into()));
         }
@@ -151,7 +152,8 @@ impl SecretKey {
 impl PublicCert {
     /// Parses a certificate (binary or armored); refuses secret material.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let cert = Cert::from_bytes(bytes).map_err(|e| Error::Pgp(format!("unreadable certificate: {e}")))?;
+        let cert = Cert::from_bytes(bytes)
+            .map_err(|e| Error::Pgp(format!("unreadable certificate: {e}")))?;
         if cert.is_tsk() {
             return Err(Error::Pgp("certificate holds secret key material".into()));
         }

@@ -280,7 +280,10 @@ mod tests {
             index: 3,
             epoch: 0,
             ciphertext: vec![0xc1, 0x5e, 0x00],
-            state: ItemState::Released { seq: 9, confirmed: false },
+            state: ItemState::Released {
+                seq: 9,
+                confirmed: false,
+            },
         }
     }
 
@@ -298,10 +301,18 @@ mod tests {
 
     #[test]
     fn secret_and_checkpoint_round_trip() {
-        let s = SecretRecord { name: "n".into(), kind: SecretKind::Codes, min_approvals: Some(3), count: 2 };
+        let s = SecretRecord {
+            name: "n".into(),
+            kind: SecretKind::Codes,
+            min_approvals: Some(3),
+            count: 2,
+        };
         let b = s.encode().unwrap();
         assert_eq!(SecretRecord::decode(&b).unwrap().encode().unwrap(), b);
-        let c = CheckpointRecord { body: "a\n1\nAA==\n".into(), signature: "sig".into() };
+        let c = CheckpointRecord {
+            body: "a\n1\nAA==\n".into(),
+            signature: "sig".into(),
+        };
         let b = c.encode().unwrap();
         assert_eq!(CheckpointRecord::decode(&b).unwrap(), c);
     }

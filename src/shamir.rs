@@ -104,19 +104,31 @@ mod tests {
         let shares = split(&VaultKey::new([1; 32]), 2, 3);
         let mut zero = shares[0].expose_secret().to_vec();
         zero[0] = 0;
-        let bad = [SecretBytes::new(zero), SecretBytes::new(shares[1].expose_secret().to_vec())];
-        assert!(matches!(combine(2, &named(&bad)), Err(Error::InvalidShare(_))));
+        let bad = [
+            SecretBytes::new(zero),
+            SecretBytes::new(shares[1].expose_secret().to_vec()),
+        ];
+        assert!(matches!(
+            combine(2, &named(&bad)),
+            Err(Error::InvalidShare(_))
+        ));
 
         let short = [
             SecretBytes::new(shares[0].expose_secret()[..20].to_vec()),
             SecretBytes::new(shares[1].expose_secret().to_vec()),
         ];
-        assert!(matches!(combine(2, &named(&short)), Err(Error::InvalidShare(_))));
+        assert!(matches!(
+            combine(2, &named(&short)),
+            Err(Error::InvalidShare(_))
+        ));
 
         let dup = [
             SecretBytes::new(shares[0].expose_secret().to_vec()),
             SecretBytes::new(shares[0].expose_secret().to_vec()),
         ];
-        assert!(matches!(combine(2, &named(&dup)), Err(Error::InvalidShare(_))));
+        assert!(matches!(
+            combine(2, &named(&dup)),
+            Err(Error::InvalidShare(_))
+        ));
     }
 }

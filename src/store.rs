@@ -173,10 +173,13 @@ impl Store {
     /// land, or none do. `f` may run more than once on a conflict, so it
     /// must not have side effects outside the transaction.
     pub fn transact<T>(&self, f: impl Fn(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let res = self.trees.as_slice().transaction(|views: &Vec<TransactionalTree>| {
-            let tx = Tx { views };
-            f(&tx).map_err(ConflictableTransactionError::Abort)
-        });
+        let res = self
+            .trees
+            .as_slice()
+            .transaction(|views: &Vec<TransactionalTree>| {
+                let tx = Tx { views };
+                f(&tx).map_err(ConflictableTransactionError::Abort)
+            });
         match res {
             Ok(v) => Ok(v),
             Err(TransactionError::Abort(e)) => Err(e),
@@ -247,7 +250,10 @@ mod tests {
     #[test]
     fn open_refuses_missing_file_and_foreign_dirs() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(Store::open(&dir.path().join("nope")), Err(Error::NoVault(_))));
+        assert!(matches!(
+            Store::open(&dir.path().join("nope")),
+            Err(Error::NoVault(_))
+        ));
         let f = dir.path().join("file");
         std::fs::write(&f, b"x").unwrap();
         assert!(matches!(Store::open(&f), Err(Error::NotADirectory(_))));

@@ -266,7 +266,12 @@ fn vault_key_aad(vault_id: &str, epoch: u32) -> Vec<u8> {
 }
 
 fn officer_aad(vault_id: &str, officer: &str, epoch: u32) -> Vec<u8> {
-    crypto::aad(&[b"officer", vault_id.as_bytes(), officer.as_bytes(), &epoch_bytes(epoch)])
+    crypto::aad(&[
+        b"officer",
+        vault_id.as_bytes(),
+        officer.as_bytes(),
+        &epoch_bytes(epoch),
+    ])
 }
 
 /// `share length (u16) ‖ share ‖ signing key`, sealed per officer.
@@ -354,7 +359,10 @@ impl Vault {
         for o in &opts.officers {
             names::officer(&o.name)?;
             if !seen.insert(o.name.as_str()) {
-                return Err(Error::invalid("officers", format!("{} is named twice", o.name)));
+                return Err(Error::invalid(
+                    "officers",
+                    format!("{} is named twice", o.name),
+                ));
             }
             check_passphrase(&o.name, &o.passphrase)?;
         }
@@ -375,7 +383,8 @@ impl Vault {
         let vk = VaultKey::random();
         let shares = shamir::split(&vk, threshold, opts.officers.len() as u8);
 
-        let vault_key = SecretKey::generate_encryption(&format!("breakglass vault {vault_id} epoch {epoch}"))?;
+        let vault_key =
+            SecretKey::generate_encryption(&format!("breakglass vault {vault_id} epoch {epoch}"))?;
         let ledger_key = SecretKey::generate_signing(&format!("breakglass ledger {vault_id}"))?;
         let config = VaultConfig {
             vault_id: vault_id.clone(),
@@ -383,7 +392,11 @@ impl Vault {
             epoch,
             vault_key_fingerprint: vault_key.fingerprint(),
             ledger_fingerprint: ledger_key.fingerprint(),
-            key_check: crypto::seal(vk.expose_secret(), KEY_CHECK, &key_check_aad(&vault_id, epoch))?,
+            key_check: crypto::seal(
+                vk.expose_secret(),
+                KEY_CHECK,
+                &key_check_aad(&vault_id, epoch),
+            )?,
             vault_key_cert: vault_key.public().to_bytes()?,
             vault_key_sealed: crypto::seal(
                 vk.expose_secret(),
@@ -396,13 +409,29 @@ impl Vault {
         let mut officer_records = Vec::new();
         let mut officer_entries = Vec::new();
         for (o, share) in opts.officers.iter().zip(&shares) {
-            let key = SecretKey::generate_signing(&format!("{} (breakglass officer, vault {vault_id})", o.name))?;
-            officer_records.push(seal_officer(&vault_id, &o.name, epoch, &o.passphrase, opts.kdf, share, &key)?);
+            let key = SecretKey::generate_signing(&format!(
+                "{} (breakglass officer, vault {vault_id})",
+                o.name
+            ))?;
+            officer_records.push(seal_officer(
+                &vault_id,
+                &o.name,
+                epoch,
+                &o.passphrase,
+                opts.kdf,
+                share,
+                &key,
+            )?);
             officer_entries.push(officer_json(&o.name, &key.public())?);
         }
         drop(shares);
 
-        let actor = opts.officers.iter().map(|o| o.name.as_str()).collect::<Vec<_>>().join("+");
+        let actor = opts
+            .officers
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
         let genesis = Draft::new("genesis", actor)
             .field("vault", vault_id.clone())
             .field("epoch", epoch)
@@ -514,7 +543,14 @@ impl Vault {
     fn log(&self, draft: Draft) -> Result<u64> {
         let now = self.now();
         let a = self.store.transact(|tx| {
-            ledger::append(tx, &draft, now, &self.config.vault_id, &self.ledger_key, None)
+            ledger::append(
+                tx,
+                &draft,
+                now,
+                &self.config.vault_id,
+                &self.ledger_key,
+                None,
+            )
         })?;
         self.store.flush()?;
         Ok(a.seq)
@@ -582,11 +618,18 @@ impl Vault {
         let rec = match self.officer_record(officer)? {
             Some(r) if r.active => r,
             _ => {
-                return Err(self.refuse(action, secret, &[officer], Error::UnknownOfficer(officer.into())));
+                return Err(self.refuse(
+                    action,
+                    secret,
+                    &[officer],
+                    Error::UnknownOfficer(officer.into()),
+                ));
             }
         };
         if rec.epoch != self.config.epoch {
-            return Err(Error::Corrupt(format!("officer {officer} holds a share of another epoch")));
+            return Err(Error::Corrupt(format!(
+                "officer {officer} holds a share of another epoch"
+            )));
         }
         let kek = crypto::derive_kek(pass, &rec.salt, rec.kdf)?;
         let plain = match crypto::open(
@@ -607,7 +650,9 @@ impl Vault {
         let (share, key) = parse_officer_plaintext(&plain)?;
         let cert = PublicCert::from_bytes(&rec.cert)?;
         if cert.fingerprint() != key.fingerprint() {
-            return Err(Error::Corrupt(format!("officer {officer}'s key does not match their certificate")));
+            return Err(Error::Corrupt(format!(
+                "officer {officer}'s key does not match their certificate"
+            )));
         }
         Ok(OfficerSession {
             name: officer.to_string(),
@@ -628,13 +673,19 @@ impl Vault {
             if matches!(kind, Some("genesis") | Some("rekey"))
                 && m.get("epoch").and_then(Value::as_u64) == Some(self.config.epoch as u64)
             {
-                found = m.get("vault_key_cert").and_then(Value::as_str).map(str::to_owned);
+                found = m
+                    .get("vault_key_cert")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
             }
         }
-        let armored = found.ok_or_else(|| Error::Ledger("no ledger entry names the vault encryption key".into()))?;
+        let armored = found.ok_or_else(|| {
+            Error::Ledger("no ledger entry names the vault encryption key".into())
+        })?;
         let cert = PublicCert::from_bytes(armored.as_bytes())?;
         if cert.fingerprint() != self.config.vault_key_fingerprint
-            || PublicCert::from_bytes(&self.config.vault_key_cert)?.fingerprint() != cert.fingerprint()
+            || PublicCert::from_bytes(&self.config.vault_key_cert)?.fingerprint()
+                != cert.fingerprint()
         {
             return Err(Error::Ledger(
                 "the vault encryption key differs from the one the ledger names; refusing to deposit".into(),
@@ -673,13 +724,21 @@ impl Vault {
             Some(r) => {
                 let refuse = |why: String| Err(Error::invalid("deposit", why));
                 if r.kind != kind {
-                    return refuse(format!("{secret} holds {}, not {}", r.kind.as_str(), kind.as_str()));
+                    return refuse(format!(
+                        "{secret} holds {}, not {}",
+                        r.kind.as_str(),
+                        kind.as_str()
+                    ));
                 }
                 if kind == SecretKind::Credential {
-                    return refuse(format!("credential {secret} already holds a value; deposit under a new name"));
+                    return refuse(format!(
+                        "credential {secret} already holds a value; deposit under a new name"
+                    ));
                 }
                 if min_approvals.is_some() && min_approvals != r.min_approvals {
-                    return refuse(format!("{secret} already exists; its minimum approvals cannot change on deposit"));
+                    return refuse(format!(
+                        "{secret} already exists; its minimum approvals cannot change on deposit"
+                    ));
                 }
                 r
             }
@@ -723,7 +782,10 @@ impl Vault {
             .field("item_kind", kind.as_str())
             .field("count", values.len())
             .field("total", record.count)
-            .field("min_approvals", min_approvals.map(Value::from).unwrap_or(Value::Null))
+            .field(
+                "min_approvals",
+                min_approvals.map(Value::from).unwrap_or(Value::Null),
+            )
             .field("statement", statement)
             .field("signature", signature);
         let now = self.now();
@@ -732,7 +794,14 @@ impl Vault {
                 tx.put(Table::Items, &item_key(secret, it.index), &it.encode()?)?;
             }
             tx.put(Table::Secrets, secret.as_bytes(), &record.encode()?)?;
-            ledger::append(tx, &draft, now, &self.config.vault_id, &self.ledger_key, None)
+            ledger::append(
+                tx,
+                &draft,
+                now,
+                &self.config.vault_id,
+                &self.ledger_key,
+                None,
+            )
         })?;
         self.store.flush()?;
         Ok(DepositReport {
@@ -744,7 +813,10 @@ impl Vault {
 
     fn validate_items(&self, kind: SecretKind, values: &[SecretValue]) -> Result<()> {
         if values.is_empty() {
-            return Err(Error::invalid("deposit", "nothing to deposit: no codes or credential were given"));
+            return Err(Error::invalid(
+                "deposit",
+                "nothing to deposit: no codes or credential were given",
+            ));
         }
         let (limit, what) = match kind {
             SecretKind::Codes => (names::MAX_CODE_BYTES, "code"),
@@ -756,7 +828,10 @@ impl Vault {
         for (i, v) in values.iter().enumerate() {
             let len = v.expose_secret().len();
             if len == 0 {
-                return Err(Error::invalid("deposit", format!("{what} {} is empty", i + 1)));
+                return Err(Error::invalid(
+                    "deposit",
+                    format!("{what} {} is empty", i + 1),
+                ));
             }
             if len > limit {
                 return Err(Error::invalid(
@@ -780,10 +855,21 @@ impl Vault {
 
     fn summarize(&self, r: SecretRecord) -> Result<SecretSummary> {
         let items = self.items(&r.name)?;
-        let remaining = items.iter().filter(|i| i.state == ItemState::Available).count() as u32;
+        let remaining = items
+            .iter()
+            .filter(|i| i.state == ItemState::Available)
+            .count() as u32;
         let unconfirmed = items
             .iter()
-            .filter(|i| matches!(i.state, ItemState::Released { confirmed: false, .. }))
+            .filter(|i| {
+                matches!(
+                    i.state,
+                    ItemState::Released {
+                        confirmed: false,
+                        ..
+                    }
+                )
+            })
             .count() as u32;
         Ok(SecretSummary {
             name: r.name,
@@ -801,7 +887,11 @@ impl Vault {
         Ok(Status {
             vault_id: self.config.vault_id.clone(),
             threshold: self.config.threshold,
-            officers: self.active_officers()?.into_iter().map(|o| o.name).collect(),
+            officers: self
+                .active_officers()?
+                .into_iter()
+                .map(|o| o.name)
+                .collect(),
             epoch: self.config.epoch,
             ledger_size: size,
             ledger_root: hex::encode(ledger::root(&self.store, size)?),
@@ -828,13 +918,26 @@ impl Vault {
         names::reason(reason)?;
         let record = match self.secret_record(secret)? {
             Some(r) => r,
-            None => return Err(self.refuse("release", Some(secret), &[], Error::UnknownSecret(secret.into()))),
+            None => {
+                return Err(self.refuse(
+                    "release",
+                    Some(secret),
+                    &[],
+                    Error::UnknownSecret(secret.into()),
+                ));
+            }
         };
         let s = self.summarize(record.clone())?;
         if s.remaining + s.unconfirmed == 0 {
-            return Err(self.refuse("release", Some(secret), &[], Error::NothingLeft(secret.into())));
+            return Err(self.refuse(
+                "release",
+                Some(secret),
+                &[],
+                Error::NothingLeft(secret.into()),
+            ));
         }
-        let needed = (self.config.threshold as usize).max(record.min_approvals.unwrap_or(0) as usize);
+        let needed =
+            (self.config.threshold as usize).max(record.min_approvals.unwrap_or(0) as usize);
         Ok(ReleaseRequest {
             secret: secret.to_string(),
             reason: reason.to_string(),
@@ -904,12 +1007,22 @@ impl Vault {
 
     /// One officer approves `req`: authenticates with their passphrase and
     /// signs the statement. A wrong passphrase is logged and may be retried.
-    pub fn approve(&mut self, req: &mut ReleaseRequest, officer: &str, pass: &Passphrase) -> Result<()> {
+    pub fn approve(
+        &mut self,
+        req: &mut ReleaseRequest,
+        officer: &str,
+        pass: &Passphrase,
+    ) -> Result<()> {
         if self.now() > req.expires {
             return Err(self.expire(req));
         }
         if req.approvals.iter().any(|a| a.officer == officer) {
-            return Err(self.refuse("release", Some(&req.secret), &[officer], Error::DuplicateOfficer(officer.into())));
+            return Err(self.refuse(
+                "release",
+                Some(&req.secret),
+                &[officer],
+                Error::DuplicateOfficer(officer.into()),
+            ));
         }
         let session = self.authenticate(officer, pass, "release", Some(&req.secret))?;
         let statement = self.statement(req, officer);
@@ -956,7 +1069,9 @@ impl Vault {
                 need: req.needed,
             }));
         }
-        let record = self.secret_record(&secret)?.ok_or_else(|| Error::UnknownSecret(secret.clone()))?;
+        let record = self
+            .secret_record(&secret)?
+            .ok_or_else(|| Error::UnknownSecret(secret.clone()))?;
         let shares: Vec<NamedShare<'_>> = req
             .approvals
             .iter()
@@ -980,7 +1095,15 @@ impl Vault {
         let items = self.items(&secret)?;
         let target = items
             .iter()
-            .find(|i| matches!(i.state, ItemState::Released { confirmed: false, .. }))
+            .find(|i| {
+                matches!(
+                    i.state,
+                    ItemState::Released {
+                        confirmed: false,
+                        ..
+                    }
+                )
+            })
             .or_else(|| items.iter().find(|i| i.state == ItemState::Available))
             .cloned();
         let Some(target) = target else {
@@ -991,9 +1114,7 @@ impl Vault {
             ItemState::Available => None,
         };
 
-        let value = self
-            .decrypt_item(&vk, &record, &target)
-            .map_err(&fail)?;
+        let value = self.decrypt_item(&vk, &record, &target).map_err(&fail)?;
         drop(vk);
 
         let mut approvals = Vec::new();
@@ -1031,12 +1152,22 @@ impl Vault {
             }
             let seq = ledger::size_in(tx)?;
             let mut updated = current;
-            updated.state = ItemState::Released { seq, confirmed: false };
+            updated.state = ItemState::Released {
+                seq,
+                confirmed: false,
+            };
             tx.put(Table::Items, &key, &updated.encode()?)?;
             if fault == Some(FaultPoint::Transaction) {
                 return Err(Error::Injected(FaultPoint::Transaction));
             }
-            ledger::append(tx, &draft, now, &self.config.vault_id, &self.ledger_key, fault)
+            ledger::append(
+                tx,
+                &draft,
+                now,
+                &self.config.vault_id,
+                &self.ledger_key,
+                fault,
+            )
         });
         let appended = committed.map_err(&fail)?;
         // I2: nothing is shown before the release is durable.
@@ -1055,7 +1186,12 @@ impl Vault {
         })
     }
 
-    fn decrypt_item(&self, vk: &VaultKey, record: &SecretRecord, target: &ItemRecord) -> Result<SecretValue> {
+    fn decrypt_item(
+        &self,
+        vk: &VaultKey,
+        record: &SecretRecord,
+        target: &ItemRecord,
+    ) -> Result<SecretValue> {
         if target.epoch != self.config.epoch {
             return Err(Error::Corrupt(format!(
                 "item {}#{} is encrypted for epoch {}",
@@ -1103,9 +1239,326 @@ impl Vault {
                 };
                 tx.put(Table::Items, &key, &rec.encode()?)?;
             }
-            ledger::append(tx, &draft, now, &self.config.vault_id, &self.ledger_key, None)
+            ledger::append(
+                tx,
+                &draft,
+                now,
+                &self.config.vault_id,
+                &self.ledger_key,
+                None,
+            )
         })?;
         self.store.flush()?;
         Ok(a.seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Share and record tampering needs private access (the AAD layout and
+    //! the officer blob), so these tests live here; the rest of the release
+    //! invariants are in `tests/library_release.rs`.
+    use super::*;
+    use crate::clock::ManualClock;
+
+    const PASSES: [(&str, &str); 3] = [
+        ("alice", "alice-pass-1"),
+        ("bob", "bob-pass-22"),
+        ("carol", "carol-pass-333"),
+    ];
+
+    fn pass(name: &str) -> Passphrase {
+        Passphrase::new(
+            PASSES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap()
+                .1
+                .to_string(),
+        )
+    }
+
+    fn vault(dir: &Path) -> Vault {
+        let opts = InitOptions {
+            threshold: 2,
+            officers: PASSES
+                .iter()
+                .map(|(n, p)| NewOfficer {
+                    name: n.to_string(),
+                    passphrase: Passphrase::new(p.to_string()),
+                })
+                .collect(),
+            kdf: KdfParams::new(8, 1).unwrap(),
+        };
+        let mut v = Vault::init_with_clock(
+            &dir.join("v"),
+            opts,
+            Arc::new(ManualClock::new(1_800_000_000)),
+        )
+        .unwrap();
+        let s = v
+            .authenticate("alice", &pass("alice"), "deposit", None)
+            .unwrap();
+        v.deposit(
+            &s,
+            "gh",
+            SecretKind::Codes,
+            None,
+            &[SecretValue::new("c1".into())],
+        )
+        .unwrap();
+        v
+    }
+
+    /// Re-seals `officer`'s record with `share` in place of their own, under
+    /// their real passphrase and the right AAD: what an attacker who knows
+    /// the passphrase and can write the disk could do.
+    fn reseal_share(v: &Vault, officer: &str, share: Vec<u8>) {
+        let rec = v.officer_record(officer).unwrap().unwrap();
+        let session = v
+            .authenticate(officer, &pass(officer), "test", None)
+            .unwrap();
+        let mut forged = seal_officer(
+            &v.config.vault_id,
+            officer,
+            rec.epoch,
+            &pass(officer),
+            rec.kdf,
+            &SecretBytes::new(share),
+            &session.key,
+        )
+        .unwrap();
+        forged.cert = rec.cert.clone();
+        v.store
+            .transact(|tx| tx.put(Table::Officers, officer.as_bytes(), &forged.encode()?))
+            .unwrap();
+    }
+
+    fn try_release(v: &mut Vault) -> Result<Released> {
+        let mut req = v.begin_release("gh", "r")?;
+        v.approve(&mut req, "alice", &pass("alice"))?;
+        v.approve(&mut req, "bob", &pass("bob"))?;
+        v.complete_release(req)
+    }
+
+    fn last_kind(v: &Vault) -> String {
+        let (_, b) = v.ledger_entries().last().unwrap().unwrap();
+        ledger::parse_entry(&b).unwrap()["kind"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn remaining(v: &Vault) -> u32 {
+        v.secrets().unwrap()[0].remaining
+    }
+
+    #[test]
+    fn a_share_of_another_vault_fails_the_key_check_and_is_logged() {
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut a = vault(da.path());
+        let b = vault(db.path());
+        let foreign = b.authenticate("bob", &pass("bob"), "test", None).unwrap();
+        reseal_share(&a, "bob", foreign.share.expose_secret().to_vec());
+        assert!(matches!(try_release(&mut a), Err(Error::KeyCheckFailed)));
+        assert_eq!(last_kind(&a), "refused");
+        assert_eq!(remaining(&a), 1);
+    }
+
+    #[test]
+    fn shares_with_x_zero_or_a_wrong_length_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let mut v = vault(d.path());
+        let own = v
+            .authenticate("bob", &pass("bob"), "test", None)
+            .unwrap()
+            .share
+            .expose_secret()
+            .to_vec();
+        let mut zero = own.clone();
+        zero[0] = 0;
+        reseal_share(&v, "bob", zero);
+        assert!(matches!(try_release(&mut v), Err(Error::InvalidShare(o)) if o == "bob"));
+        reseal_share(&v, "bob", own[..20].to_vec());
+        assert!(matches!(try_release(&mut v), Err(Error::InvalidShare(_))));
+        let mut same_x = own.clone();
+        same_x[0] = v
+            .authenticate("alice", &pass("alice"), "test", None)
+            .unwrap()
+            .share
+            .expose_secret()[0];
+        reseal_share(&v, "bob", same_x);
+        assert!(matches!(try_release(&mut v), Err(Error::InvalidShare(_))));
+        assert_eq!(last_kind(&v), "refused");
+        assert_eq!(remaining(&v), 1);
+        reseal_share(&v, "bob", own);
+        assert_eq!(try_release(&mut v).unwrap().value.expose_secret(), "c1");
+    }
+
+    #[test]
+    fn officer_blob_aad_binds_vault_officer_and_epoch() {
+        let d = tempfile::tempdir().unwrap();
+        let v = vault(d.path());
+        let rec = v.officer_record("bob").unwrap().unwrap();
+        let kek = crypto::derive_kek(&pass("bob"), &rec.salt, rec.kdf).unwrap();
+        let id = v.config.vault_id.as_str();
+        assert!(crypto::open(kek.expose_secret(), &rec.sealed, &officer_aad(id, "bob", 0)).is_ok());
+        for aad in [
+            officer_aad("0000", "bob", 0),
+            officer_aad(id, "alice", 0),
+            officer_aad(id, "bob", 1),
+        ] {
+            assert!(matches!(
+                crypto::open(kek.expose_secret(), &rec.sealed, &aad),
+                Err(Error::DecryptionFailed)
+            ));
+        }
+    }
+
+    #[test]
+    fn an_officer_record_moved_to_another_name_does_not_open() {
+        let d = tempfile::tempdir().unwrap();
+        let v = vault(d.path());
+        // Carol's record stored under bob's name, with carol's passphrase.
+        let mut carol = v.officer_record("carol").unwrap().unwrap();
+        carol.name = "bob".into();
+        v.store
+            .transact(|tx| tx.put(Table::Officers, b"bob", &carol.encode()?))
+            .unwrap();
+        assert!(matches!(
+            v.authenticate("bob", &pass("carol"), "test", None),
+            Err(Error::BadPassphrase(_))
+        ));
+    }
+
+    #[test]
+    fn key_check_and_vault_key_aad_bind_vault_and_epoch() {
+        let d = tempfile::tempdir().unwrap();
+        let v = vault(d.path());
+        let sa = v.authenticate("alice", &pass("alice"), "t", None).unwrap();
+        let sb = v.authenticate("bob", &pass("bob"), "t", None).unwrap();
+        let shares = [
+            NamedShare {
+                officer: "alice",
+                share: &sa.share,
+            },
+            NamedShare {
+                officer: "bob",
+                share: &sb.share,
+            },
+        ];
+        let vk = shamir::combine(2, &shares).unwrap();
+        let id = v.config.vault_id.as_str();
+        assert!(
+            crypto::open(
+                vk.expose_secret(),
+                &v.config.key_check,
+                &key_check_aad(id, 0)
+            )
+            .is_ok()
+        );
+        assert!(
+            crypto::open(
+                vk.expose_secret(),
+                &v.config.key_check,
+                &key_check_aad(id, 1)
+            )
+            .is_err()
+        );
+        assert!(
+            crypto::open(
+                vk.expose_secret(),
+                &v.config.key_check,
+                &key_check_aad("other", 0)
+            )
+            .is_err()
+        );
+        assert!(
+            crypto::open(
+                vk.expose_secret(),
+                &v.config.vault_key_sealed,
+                &vault_key_aad(id, 0)
+            )
+            .is_ok()
+        );
+        assert!(
+            crypto::open(
+                vk.expose_secret(),
+                &v.config.vault_key_sealed,
+                &vault_key_aad(id, 1)
+            )
+            .is_err()
+        );
+        assert!(
+            crypto::open(
+                vk.expose_secret(),
+                &v.config.vault_key_sealed,
+                &key_check_aad(id, 0)
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn an_item_ciphertext_swapped_between_records_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let mut v = vault(d.path());
+        let s = v
+            .authenticate("alice", &pass("alice"), "deposit", None)
+            .unwrap();
+        v.deposit(
+            &s,
+            "gh",
+            SecretKind::Codes,
+            None,
+            &[SecretValue::new("c2".into())],
+        )
+        .unwrap();
+        // Put item 1's ciphertext into item 0's record.
+        let i0 = ItemRecord::decode(
+            &v.store
+                .get(Table::Items, &item_key("gh", 0))
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let i1 = ItemRecord::decode(
+            &v.store
+                .get(Table::Items, &item_key("gh", 1))
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let swapped = ItemRecord {
+            ciphertext: i1.ciphertext,
+            ..i0
+        };
+        v.store
+            .transact(|tx| tx.put(Table::Items, &item_key("gh", 0), &swapped.encode()?))
+            .unwrap();
+        assert!(matches!(
+            try_release(&mut v),
+            Err(Error::ItemMismatch { .. })
+        ));
+        assert_eq!(last_kind(&v), "refused");
+        assert_eq!(remaining(&v), 2);
+    }
+
+    #[test]
+    fn debug_of_sessions_requests_and_releases_shows_no_secret() {
+        let d = tempfile::tempdir().unwrap();
+        let mut v = vault(d.path());
+        let s = v.authenticate("alice", &pass("alice"), "t", None).unwrap();
+        let mut req = v.begin_release("gh", "r").unwrap();
+        v.approve(&mut req, "alice", &pass("alice")).unwrap();
+        v.approve(&mut req, "bob", &pass("bob")).unwrap();
+        let share_hex = hex::encode(s.share.expose_secret());
+        let dbg_req = format!("{req:?} {s:?} {v:?}");
+        let r = v.complete_release(req).unwrap();
+        let dbg = format!("{dbg_req} {r:?} {:?}", v.ledger_key);
+        assert!(!dbg.contains("c1"), "{dbg}");
+        assert!(!dbg.contains(&share_hex), "{dbg}");
+        assert!(!dbg.contains("alice-pass"), "{dbg}");
+        assert!(dbg.contains("REDACTED"));
     }
 }

@@ -51,7 +51,9 @@ fn default_vault_dir() -> Result<PathBuf> {
     }
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| Usage("no --vault given and neither XDG_DATA_HOME nor HOME is set".into()))?;
+        .ok_or_else(|| {
+            Usage("no --vault given and neither XDG_DATA_HOME nor HOME is set".into())
+        })?;
     Ok(PathBuf::from(home).join(".local/share/breakglass/vault"))
 }
 
@@ -75,7 +77,10 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
         });
     }
     if !input.is_batch() {
-        eprintln!("Creating the vault (deriving {} officer keys)…", officers.len());
+        eprintln!(
+            "Creating the vault (deriving {} officer keys)…",
+            officers.len()
+        );
     }
     let vault = Vault::init(
         dir,
@@ -87,7 +92,12 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
     )?;
     let st = vault.status()?;
     println!("Created vault {} at {}", st.vault_id, dir.display());
-    println!("  quorum:      {} of {} ({})", st.threshold, st.officers.len(), st.officers.join(", "));
+    println!(
+        "  quorum:      {} of {} ({})",
+        st.threshold,
+        st.officers.len(),
+        st.officers.join(", ")
+    );
     println!("  ledger key:  {}", st.ledger_fingerprint);
     println!("Give the ledger key fingerprint to your auditors; it pins the ledger's signatures.");
     Ok(0)
@@ -127,8 +137,16 @@ fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
         println!("No secrets yet. Deposit some with `breakglass deposit NAME --officer O`.");
         return Ok(0);
     }
-    let width = secrets.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
-    println!("{:<width$}  {:<10}  {:>9}  {:>5}  NOTES", "NAME", "KIND", "REMAINING", "TOTAL");
+    let width = secrets
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<width$}  {:<10}  {:>9}  {:>5}  NOTES",
+        "NAME", "KIND", "REMAINING", "TOTAL"
+    );
     for s in &secrets {
         let mut notes = Vec::new();
         if s.remaining == 0 && s.unconfirmed == 0 {
@@ -167,7 +185,10 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     println!("officers     {}", st.officers.join(", "));
     println!("epoch        {}", st.epoch);
     println!("secrets      {}", st.secrets);
-    println!("ledger       {} entries, root {}", st.ledger_size, st.ledger_root);
+    println!(
+        "ledger       {} entries, root {}",
+        st.ledger_size, st.ledger_root
+    );
     println!("ledger key   {}", st.ledger_fingerprint);
     println!("vault key    {}", st.vault_key_fingerprint);
     Ok(0)
@@ -247,7 +268,10 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
         )),
     };
     let demo = breakglass::demo::create(&dir)?;
-    println!("Demo vault created at {} (throw-away; weak KDF settings for speed).", dir.display());
+    println!(
+        "Demo vault created at {} (throw-away; weak KDF settings for speed).",
+        dir.display()
+    );
     println!("It releases with any 2 of these 3 officers:");
     for (name, pass) in &demo.officers {
         println!("  {name:<6} passphrase: {}", pass.expose_secret());
@@ -257,7 +281,10 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
     println!("Try:");
     let v = shell_quote(&dir.display().to_string());
     println!("  breakglass --vault {v} list");
-    println!("  breakglass --vault {v} release {} --reason \"IdP outage drill\" --officer alice --officer bob", demo.secrets[0]);
+    println!(
+        "  breakglass --vault {v} release {} --reason \"IdP outage drill\" --officer alice --officer bob",
+        demo.secrets[0]
+    );
     println!("  breakglass --vault {v} ledger show");
     println!("  breakglass --vault {v}            # the console");
     if let Err(e) = std::io::stdout().flush() {
@@ -267,7 +294,9 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b)) {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))

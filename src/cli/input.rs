@@ -30,7 +30,9 @@ impl Input {
     /// One line of stdin without its line ending; `what` names it in errors.
     fn batch_line(reader: &mut impl BufRead, what: &str) -> Result<Option<String>> {
         let mut buf = Vec::new();
-        let n = reader.read_until(b'\n', &mut buf).context("cannot read stdin")?;
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .context("cannot read stdin")?;
         if n == 0 {
             return Ok(None);
         }
@@ -51,7 +53,8 @@ impl Input {
     /// A passphrase for `officer`.
     pub fn passphrase(&mut self, officer: &str) -> Result<Passphrase> {
         match self {
-            Input::Batch(r) => match Self::batch_line(r, &format!("the passphrase for {officer}"))? {
+            Input::Batch(r) => match Self::batch_line(r, &format!("the passphrase for {officer}"))?
+            {
                 Some(s) => Ok(Passphrase::new(s)),
                 None => bail!("stdin ended before the passphrase for {officer}"),
             },
@@ -68,8 +71,12 @@ impl Input {
             Input::Batch(_) => self.passphrase(officer),
             Input::Terminal => {
                 for _ in 0..3 {
-                    let a = zeroize::Zeroizing::new(prompt(&format!("New passphrase for {officer}: "))?);
-                    let b = zeroize::Zeroizing::new(prompt(&format!("Repeat the passphrase for {officer}: "))?);
+                    let a = zeroize::Zeroizing::new(prompt(&format!(
+                        "New passphrase for {officer}: "
+                    ))?);
+                    let b = zeroize::Zeroizing::new(prompt(&format!(
+                        "Repeat the passphrase for {officer}: "
+                    ))?);
                     if *a == *b {
                         return Ok(Passphrase::new(a.to_string()));
                     }
@@ -97,7 +104,8 @@ impl Input {
             Input::Terminal => {
                 eprintln!("Enter the codes one per line (hidden); an empty line ends.");
                 loop {
-                    let line = zeroize::Zeroizing::new(prompt(&format!("Code {}: ", out.len() + 1))?);
+                    let line =
+                        zeroize::Zeroizing::new(prompt(&format!("Code {}: ", out.len() + 1))?);
                     let t = line.trim();
                     if t.is_empty() {
                         break;
@@ -127,7 +135,8 @@ impl Input {
                     let n = buf.len() - 1;
                     buf.truncate(n);
                 }
-                let s = std::str::from_utf8(&buf).map_err(|_| anyhow!("the credential on stdin is not valid UTF-8"))?;
+                let s = std::str::from_utf8(&buf)
+                    .map_err(|_| anyhow!("the credential on stdin is not valid UTF-8"))?;
                 Ok(SecretValue::new(s.to_string()))
             }
             Input::Terminal => {

@@ -66,7 +66,9 @@ impl<'a> RevealScreen<'a> {
         let bold = Style::default().add_modifier(Modifier::BOLD);
         match r.kind {
             SecretKind::Codes => {
-                lines.push(Line::from(Span::styled(grouped(value), bold)).alignment(Alignment::Center));
+                lines.push(
+                    Line::from(Span::styled(grouped(value), bold)).alignment(Alignment::Center),
+                );
                 lines.push(Line::from(""));
                 lines.push(Line::from(format!("exactly: {value}")).alignment(Alignment::Center));
             }
