@@ -197,7 +197,8 @@ impl PublicCert {
         Ok(sink)
     }
 
-    /// Verifies a detached signature (armored or binary) over `data`.
+    /// Verifies a detached signature (armored or binary) over `data` with
+    /// the full streaming verifier (policy, key validity at signing time).
     pub fn verify_detached(&self, data: &[u8], signature: &[u8]) -> Result<()> {
         let helper = VerifyHelper { cert: &self.0 };
         let mut verifier = DetachedVerifierBuilder::from_bytes(signature)
@@ -207,6 +208,85 @@ impl PublicCert {
         verifier
             .verify_bytes(data)
             .map_err(|_| Error::Pgp("bad signature".into()))
+    }
+
+    /// A verifier for many signatures by this certificate's signing key,
+    /// for ledger verification: the key is resolved once, and each check
+    /// is one packet parse and one signature verification.
+    pub fn verifier(&self) -> Result<Verifier> {
+        let key = self
+            .0
+            .keys()
+            .with_policy(&POLICY, None)
+            .supported()
+            .revoked(false)
+            .for_signing()
+            .next()
+            .ok_or_else(|| {
+                Error::Pgp(format!(
+                    "certificate {} has no signing key",
+                    self.fingerprint()
+                ))
+            })?
+            .key()
+            .clone()
+            .role_into_unspecified();
+        Ok(Verifier {
+            key,
+            fingerprint: self.fingerprint(),
+        })
+    }
+}
+
+/// Verifies detached signatures by one signing key (see
+/// [`PublicCert::verifier`]).
+pub struct Verifier {
+    key: openpgp::packet::Key<
+        openpgp::packet::key::PublicParts,
+        openpgp::packet::key::UnspecifiedRole,
+    >,
+    fingerprint: String,
+}
+
+impl Verifier {
+    /// The certificate's fingerprint.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Checks one detached signature (armored or binary) over `data`: a
+    /// single binary-document signature, by this key, with a hash the
+    /// standard policy accepts.
+    pub fn verify(&self, data: &[u8], signature: &[u8]) -> Result<()> {
+        let bad = |why: &str| Error::Pgp(why.to_string());
+        let binary;
+        let raw = if signature.starts_with(b"-----BEGIN") {
+            let mut r = openpgp::armor::Reader::from_bytes(
+                signature,
+                openpgp::armor::ReaderMode::Tolerant(Some(openpgp::armor::Kind::Signature)),
+            );
+            let mut v = Vec::with_capacity(signature.len());
+            std::io::Read::read_to_end(&mut r, &mut v)
+                .map_err(|_| bad("unreadable signature armor"))?;
+            binary = v;
+            &binary[..]
+        } else {
+            signature
+        };
+        let sig = match openpgp::Packet::from_bytes(raw) {
+            Ok(openpgp::Packet::Signature(sig)) => sig,
+            _ => return Err(bad("unreadable signature")),
+        };
+        if !matches!(
+            sig.hash_algo(),
+            openpgp::types::HashAlgorithm::SHA256
+                | openpgp::types::HashAlgorithm::SHA384
+                | openpgp::types::HashAlgorithm::SHA512
+        ) {
+            return Err(bad("signature uses a weak hash"));
+        }
+        sig.verify_message(&self.key, data)
+            .map_err(|_| bad("bad signature"))
     }
 }
 
@@ -302,6 +382,18 @@ mod tests {
         assert!(cert.verify_detached(b"bodz", sig.as_bytes()).is_err());
         let other = SecretKey::generate_signing("u").unwrap().public();
         assert!(other.verify_detached(b"body", sig.as_bytes()).is_err());
+
+        let fast = cert.verifier().unwrap();
+        fast.verify(b"body", sig.as_bytes()).unwrap();
+        assert!(fast.verify(b"bodz", sig.as_bytes()).is_err());
+        assert!(
+            other
+                .verifier()
+                .unwrap()
+                .verify(b"body", sig.as_bytes())
+                .is_err()
+        );
+        assert!(fast.verify(b"body", b"garbage").is_err());
     }
 
     #[test]

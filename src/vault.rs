@@ -113,6 +113,8 @@ pub struct Status {
     pub vault_key_fingerprint: String,
     /// Number of secrets.
     pub secrets: usize,
+    /// Why the ledger's tail disagrees with its checkpoint, if it does.
+    pub ledger_problem: Option<String>,
 }
 
 /// What `deposit` did.
@@ -238,6 +240,9 @@ pub struct Vault {
     clock: Arc<dyn Clock>,
     approval_ttl: i64,
     fault: Option<FaultPoint>,
+    /// Set on open when the ledger's tail disagrees with its latest
+    /// checkpoint; releases are refused until an auditor has looked.
+    ledger_problem: Option<String>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -334,6 +339,61 @@ fn seal_officer(
         sealed,
         active: true,
     })
+}
+
+/// The cheap check on open: the latest checkpoint covers exactly the stored
+/// entries, its root is the stored tree's, the last entry hashes to the
+/// stored leaf, and the ledger key signed it. No full rescan.
+fn check_tail(
+    store: &Store,
+    config: &VaultConfig,
+    ledger_cert: &PublicCert,
+) -> std::result::Result<(), String> {
+    let inner = || -> Result<std::result::Result<(), String>> {
+        let size = ledger::size(store)?;
+        let Some(cp) = ledger::latest_checkpoint(store)? else {
+            return Ok(Err("the ledger has no signed checkpoint".into()));
+        };
+        let parsed = ledger::parse_checkpoint(&cp.body)?;
+        if parsed.origin != ledger::origin(&config.vault_id) {
+            return Ok(Err("the latest checkpoint is for another vault".into()));
+        }
+        if parsed.size != size {
+            return Ok(Err(format!(
+                "the ledger has {size} entries but its latest checkpoint covers {}",
+                parsed.size
+            )));
+        }
+        let last_key = store.last(Table::Ledger)?.map(|(k, _)| k);
+        if last_key.as_deref() != Some(&(size.wrapping_sub(1)).to_be_bytes()[..]) {
+            return Ok(Err(
+                "the stored entries do not end where the checkpoint does".into(),
+            ));
+        }
+        let last = ledger::entry(store, size - 1)?.unwrap_or_default();
+        if ledger::leaf(store, size - 1)? != Some(crate::merkle::leaf_hash(&last)) {
+            return Ok(Err(format!(
+                "entry {} does not match its Merkle leaf",
+                size - 1
+            )));
+        }
+        if ledger::root(store, size)? != parsed.root {
+            return Ok(Err(
+                "the stored tree does not match the latest checkpoint".into()
+            ));
+        }
+        if ledger_cert
+            .verifier()?
+            .verify(cp.body.as_bytes(), cp.signature.as_bytes())
+            .is_err()
+        {
+            return Ok(Err(
+                "the latest checkpoint's signature does not verify".into()
+            ));
+        }
+        Ok(Ok(()))
+    };
+    inner().unwrap_or_else(|e| Err(e.to_string()))
 }
 
 fn officer_json(name: &str, cert: &PublicCert) -> Result<Value> {
@@ -463,6 +523,7 @@ impl Vault {
             clock,
             approval_ttl: DEFAULT_APPROVAL_TTL,
             fault: None,
+            ledger_problem: None,
         })
     }
 
@@ -497,6 +558,7 @@ impl Vault {
             )?;
             SecretKey::from_bytes(&rec.tsk)?
         };
+        let ledger_problem = check_tail(&store, &config, &ledger_key.public()).err();
         Ok(Vault {
             store,
             config,
@@ -504,7 +566,14 @@ impl Vault {
             clock,
             approval_ttl: DEFAULT_APPROVAL_TTL,
             fault: None,
+            ledger_problem,
         })
+    }
+
+    /// Why the ledger's tail disagrees with its latest checkpoint, if it
+    /// does (checked on open). Releases are refused while it does.
+    pub fn ledger_problem(&self) -> Option<&str> {
+        self.ledger_problem.as_deref()
     }
 
     /// Makes one step of the next releases fail, to test that a failure
@@ -898,6 +967,7 @@ impl Vault {
             ledger_fingerprint: self.config.ledger_fingerprint.clone(),
             vault_key_fingerprint: self.config.vault_key_fingerprint.clone(),
             secrets: self.store.scan_prefix(Table::Secrets, b"")?.len(),
+            ledger_problem: self.ledger_problem.clone(),
         })
     }
 
@@ -916,6 +986,11 @@ impl Vault {
     pub fn begin_release(&mut self, secret: &str, reason: &str) -> Result<ReleaseRequest> {
         names::secret(secret)?;
         names::reason(reason)?;
+        if let Some(p) = &self.ledger_problem {
+            return Err(Error::Ledger(format!(
+                "releases are refused: {p}; have an auditor run `breakglass ledger verify`"
+            )));
+        }
         let record = match self.secret_record(secret)? {
             Some(r) => r,
             None => {

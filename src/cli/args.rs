@@ -167,4 +167,35 @@ pub enum LedgerCommand {
         #[arg(long)]
         json: bool,
     },
+
+    /// Verify the ledger: canonical entries, Merkle root, checkpoint and
+    /// approval signatures, quorums, expiry, replay and double release
+    #[command(
+        after_help = "Exit 0 when valid, 3 when not (the message names the first failing entry).\n\
+Without --cert the ledger certificate is taken from the genesis entry, which only proves\n\
+the ledger is self-consistent: pin the certificate you were given to detect a regenerated\n\
+ledger. With --state the ledger must extend the size and root seen last time (catches\n\
+truncation, rollback and forks); the file is created on first use and updated on success."
+    )]
+    Verify {
+        /// Verify an export bundle instead of the vault (no vault needed)
+        #[arg(long, value_name = "DIR")]
+        bundle: Option<PathBuf>,
+
+        /// The ledger certificate to trust (armored or binary OpenPGP)
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
+
+        /// The auditor's saved {size, root}, kept outside the vault's machine
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+    },
+
+    /// Write an export bundle for auditors: entries.jsonl, checkpoint,
+    /// checkpoint.asc, ledger-cert.asc, officers/*.asc
+    Export {
+        /// Directory to create (must not exist or be empty)
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }

@@ -40,6 +40,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Some(Command::Status { json }) => status(&vault_dir, json),
         Some(Command::Release(args)) => release(&vault_dir, &mut input, args),
         Some(Command::Ledger(LedgerCommand::Show { json })) => ledger_show(&vault_dir, json),
+        Some(Command::Ledger(LedgerCommand::Verify {
+            bundle,
+            cert,
+            state,
+        })) => ledger_verify(&vault_dir, bundle, cert, state),
+        Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
     }
 }
@@ -256,6 +262,97 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
         }
     }
     out.flush()?;
+    Ok(0)
+}
+
+fn ledger_verify(
+    dir: &std::path::Path,
+    bundle: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    state: Option<PathBuf>,
+) -> Result<i32> {
+    use breakglass::audit::{self, BundleSource, Options, StateOutcome, VaultSource};
+    let cert = match &cert {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Some(
+                breakglass::pgp::PublicCert::from_bytes(&bytes)
+                    .with_context(|| format!("{} is not an OpenPGP certificate", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let opts = Options {
+        cert,
+        state_path: state.clone(),
+    };
+    let (report, what) = match &bundle {
+        Some(b) => {
+            let src = BundleSource::new(b)?;
+            (
+                audit::verify(&src, &opts)?,
+                format!("bundle {}", b.display()),
+            )
+        }
+        None => {
+            let vault = Vault::open(dir)?;
+            let report = audit::verify(&VaultSource(vault.store()), &opts)?;
+            (report, format!("vault {}", dir.display()))
+        }
+    };
+    println!(
+        "ledger OK ({what}): {} entries, {} releases, {} officers",
+        report.entries, report.releases, report.officers
+    );
+    println!(
+        "  checkpoint: size {}, root {}",
+        report.checkpoint.size,
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            report.checkpoint.root
+        )
+    );
+    if report.cert_pinned {
+        println!(
+            "  ledger key: {} (pinned with --cert)",
+            report.ledger_fingerprint
+        );
+    } else {
+        println!(
+            "  ledger key: {} (taken from the genesis entry, not pinned: compare it with the fingerprint you were given, or pass --cert)",
+            report.ledger_fingerprint
+        );
+    }
+    println!(
+        "  signatures: {} verified ({} checkpoints)",
+        report.signatures_checked, report.checkpoints_checked
+    );
+    if let (Some(path), Some(outcome)) = (&state, &report.state) {
+        match outcome {
+            StateOutcome::Created => println!(
+                "  state: {} created (first verification; later runs must extend it)",
+                path.display()
+            ),
+            StateOutcome::Extended { from } => println!(
+                "  state: {} extends the saved size {from} to {}; updated",
+                path.display(),
+                report.entries
+            ),
+        }
+    }
+    Ok(0)
+}
+
+fn ledger_export(dir: &std::path::Path, out: &std::path::Path) -> Result<i32> {
+    let vault = Vault::open(dir)?;
+    let n = breakglass::audit::export(vault.store(), &vault.ledger_cert(), out)?;
+    println!("Exported {n} entries to {}", out.display());
+    println!(
+        "Verify with: breakglass ledger verify --bundle {} --cert LEDGER-CERT",
+        out.display()
+    );
+    println!("or: gpg --import ledger-cert.asc && gpg --verify checkpoint.asc checkpoint");
     Ok(0)
 }
 

@@ -23,7 +23,12 @@ pub fn run() -> i32 {
         Ok(code) => code,
         Err(e) => {
             let code = exit_code(&e);
-            eprintln!("breakglass: {}", one_line(&e));
+            let prefix = if code == 3 {
+                "ledger verification failed: "
+            } else {
+                ""
+            };
+            eprintln!("breakglass: {prefix}{}", one_line(&e));
             code
         }
     }
@@ -35,9 +40,11 @@ fn exit_code(e: &anyhow::Error) -> i32 {
     if let Some(err) = e.downcast_ref::<breakglass::Error>() {
         return err.exit_code();
     }
-    if let Some(u) = e.downcast_ref::<commands::Usage>() {
-        let _ = u;
+    if e.downcast_ref::<commands::Usage>().is_some() {
         return 2;
+    }
+    if e.downcast_ref::<breakglass::audit::Failure>().is_some() {
+        return 3;
     }
     1
 }
