@@ -60,6 +60,10 @@ pub enum Error {
         /// Why, in words.
         why: String,
     },
+    /// The vault's state refuses the operation (exit code 1), e.g. a
+    /// second value for a credential.
+    #[error("{0}")]
+    Refused(String),
     /// A passphrase did not unlock the officer's key.
     #[error("wrong passphrase for officer {0}")]
     BadPassphrase(String),

@@ -72,7 +72,9 @@ pub fn check_new_vault_path(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// An open vault database.
+/// An open vault database. Clones share the same open database (and its
+/// lock), e.g. for verifying the ledger on another thread.
+#[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     trees: Vec<sled::Tree>,

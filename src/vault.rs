@@ -75,6 +75,25 @@ impl OfficerSession {
     }
 }
 
+/// What deriving an officer's key needs: salt and Argon2 parameters. Holds
+/// no secret, so it can be sent to a worker thread.
+#[derive(Debug, Clone)]
+pub struct Unlock {
+    salt: Vec<u8>,
+    kdf: KdfParams,
+}
+
+impl Unlock {
+    /// Runs Argon2id on `pass`. Slow on purpose; safe on any thread.
+    pub fn derive(&self, pass: &Passphrase) -> Result<DerivedKey> {
+        Ok(DerivedKey(crypto::derive_kek(pass, &self.salt, self.kdf)?))
+    }
+}
+
+/// An officer's derived key-encryption key. Zeroized on drop.
+#[derive(Debug)]
+pub struct DerivedKey(SecretBytes);
+
 /// A counted view of one secret; never a value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SecretSummary {
@@ -683,6 +702,19 @@ impl Vault {
         action: &str,
         secret: Option<&str>,
     ) -> Result<OfficerSession> {
+        let kek = self.unlock_params(officer, action, secret)?.derive(pass)?;
+        self.authenticate_derived(officer, &kek, action, secret)
+    }
+
+    /// The first half of [`Vault::authenticate`]: what the slow Argon2
+    /// derivation needs, so a console can run it off its UI thread. An
+    /// unknown or removed officer is refused and logged here.
+    pub fn unlock_params(
+        &self,
+        officer: &str,
+        action: &str,
+        secret: Option<&str>,
+    ) -> Result<Unlock> {
         names::officer(officer)?;
         let rec = match self.officer_record(officer)? {
             Some(r) if r.active => r,
@@ -700,9 +732,27 @@ impl Vault {
                 "officer {officer} holds a share of another epoch"
             )));
         }
-        let kek = crypto::derive_kek(pass, &rec.salt, rec.kdf)?;
+        Ok(Unlock {
+            salt: rec.salt,
+            kdf: rec.kdf,
+        })
+    }
+
+    /// The second half of [`Vault::authenticate`]: unseals the officer's
+    /// share and signing key with a derived key; a wrong one is logged.
+    pub fn authenticate_derived(
+        &self,
+        officer: &str,
+        kek: &DerivedKey,
+        action: &str,
+        secret: Option<&str>,
+    ) -> Result<OfficerSession> {
+        let rec = self
+            .officer_record(officer)?
+            .filter(|r| r.active)
+            .ok_or_else(|| Error::UnknownOfficer(officer.into()))?;
         let plain = match crypto::open(
-            kek.expose_secret(),
+            kek.0.expose_secret(),
             &rec.sealed,
             &officer_aad(&self.config.vault_id, officer, rec.epoch),
         ) {
@@ -791,7 +841,14 @@ impl Vault {
         let existing = self.secret_record(secret)?;
         let mut record = match existing {
             Some(r) => {
-                let refuse = |why: String| Err(Error::invalid("deposit", why));
+                let refuse = |why: String| {
+                    Err(self.refuse(
+                        "deposit",
+                        Some(secret),
+                        &[session.name()],
+                        Error::Refused(why),
+                    ))
+                };
                 if r.kind != kind {
                     return refuse(format!(
                         "{secret} holds {}, not {}",
@@ -1088,6 +1145,25 @@ impl Vault {
         officer: &str,
         pass: &Passphrase,
     ) -> Result<()> {
+        self.check_approver(req, officer)?;
+        let kek = self
+            .unlock_params(officer, "release", Some(&req.secret))?
+            .derive(pass)?;
+        self.approve_derived(req, officer, &kek)
+    }
+
+    /// Discards `req`'s approvals and logs the expiry if it has expired
+    /// (I9); a console calls this as time passes.
+    pub fn check_expiry(&self, req: &mut ReleaseRequest) -> Result<()> {
+        if self.now() > req.expires {
+            return Err(self.expire(req));
+        }
+        Ok(())
+    }
+
+    /// Refuses (and logs) an approval that cannot count: the request has
+    /// expired, or this officer already approved it.
+    pub fn check_approver(&mut self, req: &mut ReleaseRequest, officer: &str) -> Result<()> {
         if self.now() > req.expires {
             return Err(self.expire(req));
         }
@@ -1099,7 +1175,18 @@ impl Vault {
                 Error::DuplicateOfficer(officer.into()),
             ));
         }
-        let session = self.authenticate(officer, pass, "release", Some(&req.secret))?;
+        Ok(())
+    }
+
+    /// [`Vault::approve`] with a key derived by [`Unlock::derive`].
+    pub fn approve_derived(
+        &mut self,
+        req: &mut ReleaseRequest,
+        officer: &str,
+        kek: &DerivedKey,
+    ) -> Result<()> {
+        self.check_approver(req, officer)?;
+        let session = self.authenticate_derived(officer, kek, "release", Some(&req.secret))?;
         let statement = self.statement(req, officer);
         let signature = session.key.sign_detached(&canonical::to_vec(&statement)?)?;
         req.approvals.push(Approval {

@@ -31,7 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         None => {
             let vault = Vault::open(&vault_dir)?;
-            breakglass::tui::run(vault)?;
+            breakglass::tui::run(vault, Vec::new())?;
             Ok(0)
         }
         Some(Command::Init(args)) => init(&vault_dir, &mut input, args),
@@ -217,8 +217,17 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
             let st = vault.statement(&req, officer);
             eprintln!("{officer} approves: {}", serde_json::to_string_pretty(&st)?);
         }
-        let pass: Passphrase = input.passphrase(officer)?;
-        vault.approve(&mut req, officer, &pass)?;
+        let approved = input
+            .passphrase(officer)
+            .and_then(|pass: Passphrase| Ok(vault.approve(&mut req, officer, &pass)?));
+        if let Err(e) = approved {
+            // The request is abandoned: its approvals are discarded and the
+            // abandonment is logged (I7), then the cause is reported.
+            if !req.approved_by().is_empty() {
+                vault.cancel_release(req)?;
+            }
+            return Err(e);
+        }
     }
     let released = vault.complete_release(req)?;
     if input.is_batch() {

@@ -69,15 +69,35 @@ fn clap_error(e: clap::Error) -> i32 {
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
-            0
+            e.exit_code()
         }
         _ => {
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("breakglass: {first} (see --help)");
+            eprintln!(
+                "breakglass: {} (see --help)",
+                condense_clap(&e.render().to_string())
+            );
             2
         }
+    }
+}
+
+/// Clap's multi-line message as one line: its text (including lines that
+/// name missing arguments, and values that held a line break) without the
+/// usage and "for more information" boilerplate.
+fn condense_clap(rendered: &str) -> String {
+    let text: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .collect();
+    let joined = text.join(" ");
+    let joined = joined.strip_prefix("error: ").unwrap_or(&joined);
+    if joined.is_empty() {
+        "invalid arguments".to_string()
+    } else {
+        joined.to_string()
     }
 }
 
