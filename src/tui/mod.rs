@@ -4,27 +4,40 @@
 //! and maps keys to actions. The reveal screen shows a released item once,
 //! on the alternate screen, and is cleared on confirmation or timeout (I3).
 
+pub mod app;
+pub mod deposit;
+pub mod home;
+pub mod ledger_view;
+pub mod release;
 pub mod reveal;
+pub mod theme;
+pub mod widgets;
 
 use std::io;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyEventKind};
 use crossterm::execute;
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::vault::{Displayed, Released, Vault};
 
+pub use app::{Action, App};
 pub use reveal::RevealScreen;
 
 /// Leaves raw mode and the alternate screen. Safe to call more than once and
 /// from the panic hook.
 pub fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Restores the terminal when dropped, on every exit path.
@@ -34,7 +47,7 @@ impl TerminalGuard {
     fn enter() -> Result<Self> {
         terminal::enable_raw_mode()?;
         let guard = TerminalGuard;
-        execute!(io::stdout(), EnterAlternateScreen)?;
+        execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
         Ok(guard)
     }
 }
@@ -76,10 +89,30 @@ pub fn reveal(released: &Released, timeout: Duration) -> Result<Displayed> {
     Ok(outcome)
 }
 
-/// The console on a vault (arrives with the TUI issue).
-pub fn run(_vault: Vault) -> Result<()> {
-    Err(Error::invalid(
-        "command",
-        "the console is not available in this build yet; use the commands listed by --help",
-    ))
+/// Runs the console on `vault` until the user quits. `demo` lists the demo
+/// vault's officers and passphrases to show on the home screen.
+pub fn run(vault: Vault, demo: Vec<(String, String)>) -> Result<()> {
+    let mut app = App::new(vault, theme::Theme::from_env(), demo)?;
+    let _guard = TerminalGuard::enter()?;
+    let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    term.clear()?;
+    loop {
+        app.tick();
+        if app.take_clear() {
+            term.clear()?;
+        }
+        term.draw(|f| app.render(f))?;
+        if app.should_quit() {
+            break;
+        }
+        if event::poll(Duration::from_millis(100))? {
+            match event::read()? {
+                Event::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
+                Event::Paste(text) => app.on_paste(&text),
+                _ => {}
+            }
+        }
+    }
+    term.clear()?;
+    Ok(())
 }

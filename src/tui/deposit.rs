@@ -1,0 +1,398 @@
+//! Deposit: an officer authenticates, names the secret, pastes or types the
+//! codes (hidden) or a credential, sees the count, and confirms. No quorum.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph, Wrap};
+use zeroize::Zeroizing;
+
+use super::Action;
+use super::theme::Theme;
+use super::widgets::{InputEvent, TextInput, step};
+use crate::names;
+use crate::records::SecretKind;
+use crate::secret::SecretValue;
+use crate::vault::OfficerSession;
+
+/// Where the deposit is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Choosing the depositing officer.
+    Officer,
+    /// Their passphrase.
+    Passphrase(String),
+    /// Argon2 is running.
+    Unlocking(String),
+    /// Naming the secret and choosing its kind.
+    Name,
+    /// Entering the values (hidden).
+    Values,
+    /// Confirming the count.
+    Confirm,
+}
+
+/// Deposit screen state. Typed values are zeroized on drop.
+pub struct Deposit {
+    /// Current step.
+    pub step: Step,
+    officers: Vec<String>,
+    chosen: usize,
+    passphrase: TextInput,
+    /// The authenticated officer.
+    pub session: Option<OfficerSession>,
+    name: TextInput,
+    kind: SecretKind,
+    lines: Vec<Zeroizing<String>>,
+    current: Zeroizing<String>,
+    /// The last error.
+    pub error: Option<String>,
+}
+
+impl Deposit {
+    /// A deposit by one of `officers`.
+    pub fn new(officers: Vec<String>) -> Self {
+        Deposit {
+            step: Step::Officer,
+            officers,
+            chosen: 0,
+            passphrase: TextInput::hidden(1024),
+            session: None,
+            name: TextInput::visible(64),
+            kind: SecretKind::Codes,
+            lines: Vec::new(),
+            current: Zeroizing::new(String::new()),
+            error: None,
+        }
+    }
+
+    /// The values entered, as the vault takes them.
+    pub fn values(&self) -> Vec<SecretValue> {
+        match self.kind {
+            SecretKind::Codes => self
+                .codes()
+                .map(|c| SecretValue::new(c.to_string()))
+                .collect(),
+            SecretKind::Credential => {
+                let mut all: Vec<&str> = self.lines.iter().map(|l| l.as_str()).collect();
+                if !self.current.is_empty() {
+                    all.push(&self.current);
+                }
+                let joined = Zeroizing::new(all.join("\n"));
+                if joined.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![SecretValue::new(joined.to_string())]
+                }
+            }
+        }
+    }
+
+    fn codes(&self) -> impl Iterator<Item = &str> {
+        self.lines
+            .iter()
+            .map(|l| l.trim())
+            .chain(std::iter::once(self.current.trim()))
+            .filter(|l| !l.is_empty())
+    }
+
+    fn count(&self) -> usize {
+        match self.kind {
+            SecretKind::Codes => self.codes().count(),
+            SecretKind::Credential => usize::from(!self.values().is_empty()),
+        }
+    }
+
+    /// The authenticated officer moves on to naming the secret.
+    pub fn authenticated(&mut self, session: OfficerSession) {
+        self.session = Some(session);
+        self.error = None;
+        self.step = Step::Name;
+    }
+
+    /// A wrong passphrase: ask again.
+    pub fn retry(&mut self, officer: String, why: String) {
+        self.passphrase.clear();
+        self.error = Some(why);
+        self.step = Step::Passphrase(officer);
+    }
+
+    /// Pasted text: passphrase or name in one line; values line by line.
+    pub fn paste(&mut self, text: &str) {
+        match self.step {
+            Step::Passphrase(_) => self.passphrase.paste(text),
+            Step::Name => self.name.paste(text),
+            Step::Values => {
+                let mut parts = text.split('\n').peekable();
+                while let Some(p) = parts.next() {
+                    self.current.push_str(p.trim_end_matches('\r'));
+                    if parts.peek().is_some() {
+                        self.lines.push(std::mem::replace(
+                            &mut self.current,
+                            Zeroizing::new(String::new()),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Maps a key to an action.
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        match self.step.clone() {
+            Step::Officer => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.chosen = step(self.chosen, self.officers.len(), -1);
+                    Action::None
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.chosen = step(self.chosen, self.officers.len(), 1);
+                    Action::None
+                }
+                KeyCode::Enter => {
+                    if let Some(o) = self.officers.get(self.chosen) {
+                        self.step = Step::Passphrase(o.clone());
+                    }
+                    Action::None
+                }
+                KeyCode::Esc | KeyCode::Char('q') => Action::Back,
+                _ => Action::None,
+            },
+            Step::Passphrase(officer) => match self.passphrase.on_key(key) {
+                InputEvent::Submit => {
+                    let pass = crate::Passphrase::new(self.passphrase.take());
+                    self.step = Step::Unlocking(officer.clone());
+                    Action::Unlock {
+                        officer,
+                        passphrase: pass,
+                    }
+                }
+                InputEvent::Cancel => Action::Back,
+                InputEvent::Edited => Action::None,
+            },
+            Step::Unlocking(_) => Action::None,
+            Step::Name => {
+                if key.code == KeyCode::Tab {
+                    self.kind = match self.kind {
+                        SecretKind::Codes => SecretKind::Credential,
+                        SecretKind::Credential => SecretKind::Codes,
+                    };
+                    return Action::None;
+                }
+                match self.name.on_key(key) {
+                    InputEvent::Submit => {
+                        match names::secret(self.name.text()) {
+                            Ok(()) => {
+                                self.error = None;
+                                self.step = Step::Values;
+                            }
+                            Err(e) => self.error = Some(e.to_string()),
+                        }
+                        Action::None
+                    }
+                    InputEvent::Cancel => Action::Back,
+                    InputEvent::Edited => Action::None,
+                }
+            }
+            Step::Values => self.on_value_key(key),
+            Step::Confirm => match key.code {
+                KeyCode::Enter | KeyCode::Char('y') => Action::Deposit {
+                    secret: self.name.text().to_string(),
+                    kind: self.kind,
+                },
+                KeyCode::Esc | KeyCode::Char('n') => {
+                    self.step = Step::Values;
+                    Action::None
+                }
+                _ => Action::None,
+            },
+        }
+    }
+
+    fn on_value_key(&mut self, key: KeyEvent) -> Action {
+        let finish = |d: &mut Deposit| {
+            if d.count() == 0 {
+                d.error = Some("nothing entered yet".into());
+            } else {
+                d.error = None;
+                d.step = Step::Confirm;
+            }
+            Action::None
+        };
+        match key.code {
+            KeyCode::Esc => Action::Back,
+            // Ctrl-D ends input, as at a shell prompt.
+            KeyCode::Char('d') if key.modifiers.contains(KeyModifiers::CONTROL) => finish(self),
+            KeyCode::Enter => {
+                let line_empty = self.current.trim().is_empty();
+                if self.kind == SecretKind::Credential || line_empty {
+                    return finish(self);
+                }
+                self.lines.push(std::mem::replace(
+                    &mut self.current,
+                    Zeroizing::new(String::new()),
+                ));
+                Action::None
+            }
+            KeyCode::Backspace => {
+                self.current.pop();
+                Action::None
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.current.push(c);
+                Action::None
+            }
+            _ => Action::None,
+        }
+    }
+
+    /// Draws the screen.
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect, spinner: &str, theme: &Theme) {
+        let who = self
+            .session
+            .as_ref()
+            .map(|s| format!(" by {}", s.name()))
+            .unwrap_or_default();
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(Span::styled(format!(" Deposit{who} "), theme.accent()));
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let [body, msg] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(inner);
+        let kind = self.kind.as_str();
+        match &self.step {
+            Step::Officer => {
+                let items: Vec<ListItem<'_>> = self
+                    .officers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        let it = ListItem::new(o.clone());
+                        if i == self.chosen {
+                            it.style(theme.selected())
+                        } else {
+                            it
+                        }
+                    })
+                    .collect();
+                f.render_widget(
+                    List::new(items).block(
+                        Block::default()
+                            .title("Which officer deposits? (one is enough; no quorum)"),
+                    ),
+                    body,
+                );
+            }
+            Step::Passphrase(o) => self.passphrase.render(
+                f,
+                first_line(body),
+                &format!("Passphrase for {o} (hidden)"),
+                theme,
+            ),
+            Step::Unlocking(o) => f.render_widget(
+                Paragraph::new(Span::styled(
+                    format!("{spinner} Unlocking {o} (Argon2id)…"),
+                    theme.warn(),
+                )),
+                body,
+            ),
+            Step::Name => {
+                let [a, b, c] = Layout::vertical([
+                    Constraint::Length(1),
+                    Constraint::Length(1),
+                    Constraint::Min(1),
+                ])
+                .areas(body);
+                self.name.render(f, a, "Secret name", theme);
+                f.render_widget(
+                    Paragraph::new(Line::from(vec![
+                        Span::styled("Kind: ", theme.accent()),
+                        Span::raw(kind),
+                        Span::styled("   (Tab switches codes / credential)", theme.dim()),
+                    ])),
+                    b,
+                );
+                f.render_widget(
+                    Paragraph::new("Depositing into an existing codes secret adds to it.")
+                        .style(theme.dim()),
+                    c,
+                );
+            }
+            Step::Values => {
+                let help = match self.kind {
+                    SecretKind::Codes => {
+                        "Paste or type the codes, one per line (hidden). An empty line or Ctrl-D ends."
+                    }
+                    SecretKind::Credential => {
+                        "Paste or type the credential (hidden). Enter or Ctrl-D ends."
+                    }
+                };
+                let n = self.count();
+                f.render_widget(
+                    Paragraph::new(vec![
+                        Line::from(help).style(theme.dim()),
+                        Line::from(""),
+                        Line::from(Span::styled(
+                            format!(
+                                "{n} {} entered",
+                                if self.kind == SecretKind::Codes {
+                                    "codes"
+                                } else {
+                                    "credential"
+                                }
+                            ),
+                            theme.accent(),
+                        )),
+                        Line::from(format!(
+                            "current line: {}",
+                            "•".repeat(self.current.chars().count())
+                        )),
+                    ])
+                    .wrap(Wrap { trim: false }),
+                    body,
+                );
+            }
+            Step::Confirm => {
+                let n = self.count();
+                f.render_widget(
+                    Paragraph::new(vec![
+                        Line::from(Span::styled(
+                            format!(
+                                "Deposit {n} {} into {}?",
+                                if n == 1 && self.kind == SecretKind::Codes {
+                                    "code"
+                                } else if self.kind == SecretKind::Codes {
+                                    "codes"
+                                } else {
+                                    "credential"
+                                },
+                                self.name.text()
+                            ),
+                            theme.accent(),
+                        )),
+                        Line::from(
+                            "Enter/y deposits (and logs it, signed by you); Esc/n goes back.",
+                        ),
+                    ]),
+                    body,
+                );
+            }
+        }
+        if let Some(e) = &self.error {
+            f.render_widget(
+                Paragraph::new(Span::styled(e.clone(), theme.error())).wrap(Wrap { trim: true }),
+                msg,
+            );
+        }
+    }
+}
+
+fn first_line(area: Rect) -> Rect {
+    Rect {
+        height: 1.min(area.height),
+        ..area
+    }
+}

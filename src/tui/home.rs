@@ -1,0 +1,170 @@
+//! Home: the vault at a glance. Secrets with remaining counts and warnings,
+//! officers, ledger size and verification status. No secret value.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+use super::Action;
+use super::theme::Theme;
+use super::widgets::step;
+use crate::vault::{SecretSummary, Status};
+
+/// Home screen state.
+#[derive(Default)]
+pub struct Home {
+    /// Secrets, refreshed after every action.
+    pub secrets: Vec<SecretSummary>,
+    selected: usize,
+}
+
+/// Fewer codes than this left is a warning.
+const FEW_LEFT: u32 = 3;
+
+/// The warning for a secret, if any.
+pub fn warning(s: &SecretSummary) -> Option<String> {
+    if s.unconfirmed > 0 {
+        Some(format!("{} released, unconfirmed", s.unconfirmed))
+    } else if s.remaining == 0 {
+        Some("none left".into())
+    } else if s.kind == "codes" && s.remaining < FEW_LEFT {
+        Some("few left".into())
+    } else {
+        None
+    }
+}
+
+impl Home {
+    /// The selected secret's name.
+    pub fn selected(&self) -> Option<&str> {
+        self.secrets.get(self.selected).map(|s| s.name.as_str())
+    }
+
+    /// Replaces the list, keeping the selection in range.
+    pub fn set_secrets(&mut self, secrets: Vec<SecretSummary>) {
+        self.secrets = secrets;
+        self.selected = self.selected.min(self.secrets.len().saturating_sub(1));
+    }
+
+    /// Maps a key to an action.
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.selected = step(self.selected, self.secrets.len(), -1);
+                Action::None
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = step(self.selected, self.secrets.len(), 1);
+                Action::None
+            }
+            KeyCode::Enter | KeyCode::Char('r') => {
+                Action::OpenRelease(self.selected().map(str::to_owned))
+            }
+            KeyCode::Char('d') => Action::OpenDeposit,
+            KeyCode::Char('l') => Action::OpenLedger,
+            KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
+            _ => Action::None,
+        }
+    }
+
+    /// Draws the screen.
+    pub fn render(
+        &self,
+        f: &mut Frame<'_>,
+        area: Rect,
+        status: &Status,
+        verified: &Line<'_>,
+        theme: &Theme,
+    ) {
+        let [head, table] =
+            Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(area);
+        let lines = vec![
+            Line::from(vec![
+                Span::styled("Vault ", theme.dim()),
+                Span::raw(status.vault_id.clone()),
+                Span::styled("   epoch ", theme.dim()),
+                Span::raw(status.epoch.to_string()),
+            ]),
+            Line::from(vec![
+                Span::styled("Quorum ", theme.dim()),
+                Span::styled(
+                    format!("{} of {}", status.threshold, status.officers.len()),
+                    theme.accent(),
+                ),
+                Span::styled("   officers ", theme.dim()),
+                Span::raw(status.officers.join(", ")),
+            ]),
+            Line::from(vec![
+                Span::styled("Ledger ", theme.dim()),
+                Span::raw(format!("{} entries  ", status.ledger_size)),
+                Span::styled(
+                    format!(
+                        "root {}…",
+                        &status.ledger_root[..16.min(status.ledger_root.len())]
+                    ),
+                    theme.dim(),
+                ),
+            ]),
+            verified.clone(),
+        ];
+        f.render_widget(
+            Paragraph::new(lines).block(Block::default().borders(Borders::BOTTOM)),
+            head,
+        );
+        if self.secrets.is_empty() {
+            f.render_widget(
+                Paragraph::new("No secrets yet. Press d to deposit backup codes or a credential.")
+                    .block(Block::default().title(" Secrets ").borders(Borders::NONE)),
+                table,
+            );
+            return;
+        }
+        let rows = self.secrets.iter().enumerate().map(|(i, s)| {
+            let left = if s.kind == "credential" {
+                if s.remaining > 0 {
+                    "available".to_string()
+                } else {
+                    "released".to_string()
+                }
+            } else {
+                format!("{} of {} left", s.remaining, s.total)
+            };
+            let (note, style) = match warning(s) {
+                Some(w) if w.starts_with("few") => (w, theme.warn()),
+                Some(w) => (w, theme.error()),
+                None => (String::new(), theme.dim()),
+            };
+            let needs = s
+                .min_approvals
+                .map(|k| format!("needs {k}"))
+                .unwrap_or_default();
+            let row = Row::new(vec![
+                Cell::from(s.name.clone()),
+                Cell::from(s.kind),
+                Cell::from(left),
+                Cell::from(needs),
+                Cell::from(Span::styled(note, style)),
+            ]);
+            if i == self.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
+        let t = Table::new(
+            rows,
+            [
+                Constraint::Min(18),
+                Constraint::Length(11),
+                Constraint::Length(14),
+                Constraint::Length(8),
+                Constraint::Length(22),
+            ],
+        )
+        .header(Row::new(vec!["SECRET", "KIND", "REMAINING", "QUORUM", "NOTE"]).style(theme.dim()))
+        .block(Block::default().title(Span::styled(" Secrets ", theme.accent())));
+        f.render_widget(t, table);
+    }
+}

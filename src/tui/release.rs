@@ -1,0 +1,394 @@
+//! Release: choose a secret, type a reason, then officers approve one after
+//! another. Each sees the exact statement they sign before typing their
+//! passphrase (hidden). At quorum the app releases and opens the reveal.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph, Wrap};
+
+use super::Action;
+use super::theme::Theme;
+use super::widgets::{InputEvent, TextInput, step};
+use crate::clock::rfc3339;
+use crate::names;
+use crate::vault::{ReleaseRequest, SecretSummary};
+
+/// Where the release is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Choosing the secret.
+    Pick,
+    /// Typing the reason.
+    Reason,
+    /// Choosing the next approving officer.
+    Approvers,
+    /// The chosen officer types their passphrase.
+    Passphrase(String),
+    /// Argon2 is running for this officer.
+    Unlocking(String),
+}
+
+/// Release screen state. Dropping it drops the request and its shares.
+pub struct Release {
+    /// Current step.
+    pub step: Step,
+    secrets: Vec<SecretSummary>,
+    picked: usize,
+    reason: TextInput,
+    /// The request, once begun.
+    pub request: Option<ReleaseRequest>,
+    officers: Vec<String>,
+    chosen: usize,
+    passphrase: TextInput,
+    /// The last error, shown in red.
+    pub error: Option<String>,
+    /// The last good news, shown in green.
+    pub note: Option<String>,
+    /// The statement the chosen officer signs, as display lines.
+    pub statement: Vec<(String, String)>,
+}
+
+impl Release {
+    /// A release of `preselect` (or a choice among `secrets`).
+    pub fn new(
+        secrets: Vec<SecretSummary>,
+        officers: Vec<String>,
+        preselect: Option<String>,
+    ) -> Self {
+        let picked = preselect
+            .as_deref()
+            .and_then(|p| secrets.iter().position(|s| s.name == p))
+            .unwrap_or(0);
+        Release {
+            step: if preselect.is_some() && !secrets.is_empty() {
+                Step::Reason
+            } else {
+                Step::Pick
+            },
+            secrets,
+            picked,
+            reason: TextInput::visible(names::MAX_REASON_CHARS),
+            request: None,
+            officers,
+            chosen: 0,
+            passphrase: TextInput::hidden(1024),
+            error: None,
+            note: None,
+            statement: Vec::new(),
+        }
+    }
+
+    fn secret(&self) -> Option<&SecretSummary> {
+        self.secrets.get(self.picked)
+    }
+
+    /// Officers who may still approve, in enrolment order.
+    fn pending(&self) -> Vec<&str> {
+        let done = self
+            .request
+            .as_ref()
+            .map(|r| r.approved_by())
+            .unwrap_or_default();
+        self.officers
+            .iter()
+            .map(String::as_str)
+            .filter(|o| !done.contains(o))
+            .collect()
+    }
+
+    /// The officer currently chosen in the approvers list.
+    pub fn chosen_officer(&self) -> Option<String> {
+        self.pending().get(self.chosen).map(|s| s.to_string())
+    }
+
+    /// Goes back to choosing an approver (after an approval or a failure).
+    pub fn back_to_approvers(&mut self) {
+        self.passphrase.clear();
+        self.chosen = 0;
+        self.step = Step::Approvers;
+    }
+
+    /// Asks `officer` for their passphrase again (after a wrong one).
+    pub fn retry(&mut self, officer: String) {
+        self.passphrase.clear();
+        self.step = Step::Passphrase(officer);
+    }
+
+    /// Pasted text goes to the focused input.
+    pub fn paste(&mut self, text: &str) {
+        match self.step {
+            Step::Reason => self.reason.paste(text),
+            Step::Passphrase(_) => self.passphrase.paste(text),
+            _ => {}
+        }
+    }
+
+    /// Maps a key to an action.
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        match self.step.clone() {
+            Step::Pick => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.picked = step(self.picked, self.secrets.len(), -1);
+                    Action::None
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.picked = step(self.picked, self.secrets.len(), 1);
+                    Action::None
+                }
+                KeyCode::Enter if self.secret().is_some() => {
+                    self.step = Step::Reason;
+                    Action::None
+                }
+                KeyCode::Esc | KeyCode::Char('q') => Action::Back,
+                _ => Action::None,
+            },
+            Step::Reason => match self.reason.on_key(key) {
+                InputEvent::Submit => {
+                    if let Err(e) = names::reason(self.reason.text()) {
+                        self.error = Some(e.to_string());
+                        return Action::None;
+                    }
+                    self.error = None;
+                    match self.secret() {
+                        Some(s) => Action::BeginRelease {
+                            secret: s.name.clone(),
+                            reason: self.reason.text().to_string(),
+                        },
+                        None => Action::Back,
+                    }
+                }
+                InputEvent::Cancel => Action::Back,
+                InputEvent::Edited => Action::None,
+            },
+            Step::Approvers => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.chosen = step(self.chosen, self.pending().len(), -1);
+                    Action::StatementFor(self.chosen_officer())
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.chosen = step(self.chosen, self.pending().len(), 1);
+                    Action::StatementFor(self.chosen_officer())
+                }
+                KeyCode::Enter => match self.chosen_officer() {
+                    Some(o) => {
+                        self.error = None;
+                        self.passphrase.clear();
+                        self.step = Step::Passphrase(o);
+                        Action::None
+                    }
+                    None => Action::None,
+                },
+                KeyCode::Esc | KeyCode::Char('q') => Action::CancelRelease,
+                _ => Action::None,
+            },
+            Step::Passphrase(officer) => match self.passphrase.on_key(key) {
+                InputEvent::Submit => {
+                    let pass = crate::Passphrase::new(self.passphrase.take());
+                    self.step = Step::Unlocking(officer.clone());
+                    Action::Unlock {
+                        officer,
+                        passphrase: pass,
+                    }
+                }
+                InputEvent::Cancel => {
+                    self.back_to_approvers();
+                    Action::None
+                }
+                InputEvent::Edited => Action::None,
+            },
+            // Keys wait while Argon2 runs, except cancelling the release.
+            Step::Unlocking(_) => match key.code {
+                KeyCode::Esc => Action::CancelRelease,
+                _ => Action::None,
+            },
+        }
+    }
+
+    /// Draws the screen. `now` and `spinner` come from the app's clock.
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect, now: i64, spinner: &str, theme: &Theme) {
+        let title = match self.secret() {
+            Some(s) if self.step != Step::Pick => format!(" Release from {} ", s.name),
+            _ => " Release ".to_string(),
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(Span::styled(title, theme.accent()));
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let [body, msg] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(inner);
+        match &self.step {
+            Step::Pick => self.render_pick(f, body, theme),
+            Step::Reason => {
+                let [hint, input] =
+                    Layout::vertical([Constraint::Length(3), Constraint::Length(1)]).areas(body);
+                f.render_widget(
+                    Paragraph::new(vec![
+                        Line::from(
+                            "Why is this needed? Every approving officer signs this reason,",
+                        ),
+                        Line::from("and it is written to the ledger. (1-500 characters)"),
+                    ])
+                    .style(theme.dim()),
+                    hint,
+                );
+                self.reason.render(f, input, "Reason", theme);
+            }
+            Step::Approvers | Step::Passphrase(_) | Step::Unlocking(_) => {
+                self.render_approvals(f, body, now, spinner, theme)
+            }
+        }
+        let mut lines = Vec::new();
+        if let Some(e) = &self.error {
+            lines.push(Line::from(Span::styled(e.clone(), theme.error())));
+        }
+        if let Some(n) = &self.note {
+            lines.push(Line::from(Span::styled(n.clone(), theme.ok())));
+        }
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), msg);
+    }
+
+    fn render_pick(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+        let items: Vec<ListItem<'_>> = self
+            .secrets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let text = format!(
+                    "{:<32} {:>4} left{}",
+                    s.name,
+                    s.remaining + s.unconfirmed,
+                    s.min_approvals
+                        .map(|k| format!("  needs {k} approvals"))
+                        .unwrap_or_default()
+                );
+                let item = ListItem::new(text);
+                if i == self.picked {
+                    item.style(theme.selected())
+                } else {
+                    item
+                }
+            })
+            .collect();
+        f.render_widget(
+            List::new(items).block(Block::default().title("Choose the secret to release")),
+            area,
+        );
+    }
+
+    fn render_approvals(
+        &self,
+        f: &mut Frame<'_>,
+        area: Rect,
+        now: i64,
+        spinner: &str,
+        theme: &Theme,
+    ) {
+        let Some(req) = &self.request else { return };
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(3)]).areas(area);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(top);
+
+        let officer = match &self.step {
+            Step::Passphrase(o) | Step::Unlocking(o) => Some(o.clone()),
+            _ => self.chosen_officer(),
+        };
+        let mut lines = vec![Line::from(Span::styled(
+            format!("{} signs:", officer.as_deref().unwrap_or("the officer")),
+            theme.accent(),
+        ))];
+        for (k, v) in &self.statement {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{k:>8}  "), theme.dim()),
+                Span::raw(v.clone()),
+            ]));
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(Block::default().borders(Borders::RIGHT).title("Statement")),
+            left,
+        );
+
+        let approved = req.approved_by();
+        let mut items = vec![ListItem::new(Line::from(Span::styled(
+            format!("{} of {} approvals", approved.len(), req.needed()),
+            theme.accent(),
+        )))];
+        for o in &approved {
+            items.push(ListItem::new(Line::from(vec![
+                Span::styled("  ✓ ", theme.ok()),
+                Span::raw(o.to_string()),
+            ])));
+        }
+        for (i, o) in self.pending().iter().enumerate() {
+            let item = ListItem::new(format!("    {o}"));
+            let selected = self.step == Step::Approvers && i == self.chosen;
+            items.push(if selected {
+                item.style(theme.selected())
+            } else {
+                item
+            });
+        }
+        let left_secs = (req.expires() - now).max(0);
+        items.push(ListItem::new(Line::from(Span::styled(
+            format!("expires in {}:{:02}", left_secs / 60, left_secs % 60),
+            theme.dim(),
+        ))));
+        f.render_widget(
+            List::new(items).block(Block::default().title(" Officers")),
+            right,
+        );
+
+        match &self.step {
+            Step::Passphrase(o) => {
+                self.passphrase
+                    .render(f, bottom, &format!("Passphrase for {o} (hidden)"), theme)
+            }
+            Step::Unlocking(o) => f.render_widget(
+                Paragraph::new(Line::from(Span::styled(
+                    format!("{spinner} Unlocking {o}'s share (Argon2id)…"),
+                    theme.warn(),
+                ))),
+                bottom,
+            ),
+            _ => f.render_widget(
+                Paragraph::new(
+                    "Choose the next officer and press Enter to sign with their passphrase.",
+                )
+                .style(theme.dim()),
+                bottom,
+            ),
+        }
+    }
+}
+
+/// The statement as `(field, value)` lines for display.
+pub fn statement_lines(st: &serde_json::Value) -> Vec<(String, String)> {
+    let get = |k: &str| {
+        st.get(k)
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .unwrap_or_default()
+    };
+    vec![
+        ("secret".into(), get("secret")),
+        ("reason".into(), get("reason")),
+        ("expires".into(), get("expires")),
+        ("vault".into(), get("vault")),
+        ("epoch".into(), get("epoch")),
+        ("nonce".into(), get("nonce")),
+        ("officer".into(), get("officer")),
+    ]
+}
+
+/// Formats an expiry for messages.
+pub fn expiry_text(unix: i64) -> String {
+    rfc3339(unix)
+}
