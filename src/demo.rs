@@ -34,7 +34,7 @@ fn random_code() -> String {
 fn demo_passphrase(name: &str) -> Passphrase {
     Passphrase::new(format!(
         "{name}-{}",
-        hex::encode(crypto::random_array::<4>())
+        hex::encode(crypto::random_array::<3>())
     ))
 }
 

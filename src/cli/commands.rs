@@ -396,6 +396,14 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
     if let Err(e) = std::io::stdout().flush() {
         bail!("cannot write to stdout: {e}");
     }
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        let hints = demo
+            .officers
+            .iter()
+            .map(|(n, p)| (n.clone(), p.expose_secret().to_string()))
+            .collect();
+        breakglass::tui::run(demo.vault, hints)?;
+    }
     Ok(0)
 }
 
