@@ -777,8 +777,10 @@ impl App {
             ),
             Line::from("Deposit   one officer; name the secret (Tab: codes/credential), paste the"),
             Line::from("          codes one per line (hidden), confirm the count."),
-            Line::from("Ledger    ↑↓ PgUp PgDn scroll · f kind filter · s secret · o officer ·"),
-            Line::from("          c clear filters · e export bundle · v verify again"),
+            Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
+            Line::from(
+                "          s secret · o officer · c clear filters · e export · v verify again",
+            ),
             Line::from(""),
             Line::from("Ctrl-C quits from anywhere (a release in progress is cancelled)."),
             Line::from(Span::styled(

@@ -59,6 +59,7 @@ pub struct LedgerView {
     secret_filter: String,
     officer_filter: String,
     selected: usize,
+    detail_scroll: u16,
     editing: Option<(Editing, TextInput)>,
 }
 
@@ -86,6 +87,7 @@ impl LedgerView {
             secret_filter: String::new(),
             officer_filter: String::new(),
             selected,
+            detail_scroll: 0,
             editing: None,
         })
     }
@@ -138,7 +140,12 @@ impl LedgerView {
             return Action::None;
         }
         let n = self.visible().len();
+        if !matches!(key.code, KeyCode::Char('J') | KeyCode::Char('K')) {
+            self.detail_scroll = 0;
+        }
         match key.code {
+            KeyCode::Char('J') => self.detail_scroll = self.detail_scroll.saturating_add(3),
+            KeyCode::Char('K') => self.detail_scroll = self.detail_scroll.saturating_sub(3),
             KeyCode::Up | KeyCode::Char('k') => self.selected = step(self.selected, n, -1),
             KeyCode::Down | KeyCode::Char('j') => self.selected = step(self.selected, n, 1),
             KeyCode::PageUp => self.selected = step(self.selected, n, -10),
@@ -172,7 +179,32 @@ impl LedgerView {
         let Ok(m) = ledger::parse_entry(&bytes) else {
             return vec![Line::from("entry is not canonical JSON")];
         };
-        let mut out = Vec::new();
+        let mut out = vec![Line::from(Span::styled(
+            ledger::summary_line(seq, &m).trim().to_string(),
+            theme.accent(),
+        ))];
+        // Approvals first, one line each: who signed, until when, for which
+        // request.
+        if let Some(list) = m.get("approvals").and_then(Value::as_array) {
+            for a in list {
+                let st = &a["statement"];
+                let nonce: String = st["nonce"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .chars()
+                    .take(8)
+                    .collect();
+                out.push(Line::from(vec![
+                    Span::styled("  signed by ", theme.dim()),
+                    Span::raw(a["officer"].as_str().unwrap_or("?").to_string()),
+                    Span::styled("  expires ", theme.dim()),
+                    Span::raw(st["expires"].as_str().unwrap_or("?").to_string()),
+                    Span::styled("  nonce ", theme.dim()),
+                    Span::raw(format!("{nonce}…")),
+                ]));
+            }
+        }
+        out.push(Line::from(""));
         field_lines(&m, "", theme, &mut out);
         out
     }
@@ -256,11 +288,14 @@ impl LedgerView {
             .map(|r| self.detail(r.seq, theme))
             .unwrap_or_default();
         f.render_widget(
-            Paragraph::new(detail).wrap(Wrap { trim: false }).block(
-                Block::default()
-                    .borders(Borders::TOP)
-                    .title(Span::styled(" Entry ", theme.accent())),
-            ),
+            Paragraph::new(detail)
+                .wrap(Wrap { trim: false })
+                .scroll((self.detail_scroll, 0))
+                .block(
+                    Block::default()
+                        .borders(Borders::TOP)
+                        .title(Span::styled(" Entry (J/K scroll) ", theme.accent())),
+                ),
             detail_area,
         );
         if let Some((what, input)) = &self.editing {

@@ -5,6 +5,7 @@
 //! on the alternate screen, and is cleared on confirmation or timeout (I3).
 
 pub mod app;
+pub mod bigtext;
 pub mod deposit;
 pub mod home;
 pub mod ledger_view;

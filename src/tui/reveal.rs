@@ -66,9 +66,14 @@ impl<'a> RevealScreen<'a> {
         let bold = Style::default().add_modifier(Modifier::BOLD);
         match r.kind {
             SecretKind::Codes => {
-                lines.push(
-                    Line::from(Span::styled(grouped(value), bold)).alignment(Alignment::Center),
-                );
+                let group = grouped(value);
+                if let Some(rows) = super::bigtext::render(&group, body.width as usize) {
+                    for r in rows {
+                        lines.push(Line::from(Span::styled(r, bold)).alignment(Alignment::Center));
+                    }
+                    lines.push(Line::from(""));
+                }
+                lines.push(Line::from(Span::styled(group, bold)).alignment(Alignment::Center));
                 lines.push(Line::from(""));
                 lines.push(Line::from(format!("exactly: {value}")).alignment(Alignment::Center));
             }
