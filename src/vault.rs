@@ -627,19 +627,30 @@ impl Vault {
         self.ledger_key.public()
     }
 
+    /// Appends `draft` inside `tx`, signed with this vault's ledger key.
+    fn append(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        draft: &Draft,
+        now: i64,
+        fault: Option<FaultPoint>,
+    ) -> Result<ledger::Appended> {
+        ledger::append(
+            tx,
+            draft,
+            now,
+            &self.config.vault_id,
+            &self.ledger_key,
+            fault,
+        )
+    }
+
     /// Appends one entry in its own transaction and flushes.
     fn log(&self, draft: Draft) -> Result<u64> {
         let now = self.now();
-        let a = self.store.transact(|tx| {
-            ledger::append(
-                tx,
-                &draft,
-                now,
-                &self.config.vault_id,
-                &self.ledger_key,
-                None,
-            )
-        })?;
+        let a = self
+            .store
+            .transact(|tx| self.append(tx, &draft, now, None))?;
         self.store.flush()?;
         Ok(a.seq)
     }
@@ -920,14 +931,7 @@ impl Vault {
                 tx.put(Table::Items, &item_key(secret, it.index), &it.encode()?)?;
             }
             tx.put(Table::Secrets, secret.as_bytes(), &record.encode()?)?;
-            ledger::append(
-                tx,
-                &draft,
-                now,
-                &self.config.vault_id,
-                &self.ledger_key,
-                None,
-            )
+            self.append(tx, &draft, now, None)
         })?;
         self.store.flush()?;
         Ok(DepositReport {
@@ -1322,14 +1326,7 @@ impl Vault {
             if fault == Some(FaultPoint::Transaction) {
                 return Err(Error::Injected(FaultPoint::Transaction));
             }
-            ledger::append(
-                tx,
-                &draft,
-                now,
-                &self.config.vault_id,
-                &self.ledger_key,
-                fault,
-            )
+            self.append(tx, &draft, now, fault)
         });
         let appended = committed.map_err(&fail)?;
         // I2: nothing is shown before the release is durable.
@@ -1401,14 +1398,7 @@ impl Vault {
                 };
                 tx.put(Table::Items, &key, &rec.encode()?)?;
             }
-            ledger::append(
-                tx,
-                &draft,
-                now,
-                &self.config.vault_id,
-                &self.ledger_key,
-                None,
-            )
+            self.append(tx, &draft, now, None)
         })?;
         self.store.flush()?;
         Ok(a.seq)
