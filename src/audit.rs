@@ -404,6 +404,19 @@ fn u64_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<u64, Failure> 
     )
 }
 
+/// A missing signature is a signature failure, not a malformed entry.
+fn signature_field<'a>(
+    m: &'a Map<String, Value>,
+    seq: u64,
+    kind: FailureKind,
+    what: &str,
+) -> Result<&'a str, Failure> {
+    m.get("signature").and_then(Value::as_str).map_or_else(
+        || fail(Some(seq), kind, format!("{what} has no signature")),
+        Ok,
+    )
+}
+
 fn time_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<i64, Failure> {
     let s = str_field(m, seq, k)?;
     parse_rfc3339(s).map_or_else(
@@ -909,7 +922,7 @@ impl Semantics {
             || fail(Some(seq), FailureKind::Malformed, "no deposit statement"),
             Ok,
         )?;
-        let sig = str_field(m, seq, "signature")?;
+        let sig = signature_field(m, seq, FailureKind::BadDepositSignature, "the deposit")?;
         let v = self.officer(seq, actor, FailureKind::UnknownOfficer)?;
         if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
             .is_err()
@@ -990,7 +1003,12 @@ impl Semantics {
                 Ok,
             )?;
             let officer = str_field(a, seq, "officer")?;
-            let sig = str_field(a, seq, "signature")?;
+            let sig = signature_field(
+                a,
+                seq,
+                FailureKind::BadApprovalSignature,
+                &format!("{officer}'s approval"),
+            )?;
             let st = a.get("statement").map_or_else(
                 || {
                     fail(

@@ -450,6 +450,23 @@ fn an_approval_signed_by_a_key_that_is_not_an_officers() {
 }
 
 #[test]
+fn an_approval_without_its_signature() {
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    let mut a = approvals(&m);
+    a[0].as_object_mut().unwrap().remove("signature");
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, i, m);
+    write_and_resign(&f.bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_fails(
+        verify_bundle(&f, &[]),
+        &format!("entry {i}: bad approval signature"),
+    );
+}
+
+#[test]
 fn an_approval_copied_from_another_release_is_a_replay() {
     let f = fixture();
     let mut l = lines(&f.bundle);
