@@ -74,7 +74,7 @@ pub enum Error {
     #[error("officer {0} is named twice; each approval needs a distinct officer")]
     DuplicateOfficer(String),
     /// Not enough distinct officers approved.
-    #[error("too few officers: {got} approved, {need} needed")]
+    #[error("too few officers: {got} of the {need} needed")]
     TooFewOfficers {
         /// Distinct officers that approved.
         got: usize,

@@ -215,6 +215,11 @@ pub fn size_in(tx: &Tx<'_>) -> Result<u64> {
     read_u64(tx.get(Table::Meta, META_SIZE)?)
 }
 
+/// The time of the last entry, Unix seconds (0 for an empty ledger).
+pub fn last_time(store: &Store) -> Result<i64> {
+    Ok(read_u64(store.get(Table::Meta, META_TIME)?)? as i64)
+}
+
 /// The number of entries.
 pub fn size(store: &Store) -> Result<u64> {
     read_u64(store.get(Table::Meta, META_SIZE)?)
@@ -279,6 +284,11 @@ pub fn parse_entry(bytes: &[u8]) -> Result<Map<String, Value>> {
     }
 }
 
+/// An item's number for people: its 0-based `index` plus one.
+pub fn item_no(m: &Map<String, Value>) -> u64 {
+    m.get("index").and_then(Value::as_u64).map_or(0, |i| i + 1)
+}
+
 /// One human-readable line for an entry: seq, time, kind, actor and the
 /// kind's main fields. Never a secret: entries hold none.
 pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
@@ -297,19 +307,19 @@ pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
         "release" => {
             let again = m
                 .get("re_release_of")
-                .map(|v| format!(" re-release of #{v}"))
+                .map(|v| format!(" (re-release of entry {v})"))
                 .unwrap_or_default();
             format!(
-                "{}#{}{again} reason {:?}",
+                "{} #{}{again} reason {:?}",
                 s("secret"),
-                n("index"),
+                item_no(m),
                 s("reason")
             )
         }
         "displayed" => format!(
-            "{}#{} {} (release #{})",
+            "{} #{} {} (release entry {})",
             s("secret"),
-            n("index"),
+            item_no(m),
             s("outcome"),
             n("release")
         ),

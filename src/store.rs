@@ -93,6 +93,13 @@ impl Store {
     /// an empty directory.
     pub fn create(path: &Path) -> Result<Store> {
         check_new_vault_path(path)?;
+        // Only the owner may read the vault: it holds the ledger key.
+        std::fs::create_dir_all(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+        }
         Self::open_db(path)
     }
 
@@ -237,6 +244,17 @@ mod tests {
         assert_eq!(s.get(Table::Ledger, b"b").unwrap(), None);
         s.transact(|tx| tx.put(Table::Items, b"a", b"1")).unwrap();
         assert_eq!(s.get(Table::Items, b"a").unwrap(), Some(b"1".to_vec()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_vault_directory_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        Store::create(&p).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[test]

@@ -260,7 +260,7 @@ pub struct Vault {
     approval_ttl: i64,
     fault: Option<FaultPoint>,
     /// Set on open when the ledger's tail disagrees with its latest
-    /// checkpoint; releases are refused until an auditor has looked.
+    /// checkpoint; nothing is written until an auditor has looked.
     ledger_problem: Option<String>,
 }
 
@@ -358,6 +358,13 @@ fn seal_officer(
         sealed,
         active: true,
     })
+}
+
+/// The error for every write to a vault whose ledger failed the tail check.
+fn locked(problem: &str) -> Error {
+    Error::Ledger(format!(
+        "the vault is locked: {problem}; nothing more is written until an auditor has run `breakglass ledger verify`"
+    ))
 }
 
 /// The cheap check on open: the latest checkpoint covers exactly the stored
@@ -618,8 +625,14 @@ impl Vault {
     }
 
     /// The current time by the vault's clock.
+    ///
+    /// Never earlier than the last ledger entry: entries are stamped with
+    /// the later of the clock and the previous entry's time, so expiries
+    /// are computed and checked on the same scale. A clock set back thus
+    /// makes time stand still until it catches up.
     pub fn now(&self) -> i64 {
-        self.clock.now()
+        let last = ledger::last_time(&self.store).unwrap_or(0);
+        self.clock.now().max(last)
     }
 
     /// The ledger key's public certificate.
@@ -635,6 +648,11 @@ impl Vault {
         now: i64,
         fault: Option<FaultPoint>,
     ) -> Result<ledger::Appended> {
+        // A ledger whose tail disagrees with its checkpoint takes nothing
+        // more: a new signed checkpoint would paper over the disagreement.
+        if let Some(p) = &self.ledger_problem {
+            return Err(locked(p));
+        }
         ledger::append(
             tx,
             draft,
@@ -1024,7 +1042,10 @@ impl Vault {
                 .collect(),
             epoch: self.config.epoch,
             ledger_size: size,
-            ledger_root: hex::encode(ledger::root(&self.store, size)?),
+            // A damaged tree must not hide the rest of the status.
+            ledger_root: ledger::root(&self.store, size)
+                .map(hex::encode)
+                .unwrap_or_else(|e| format!("unavailable ({e})")),
             ledger_fingerprint: self.config.ledger_fingerprint.clone(),
             vault_key_fingerprint: self.config.vault_key_fingerprint.clone(),
             secrets: self.store.scan_prefix(Table::Secrets, b"")?.len(),
@@ -1048,9 +1069,7 @@ impl Vault {
         names::secret(secret)?;
         names::reason(reason)?;
         if let Some(p) = &self.ledger_problem {
-            return Err(Error::Ledger(format!(
-                "releases are refused: {p}; have an auditor run `breakglass ledger verify`"
-            )));
+            return Err(locked(p));
         }
         let record = match self.secret_record(secret)? {
             Some(r) => r,

@@ -588,8 +588,54 @@ fn the_vault_refuses_releases_when_its_tail_disagrees_with_the_checkpoint() {
     let mut v = Vault::open(&f.vault).unwrap();
     assert!(v.ledger_problem().is_some());
     let err = v.begin_release("gh", "r").unwrap_err().to_string();
-    assert!(err.contains("releases are refused"), "{err}");
+    assert!(err.contains("the vault is locked"), "{err}");
     assert!(v.status().unwrap().ledger_problem.is_some());
+    // Nothing else is written either: a deposit or a logged refusal would
+    // sign a new checkpoint over the disputed tail and hide it.
+    let before: Vec<_> = v.ledger_entries().map(|e| e.unwrap()).collect();
+    let err = v
+        .authenticate(
+            "alice",
+            &Passphrase::new("wrong-passphrase".into()),
+            "deposit",
+            None,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("the vault is locked"), "{err}");
+    let after: Vec<_> = v.ledger_entries().map(|e| e.unwrap()).collect();
+    assert_eq!(before, after);
+    drop(v);
+    // `status` says so in its text output too.
+    let out = Command::cargo_bin("breakglass")
+        .unwrap()
+        .args(["--vault", f.vault.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("LOCKED"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn an_export_carries_unsigned_entries_so_that_verification_reports_them() {
+    let f = fixture();
+    let v = Vault::open(&f.vault).unwrap();
+    let size = v.status().unwrap().ledger_size;
+    let (_, last) = v.ledger_entries().last().unwrap().unwrap();
+    let mut m = ledger::parse_entry(&last).unwrap();
+    m.insert("seq".into(), Value::from(size));
+    let extra = canonical::to_vec(&Value::Object(m)).unwrap();
+    v.store()
+        .transact(|tx| tx.put(Table::Ledger, &size.to_be_bytes(), &extra))
+        .unwrap();
+    let out = f.root.join("bundle2");
+    audit::export(v.store(), &v.ledger_cert(), &out).unwrap();
+    assert_eq!(lines(&out).len() as u64, size + 1);
+    let (code, _, err) = verify(&["--bundle", out.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("unsigned entries"), "{err}");
 }
 
 #[test]

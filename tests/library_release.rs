@@ -288,3 +288,22 @@ fn a_failed_flush_shows_nothing_and_leaves_the_item_re_releasable() {
     assert_eq!(snapshot(&v).0.len(), after.0.len() + 1);
     drop(dir);
 }
+
+#[test]
+fn a_clock_set_back_does_not_produce_a_release_that_fails_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_800_000_000);
+    let mut v = new_vault(dir.path(), clock.clone());
+    deposit(&mut v, "gh", &["c1", "c2"]);
+    let r = release(&mut v, "gh", &["alice", "bob"]).unwrap();
+    v.record_display(&r, Displayed::Confirmed).unwrap();
+    // An hour back: the vault's time stands still at the last entry.
+    clock.advance(-3600);
+    let r = release(&mut v, "gh", &["bob", "carol"]).unwrap();
+    assert_eq!(r.value.expose_secret(), "c2");
+    let report = breakglass::audit::verify(
+        &breakglass::audit::VaultSource(v.store()),
+        &breakglass::audit::Options::default(),
+    );
+    assert!(report.is_ok(), "{:?}", report.err());
+}

@@ -197,6 +197,11 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     );
     println!("ledger key   {}", st.ledger_fingerprint);
     println!("vault key    {}", st.vault_key_fingerprint);
+    if let Some(p) = &st.ledger_problem {
+        println!(
+            "LOCKED       {p}: nothing is written until an auditor has run `breakglass ledger verify`"
+        );
+    }
     Ok(0)
 }
 
@@ -217,9 +222,7 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
             let st = vault.statement(&req, officer);
             eprintln!("{officer} approves: {}", serde_json::to_string_pretty(&st)?);
         }
-        let approved = input
-            .passphrase(officer)
-            .and_then(|pass: Passphrase| Ok(vault.approve(&mut req, officer, &pass)?));
+        let approved = approve_with_retries(&mut vault, &mut req, input, officer);
         if let Err(e) = approved {
             // The request is abandoned: its approvals are discarded and the
             // abandonment is logged (I7), then the cause is reported.
@@ -238,12 +241,17 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         written.context("cannot write the item to stdout; it stays re-releasable")?;
         vault.record_display(&released, Displayed::Stdout)?;
     } else {
-        let how = breakglass::tui::reveal(&released, REVEAL_TIMEOUT)?;
+        let how = breakglass::tui::reveal(&released, REVEAL_TIMEOUT).with_context(|| {
+            format!(
+                "the terminal could not show the item (released as ledger entry {}, never displayed; a new quorum can release it again)",
+                released.seq
+            )
+        })?;
         vault.record_display(&released, how)?;
         eprintln!(
-            "Released {}#{} ({}); ledger entry {}.",
+            "Released {} #{} ({}); ledger entry {}.",
             released.secret,
-            released.index,
+            released.index + 1,
             match how {
                 Displayed::Confirmed => "confirmed seen",
                 Displayed::TimedOut => "cleared by timeout, not confirmed",
@@ -254,6 +262,34 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         );
     }
     Ok(0)
+}
+
+/// Wrong passphrases typed at a terminal may be retried.
+const TERMINAL_ATTEMPTS: usize = 3;
+
+/// One officer's approval: at a terminal a wrong passphrase (logged each
+/// time) may be typed again; in batch mode there is no second try.
+fn approve_with_retries(
+    vault: &mut Vault,
+    req: &mut breakglass::vault::ReleaseRequest,
+    input: &mut Input,
+    officer: &str,
+) -> Result<()> {
+    let attempts = if input.is_batch() {
+        1
+    } else {
+        TERMINAL_ATTEMPTS
+    };
+    for attempt in 1..=attempts {
+        let pass: Passphrase = input.passphrase(officer)?;
+        match vault.approve(req, officer, &pass) {
+            Err(breakglass::Error::BadPassphrase(_)) if attempt < attempts => {
+                eprintln!("Wrong passphrase for {officer} (logged); try again.");
+            }
+            other => return Ok(other?),
+        }
+    }
+    unreachable!("the last attempt returns")
 }
 
 fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
@@ -298,6 +334,9 @@ fn ledger_verify(
     };
     let (report, what) = match &bundle {
         Some(b) => {
+            if !b.is_dir() {
+                return Err(Usage(format!("--bundle {}: no such directory", b.display())).into());
+            }
             let src = BundleSource::new(b)?;
             (
                 audit::verify(&src, &opts)?,
@@ -334,8 +373,14 @@ fn ledger_verify(
         );
     }
     println!(
-        "  signatures: {} verified ({} checkpoints)",
-        report.signatures_checked, report.checkpoints_checked
+        "  signatures: {} verified ({} checkpoint{})",
+        report.signatures_checked,
+        report.checkpoints_checked,
+        if report.checkpoints_checked == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     if let (Some(path), Some(outcome)) = (&state, &report.state) {
         match outcome {
@@ -386,13 +431,18 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
     println!();
     println!("Try:");
     let v = shell_quote(&dir.display().to_string());
-    println!("  breakglass --vault {v} list");
+    let exe = std::env::current_exe()
+        .map(|p| shell_quote(&p.display().to_string()))
+        .unwrap_or_else(|_| "breakglass".into());
+    println!("  {exe} --vault {v} list");
     println!(
-        "  breakglass --vault {v} release {} --reason \"IdP outage drill\" --officer alice --officer bob",
+        "  {exe} --vault {v} release {} --reason \"IdP outage drill\" --officer alice --officer bob",
         demo.secrets[0]
     );
-    println!("  breakglass --vault {v} ledger show");
-    println!("  breakglass --vault {v}            # the console");
+    println!("  {exe} --vault {v} ledger show");
+    println!(
+        "  {exe} --vault {v}            # the console (one process at a time holds the vault)"
+    );
     if let Err(e) = std::io::stdout().flush() {
         bail!("cannot write to stdout: {e}");
     }

@@ -14,7 +14,11 @@ use args::Cli;
 pub fn run() -> i32 {
     install_panic_hook();
     // I5: a crash must not write the vault key or an item to disk.
-    breakglass::harden::disable_core_dumps();
+    if !breakglass::harden::disable_core_dumps() {
+        eprintln!(
+            "breakglass: warning: could not disable core dumps; a crash could write secrets to disk"
+        );
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => return clap_error(e),
