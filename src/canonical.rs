@@ -62,7 +62,7 @@ fn write(value: &Value, out: &mut Vec<u8>) -> Result<()> {
 
 fn write_str(s: &str, out: &mut Vec<u8>) {
     // serde_json's string escaping is the canonical one we document.
-    out.extend_from_slice(Value::String(s.to_owned()).to_string().as_bytes());
+    serde_json::to_writer(&mut *out, s).expect("writing a str to a Vec cannot fail");
 }
 
 /// Parses bytes that must already be canonical; returns the value.
