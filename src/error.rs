@@ -102,7 +102,7 @@ pub enum Error {
     #[error("decryption failed")]
     DecryptionFailed,
     /// A stored item does not belong where it was found.
-    #[error("item {secret}#{index} does not match its record; refusing to release it")]
+    #[error("item {secret} #{} does not match its record; refusing to release it", index + 1)]
     ItemMismatch {
         /// Secret name the record is under.
         secret: String,

@@ -597,7 +597,8 @@ impl Vault {
     }
 
     /// Why the ledger's tail disagrees with its latest checkpoint, if it
-    /// does (checked on open). Releases are refused while it does.
+    /// does (checked on open). While it does, the vault is locked: every
+    /// write is refused.
     pub fn ledger_problem(&self) -> Option<&str> {
         self.ledger_problem.as_deref()
     }
@@ -622,6 +623,11 @@ impl Vault {
     /// The vault directory.
     pub fn path(&self) -> &Path {
         self.store.path()
+    }
+
+    /// The clock's own time, for timing a display (not for the ledger).
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now()
     }
 
     /// The current time by the vault's clock.
@@ -1240,7 +1246,10 @@ impl Vault {
     /// transaction marks it released and appends the release entry and its
     /// checkpoint, flushes, and only then returns the item.
     pub fn complete_release(&mut self, mut req: ReleaseRequest) -> Result<Released> {
-        if self.now() > req.expires {
+        // One time for the expiry check and the entry's stamp, so a release
+        // finishing in the last second cannot be stamped after its expiry.
+        let now = self.now();
+        if now > req.expires {
             return Err(self.expire(&mut req));
         }
         let officers: Vec<String> = req.approvals.iter().map(|a| a.officer.clone()).collect();
@@ -1323,7 +1332,8 @@ impl Vault {
         // Shares are no longer needed: zeroize before the write.
         req.approvals.clear();
 
-        let now = self.now();
+        // `now` was fixed at the start; see above.
+
         let fault = self.fault;
         let key = item_key(&secret, target.index);
         let committed = self.store.transact(|tx| {
@@ -1372,8 +1382,10 @@ impl Vault {
     ) -> Result<SecretValue> {
         if target.epoch != self.config.epoch {
             return Err(Error::Corrupt(format!(
-                "item {}#{} is encrypted for epoch {}",
-                target.secret, target.index, target.epoch
+                "item {} #{} is encrypted for epoch {}",
+                target.secret,
+                target.index + 1,
+                target.epoch
             )));
         }
         let tsk = crypto::open(
@@ -1720,14 +1732,19 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mut v = vault(d.path());
         let s = v.authenticate("alice", &pass("alice"), "t", None).unwrap();
-        let mut req = v.begin_release("gh", "r").unwrap();
+        // A code no hex id or nonce can contain by chance.
+        let code = SecretValue::new("ZQ-UNIQUE-CODE-77".into());
+        v.deposit(&s, "dbg", SecretKind::Codes, None, &[code])
+            .unwrap();
+        let mut req = v.begin_release("dbg", "r").unwrap();
         v.approve(&mut req, "alice", &pass("alice")).unwrap();
         v.approve(&mut req, "bob", &pass("bob")).unwrap();
         let share_hex = hex::encode(s.share.expose_secret());
         let dbg_req = format!("{req:?} {s:?} {v:?}");
         let r = v.complete_release(req).unwrap();
         let dbg = format!("{dbg_req} {r:?} {:?}", v.ledger_key);
-        assert!(!dbg.contains("c1"), "{dbg}");
+        assert_eq!(r.value.expose_secret(), "ZQ-UNIQUE-CODE-77");
+        assert!(!dbg.contains("UNIQUE-CODE"), "{dbg}");
         assert!(!dbg.contains(&share_hex), "{dbg}");
         assert!(!dbg.contains("alice-pass"), "{dbg}");
         assert!(dbg.contains("REDACTED"));

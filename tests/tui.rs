@@ -410,7 +410,10 @@ fn the_ledger_view_lists_filters_details_and_exports() {
 fn help_opens_on_question_mark_and_closes_on_any_key() {
     let mut c = console();
     c.key(KeyCode::Char('?'));
-    assert_shows(&c.screen(), "Press any key to close this help.");
+    let s = c.screen();
+    assert_shows(&s, "Press any key to close this help.");
+    assert_shows(&s, "breakglass console");
+    assert_shows(&s, "l ledger · q quit");
     c.key(KeyCode::Char('x'));
     assert!(!c.screen().contains("Press any key"));
 }
@@ -445,4 +448,52 @@ fn q_quits_from_home_and_esc_goes_back_elsewhere() {
     assert!(!c.app.should_quit());
     c.key(KeyCode::Char('q'));
     assert!(c.app.should_quit());
+}
+
+#[test]
+fn a_locked_vault_says_so_on_the_home_screen() {
+    let c = console();
+    let path = c.app.vault().path().to_owned();
+    let dir = c.dir;
+    drop(c.app);
+    // Change the last entry's bytes behind the vault's back.
+    let v = Vault::open(&path).unwrap();
+    let size = v.status().unwrap().ledger_size;
+    let (_, mut last) = v.ledger_entries().last().unwrap().unwrap();
+    let n = last.len();
+    last[n - 3] ^= 1;
+    v.store()
+        .transact(|tx| {
+            tx.put(
+                breakglass::store::Table::Ledger,
+                &(size - 1).to_be_bytes(),
+                &last,
+            )
+        })
+        .unwrap();
+    drop(v);
+    let mut app = App::new(Vault::open(&path).unwrap(), Theme::new(false), Vec::new()).unwrap();
+    app.settle();
+    let c = Console {
+        app,
+        clock: ManualClock::new(0),
+        dir,
+    };
+    assert_shows(&c.screen_at(200, 50), "LOCKED");
+}
+
+#[test]
+fn the_reveal_clears_on_time_even_when_the_clock_was_set_back() {
+    let mut c = console();
+    // The clock was set back an hour: vault time stands still at the last
+    // entry until it catches up, but the reveal's countdown must run.
+    c.clock.advance(-3600);
+    c.start_release("drill");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    assert_shows(&c.screen(), "K7QX P2MW");
+    c.clock.advance(60);
+    c.app.tick();
+    assert_no_code(&c.screen());
+    assert_eq!(c.last_entry()["outcome"], "timeout");
 }

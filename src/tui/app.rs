@@ -225,7 +225,9 @@ impl App {
         {
             self.start_verify();
         }
-        let now = self.vault.now();
+        // The reveal is timed by the clock itself: vault time stands still
+        // while a clock set back catches up, and the code must still clear.
+        let now = self.vault.clock_now();
         match &mut self.screen {
             Screen::Reveal(r) if now - r.opened >= self.reveal_secs => {
                 self.apply(Action::Display(Displayed::TimedOut))
@@ -370,7 +372,9 @@ impl App {
         self.apply(action);
     }
 
-    /// Applies an action: the only place the console calls the vault.
+    /// Applies an action. Vault calls happen here and in the handlers it
+    /// and [`App::tick`] use (a finished Argon2 job, expiry, refresh);
+    /// screens never call the vault.
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::None => {}
@@ -600,7 +604,7 @@ impl App {
                 let req = r.request.take().expect("checked above");
                 match self.vault.complete_release(req) {
                     Ok(released) => {
-                        let opened = self.vault.now();
+                        let opened = self.vault.clock_now();
                         self.clear = true;
                         self.screen = Screen::Reveal(Box::new(RevealState { released, opened }));
                     }
@@ -644,7 +648,7 @@ impl App {
             return;
         }
         if let Screen::Reveal(r) = &self.screen {
-            let elapsed = (self.vault.now() - r.opened).max(0) as u64;
+            let elapsed = (self.vault.clock_now() - r.opened).max(0) as u64;
             RevealScreen::new(&r.released, self.reveal_secs as u64).render(f, area, elapsed);
             return;
         }
@@ -763,9 +767,7 @@ impl App {
         let text = vec![
             Line::from(Span::styled("breakglass console", self.theme.accent())),
             Line::from(""),
-            Line::from(
-                "Home      ↑↓ select a secret · r/Enter release · d deposit · l ledger · q quit",
-            ),
+            Line::from("Home      ↑↓ select · r/Enter release · d deposit · l ledger · q quit"),
             Line::from("Release   choose a secret, type the reason; then each officer picks their"),
             Line::from("          name and types their passphrase (hidden). Each sees the exact"),
             Line::from(

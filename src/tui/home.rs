@@ -107,7 +107,17 @@ impl Home {
                     theme.dim(),
                 ),
             ]),
-            verified.clone(),
+            match &status.ledger_problem {
+                // The lock outranks the verification line: nothing can be
+                // written until an auditor has looked.
+                Some(p) => Line::from(Span::styled(
+                    format!(
+                        "LOCKED: {p}; nothing is written until an auditor has verified the ledger"
+                    ),
+                    theme.error(),
+                )),
+                None => verified.clone(),
+            },
         ];
         f.render_widget(
             Paragraph::new(lines).block(Block::default().borders(Borders::BOTTOM)),
