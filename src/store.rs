@@ -60,6 +60,9 @@ impl Table {
     }
 }
 
+/// How many times (50 ms apart) opening retries a held lock.
+const LOCK_RETRIES: u32 = 10;
+
 /// Checks that a new vault may be created at `path`: it must not exist, or
 /// be an empty directory.
 pub fn check_new_vault_path(path: &Path) -> Result<()> {
@@ -119,11 +122,26 @@ impl Store {
     }
 
     fn open_db(path: &Path) -> Result<Store> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
             .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(storage)?;
+            // No background flusher: every write path flushes itself before
+            // anything is shown.
+            .flush_every_ms(None);
+        // sled finishes closing a dropped database on its own threads, so a
+        // store reopened in the same process can find the lock still held
+        // for a moment. Another process holding it gets "in use" after this
+        // short grace, never a hang.
+        let mut attempts = 0;
+        let db = loop {
+            match config.open().map_err(storage) {
+                Err(Error::InUse) if attempts < LOCK_RETRIES => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other?,
+            }
+        };
         let trees = Table::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
