@@ -30,6 +30,8 @@ use crate::store::{Store, Table};
 const META_FORMAT: &[u8] = b"format";
 const META_CONFIG: &[u8] = b"config";
 const META_LEDGER_KEY: &[u8] = b"ledger_key";
+/// Sequence number of the ledger entry that opened the current epoch.
+const META_EPOCH_ENTRY: &[u8] = b"epoch_entry";
 const KEY_CHECK: &[u8] = b"breakglass key check v1";
 /// Minimum passphrase length, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
@@ -535,6 +537,7 @@ impl Vault {
             tx.put(Table::Meta, META_FORMAT, &write_format(FORMAT_VERSION))?;
             tx.put(Table::Meta, META_CONFIG, &config.encode()?)?;
             tx.put(Table::Meta, META_LEDGER_KEY, &ledger_record.encode()?)?;
+            tx.put(Table::Meta, META_EPOCH_ENTRY, &0u64.to_be_bytes())?;
             for r in &officer_records {
                 tx.put(Table::Officers, r.name.as_bytes(), &r.encode()?)?;
             }
@@ -819,20 +822,27 @@ impl Vault {
     /// opened the current epoch. Deposits encrypt only to it, so a swapped
     /// certificate in the configuration cannot capture deposits.
     fn deposit_cert(&self) -> Result<PublicCert> {
-        let mut found = None;
-        for e in ledger::entries_from(&self.store, 0) {
-            let (_, bytes) = e?;
-            let m = ledger::parse_entry(&bytes)?;
-            let kind = m.get("kind").and_then(Value::as_str);
-            if matches!(kind, Some("genesis") | Some("rekey"))
-                && m.get("epoch").and_then(Value::as_u64) == Some(self.config.epoch as u64)
-            {
-                found = m
-                    .get("vault_key_cert")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-            }
-        }
+        // The entry that opened this epoch (genesis, or a rekey) is found
+        // by its stored position, not by rereading the ledger.
+        let seq = self
+            .store
+            .get(Table::Meta, META_EPOCH_ENTRY)?
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| Error::Corrupt("missing the epoch's ledger position".into()))?;
+        let bytes = ledger::entry(&self.store, seq)?.ok_or_else(|| {
+            Error::Ledger(format!("entry {seq}, which opened this epoch, is missing"))
+        })?;
+        let m = ledger::parse_entry(&bytes)?;
+        let kind = m.get("kind").and_then(Value::as_str);
+        let found = (matches!(kind, Some("genesis") | Some("rekey"))
+            && m.get("epoch").and_then(Value::as_u64) == Some(self.config.epoch as u64))
+        .then(|| {
+            m.get("vault_key_cert")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .flatten();
         let armored = found.ok_or_else(|| {
             Error::Ledger("no ledger entry names the vault encryption key".into())
         })?;
