@@ -82,6 +82,8 @@ pub struct Store {
     db: sled::Db,
     trees: Vec<sled::Tree>,
     path: PathBuf,
+    /// sled's data file, for the fsync its own flush does not do.
+    data_file: std::sync::Arc<std::fs::File>,
 }
 
 fn storage(e: sled::Error) -> Error {
@@ -147,10 +149,12 @@ impl Store {
             .map(|t| db.open_tree(t.name()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(storage)?;
+        let data_file = std::sync::Arc::new(std::fs::File::open(path.join("db"))?);
         Ok(Store {
             db,
             trees,
             path: path.to_owned(),
+            data_file,
         })
     }
 
@@ -214,9 +218,15 @@ impl Store {
         }
     }
 
-    /// Writes everything to disk; returns when it is durable.
+    /// Writes everything to disk; returns when it is durable (I2).
+    ///
+    /// sled 0.34's `flush` writes its buffers but on Linux ends in
+    /// `sync_file_range`, which neither empties the disk's write cache nor
+    /// writes metadata (spacejam/sled#1452), so the data file is synced
+    /// here as well.
     pub fn flush(&self) -> Result<()> {
         self.db.flush().map_err(storage)?;
+        self.data_file.sync_data()?;
         Ok(())
     }
 }
