@@ -29,6 +29,10 @@
 //! directory (`TMPDIR`), which should be on the disk being measured: the
 //! flush writes to it.
 
+mod common;
+
+use common::{quick, selected};
+
 use std::cell::RefCell;
 use std::fs::File;
 use std::path::Path;
@@ -63,63 +67,6 @@ fn items_per_vault() -> usize {
 /// A fixed entry time: the ledger stamps `max(now, last)`, so any constant
 /// works and keeps entries the same length.
 const ENTRY_TIME: i64 = 1_800_000_000;
-
-/// Small fixtures: not a `cargo bench` run (criterion's test mode under
-/// `cargo test --benches`), or `BREAKGLASS_BENCH_QUICK` is set.
-fn quick() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let bench = args.iter().any(|a| a == "--bench");
-    let test = args.iter().any(|a| a == "--test");
-    std::env::var_os("BREAKGLASS_BENCH_QUICK").is_some() || !bench || test
-}
-
-/// Whether the benchmark `id` may run, judged from criterion's positional
-/// filter arguments read approximately: a plain filter matches as a
-/// substring, and one with regex syntax counts as a match. Only used to
-/// build a fixture up front, before criterion's warm-up (which counts
-/// wall-clock time, setup included, and would otherwise end after one
-/// iteration that built the fixture); a fixture not built up front is built
-/// on first use.
-fn selected(id: &str) -> bool {
-    // Criterion options that take a separate value.
-    const WITH_VALUE: &[&str] = &[
-        "-b",
-        "-c",
-        "-s",
-        "--baseline",
-        "--baseline-lenient",
-        "--color",
-        "--confidence-level",
-        "--format",
-        "--load-baseline",
-        "--measurement-time",
-        "--noise-threshold",
-        "--nresamples",
-        "--output-format",
-        "--plotting-backend",
-        "--profile-time",
-        "--sample-size",
-        "--save-baseline",
-        "--significance-level",
-        "--warm-up-time",
-    ];
-    let mut filters = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if a.starts_with('-') {
-            if WITH_VALUE.contains(&a.as_str()) {
-                args.next();
-            }
-        } else {
-            filters.push(a);
-        }
-    }
-    let matches = |f: &String| {
-        let regex_syntax = f.contains(|c: char| "\\.*+?()[]{}|^$".contains(c));
-        regex_syntax || id.contains(f.as_str())
-    };
-    filters.is_empty() || filters.iter().any(matches)
-}
 
 fn pass(officer: &str) -> Passphrase {
     let (_, p) = OFFICERS

@@ -40,6 +40,10 @@
 //! --benches` (criterion's test mode) or with `BREAKGLASS_BENCH_QUICK=1` a
 //! 2,000-entry fixture (`target/bench-ledger-quick`) is used instead.
 
+mod common;
+
+use common::{quick, selected};
+
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -109,59 +113,6 @@ const QUICK: Spec = Spec {
     releases: 40,
     secrets: 4,
 };
-
-/// Small fixtures: not a `cargo bench` run (criterion's test mode under
-/// `cargo test --benches`), or `BREAKGLASS_BENCH_QUICK` is set.
-fn quick() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let bench = args.iter().any(|a| a == "--bench");
-    let test = args.iter().any(|a| a == "--test");
-    std::env::var_os("BREAKGLASS_BENCH_QUICK").is_some() || !bench || test
-}
-
-/// Whether benchmark `id` may run, judged from criterion's positional
-/// filter arguments read approximately (a plain filter matches as a
-/// substring; one with regex syntax counts as a match). Used only to skip
-/// the untimed work done outside criterion (the probe runs, the cache
-/// warm-up) in a filtered run.
-fn selected(id: &str) -> bool {
-    const WITH_VALUE: &[&str] = &[
-        "-b",
-        "-c",
-        "-s",
-        "--baseline",
-        "--baseline-lenient",
-        "--color",
-        "--confidence-level",
-        "--format",
-        "--load-baseline",
-        "--measurement-time",
-        "--noise-threshold",
-        "--nresamples",
-        "--output-format",
-        "--plotting-backend",
-        "--profile-time",
-        "--sample-size",
-        "--save-baseline",
-        "--significance-level",
-        "--warm-up-time",
-    ];
-    let mut filters = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if a.starts_with('-') {
-            if WITH_VALUE.contains(&a.as_str()) {
-                args.next();
-            }
-        } else {
-            filters.push(a);
-        }
-    }
-    filters.is_empty()
-        || filters
-            .iter()
-            .any(|f| f.contains(|c: char| "\\.*+?()[]{}|^$".contains(c)) || id.contains(f.as_str()))
-}
 
 fn pass(officer: &str) -> Passphrase {
     let (_, p) = OFFICERS
