@@ -350,8 +350,10 @@ fn ledger_verify(
         }
     };
     println!(
-        "ledger OK ({what}): {} entries, {} releases, {} officers",
-        report.entries, report.releases, report.officers
+        "ledger OK ({what}): {}, {}, {}",
+        count(report.entries, "entry", "entries"),
+        count(report.releases, "release", "releases"),
+        count(report.officers as u64, "officer", "officers")
     );
     println!(
         "  checkpoint: size {}, root {}",
@@ -455,6 +457,11 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
         breakglass::tui::run(demo.vault, hints)?;
     }
     Ok(0)
+}
+
+/// `1 entry`, `2 entries`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn shell_quote(s: &str) -> String {

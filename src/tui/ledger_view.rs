@@ -315,15 +315,17 @@ fn field_lines(m: &Map<String, Value>, indent: &str, theme: &Theme, out: &mut Ve
     for (k, v) in m {
         match v {
             Value::String(s) if s.starts_with("-----BEGIN PGP") => {
+                // "-----BEGIN PGP SIGNATURE-----" → "OpenPGP signature".
                 let what = s
                     .lines()
                     .next()
                     .unwrap_or("")
                     .trim_matches('-')
+                    .trim_start_matches("BEGIN PGP ")
                     .to_lowercase();
                 out.push(Line::from(vec![
                     Span::styled(format!("{indent}{k}: "), theme.dim()),
-                    Span::raw(format!("[{what}]")),
+                    Span::raw(format!("[OpenPGP {what}]")),
                 ]));
             }
             Value::Object(o) => {
