@@ -497,3 +497,19 @@ fn the_reveal_clears_on_time_even_when_the_clock_was_set_back() {
     assert_no_code(&c.screen());
     assert_eq!(c.last_entry()["outcome"], "timeout");
 }
+
+#[test]
+fn officers_choose_themselves_in_any_order_and_see_their_own_statement() {
+    let mut c = console();
+    c.start_release("drill");
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Down);
+    let s = c.screen();
+    assert_shows(&s, "carol signs:");
+    assert_shows(&s, "officer  carol");
+    c.key(KeyCode::Enter);
+    c.sign("carol");
+    assert_shows(&c.screen(), "✓ carol");
+    c.approve_next("alice");
+    assert_shows(&c.screen(), "K7QX P2MW");
+}

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::Action;
 use super::theme::Theme;
-use super::widgets::{InputEvent, TextInput, step};
+use super::widgets::{InputEvent, TextInput, list_move, step};
 use crate::names;
 use crate::records::SecretKind;
 use crate::secret::SecretValue;
@@ -141,16 +141,14 @@ impl Deposit {
 
     /// Maps a key to an action.
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.step == Step::Officer {
+            if let Some(delta) = list_move(&key) {
+                self.chosen = step(self.chosen, self.officers.len(), delta);
+                return Action::None;
+            }
+        }
         match self.step.clone() {
             Step::Officer => match key.code {
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.chosen = step(self.chosen, self.officers.len(), -1);
-                    Action::None
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.chosen = step(self.chosen, self.officers.len(), 1);
-                    Action::None
-                }
                 KeyCode::Enter => {
                     if let Some(o) = self.officers.get(self.chosen) {
                         self.step = Step::Passphrase(o.clone());

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::Action;
 use super::theme::Theme;
-use super::widgets::step;
+use super::widgets::{list_move, step};
 use crate::vault::{SecretSummary, Status};
 
 /// Home screen state.
@@ -50,15 +50,11 @@ impl Home {
 
     /// Maps a key to an action.
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if let Some(delta) = list_move(&key) {
+            self.selected = step(self.selected, self.secrets.len(), delta);
+            return Action::None;
+        }
         match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.selected = step(self.selected, self.secrets.len(), -1);
-                Action::None
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = step(self.selected, self.secrets.len(), 1);
-                Action::None
-            }
             KeyCode::Enter | KeyCode::Char('r') => {
                 Action::OpenRelease(self.selected().map(str::to_owned))
             }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph, Wrap};
 
 use super::Action;
 use super::theme::Theme;
-use super::widgets::{InputEvent, TextInput, step};
+use super::widgets::{InputEvent, TextInput, list_move, step};
 use crate::clock::rfc3339;
 use crate::names;
 use crate::vault::{ReleaseRequest, SecretSummary};
@@ -127,16 +127,22 @@ impl Release {
 
     /// Maps a key to an action.
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        // ↑↓ move through the list of the step that has one.
+        if let Some(delta) = list_move(&key) {
+            match self.step {
+                Step::Pick => {
+                    self.picked = step(self.picked, self.secrets.len(), delta);
+                    return Action::None;
+                }
+                Step::Approvers => {
+                    self.chosen = step(self.chosen, self.pending().len(), delta);
+                    return Action::StatementFor(self.chosen_officer());
+                }
+                _ => {}
+            }
+        }
         match self.step.clone() {
             Step::Pick => match key.code {
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.picked = step(self.picked, self.secrets.len(), -1);
-                    Action::None
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.picked = step(self.picked, self.secrets.len(), 1);
-                    Action::None
-                }
                 KeyCode::Enter if self.secret().is_some() => {
                     self.step = Step::Reason;
                     Action::None
@@ -163,14 +169,6 @@ impl Release {
                 InputEvent::Edited => Action::None,
             },
             Step::Approvers => match key.code {
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.chosen = step(self.chosen, self.pending().len(), -1);
-                    Action::StatementFor(self.chosen_officer())
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.chosen = step(self.chosen, self.pending().len(), 1);
-                    Action::StatementFor(self.chosen_officer())
-                }
                 KeyCode::Enter => match self.chosen_officer() {
                     Some(o) => {
                         self.error = None;

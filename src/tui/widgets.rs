@@ -138,6 +138,15 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     c
 }
 
+/// The selection move a key asks for in a list: -1 for ↑/k, +1 for ↓/j.
+pub fn list_move(key: &KeyEvent) -> Option<isize> {
+    match key.code {
+        KeyCode::Up | KeyCode::Char('k') => Some(-1),
+        KeyCode::Down | KeyCode::Char('j') => Some(1),
+        _ => None,
+    }
+}
+
 /// Moves a selection index by `delta` within `len` items.
 pub fn step(selected: usize, len: usize, delta: isize) -> usize {
     if len == 0 {
