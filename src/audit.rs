@@ -829,7 +829,7 @@ fn check_meaning(source: &dyn Source, _integrity: &Integrity) -> Result<Meaning,
             "deposit" => s.deposit(seq, &m)?,
             "release" => s.release(seq, &m)?,
             "displayed" => s.displayed(seq, &m)?,
-            "refused" | "auth_failed" | "expired" | "cancelled" => {}
+            "refused" | "auth_failed" | "expired" | "cancelled" | "drill" | "passphrase" => {}
             other => {
                 return fail(
                     Some(seq),

@@ -325,6 +325,8 @@ pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
         ),
         "refused" => format!("{} {}: {}", s("action"), s("secret"), s("cause")),
         "auth_failed" => format!("{} {}: wrong passphrase", s("action"), s("secret")),
+        "drill" => format!("passphrase drill: {}", s("result")),
+        "passphrase" => "passphrase changed".to_string(),
         "expired" | "cancelled" => {
             format!("{} ({} approvals discarded)", s("secret"), n("approvals"))
         }

@@ -776,6 +776,57 @@ impl Vault {
         })
     }
 
+    /// A drill: the officer proves their passphrase still unlocks their
+    /// share, without releasing anything. The drill is logged either way
+    /// (a failure as `auth_failed`).
+    pub fn drill(&self, officer: &str, pass: &Passphrase) -> Result<u64> {
+        let session = self.authenticate(officer, pass, "drill", None)?;
+        if session.share.len() != shamir::SHARE_LEN || session.share.expose_secret()[0] == 0 {
+            return Err(self.refuse(
+                "drill",
+                None,
+                &[officer],
+                Error::InvalidShare(officer.into()),
+            ));
+        }
+        self.log(Draft::new("drill", officer).field("result", "ok"))
+    }
+
+    /// Changes an officer's passphrase: the share and signing key are
+    /// re-sealed under a key derived from the new passphrase (new salt, the
+    /// officer's Argon2 parameters). Logged as `passphrase`.
+    pub fn change_passphrase(
+        &mut self,
+        officer: &str,
+        old: &Passphrase,
+        new: &Passphrase,
+    ) -> Result<u64> {
+        check_passphrase(officer, new)?;
+        let session = self.authenticate(officer, old, "passphrase", None)?;
+        let rec = self
+            .officer_record(officer)?
+            .ok_or_else(|| Error::UnknownOfficer(officer.into()))?;
+        let mut resealed = seal_officer(
+            &self.config.vault_id,
+            officer,
+            rec.epoch,
+            new,
+            rec.kdf,
+            &session.share,
+            &session.key,
+        )?;
+        // The certificate is the enrolled one, byte for byte.
+        resealed.cert = rec.cert;
+        let draft = Draft::new("passphrase", officer);
+        let now = self.now();
+        let a = self.store.transact(|tx| {
+            tx.put(Table::Officers, officer.as_bytes(), &resealed.encode()?)?;
+            self.append(tx, &draft, now, None)
+        })?;
+        self.store.flush()?;
+        Ok(a.seq)
+    }
+
     /// The second half of [`Vault::authenticate`]: unseals the officer's
     /// share and signing key with a derived key; a wrong one is logged.
     pub fn authenticate_derived(

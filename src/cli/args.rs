@@ -99,6 +99,24 @@ Batch stdin: the passphrases, in --officer order."
     #[command(subcommand)]
     Ledger(LedgerCommand),
 
+    /// Prove an officer's passphrase still unlocks their share (logged;
+    /// nothing is released)
+    #[command(after_help = "Batch stdin: the officer's passphrase.")]
+    Drill {
+        /// The officer
+        #[arg(long, value_name = "O", value_parser = officer_name)]
+        officer: String,
+    },
+
+    /// Change an officer's passphrase (logged)
+    #[command(after_help = "On a terminal the new passphrase is asked twice.\n\
+Batch stdin: the old passphrase, then the new one.")]
+    Passphrase {
+        /// The officer
+        #[arg(long, value_name = "O", value_parser = officer_name)]
+        officer: String,
+    },
+
     /// Create a throw-away 2-of-3 demo vault with sample codes and show how to use it
     Demo {
         /// Where to create it [default: a new directory under the system temp dir]

@@ -47,6 +47,23 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         })) => ledger_verify(&vault_dir, bundle, cert, state),
         Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
+        Some(Command::Drill { officer }) => {
+            let vault = Vault::open(&vault_dir)?;
+            let pass = input.passphrase(&officer)?;
+            let seq = vault.drill(&officer, &pass)?;
+            println!(
+                "{officer}'s passphrase unlocks their share; drill logged as ledger entry {seq}."
+            );
+            Ok(0)
+        }
+        Some(Command::Passphrase { officer }) => {
+            let mut vault = Vault::open(&vault_dir)?;
+            let old = input.passphrase(&officer)?;
+            let new = input.new_passphrase(&officer)?;
+            let seq = vault.change_passphrase(&officer, &old, &new)?;
+            println!("{officer}'s passphrase changed; logged as ledger entry {seq}.");
+            Ok(0)
+        }
     }
 }
 

@@ -31,7 +31,7 @@ pub struct LedgerRow {
     pub secret: String,
 }
 
-const KINDS: [&str; 9] = [
+const KINDS: [&str; 11] = [
     "",
     "genesis",
     "deposit",
@@ -41,6 +41,8 @@ const KINDS: [&str; 9] = [
     "auth_failed",
     "expired",
     "cancelled",
+    "drill",
+    "passphrase",
 ];
 
 /// Which filter is being typed.
