@@ -1759,20 +1759,7 @@ mod tests {
         )
         .unwrap();
         // Put item 1's ciphertext into item 0's record.
-        let i0 = ItemRecord::decode(
-            &v.store
-                .get(Table::Items, &item_key("gh", 0))
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
-        let i1 = ItemRecord::decode(
-            &v.store
-                .get(Table::Items, &item_key("gh", 1))
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let [i0, i1]: [ItemRecord; 2] = v.items("gh").unwrap().try_into().unwrap();
         let swapped = ItemRecord {
             ciphertext: i1.ciphertext,
             ..i0

@@ -774,9 +774,10 @@ impl App {
                 "          statement they sign. At the quorum the item is logged, then shown",
             ),
             Line::from("          once: Enter confirms you saw it, Esc clears it unconfirmed; it"),
-            Line::from(
-                "          clears by itself after 60 s. Esc before that cancels the release.",
-            ),
+            Line::from(format!(
+                "          clears by itself after {} s. Esc before that cancels the release.",
+                self.reveal_secs
+            )),
             Line::from("Deposit   one officer; name the secret (Tab: codes/credential), paste the"),
             Line::from("          codes one per line (hidden), confirm the count."),
             Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),

@@ -160,12 +160,8 @@ impl Deposit {
             },
             Step::Passphrase(officer) => match self.passphrase.on_key(key) {
                 InputEvent::Submit => {
-                    let pass = crate::Passphrase::new(self.passphrase.take());
                     self.step = Step::Unlocking(officer.clone());
-                    Action::Unlock {
-                        officer,
-                        passphrase: pass,
-                    }
+                    self.passphrase.unlock(officer)
                 }
                 InputEvent::Cancel => Action::Back,
                 InputEvent::Edited => Action::None,

@@ -183,12 +183,8 @@ impl Release {
             },
             Step::Passphrase(officer) => match self.passphrase.on_key(key) {
                 InputEvent::Submit => {
-                    let pass = crate::Passphrase::new(self.passphrase.take());
                     self.step = Step::Unlocking(officer.clone());
-                    Action::Unlock {
-                        officer,
-                        passphrase: pass,
-                    }
+                    self.passphrase.unlock(officer)
                 }
                 InputEvent::Cancel => {
                     self.back_to_approvers();

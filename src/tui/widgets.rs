@@ -94,6 +94,14 @@ impl TextInput {
         }
     }
 
+    /// Takes the typed passphrase out as the action that unlocks `officer`.
+    pub fn unlock(&mut self, officer: String) -> super::Action {
+        super::Action::Unlock {
+            officer,
+            passphrase: crate::Passphrase::new(self.take()),
+        }
+    }
+
     /// The line to draw: the text, or one bullet per character.
     pub fn display(&self) -> String {
         if self.hidden {
