@@ -1,0 +1,340 @@
+//! Offline ledger verification (invariant I12), export bundles, and the
+//! auditor's state file. Works on an open vault or on an exported bundle
+//! with no vault present; trusts nothing but the ledger certificate (pinned
+//! with `--cert`, or taken from genesis and reported as such).
+//!
+//! Verification makes two streaming passes, so memory is bounded by the
+//! leaf hashes: the first checks the bytes (canonical JSON, sequence,
+//! time, Merkle root against every stored checkpoint and the signatures on
+//! them, and the saved state); the second checks meaning (officer
+//! signatures, quorum, expiry, replay, double release).
+//!
+//! Split by concern: `integrity` (bytes, tree, checkpoints, state),
+//! `semantics` (what the entries mean), `bundle` (export bundles on disk)
+//! and `state` (the auditor's saved tree).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value};
+
+use crate::canonical;
+use crate::clock::parse_rfc3339;
+use crate::error::{Error, Result};
+use crate::ledger::{self, Checkpoint};
+use crate::merkle::{self, Frontier, Hash};
+use crate::pgp::{PublicCert, Verifier};
+use crate::records::CheckpointRecord;
+use crate::store::Store;
+mod bundle_source;
+mod integrity;
+mod semantics;
+mod state;
+
+pub use bundle_source::{BundleSource, bundle, export};
+pub use state::{State, StateOutcome};
+
+use integrity::check_integrity;
+use semantics::check_meaning;
+
+/// What kind of failure verification found. Each tamper has its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// An entry is not canonical JSON (or not JSON).
+    NotCanonical,
+    /// An entry lacks a field or has one of the wrong type.
+    Malformed,
+    /// An entry is missing: a later one stands in its place.
+    EntryMissing,
+    /// An entry appears that does not belong at its position.
+    EntryInserted,
+    /// Two entries stand in each other's place.
+    EntriesReordered,
+    /// An entry's time is earlier than the one before it.
+    TimeWentBack,
+    /// The entries do not hash to the signed root.
+    RootMismatch,
+    /// A stored checkpoint is not the root of the prefix it claims.
+    CheckpointNotPrefix,
+    /// A stored checkpoint is missing.
+    MissingCheckpoint,
+    /// A checkpoint's signature does not verify with the ledger certificate.
+    BadCheckpointSignature,
+    /// There is no signed checkpoint.
+    NoCheckpoint,
+    /// The signed checkpoint covers more entries than are present.
+    Truncated,
+    /// Entries follow the last signed checkpoint.
+    UnsignedTail,
+    /// The checkpoint or the saved state names another vault.
+    OriginMismatch,
+    /// The genesis entry names another ledger key than the pinned one.
+    LedgerKeyMismatch,
+    /// A deposit's signature or statement does not check out.
+    BadDepositSignature,
+    /// An approval's signature does not verify with its officer's
+    /// certificate (or the signer is not an officer).
+    BadApprovalSignature,
+    /// An entry names an officer who is not enrolled.
+    UnknownOfficer,
+    /// An approval's statement is for another secret, reason, vault or
+    /// officer.
+    ApprovalMismatch,
+    /// An approval's nonce is another release's: a replayed approval.
+    ApprovalReplayed,
+    /// An approval was used after it expired.
+    ApprovalExpired,
+    /// A release has fewer distinct approving officers than it needs.
+    NoQuorum,
+    /// An item was released twice without a logged re-release of an
+    /// unconfirmed release.
+    DoubleRelease,
+    /// The ledger is shorter than the saved state: truncated or rolled back.
+    Rollback,
+    /// The ledger does not extend the saved state: history was rewritten.
+    Fork,
+    /// The state file is unreadable.
+    BadState,
+    /// An export bundle is incomplete or unreadable.
+    BadBundle,
+}
+
+impl FailureKind {
+    fn describe(self) -> &'static str {
+        use FailureKind::*;
+        match self {
+            NotCanonical => "not canonical JSON",
+            Malformed => "malformed entry",
+            EntryMissing => "entry missing",
+            EntryInserted => "entry inserted",
+            EntriesReordered => "entries reordered",
+            TimeWentBack => "time goes backwards",
+            RootMismatch => "entries do not match the signed root",
+            CheckpointNotPrefix => "checkpoint does not match the entries before it",
+            MissingCheckpoint => "missing checkpoint",
+            BadCheckpointSignature => "bad checkpoint signature",
+            NoCheckpoint => "no signed checkpoint",
+            Truncated => "ledger truncated",
+            UnsignedTail => "unsigned entries",
+            OriginMismatch => "origin mismatch",
+            LedgerKeyMismatch => "ledger key mismatch",
+            BadDepositSignature => "bad deposit signature",
+            BadApprovalSignature => "bad approval signature",
+            UnknownOfficer => "unknown officer",
+            ApprovalMismatch => "approval for something else",
+            ApprovalReplayed => "replayed approval",
+            ApprovalExpired => "expired approval",
+            NoQuorum => "release without a quorum",
+            DoubleRelease => "item released twice",
+            Rollback => "rolled back or truncated",
+            Fork => "fork",
+            BadState => "unreadable state file",
+            BadBundle => "bad bundle",
+        }
+    }
+}
+
+/// Why a ledger failed verification, naming the first failing entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The entry (sequence number / position), when one is to blame.
+    pub entry: Option<u64>,
+    /// What failed.
+    pub kind: FailureKind,
+    /// Details for the auditor.
+    pub detail: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.entry {
+            Some(e) => write!(f, "entry {e}: {}: {}", self.kind.describe(), self.detail),
+            None => write!(f, "{}: {}", self.kind.describe(), self.detail),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+fn fail<T>(entry: Option<u64>, kind: FailureKind, detail: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure {
+        entry,
+        kind,
+        detail: detail.into(),
+    })
+}
+
+/// What a passing verification saw.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Entries.
+    pub entries: u64,
+    /// Release entries.
+    pub releases: u64,
+    /// Officers enrolled at the end.
+    pub officers: usize,
+    /// The latest checkpoint.
+    pub checkpoint: Checkpoint,
+    /// Checkpoints checked against the tree and their signatures.
+    pub checkpoints_checked: u64,
+    /// OpenPGP signatures verified in all.
+    pub signatures_checked: u64,
+    /// The ledger key's fingerprint.
+    pub ledger_fingerprint: String,
+    /// Whether the ledger certificate was pinned (`--cert`) rather than
+    /// taken from genesis.
+    pub cert_pinned: bool,
+    /// What happened with the state file, if one was given.
+    pub state: Option<StateOutcome>,
+}
+
+/// Where the ledger comes from.
+pub trait Source {
+    /// Every entry's bytes, in order.
+    fn entries(&self) -> Result<Box<dyn Iterator<Item = Result<Vec<u8>>> + '_>>;
+    /// Every stored checkpoint, by increasing size.
+    fn checkpoints(&self) -> Result<Box<dyn Iterator<Item = Result<CheckpointRecord>> + '_>>;
+    /// The latest checkpoint.
+    fn latest(&self) -> Result<Option<CheckpointRecord>>;
+    /// Whether a checkpoint is kept for every size (a vault), or only the
+    /// latest (a bundle).
+    fn keeps_every_checkpoint(&self) -> bool;
+}
+
+/// An open vault's ledger.
+pub struct VaultSource<'a>(pub &'a Store);
+
+impl Source for VaultSource<'_> {
+    fn entries(&self) -> Result<Box<dyn Iterator<Item = Result<Vec<u8>>> + '_>> {
+        Ok(Box::new(
+            ledger::entries_from(self.0, 0).map(|r| r.map(|(_, b)| b)),
+        ))
+    }
+
+    fn checkpoints(&self) -> Result<Box<dyn Iterator<Item = Result<CheckpointRecord>> + '_>> {
+        Ok(Box::new(ledger::checkpoints(self.0)))
+    }
+
+    fn latest(&self) -> Result<Option<CheckpointRecord>> {
+        ledger::latest_checkpoint(self.0)
+    }
+
+    fn keeps_every_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+/// What the auditor brings.
+#[derive(Default)]
+pub struct Options {
+    /// The pinned ledger certificate (`--cert`).
+    pub cert: Option<PublicCert>,
+    /// The state file (`--state`).
+    pub state_path: Option<PathBuf>,
+}
+
+fn io_fail(e: Error) -> Failure {
+    Failure {
+        entry: None,
+        kind: FailureKind::BadBundle,
+        detail: e.to_string(),
+    }
+}
+
+fn str_field<'a>(m: &'a Map<String, Value>, seq: u64, k: &str) -> Result<&'a str, Failure> {
+    m.get(k).and_then(Value::as_str).map_or_else(
+        || {
+            fail(
+                Some(seq),
+                FailureKind::Malformed,
+                format!("no string field {k:?}"),
+            )
+        },
+        Ok,
+    )
+}
+
+fn u64_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<u64, Failure> {
+    m.get(k).and_then(Value::as_u64).map_or_else(
+        || {
+            fail(
+                Some(seq),
+                FailureKind::Malformed,
+                format!("no integer field {k:?}"),
+            )
+        },
+        Ok,
+    )
+}
+
+/// A missing signature is a signature failure, not a malformed entry.
+fn signature_field<'a>(
+    m: &'a Map<String, Value>,
+    seq: u64,
+    kind: FailureKind,
+    what: &str,
+) -> Result<&'a str, Failure> {
+    m.get("signature").and_then(Value::as_str).map_or_else(
+        || fail(Some(seq), kind, format!("{what} has no signature")),
+        Ok,
+    )
+}
+
+fn time_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<i64, Failure> {
+    let s = str_field(m, seq, k)?;
+    parse_rfc3339(s).map_or_else(
+        || {
+            fail(
+                Some(seq),
+                FailureKind::Malformed,
+                format!("{k} {s:?} is not RFC 3339"),
+            )
+        },
+        Ok,
+    )
+}
+
+/// Verifies a ledger. `Ok` is a passing report; `Err(Failure)` names the
+/// first failure. The state file, if given, is updated only on success.
+pub fn verify(source: &dyn Source, opts: &Options) -> Result<Report, Failure> {
+    let saved = match &opts.state_path {
+        Some(p) => State::load(p)?,
+        None => None,
+    };
+    let integrity = check_integrity(source, opts, saved.as_ref())?;
+    let meaning = check_meaning(source, &integrity)?;
+    let state = match &opts.state_path {
+        Some(p) => {
+            let new = State {
+                origin: integrity.checkpoint.origin.clone(),
+                size: integrity.checkpoint.size,
+                root: STANDARD.encode(integrity.checkpoint.root),
+            };
+            new.save(p).map_err(|e| Failure {
+                entry: None,
+                kind: FailureKind::BadState,
+                detail: format!("cannot write {}: {e}", p.display()),
+            })?;
+            Some(match saved {
+                None => StateOutcome::Created,
+                Some(s) => StateOutcome::Extended { from: s.size },
+            })
+        }
+        None => None,
+    };
+    Ok(Report {
+        entries: integrity.checkpoint.size,
+        releases: meaning.releases,
+        officers: meaning.officers,
+        checkpoint: integrity.checkpoint,
+        checkpoints_checked: integrity.checkpoints_checked,
+        signatures_checked: integrity.checkpoints_checked + meaning.signatures,
+        ledger_fingerprint: integrity.ledger_fingerprint,
+        cert_pinned: opts.cert.is_some(),
+        state,
+    })
+}

@@ -1,0 +1,145 @@
+//! Officers authenticating: Argon2id, unsealing, drills and passphrase
+//! changes.
+
+use super::*;
+
+impl Vault {
+    /// Authenticates one officer: derives their key-encryption key with
+    /// Argon2id and unseals their share and signing key. A wrong passphrase
+    /// is logged (`auth_failed`) and refused; so is an unknown officer.
+    pub fn authenticate(
+        &self,
+        officer: &str,
+        pass: &Passphrase,
+        action: &str,
+        secret: Option<&str>,
+    ) -> Result<OfficerSession> {
+        let kek = self.unlock_params(officer, action, secret)?.derive(pass)?;
+        self.authenticate_derived(officer, &kek, action, secret)
+    }
+
+    /// The first half of [`Vault::authenticate`]: what the slow Argon2
+    /// derivation needs, so a console can run it off its UI thread. An
+    /// unknown or removed officer is refused and logged here.
+    pub fn unlock_params(
+        &self,
+        officer: &str,
+        action: &str,
+        secret: Option<&str>,
+    ) -> Result<Unlock> {
+        names::officer(officer)?;
+        let rec = match self.officer_record(officer)? {
+            Some(r) if r.active => r,
+            _ => {
+                return Err(self.refuse(
+                    action,
+                    secret,
+                    &[officer],
+                    Error::UnknownOfficer(officer.into()),
+                ));
+            }
+        };
+        if rec.epoch != self.config.epoch {
+            return Err(Error::Corrupt(format!(
+                "officer {officer} holds a share of another epoch"
+            )));
+        }
+        Ok(Unlock {
+            salt: rec.salt,
+            kdf: rec.kdf,
+        })
+    }
+
+    /// A drill: the officer proves their passphrase still unlocks their
+    /// share, without releasing anything. The drill is logged either way
+    /// (a failure as `auth_failed`).
+    pub fn drill(&self, officer: &str, pass: &Passphrase) -> Result<u64> {
+        let session = self.authenticate(officer, pass, "drill", None)?;
+        if session.share.len() != shamir::SHARE_LEN || session.share.expose_secret()[0] == 0 {
+            return Err(self.refuse(
+                "drill",
+                None,
+                &[officer],
+                Error::InvalidShare(officer.into()),
+            ));
+        }
+        self.log(Draft::new("drill", officer).field("result", "ok"))
+    }
+
+    /// Changes an officer's passphrase: the share and signing key are
+    /// re-sealed under a key derived from the new passphrase (new salt, the
+    /// officer's Argon2 parameters). Logged as `passphrase`.
+    pub fn change_passphrase(
+        &mut self,
+        officer: &str,
+        old: &Passphrase,
+        new: &Passphrase,
+    ) -> Result<u64> {
+        check_passphrase(officer, new)?;
+        let session = self.authenticate(officer, old, "passphrase", None)?;
+        let rec = self
+            .officer_record(officer)?
+            .ok_or_else(|| Error::UnknownOfficer(officer.into()))?;
+        let mut resealed = seal_officer(
+            &self.config.vault_id,
+            officer,
+            rec.epoch,
+            new,
+            rec.kdf,
+            &session.share,
+            &session.key,
+        )?;
+        // The certificate is the enrolled one, byte for byte.
+        resealed.cert = rec.cert;
+        let draft = Draft::new("passphrase", officer);
+        let now = self.now();
+        let a = self.store.transact(|tx| {
+            tx.put(Table::Officers, officer.as_bytes(), &resealed.encode()?)?;
+            self.append(tx, &draft, now, None)
+        })?;
+        self.store.flush()?;
+        Ok(a.seq)
+    }
+
+    /// The second half of [`Vault::authenticate`]: unseals the officer's
+    /// share and signing key with a derived key; a wrong one is logged.
+    pub fn authenticate_derived(
+        &self,
+        officer: &str,
+        kek: &DerivedKey,
+        action: &str,
+        secret: Option<&str>,
+    ) -> Result<OfficerSession> {
+        let rec = self
+            .officer_record(officer)?
+            .filter(|r| r.active)
+            .ok_or_else(|| Error::UnknownOfficer(officer.into()))?;
+        let plain = match crypto::open(
+            kek.0.expose_secret(),
+            &rec.sealed,
+            &officer_aad(&self.config.vault_id, officer, rec.epoch),
+        ) {
+            Ok(p) => p,
+            Err(_) => {
+                let mut d = Draft::new("auth_failed", officer).field("action", action);
+                if let Some(s) = secret {
+                    d = d.field("secret", s);
+                }
+                self.log(d)?;
+                return Err(Error::BadPassphrase(officer.into()));
+            }
+        };
+        let (share, key) = parse_officer_plaintext(&plain)?;
+        let cert = PublicCert::from_bytes(&rec.cert)?;
+        if cert.fingerprint() != key.fingerprint() {
+            return Err(Error::Corrupt(format!(
+                "officer {officer}'s key does not match their certificate"
+            )));
+        }
+        Ok(OfficerSession {
+            name: officer.to_string(),
+            share,
+            key,
+        })
+    }
+}

@@ -1,0 +1,382 @@
+//! The vault: every operation the CLI and the TUI offer, as a library API.
+//!
+//! Key hierarchy (DESIGN §2): the vault key VK exists only between a quorum
+//! and the end of one release; officers hold Shamir shares of it sealed
+//! under their passphrase-derived keys; VK seals the vault encryption key's
+//! secret half, to whose public half every item is encrypted (so a deposit
+//! needs no quorum).
+//!
+//! The module is split by concern: `open` (init, open, the tail check),
+//! `keys` (sealing officer records, additional data), `auth` (officers
+//! authenticating, drills, passphrase changes), `deposit`, `release` (the
+//! quorum release and its display record) and `view` (counts and status,
+//! never a value).
+
+mod auth;
+mod deposit;
+mod keys;
+mod open;
+mod release;
+mod view;
+
+use keys::{
+    check_passphrase, key_check_aad, officer_aad, parse_officer_plaintext, seal_officer,
+    vault_key_aad,
+};
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::canonical;
+use crate::clock::{Clock, SystemClock, rfc3339};
+use crate::crypto::{self, KdfParams};
+use crate::error::{Error, FaultPoint, Result};
+use crate::item;
+use crate::ledger::{self, Draft};
+use crate::names;
+use crate::pgp::{PublicCert, SecretKey};
+use crate::records::{
+    FORMAT_VERSION, ItemRecord, ItemState, LedgerKeyRecord, OfficerRecord, Record, SecretKind,
+    SecretRecord, VaultConfig, read_format, write_format,
+};
+use crate::secret::{Passphrase, SecretBytes, SecretValue, VaultKey};
+use crate::shamir::{self, NamedShare};
+use crate::store::{Store, Table};
+
+pub use release::ReleaseRequest;
+
+const META_FORMAT: &[u8] = b"format";
+const META_CONFIG: &[u8] = b"config";
+const META_LEDGER_KEY: &[u8] = b"ledger_key";
+/// Sequence number of the ledger entry that opened the current epoch.
+const META_EPOCH_ENTRY: &[u8] = b"epoch_entry";
+const KEY_CHECK: &[u8] = b"breakglass key check v1";
+/// Minimum passphrase length, in characters.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+/// How long a partial quorum stays valid (I9), in seconds.
+pub const DEFAULT_APPROVAL_TTL: i64 = 15 * 60;
+
+/// One officer at `init`.
+pub struct NewOfficer {
+    /// The officer's name.
+    pub name: String,
+    /// The officer's passphrase.
+    pub passphrase: Passphrase,
+}
+
+/// What `init` needs.
+pub struct InitOptions {
+    /// Officers needed to release (m).
+    pub threshold: usize,
+    /// The officers (n), in order.
+    pub officers: Vec<NewOfficer>,
+    /// Argon2id parameters for every officer.
+    pub kdf: KdfParams,
+}
+
+/// An officer who has authenticated: holds their share and signing key
+/// until dropped (both zeroized).
+pub struct OfficerSession {
+    name: String,
+    share: SecretBytes,
+    key: SecretKey,
+}
+
+impl std::fmt::Debug for OfficerSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OfficerSession({}, [REDACTED])", self.name)
+    }
+}
+
+impl OfficerSession {
+    /// The officer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What deriving an officer's key needs: salt and Argon2 parameters. Holds
+/// no secret, so it can be sent to a worker thread.
+#[derive(Debug, Clone)]
+pub struct Unlock {
+    salt: Vec<u8>,
+    kdf: KdfParams,
+}
+
+impl Unlock {
+    /// Runs Argon2id on `pass`. Slow on purpose; safe on any thread.
+    pub fn derive(&self, pass: &Passphrase) -> Result<DerivedKey> {
+        Ok(DerivedKey(crypto::derive_kek(pass, &self.salt, self.kdf)?))
+    }
+}
+
+/// An officer's derived key-encryption key. Zeroized on drop.
+#[derive(Debug)]
+pub struct DerivedKey(SecretBytes);
+
+/// A counted view of one secret; never a value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SecretSummary {
+    /// Name.
+    pub name: String,
+    /// `codes` or `credential`.
+    pub kind: &'static str,
+    /// Minimum approvals above the threshold, if set.
+    pub min_approvals: Option<u8>,
+    /// Items deposited.
+    pub total: u32,
+    /// Items never released.
+    pub remaining: u32,
+    /// Items released but never confirmed as displayed (re-releasable, I10).
+    pub unconfirmed: u32,
+}
+
+/// The vault at a glance; never a secret.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    /// Vault id.
+    pub vault_id: String,
+    /// Officers needed.
+    pub threshold: u8,
+    /// Active officers.
+    pub officers: Vec<String>,
+    /// Rekey counter.
+    pub epoch: u32,
+    /// Ledger entries.
+    pub ledger_size: u64,
+    /// Ledger root, lower-case hex.
+    pub ledger_root: String,
+    /// Ledger key fingerprint.
+    pub ledger_fingerprint: String,
+    /// Vault encryption key fingerprint.
+    pub vault_key_fingerprint: String,
+    /// Number of secrets.
+    pub secrets: usize,
+    /// Why the ledger's tail disagrees with its checkpoint, if it does.
+    pub ledger_problem: Option<String>,
+}
+
+/// What `deposit` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositReport {
+    /// Items added.
+    pub added: u32,
+    /// Items the secret now holds in all.
+    pub total: u32,
+    /// Ledger entry.
+    pub seq: u64,
+}
+
+/// How a released item's display ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Displayed {
+    /// An officer confirmed they saw it.
+    Confirmed,
+    /// Written to stdout in batch mode.
+    Stdout,
+    /// Cleared by the timeout before anyone confirmed.
+    TimedOut,
+    /// Cleared by an officer without confirming it was seen.
+    Dismissed,
+}
+
+impl Displayed {
+    fn as_str(self) -> &'static str {
+        match self {
+            Displayed::Confirmed => "confirmed",
+            Displayed::Stdout => "stdout",
+            Displayed::TimedOut => "timeout",
+            Displayed::Dismissed => "dismissed",
+        }
+    }
+}
+
+/// A released item. Hold it only as long as it is shown.
+#[derive(Debug)]
+pub struct Released {
+    /// Secret name.
+    pub secret: String,
+    /// Item index in deposit order.
+    pub index: u32,
+    /// Codes or credential.
+    pub kind: SecretKind,
+    /// The release entry's sequence number.
+    pub seq: u64,
+    /// The earlier release entry this one re-releases (I10), if any.
+    pub re_release_of: Option<u64>,
+    /// The officers who approved.
+    pub officers: Vec<String>,
+    /// The item.
+    pub value: SecretValue,
+}
+
+/// An open vault. Holds sled's lock: one per process and vault.
+pub struct Vault {
+    store: Store,
+    config: VaultConfig,
+    ledger_key: SecretKey,
+    clock: Arc<dyn Clock>,
+    approval_ttl: i64,
+    fault: Option<FaultPoint>,
+    /// Set on open when the ledger's tail disagrees with its latest
+    /// checkpoint; nothing is written until an auditor has looked.
+    ledger_problem: Option<String>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Vault({})", self.config.vault_id)
+    }
+}
+
+fn item_key(secret: &str, index: u32) -> Vec<u8> {
+    let mut k = secret.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// The error for every write to a vault whose ledger failed the tail check.
+fn locked(problem: &str) -> Error {
+    Error::Ledger(format!(
+        "the vault is locked: {problem}; nothing more is written until an auditor has run `breakglass ledger verify`"
+    ))
+}
+
+impl Vault {
+    /// Why the ledger's tail disagrees with its latest checkpoint, if it
+    /// does (checked on open). While it does, the vault is locked: every
+    /// write is refused.
+    pub fn ledger_problem(&self) -> Option<&str> {
+        self.ledger_problem.as_deref()
+    }
+
+    /// Makes one step of the next releases fail, to test that a failure
+    /// anywhere shows nothing and leaves the vault consistent.
+    #[doc(hidden)]
+    pub fn inject_fault(&mut self, fault: Option<FaultPoint>) {
+        self.fault = fault;
+    }
+
+    /// Sets how long a partial quorum stays valid.
+    pub fn set_approval_ttl(&mut self, secs: i64) {
+        self.approval_ttl = secs;
+    }
+
+    /// The vault id.
+    pub fn id(&self) -> &str {
+        &self.config.vault_id
+    }
+
+    /// The vault directory.
+    pub fn path(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// The clock's own time, for timing a display (not for the ledger).
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// The current time by the vault's clock.
+    ///
+    /// Never earlier than the last ledger entry: entries are stamped with
+    /// the later of the clock and the previous entry's time, so expiries
+    /// are computed and checked on the same scale. A clock set back thus
+    /// makes time stand still until it catches up.
+    pub fn now(&self) -> i64 {
+        let last = ledger::last_time(&self.store).unwrap_or(0);
+        self.clock.now().max(last)
+    }
+
+    /// The ledger key's public certificate.
+    pub fn ledger_cert(&self) -> PublicCert {
+        self.ledger_key.public()
+    }
+
+    /// Appends `draft` inside `tx`, signed with this vault's ledger key.
+    fn append(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        draft: &Draft,
+        now: i64,
+        fault: Option<FaultPoint>,
+    ) -> Result<ledger::Appended> {
+        // A ledger whose tail disagrees with its checkpoint takes nothing
+        // more: a new signed checkpoint would paper over the disagreement.
+        if let Some(p) = &self.ledger_problem {
+            return Err(locked(p));
+        }
+        ledger::append(
+            tx,
+            draft,
+            now,
+            &self.config.vault_id,
+            &self.ledger_key,
+            fault,
+        )
+    }
+
+    /// Appends one entry in its own transaction and flushes.
+    fn log(&self, draft: Draft) -> Result<u64> {
+        let now = self.now();
+        let a = self
+            .store
+            .transact(|tx| self.append(tx, &draft, now, None))?;
+        self.store.flush()?;
+        Ok(a.seq)
+    }
+
+    /// Logs a refused attempt, then returns `err`. If logging itself fails,
+    /// that failure is returned instead (fail closed: nothing unlogged).
+    fn refuse(&self, action: &str, secret: Option<&str>, officers: &[&str], err: Error) -> Error {
+        let mut d = Draft::new("refused", officers.join("+"))
+            .field("action", action)
+            .field("cause", err.to_string());
+        if let Some(s) = secret {
+            d = d.field("secret", s);
+        }
+        match self.log(d) {
+            Ok(_) => err,
+            Err(log_err) => log_err,
+        }
+    }
+
+    fn officer_record(&self, name: &str) -> Result<Option<OfficerRecord>> {
+        self.store
+            .get(Table::Officers, name.as_bytes())?
+            .map(|b| OfficerRecord::decode(&b))
+            .transpose()
+    }
+
+    fn active_officers(&self) -> Result<Vec<OfficerRecord>> {
+        self.store
+            .scan_prefix(Table::Officers, b"")?
+            .into_iter()
+            .map(|(_, v)| OfficerRecord::decode(&v))
+            .filter(|r| r.as_ref().map_or(true, |r| r.active))
+            .collect()
+    }
+
+    fn secret_record(&self, name: &str) -> Result<Option<SecretRecord>> {
+        self.store
+            .get(Table::Secrets, name.as_bytes())?
+            .map(|b| SecretRecord::decode(&b))
+            .transpose()
+    }
+
+    fn items(&self, secret: &str) -> Result<Vec<ItemRecord>> {
+        let mut prefix = secret.as_bytes().to_vec();
+        prefix.push(0);
+        self.store
+            .scan_prefix(Table::Items, &prefix)?
+            .into_iter()
+            .map(|(_, v)| ItemRecord::decode(&v))
+            .collect()
+    }
+}

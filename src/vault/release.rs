@@ -1,0 +1,432 @@
+//! The quorum release (I1, I2, I8, I9, I10) and its display record.
+
+use super::*;
+
+/// One officer's signed approval inside a release request.
+struct Approval {
+    officer: String,
+    statement: Value,
+    signature: String,
+    share: SecretBytes,
+}
+
+/// A release being approved: the statement officers sign, and the approvals
+/// (with their shares) collected so far. Dropping it zeroizes the shares.
+pub struct ReleaseRequest {
+    secret: String,
+    reason: String,
+    nonce: String,
+    expires: i64,
+    needed: usize,
+    approvals: Vec<Approval>,
+}
+
+impl std::fmt::Debug for ReleaseRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReleaseRequest")
+            .field("secret", &self.secret)
+            .field("nonce", &self.nonce)
+            .field("approved_by", &self.approved_by())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReleaseRequest {
+    /// The secret to release.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// The reason officers approve.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// When the approvals expire, Unix seconds.
+    pub fn expires(&self) -> i64 {
+        self.expires
+    }
+
+    /// The random request nonce, hex.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
+    /// Approvals needed in all.
+    pub fn needed(&self) -> usize {
+        self.needed
+    }
+
+    /// Officers who have approved, in order.
+    pub fn approved_by(&self) -> Vec<&str> {
+        self.approvals.iter().map(|a| a.officer.as_str()).collect()
+    }
+}
+
+impl Vault {
+    /// Starts a release of `secret`: checks that it exists and has an item
+    /// left (refusals are logged) and fixes the statement officers sign.
+    pub fn begin_release(&mut self, secret: &str, reason: &str) -> Result<ReleaseRequest> {
+        names::secret(secret)?;
+        names::reason(reason)?;
+        if let Some(p) = &self.ledger_problem {
+            return Err(locked(p));
+        }
+        let record = match self.secret_record(secret)? {
+            Some(r) => r,
+            None => {
+                return Err(self.refuse(
+                    "release",
+                    Some(secret),
+                    &[],
+                    Error::UnknownSecret(secret.into()),
+                ));
+            }
+        };
+        let s = self.summarize(record.clone())?;
+        if s.remaining + s.unconfirmed == 0 {
+            return Err(self.refuse(
+                "release",
+                Some(secret),
+                &[],
+                Error::NothingLeft(secret.into()),
+            ));
+        }
+        let needed =
+            (self.config.threshold as usize).max(record.min_approvals.unwrap_or(0) as usize);
+        Ok(ReleaseRequest {
+            secret: secret.to_string(),
+            reason: reason.to_string(),
+            nonce: hex::encode(crypto::random_array::<16>()),
+            expires: self.now() + self.approval_ttl,
+            needed,
+            approvals: Vec::new(),
+        })
+    }
+
+    /// The statement `officer` signs to approve `req` (I8).
+    pub fn statement(&self, req: &ReleaseRequest, officer: &str) -> Value {
+        json!({
+            "type": "breakglass-approval/v1",
+            "vault": self.config.vault_id,
+            "epoch": self.config.epoch,
+            "secret": req.secret,
+            "reason": req.reason,
+            "nonce": req.nonce,
+            "expires": rfc3339(req.expires),
+            "officer": officer,
+        })
+    }
+
+    /// Checks a list of officers before any passphrase is asked: distinct,
+    /// enrolled, and enough of them. Refusals are logged.
+    pub fn check_officers(&self, req: &ReleaseRequest, officers: &[&str]) -> Result<()> {
+        for o in officers {
+            names::officer(o)?;
+        }
+        let refuse = |e| Err(self.refuse("release", Some(&req.secret), officers, e));
+        let mut seen = std::collections::HashSet::new();
+        for o in officers {
+            if !seen.insert(*o) {
+                return refuse(Error::DuplicateOfficer(o.to_string()));
+            }
+        }
+        for o in officers {
+            if !matches!(self.officer_record(o)?, Some(r) if r.active) {
+                return refuse(Error::UnknownOfficer(o.to_string()));
+            }
+        }
+        if officers.len() < req.needed {
+            return refuse(Error::TooFewOfficers {
+                got: officers.len(),
+                need: req.needed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Discards an expired request's approvals (zeroizing the shares) and
+    /// logs the expiry (I9).
+    fn expire(&self, req: &mut ReleaseRequest) -> Error {
+        let count = req.approvals.len();
+        req.approvals.clear();
+        let d = Draft::new("expired", "")
+            .field("secret", req.secret.clone())
+            .field("nonce", req.nonce.clone())
+            .field("approvals", count);
+        let err = Error::Expired(rfc3339(req.expires));
+        match self.log(d) {
+            Ok(_) => err,
+            Err(e) => e,
+        }
+    }
+
+    /// One officer approves `req`: authenticates with their passphrase and
+    /// signs the statement. A wrong passphrase is logged and may be retried.
+    pub fn approve(
+        &mut self,
+        req: &mut ReleaseRequest,
+        officer: &str,
+        pass: &Passphrase,
+    ) -> Result<()> {
+        self.check_approver(req, officer)?;
+        let kek = self
+            .unlock_params(officer, "release", Some(&req.secret))?
+            .derive(pass)?;
+        self.approve_derived(req, officer, &kek)
+    }
+
+    /// Discards `req`'s approvals and logs the expiry if it has expired
+    /// (I9); a console calls this as time passes.
+    pub fn check_expiry(&self, req: &mut ReleaseRequest) -> Result<()> {
+        if self.now() > req.expires {
+            return Err(self.expire(req));
+        }
+        Ok(())
+    }
+
+    /// Refuses (and logs) an approval that cannot count: the request has
+    /// expired, or this officer already approved it.
+    pub fn check_approver(&mut self, req: &mut ReleaseRequest, officer: &str) -> Result<()> {
+        if self.now() > req.expires {
+            return Err(self.expire(req));
+        }
+        if req.approvals.iter().any(|a| a.officer == officer) {
+            return Err(self.refuse(
+                "release",
+                Some(&req.secret),
+                &[officer],
+                Error::DuplicateOfficer(officer.into()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Vault::approve`] with a key derived by [`Unlock::derive`].
+    pub fn approve_derived(
+        &mut self,
+        req: &mut ReleaseRequest,
+        officer: &str,
+        kek: &DerivedKey,
+    ) -> Result<()> {
+        self.check_approver(req, officer)?;
+        let session = self.authenticate_derived(officer, kek, "release", Some(&req.secret))?;
+        let statement = self.statement(req, officer);
+        let signature = session.key.sign_detached(&canonical::to_vec(&statement)?)?;
+        req.approvals.push(Approval {
+            officer: session.name.clone(),
+            statement,
+            signature,
+            share: SecretBytes::new(session.share.expose_secret().to_vec()),
+        });
+        Ok(())
+    }
+
+    /// Abandons a release: the shares are zeroized and the cancel is logged.
+    pub fn cancel_release(&mut self, mut req: ReleaseRequest) -> Result<()> {
+        let count = req.approvals.len();
+        let actor = req.approved_by().join("+");
+        req.approvals.clear();
+        self.log(
+            Draft::new("cancelled", actor)
+                .field("secret", req.secret.clone())
+                .field("nonce", req.nonce.clone())
+                .field("approvals", count),
+        )?;
+        Ok(())
+    }
+
+    /// Completes a release once enough officers approved (I1, I2): combines
+    /// the shares, passes the key check, decrypts the next item, then in one
+    /// transaction marks it released and appends the release entry and its
+    /// checkpoint, flushes, and only then returns the item.
+    pub fn complete_release(&mut self, mut req: ReleaseRequest) -> Result<Released> {
+        // One time for the expiry check and the entry's stamp, so a release
+        // finishing in the last second cannot be stamped after its expiry.
+        let now = self.now();
+        if now > req.expires {
+            return Err(self.expire(&mut req));
+        }
+        let officers: Vec<String> = req.approvals.iter().map(|a| a.officer.clone()).collect();
+        let names_ref: Vec<&str> = officers.iter().map(String::as_str).collect();
+        let secret = req.secret.clone();
+        let fail = |e: Error| self.refuse("release", Some(&secret), &names_ref, e);
+
+        if req.approvals.len() < req.needed {
+            return Err(fail(Error::TooFewOfficers {
+                got: req.approvals.len(),
+                need: req.needed,
+            }));
+        }
+        let record = self
+            .secret_record(&secret)?
+            .ok_or_else(|| Error::UnknownSecret(secret.clone()))?;
+        let shares: Vec<NamedShare<'_>> = req
+            .approvals
+            .iter()
+            .map(|a| NamedShare {
+                officer: &a.officer,
+                share: &a.share,
+            })
+            .collect();
+        let vk = shamir::combine(self.config.threshold, &shares).map_err(&fail)?;
+        let check = crypto::open(
+            vk.expose_secret(),
+            &self.config.key_check,
+            &key_check_aad(&self.config.vault_id, self.config.epoch),
+        );
+        if !matches!(&check, Ok(c) if c.expose_secret() == KEY_CHECK) {
+            return Err(fail(Error::KeyCheckFailed));
+        }
+
+        // I10: an item released but never confirmed as seen goes first; it
+        // is still unused. Otherwise the next item in deposit order.
+        let items = self.items(&secret)?;
+        let target = items
+            .iter()
+            .find(|i| {
+                matches!(
+                    i.state,
+                    ItemState::Released {
+                        confirmed: false,
+                        ..
+                    }
+                )
+            })
+            .or_else(|| items.iter().find(|i| i.state == ItemState::Available))
+            .cloned();
+        let Some(target) = target else {
+            return Err(fail(Error::NothingLeft(secret.clone())));
+        };
+        let re_release_of = match target.state {
+            ItemState::Released { seq, .. } => Some(seq),
+            ItemState::Available => None,
+        };
+
+        let value = self.decrypt_item(&vk, &record, &target).map_err(&fail)?;
+        drop(vk);
+
+        let mut approvals = Vec::new();
+        for a in &req.approvals {
+            approvals.push(json!({
+                "officer": a.officer,
+                "statement": a.statement,
+                "signature": a.signature,
+            }));
+        }
+        let mut draft = Draft::new("release", officers.join("+"))
+            .field("secret", secret.clone())
+            .field("index", target.index)
+            .field("reason", req.reason.clone())
+            .field("nonce", req.nonce.clone())
+            .field("epoch", self.config.epoch)
+            .field("approvals", Value::Array(approvals));
+        if let Some(prev) = re_release_of {
+            draft = draft.field("re_release_of", prev);
+        }
+        // Shares are no longer needed: zeroize before the write.
+        req.approvals.clear();
+
+        // `now` was fixed at the start; see above.
+
+        let fault = self.fault;
+        let key = item_key(&secret, target.index);
+        let committed = self.store.transact(|tx| {
+            let current = tx
+                .get(Table::Items, &key)?
+                .map(|b| ItemRecord::decode(&b))
+                .transpose()?
+                .ok_or_else(|| Error::Corrupt("item vanished".into()))?;
+            if current.state != target.state {
+                return Err(Error::Storage("the item changed during the release".into()));
+            }
+            let seq = ledger::size_in(tx)?;
+            let mut updated = current;
+            updated.state = ItemState::Released {
+                seq,
+                confirmed: false,
+            };
+            tx.put(Table::Items, &key, &updated.encode()?)?;
+            if fault == Some(FaultPoint::Transaction) {
+                return Err(Error::Injected(FaultPoint::Transaction));
+            }
+            self.append(tx, &draft, now, fault)
+        });
+        let appended = committed.map_err(&fail)?;
+        // I2: nothing is shown before the release is durable.
+        if fault == Some(FaultPoint::Flush) {
+            return Err(Error::Injected(FaultPoint::Flush));
+        }
+        self.store.flush()?;
+        Ok(Released {
+            secret,
+            index: target.index,
+            kind: record.kind,
+            seq: appended.seq,
+            re_release_of,
+            officers,
+            value,
+        })
+    }
+
+    fn decrypt_item(
+        &self,
+        vk: &VaultKey,
+        record: &SecretRecord,
+        target: &ItemRecord,
+    ) -> Result<SecretValue> {
+        if target.epoch != self.config.epoch {
+            return Err(Error::Corrupt(format!(
+                "item {} #{} is encrypted for epoch {}",
+                target.secret,
+                target.index + 1,
+                target.epoch
+            )));
+        }
+        let tsk = crypto::open(
+            vk.expose_secret(),
+            &self.config.vault_key_sealed,
+            &vault_key_aad(&self.config.vault_id, self.config.epoch),
+        )?;
+        let key = SecretKey::from_bytes(tsk.expose_secret())?;
+        if key.fingerprint() != self.config.vault_key_fingerprint {
+            return Err(Error::DecryptionFailed);
+        }
+        if self.fault == Some(FaultPoint::Decrypt) {
+            return Err(Error::Injected(FaultPoint::Decrypt));
+        }
+        let plain = key.decrypt(&target.ciphertext)?;
+        item::read(&plain, &record.name, target.index, record.kind)
+    }
+
+    /// Records how a released item's display ended: confirmed by an officer
+    /// or written to stdout (the item will not be released again), or timed
+    /// out or dismissed unconfirmed (it stays re-releasable, I10).
+    pub fn record_display(&mut self, released: &Released, how: Displayed) -> Result<u64> {
+        let key = item_key(&released.secret, released.index);
+        let draft = Draft::new("displayed", released.officers.join("+"))
+            .field("secret", released.secret.clone())
+            .field("index", released.index)
+            .field("release", released.seq)
+            .field("outcome", how.as_str());
+        let now = self.now();
+        let confirm = matches!(how, Displayed::Confirmed | Displayed::Stdout);
+        let a = self.store.transact(|tx| {
+            if confirm {
+                let mut rec = tx
+                    .get(Table::Items, &key)?
+                    .map(|b| ItemRecord::decode(&b))
+                    .transpose()?
+                    .ok_or_else(|| Error::Corrupt("item vanished".into()))?;
+                rec.state = ItemState::Released {
+                    seq: released.seq,
+                    confirmed: true,
+                };
+                tx.put(Table::Items, &key, &rec.encode()?)?;
+            }
+            self.append(tx, &draft, now, None)
+        })?;
+        self.store.flush()?;
+        Ok(a.seq)
+    }
+}

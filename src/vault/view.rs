@@ -1,0 +1,77 @@
+//! Counted views of the vault: never a value.
+
+use super::*;
+
+impl Vault {
+    /// Every secret with its counts, by name.
+    pub fn secrets(&self) -> Result<Vec<SecretSummary>> {
+        let mut out = Vec::new();
+        for (_, v) in self.store.scan_prefix(Table::Secrets, b"")? {
+            let r = SecretRecord::decode(&v)?;
+            out.push(self.summarize(r)?);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn summarize(&self, r: SecretRecord) -> Result<SecretSummary> {
+        let items = self.items(&r.name)?;
+        let remaining = items
+            .iter()
+            .filter(|i| i.state == ItemState::Available)
+            .count() as u32;
+        let unconfirmed = items
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.state,
+                    ItemState::Released {
+                        confirmed: false,
+                        ..
+                    }
+                )
+            })
+            .count() as u32;
+        Ok(SecretSummary {
+            name: r.name,
+            kind: r.kind.as_str(),
+            min_approvals: r.min_approvals,
+            total: r.count,
+            remaining,
+            unconfirmed,
+        })
+    }
+
+    /// The vault's status.
+    pub fn status(&self) -> Result<Status> {
+        let size = ledger::size(&self.store)?;
+        Ok(Status {
+            vault_id: self.config.vault_id.clone(),
+            threshold: self.config.threshold,
+            officers: self
+                .active_officers()?
+                .into_iter()
+                .map(|o| o.name)
+                .collect(),
+            epoch: self.config.epoch,
+            ledger_size: size,
+            // A damaged tree must not hide the rest of the status.
+            ledger_root: ledger::root(&self.store, size)
+                .map(hex::encode)
+                .unwrap_or_else(|e| format!("unavailable ({e})")),
+            ledger_fingerprint: self.config.ledger_fingerprint.clone(),
+            vault_key_fingerprint: self.config.vault_key_fingerprint.clone(),
+            secrets: self.store.scan_prefix(Table::Secrets, b"")?.len(),
+            ledger_problem: self.ledger_problem.clone(),
+        })
+    }
+
+    /// Every ledger entry's canonical bytes, in order.
+    pub fn ledger_entries(&self) -> impl Iterator<Item = Result<(u64, Vec<u8>)>> + '_ {
+        ledger::entries_from(&self.store, 0)
+    }
+
+    /// The store, for ledger export and verification.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
