@@ -682,7 +682,11 @@ impl RawEd25519 {
     fn new() -> Self {
         let sk = SecretKey::generate_signing("raw bench").expect("key");
         let msg = [0x5au8; 100];
-        let sig = parse_signature(sk.sign_detached(&msg).expect("sign").as_bytes());
+        let sig = parse_signature(
+            sk.sign_detached(&msg, 1_800_000_000)
+                .expect("sign")
+                .as_bytes(),
+        );
         let cert = openpgp::Cert::from_bytes(&sk.public().to_bytes().expect("cert")).expect("cert");
         let key = cert.primary_key().key().clone().role_into_unspecified();
         let digest = signature_digest(&sig, &msg);

@@ -39,9 +39,10 @@ pub enum Error {
     /// Another process holds the vault's lock.
     #[error("vault is in use by another breakglass process; try again when it has finished")]
     InUse,
-    /// A vault written by a newer (or unknown) format.
+    /// A vault written by an older or newer (or unknown) format.
     #[error(
-        "vault format version {found} is not supported (this breakglass reads version {supported})"
+        "vault format version {found} is not supported (this breakglass reads version {supported}){}",
+        if *found < *supported { "; vaults made by breakglass 0.1 cannot be opened: create a new vault with `breakglass init` and deposit the codes again" } else { "; use the breakglass that made it" }
     )]
     UnsupportedVersion {
         /// Version found on disk.
@@ -109,6 +110,10 @@ pub enum Error {
         /// Index the record is under.
         index: u32,
     },
+    /// The vault refuses every write: stored data disagrees with what the
+    /// officers signed, or the ledger's tail with its checkpoint.
+    #[error("the vault is locked: {0}")]
+    Locked(String),
     /// The ledger disagrees with itself or with its checkpoint.
     #[error("ledger: {0}")]
     Ledger(String),

@@ -20,7 +20,7 @@ use crate::records::{CheckpointRecord, Record};
 use crate::store::{Store, Table, Tx};
 
 /// Entry format version.
-pub const ENTRY_VERSION: u64 = 1;
+pub const ENTRY_VERSION: u64 = 2;
 
 const META_SIZE: &[u8] = b"ledger_size";
 const META_TIME: &[u8] = b"ledger_time";
@@ -180,7 +180,9 @@ fn to_hash(v: Option<Vec<u8>>) -> Result<Option<Hash>> {
 
 /// Appends `draft` inside `tx`: the entry, its Merkle nodes, and a new
 /// checkpoint signed by `ledger_key`. Times never decrease: an entry is
-/// stamped with the later of `now` and the previous entry's time.
+/// stamped with the later of `now` and the previous entry's time. The one
+/// exception is a `clock` entry, which records the clock being set back
+/// and carries the clock's own time (docs/LEDGER.md §2.3).
 pub fn append(
     tx: &Tx<'_>,
     draft: &Draft,
@@ -191,7 +193,11 @@ pub fn append(
 ) -> Result<Appended> {
     let seq = read_u64(tx.get(Table::Meta, META_SIZE)?)?;
     let last_time = read_u64(tx.get(Table::Meta, META_TIME)?)? as i64;
-    let time = now.max(last_time);
+    let time = if draft.kind == "clock" {
+        now
+    } else {
+        now.max(last_time)
+    };
     let bytes = draft.encode(seq, time)?;
     tx.put(Table::Ledger, &seq_key(seq), &bytes)?;
     let nodes = TxNodes(tx);
@@ -202,7 +208,7 @@ pub fn append(
     if fault == Some(FaultPoint::CheckpointSigning) {
         return Err(Error::Injected(FaultPoint::CheckpointSigning));
     }
-    let signature = ledger_key.sign_detached(body.as_bytes())?;
+    let signature = ledger_key.sign_detached(body.as_bytes(), time)?;
     let cp = CheckpointRecord { body, signature };
     tx.put(Table::Checkpoints, &seq_key(size), &cp.encode()?)?;
     tx.put(Table::Meta, META_SIZE, &size.to_be_bytes())?;
@@ -213,6 +219,12 @@ pub fn append(
 /// The number of entries, inside a transaction (the next entry's `seq`).
 pub fn size_in(tx: &Tx<'_>) -> Result<u64> {
     read_u64(tx.get(Table::Meta, META_SIZE)?)
+}
+
+/// The time of the last entry inside a transaction, Unix seconds (0 for an
+/// empty ledger).
+pub fn last_time_in(tx: &Tx<'_>) -> Result<i64> {
+    Ok(read_u64(tx.get(Table::Meta, META_TIME)?)? as i64)
 }
 
 /// The time of the last entry, Unix seconds (0 for an empty ledger).
@@ -385,7 +397,7 @@ mod tests {
         let b = d.encode(4, 1_795_833_151).unwrap();
         assert_eq!(
             String::from_utf8(b).unwrap(),
-            r#"{"actor":"alice","count":3,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":1}"#
+            r#"{"actor":"alice","count":3,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":2}"#
         );
     }
 }

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sequoia_openpgp as openpgp;
 
@@ -15,8 +16,7 @@ use openpgp::crypto::SessionKey;
 use openpgp::packet::{PKESK, SKESK};
 use openpgp::parse::Parse;
 use openpgp::parse::stream::{
-    DecryptionHelper, DecryptorBuilder, DetachedVerifierBuilder, MessageLayer, MessageStructure,
-    VerificationHelper,
+    DecryptionHelper, DecryptorBuilder, MessageStructure, VerificationHelper,
 };
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::SerializeInto;
@@ -28,6 +28,29 @@ use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
 static POLICY: StandardPolicy<'static> = StandardPolicy::new();
+
+/// The creation time of every key the vault makes: 1970-01-01T00:00:01Z.
+///
+/// A break-glass console is often offline with a wrong clock (I16). Keys
+/// created "now" are not yet valid to a clock set back before their
+/// creation, and sequoia cannot represent times past 2106. So keys are
+/// created at a fixed instant no clock can precede, without expiry; key
+/// validity is always evaluated at that instant, and signatures carry a
+/// creation time clamped into the range OpenPGP can represent. The
+/// signature's time is informative only: the ledger entry it covers holds
+/// the time that counts.
+pub const KEY_TIME: u32 = 1;
+
+fn key_time() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::from(KEY_TIME))
+}
+
+/// A signature creation time for a vault time in Unix seconds: clamped to
+/// what a v4 signature can say, and never before the keys were made.
+fn signature_time(unix: i64) -> SystemTime {
+    let t = unix.clamp(i64::from(KEY_TIME), i64::from(u32::MAX));
+    UNIX_EPOCH + Duration::from_secs(t as u64)
+}
 
 /// A public certificate: an officer's, the ledger's or the vault
 /// encryption key's.
@@ -53,6 +76,8 @@ fn builder(userid: &str) -> Result<CertBuilder<'static>> {
     Ok(CertBuilder::new()
         .set_profile(Profile::RFC4880)?
         .set_cipher_suite(CipherSuite::Cv25519)
+        .set_creation_time(key_time())
+        .set_validity_period(None)
         .add_userid(userid))
 }
 
@@ -107,12 +132,13 @@ impl SecretKey {
     }
 
     /// A detached, ASCII-armored signature over `data` (what
-    /// `gpg --verify sig data` checks).
-    pub fn sign_detached(&self, data: &[u8]) -> Result<String> {
+    /// `gpg --verify sig data` checks), dated `unix` (clamped, see
+    /// [`KEY_TIME`]).
+    pub fn sign_detached(&self, data: &[u8], unix: i64) -> Result<String> {
         let keypair = self
             .0
             .keys()
-            .with_policy(&POLICY, None)
+            .with_policy(&POLICY, Some(key_time()))
             .supported()
             .alive()
             .revoked(false)
@@ -129,7 +155,10 @@ impl SecretKey {
             let message = Armorer::new(message)
                 .kind(openpgp::armor::Kind::Signature)
                 .build()?;
-            let mut signer = Signer::new(message, keypair)?.detached().build()?;
+            let mut signer = Signer::new(message, keypair)?
+                .creation_time(signature_time(unix))
+                .detached()
+                .build()?;
             signer.write_all(data)?;
             signer.finalize()?;
         }
@@ -142,7 +171,7 @@ impl SecretKey {
         let mut plaintext = zeroize::Zeroizing::new(Vec::new());
         let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
             .map_err(|_| Error::DecryptionFailed)?
-            .with_policy(&POLICY, None, helper)
+            .with_policy(&POLICY, Some(key_time()), helper)
             .map_err(|_| Error::DecryptionFailed)?;
         std::io::copy(&mut decryptor, &mut *plaintext).map_err(|_| Error::DecryptionFailed)?;
         Ok(SecretBytes::new(std::mem::take(&mut *plaintext)))
@@ -181,7 +210,7 @@ impl PublicCert {
         let recipients = self
             .0
             .keys()
-            .with_policy(&POLICY, None)
+            .with_policy(&POLICY, Some(key_time()))
             .supported()
             .alive()
             .revoked(false)
@@ -197,19 +226,6 @@ impl PublicCert {
         Ok(sink)
     }
 
-    /// Verifies a detached signature (armored or binary) over `data` with
-    /// the full streaming verifier (policy, key validity at signing time).
-    pub fn verify_detached(&self, data: &[u8], signature: &[u8]) -> Result<()> {
-        let helper = VerifyHelper { cert: &self.0 };
-        let mut verifier = DetachedVerifierBuilder::from_bytes(signature)
-            .map_err(|_| Error::Pgp("unreadable signature".into()))?
-            .with_policy(&POLICY, None, helper)
-            .map_err(|_| Error::Pgp("bad signature".into()))?;
-        verifier
-            .verify_bytes(data)
-            .map_err(|_| Error::Pgp("bad signature".into()))
-    }
-
     /// A verifier for many signatures by this certificate's signing key,
     /// for ledger verification: the key is resolved once, and each check
     /// is one packet parse and one signature verification.
@@ -217,7 +233,7 @@ impl PublicCert {
         let key = self
             .0
             .keys()
-            .with_policy(&POLICY, None)
+            .with_policy(&POLICY, Some(key_time()))
             .supported()
             .revoked(false)
             .for_signing()
@@ -290,39 +306,6 @@ impl Verifier {
     }
 }
 
-struct VerifyHelper<'a> {
-    cert: &'a Cert,
-}
-
-impl VerificationHelper for VerifyHelper<'_> {
-    fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-        Ok(vec![self.cert.clone()])
-    }
-
-    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
-        // Exactly one signature group, and every signature in it good.
-        let mut good = false;
-        for layer in structure.into_iter() {
-            match layer {
-                MessageLayer::SignatureGroup { results } => {
-                    for r in results {
-                        match r {
-                            Ok(_) => good = true,
-                            Err(e) => return Err(anyhow::anyhow!("bad signature: {e}")),
-                        }
-                    }
-                }
-                _ => return Err(anyhow::anyhow!("unexpected message structure")),
-            }
-        }
-        if good {
-            Ok(())
-        } else {
-            Err(anyhow::anyhow!("no signature"))
-        }
-    }
-}
-
 struct DecryptHelper<'a> {
     key: &'a Cert,
 }
@@ -350,7 +333,7 @@ impl DecryptionHelper for DecryptHelper<'_> {
         for ka in self
             .key
             .keys()
-            .with_policy(&POLICY, None)
+            .with_policy(&POLICY, Some(key_time()))
             .for_storage_encryption()
             .secret()
         {
@@ -375,13 +358,10 @@ mod tests {
     fn keys_are_v4_and_sign_and_verify() {
         let k = SecretKey::generate_signing("t").unwrap();
         assert_eq!(k.0.primary_key().key().version(), 4);
-        let sig = k.sign_detached(b"body").unwrap();
+        let sig = k.sign_detached(b"body", 1_800_000_000).unwrap();
         assert!(sig.starts_with("-----BEGIN PGP SIGNATURE-----"));
         let cert = k.public();
-        cert.verify_detached(b"body", sig.as_bytes()).unwrap();
-        assert!(cert.verify_detached(b"bodz", sig.as_bytes()).is_err());
         let other = SecretKey::generate_signing("u").unwrap().public();
-        assert!(other.verify_detached(b"body", sig.as_bytes()).is_err());
 
         let fast = cert.verifier().unwrap();
         fast.verify(b"body", sig.as_bytes()).unwrap();

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 const MAGIC: &[u8; 2] = b"BG";
 
 /// The on-disk format version of a vault, stored under `meta/format`.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The bytes before the version in `meta/format`.
 pub const FORMAT_MAGIC: &[u8] = b"breakglass-vault\0";
 
@@ -156,7 +156,9 @@ pub struct OfficerRecord {
     pub kdf: KdfParams,
     /// Epoch of the share inside `sealed`.
     pub epoch: u32,
-    /// `AEAD(KEK, share ‖ signing key, aad = vault_id ‖ officer ‖ epoch)`.
+    /// `AEAD(KEK, share ‖ signing key ‖ commitment, aad = vault_id ‖
+    /// officer ‖ epoch)`; the commitment states the vault the officer
+    /// joined (I15).
     #[serde(with = "b64")]
     pub sealed: Vec<u8>,
     /// False once removed; kept so old ledger entries still resolve.
@@ -165,7 +167,8 @@ pub struct OfficerRecord {
 
 impl Record for OfficerRecord {
     const TYPE: u8 = b'O';
-    const VERSION: u8 = 1;
+    // 2: the sealed blob also holds the officer's commitment to the vault.
+    const VERSION: u8 = 2;
     const NAME: &'static str = "officer";
 }
 
@@ -253,6 +256,22 @@ impl Record for ItemRecord {
     const TYPE: u8 = b'I';
     const VERSION: u8 = 1;
     const NAME: &'static str = "item";
+}
+
+/// Why the vault locked itself (`meta/lock`): stored facts disagreed with
+/// what officers signed (I15). While it exists nothing is written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LockRecord {
+    /// What disagreed, in words.
+    pub cause: String,
+    /// When it was found, RFC 3339.
+    pub time: String,
+}
+
+impl Record for LockRecord {
+    const TYPE: u8 = b'X';
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "lock";
 }
 
 /// A signed checkpoint (`checkpoints/<size>`).

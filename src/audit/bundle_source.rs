@@ -1,5 +1,7 @@
 //! Export bundles: writing one, and reading one as a ledger source.
 
+use std::io::Read;
+
 use super::*;
 
 /// File names in an export bundle.
@@ -45,11 +47,114 @@ impl BundleSource {
     }
 }
 
+/// The largest entry a bundle may hold, in bytes: far above any real
+/// entry (a genesis with 255 officers is about 300 KiB), so a hostile
+/// bundle cannot make the verifier hold gigabytes for one line.
+pub const MAX_ENTRY_BYTES: usize = 1 << 20;
+/// The largest checkpoint body or signature file, in bytes.
+const MAX_SMALL_FILE: u64 = 64 * 1024;
+
+/// The lines of `entries.jsonl`: each must end with `\n`, none may be
+/// empty or longer than [`MAX_ENTRY_BYTES`], and the file may not be
+/// empty (docs/LEDGER.md §1).
+struct Lines<R> {
+    reader: R,
+    line: u64,
+    done: bool,
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    type Item = Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        self.line += 1;
+        let mut buf = Vec::new();
+        let limit = MAX_ENTRY_BYTES as u64 + 1;
+        let bad = |why: String| {
+            Some(Err(Error::Ledger(format!(
+                "{} line {}: {why}",
+                bundle::ENTRIES,
+                self.line
+            ))))
+        };
+        match (&mut self.reader).take(limit).read_until(b'\n', &mut buf) {
+            Err(e) => {
+                self.done = true;
+                Some(Err(Error::Io(e)))
+            }
+            Ok(0) if self.line == 1 => {
+                self.done = true;
+                bad("the file is empty; a ledger starts with its genesis entry".into())
+            }
+            Ok(0) => {
+                self.done = true;
+                None
+            }
+            Ok(_) if buf.last() != Some(&b'\n') => {
+                self.done = true;
+                if buf.len() as u64 >= limit {
+                    bad(format!("longer than {MAX_ENTRY_BYTES} bytes"))
+                } else {
+                    bad("the last entry has no final newline".into())
+                }
+            }
+            Ok(_) => {
+                buf.pop();
+                if buf.is_empty() {
+                    self.done = true;
+                    return bad("an empty line".into());
+                }
+                Some(Ok(buf))
+            }
+        }
+    }
+}
+
+fn read_small(path: &Path) -> Result<String> {
+    let mut s = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_SMALL_FILE)
+        .read_to_string(&mut s)
+        .map_err(|e| Error::Ledger(format!("{}: {e}", path.display())))?;
+    Ok(s)
+}
+
 impl Source for BundleSource {
     fn entries(&self) -> Result<Box<dyn Iterator<Item = Result<Vec<u8>>> + '_>> {
         let f = std::fs::File::open(self.dir.join(bundle::ENTRIES))?;
-        let reader = std::io::BufReader::new(f);
-        Ok(Box::new(reader.split(b'\n').map(|r| r.map_err(Error::Io))))
+        Ok(Box::new(Lines {
+            reader: std::io::BufReader::new(f),
+            line: 0,
+            done: false,
+        }))
+    }
+
+    fn officer_files(&self) -> Result<Option<OfficerFiles>, Failure> {
+        let dir = self.dir.join(bundle::OFFICERS);
+        fn bad<T>(why: String) -> Result<T, Failure> {
+            fail(None, FailureKind::BadOfficerFile, why)
+        }
+        let read = std::fs::read_dir(&dir).or_else(|e| bad(format!("{}: {e}", dir.display())))?;
+        let mut out = Vec::new();
+        for e in read {
+            let e = e.or_else(|e| bad(e.to_string()))?;
+            let file = e.file_name().to_string_lossy().into_owned();
+            let name = file.strip_suffix(".asc").unwrap_or_default();
+            if crate::names::officer(name).is_err() || !e.path().is_file() {
+                return bad(format!(
+                    "officers/{file} is not NAME.asc for a valid officer name"
+                ));
+            }
+            let mut bytes = Vec::new();
+            std::fs::File::open(e.path())
+                .and_then(|f| f.take(MAX_SMALL_FILE).read_to_end(&mut bytes))
+                .or_else(|err| bad(format!("officers/{file}: {err}")))?;
+            out.push((name.to_string(), bytes));
+        }
+        Ok(Some(out))
     }
 
     fn checkpoints(&self) -> Result<Box<dyn Iterator<Item = Result<CheckpointRecord>> + '_>> {
@@ -57,8 +162,8 @@ impl Source for BundleSource {
     }
 
     fn latest(&self) -> Result<Option<CheckpointRecord>> {
-        let body = std::fs::read_to_string(self.dir.join(bundle::CHECKPOINT))?;
-        let signature = std::fs::read_to_string(self.dir.join(bundle::CHECKPOINT_SIG))?;
+        let body = read_small(&self.dir.join(bundle::CHECKPOINT))?;
+        let signature = read_small(&self.dir.join(bundle::CHECKPOINT_SIG))?;
         Ok(Some(CheckpointRecord { body, signature }))
     }
 
@@ -117,6 +222,13 @@ fn write_officer_certs(genesis: &[u8], dir: &Path) -> Result<()> {
             o.get("name").and_then(Value::as_str),
             o.get("cert").and_then(Value::as_str),
         ) {
+            // A name read back from disk is checked like one typed in: it
+            // becomes a file name here, and must not leave the bundle.
+            crate::names::officer(name).map_err(|_| {
+                Error::Ledger(format!(
+                    "the ledger names an officer {name:?}, which is not a valid name; nothing more was exported"
+                ))
+            })?;
             std::fs::write(dir.join(format!("{name}.asc")), cert)?;
         }
     }

@@ -7,6 +7,7 @@ pub(super) struct Integrity {
     pub(super) checkpoint: Checkpoint,
     pub(super) checkpoints_checked: u64,
     pub(super) ledger_fingerprint: String,
+    pub(super) genesis_leaf: Hash,
 }
 
 /// Reads the ledger key from genesis and compares it with the pin.
@@ -52,14 +53,22 @@ fn ledger_verifier(
     Ok((v, fpr))
 }
 
+/// Checks one checkpoint's body, signature and origin. Failures name the
+/// checkpoint (`which`), not an entry: a checkpoint is not an entry.
 fn check_checkpoint(
     cp: &CheckpointRecord,
     verifier: &Verifier,
     origin: &str,
-    entry: Option<u64>,
+    which: &str,
 ) -> Result<Checkpoint, Failure> {
-    let parsed = ledger::parse_checkpoint(&cp.body)
-        .or_else(|e| fail(entry, FailureKind::BadCheckpointSignature, e.to_string()))?;
+    let entry = None;
+    let parsed = ledger::parse_checkpoint(&cp.body).or_else(|e| {
+        fail(
+            entry,
+            FailureKind::BadCheckpointSignature,
+            format!("{which}: {e}"),
+        )
+    })?;
     if verifier
         .verify(cp.body.as_bytes(), cp.signature.as_bytes())
         .is_err()
@@ -68,7 +77,7 @@ fn check_checkpoint(
             entry,
             FailureKind::BadCheckpointSignature,
             format!(
-                "the checkpoint of size {} does not verify with ledger key {}",
+                "{which} (size {}) does not verify with ledger key {}",
                 parsed.size,
                 verifier.fingerprint()
             ),
@@ -79,7 +88,7 @@ fn check_checkpoint(
             entry,
             FailureKind::OriginMismatch,
             format!(
-                "the checkpoint is for {:?}, the ledger's genesis is {:?}",
+                "{which} is for {:?}, the ledger's genesis is {:?}",
                 parsed.origin, origin
             ),
         );
@@ -101,6 +110,12 @@ pub(super) fn check_integrity(
     let mut origin = String::new();
     let mut checked = 0u64;
     let mut pos = 0u64;
+    let mut genesis_leaf = Hash::default();
+    let which = if source.keeps_every_checkpoint() {
+        "a stored checkpoint"
+    } else {
+        "the bundle's checkpoint"
+    };
 
     while let Some(bytes) = entries.next() {
         let bytes = bytes.map_err(io_fail)?;
@@ -109,7 +124,15 @@ pub(super) fn check_integrity(
             Err(e) => return fail(Some(pos), FailureKind::NotCanonical, e.to_string()),
         };
         if m.get("v").and_then(Value::as_u64) != Some(ledger::ENTRY_VERSION) {
-            return fail(Some(pos), FailureKind::Malformed, "unknown entry version");
+            return fail(
+                Some(pos),
+                FailureKind::Malformed,
+                format!(
+                    "entry version {} is not supported (this breakglass reads version {})",
+                    m.get("v").map(Value::to_string).unwrap_or_default(),
+                    ledger::ENTRY_VERSION
+                ),
+            );
         }
         let seq = u64_field(&m, pos, "seq")?;
         if seq != pos {
@@ -141,7 +164,16 @@ pub(super) fn check_integrity(
             };
         }
         let time = time_field(&m, pos, "time")?;
-        if time < prev_time {
+        // Times never go back, except in a `clock` entry that records the
+        // system clock being set back: its `previous` is the time before
+        // it (docs/LEDGER.md §2.3).
+        let recorded_jump = m.get("kind").and_then(Value::as_str) == Some("clock")
+            && m.get("direction").and_then(Value::as_str) == Some("behind")
+            && m.get("previous")
+                .and_then(Value::as_str)
+                .and_then(parse_rfc3339)
+                == Some(prev_time);
+        if time < prev_time && !recorded_jump {
             return fail(
                 Some(pos),
                 FailureKind::TimeWentBack,
@@ -158,11 +190,25 @@ pub(super) fn check_integrity(
                 "the first entry, and only it, is the genesis entry",
             );
         }
+        let leaf = merkle::leaf_hash(&bytes);
         if pos == 0 {
+            if let Some(pin) = opts.pin {
+                if pin != leaf {
+                    return fail(
+                        Some(0),
+                        FailureKind::PinMismatch,
+                        format!(
+                            "the genesis entry's fingerprint is {}, not the pinned {}: this is another vault, or its genesis was rewritten",
+                            hex::encode(leaf),
+                            hex::encode(pin)
+                        ),
+                    );
+                }
+            }
+            genesis_leaf = leaf;
             verifier = Some(ledger_verifier(&m, opts.cert.as_ref())?);
             origin = ledger::origin(str_field(&m, 0, "vault")?);
         }
-        let leaf = merkle::leaf_hash(&bytes);
         frontier.push(leaf);
         leaves.push(leaf);
         let size = pos + 1;
@@ -176,7 +222,7 @@ pub(super) fn check_integrity(
                 .is_none_or(|p| p.size <= size)
         }) {
             let cp = cp.map_err(io_fail)?;
-            let parsed = check_checkpoint(&cp, v, &origin, Some(pos))?;
+            let parsed = check_checkpoint(&cp, v, &origin, which)?;
             checked += 1;
             if parsed.size == size {
                 seen_here = true;
@@ -231,7 +277,7 @@ pub(super) fn check_integrity(
             "there is no signed checkpoint",
         );
     };
-    let cp = check_checkpoint(&latest, &v, &origin, None)?;
+    let cp = check_checkpoint(&latest, &v, &origin, "the latest checkpoint")?;
     if cp.size > n {
         return fail(
             None,
@@ -271,6 +317,7 @@ pub(super) fn check_integrity(
         checkpoint: cp,
         checkpoints_checked: checked,
         ledger_fingerprint: fpr,
+        genesis_leaf,
     })
 }
 

@@ -13,7 +13,7 @@
 //! `semantics` (what the entries mean), `bundle` (export bundles on disk)
 //! and `state` (the auditor's saved tree).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -101,6 +101,15 @@ pub enum FailureKind {
     BadState,
     /// An export bundle is incomplete or unreadable.
     BadBundle,
+    /// The genesis entry is not the one the pinned vault fingerprint names.
+    PinMismatch,
+    /// A release takes an item no deposit signed (by its digest).
+    UnknownItem,
+    /// The same officer approves one release twice.
+    DuplicateApproval,
+    /// A bundle's `officers/NAME.asc` is not the certificate the ledger
+    /// enrolled under that name.
+    BadOfficerFile,
 }
 
 impl FailureKind {
@@ -134,6 +143,10 @@ impl FailureKind {
             Fork => "fork",
             BadState => "unreadable state file",
             BadBundle => "bad bundle",
+            PinMismatch => "vault fingerprint mismatch",
+            UnknownItem => "release of an item never deposited",
+            DuplicateApproval => "duplicate approval",
+            BadOfficerFile => "officer certificate file does not match the ledger",
         }
     }
 }
@@ -188,9 +201,16 @@ pub struct Report {
     /// Whether the ledger certificate was pinned (`--cert`) rather than
     /// taken from genesis.
     pub cert_pinned: bool,
+    /// The vault fingerprint: the genesis entry's leaf hash, hex.
+    pub fingerprint: String,
+    /// Whether the vault fingerprint was pinned (`--pin`).
+    pub fingerprint_pinned: bool,
     /// What happened with the state file, if one was given.
     pub state: Option<StateOutcome>,
 }
+
+/// Officer certificate files beside a ledger: name and bytes.
+pub type OfficerFiles = Vec<(String, Vec<u8>)>;
 
 /// Where the ledger comes from.
 pub trait Source {
@@ -203,6 +223,11 @@ pub trait Source {
     /// Whether a checkpoint is kept for every size (a vault), or only the
     /// latest (a bundle).
     fn keeps_every_checkpoint(&self) -> bool;
+    /// The officer certificate files shipped beside the ledger (a
+    /// bundle's `officers/`), by name; `None` for a vault.
+    fn officer_files(&self) -> Result<Option<OfficerFiles>, Failure> {
+        Ok(None)
+    }
 }
 
 /// An open vault's ledger.
@@ -235,6 +260,22 @@ pub struct Options {
     pub cert: Option<PublicCert>,
     /// The state file (`--state`).
     pub state_path: Option<PathBuf>,
+    /// The pinned vault fingerprint (`--pin`): the genesis entry's leaf
+    /// hash.
+    pub pin: Option<Hash>,
+}
+
+/// Parses a vault fingerprint: 64 hex digits.
+pub fn parse_pin(hex_str: &str) -> Result<Hash> {
+    let v = hex::decode(hex_str.trim())
+        .ok()
+        .and_then(|v| <Hash>::try_from(v).ok());
+    v.ok_or_else(|| {
+        Error::invalid(
+            "--pin",
+            "a vault fingerprint is 64 hex digits (as `breakglass init` and `status` print it)",
+        )
+    })
 }
 
 fn io_fail(e: Error) -> Failure {
@@ -291,7 +332,7 @@ fn time_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<i64, Failure>
             fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("{k} {s:?} is not RFC 3339"),
+                format!("{k} {s:?} is not a ledger time (YYYY-MM-DDTHH:MM:SSZ)"),
             )
         },
         Ok,
@@ -306,7 +347,10 @@ pub fn verify(source: &dyn Source, opts: &Options) -> Result<Report, Failure> {
         None => None,
     };
     let integrity = check_integrity(source, opts, saved.as_ref())?;
-    let meaning = check_meaning(source, &integrity)?;
+    let meaning = check_meaning(source)?;
+    if let Some(files) = source.officer_files()? {
+        check_officer_files(&files, &meaning.certs)?;
+    }
     let state = match &opts.state_path {
         Some(p) => {
             let new = State {
@@ -335,6 +379,41 @@ pub fn verify(source: &dyn Source, opts: &Options) -> Result<Report, Failure> {
         signatures_checked: integrity.checkpoints_checked + meaning.signatures,
         ledger_fingerprint: integrity.ledger_fingerprint,
         cert_pinned: opts.cert.is_some(),
+        fingerprint: hex::encode(integrity.genesis_leaf),
+        fingerprint_pinned: opts.pin.is_some(),
         state,
     })
+}
+
+/// A bundle's `officers/NAME.asc` files must be exactly the certificates
+/// the ledger enrolled: an auditor who imports them must get the keys the
+/// approvals were checked against, not ones someone put beside them.
+fn check_officer_files(
+    files: &[(String, Vec<u8>)],
+    certs: &[(String, String)],
+) -> Result<(), Failure> {
+    let bad = |why: String| fail(None, FailureKind::BadOfficerFile, why);
+    for (name, bytes) in files {
+        let Some((_, enrolled)) = certs.iter().find(|(n, _)| n == name) else {
+            return bad(format!(
+                "officers/{name}.asc is not an officer the ledger enrolled"
+            ));
+        };
+        let same = PublicCert::from_bytes(bytes)
+            .ok()
+            .zip(PublicCert::from_bytes(enrolled.as_bytes()).ok())
+            .is_some_and(|(file, ledger)| file == ledger);
+        if !same {
+            return bad(format!(
+                "officers/{name}.asc is not the certificate the ledger enrolled for {name}"
+            ));
+        }
+    }
+    if let Some((name, _)) = certs
+        .iter()
+        .find(|(n, _)| !files.iter().any(|(f, _)| f == n))
+    {
+        return bad(format!("officers/{name}.asc is missing"));
+    }
+    Ok(())
 }

@@ -190,15 +190,21 @@ pub enum LedgerCommand {
     /// approval signatures, quorums, expiry, replay and double release
     #[command(
         after_help = "Exit 0 when valid, 3 when not (the message names the first failing entry).\n\
-Without --cert the ledger certificate is taken from the genesis entry, which only proves\n\
-the ledger is self-consistent: pin the certificate you were given to detect a regenerated\n\
-ledger. With --state the ledger must extend the size and root seen last time (catches\n\
-truncation, rollback and forks); the file is created on first use and updated on success."
+Pin the vault fingerprint that `init` printed (`--pin HEX`): it covers the vault id, the\n\
+ledger key, every officer's certificate, the vault encryption key and the threshold, so a\n\
+ledger regenerated or with a rewritten genesis fails. Without --pin (or --cert) the ledger\n\
+only proves it is self-consistent. With --state the ledger must extend the size and root\n\
+seen last time (catches truncation, rollback and forks); the file is created on first use\n\
+and updated on success."
     )]
     Verify {
         /// Verify an export bundle instead of the vault (no vault needed)
         #[arg(long, value_name = "DIR")]
         bundle: Option<PathBuf>,
+
+        /// The vault fingerprint to trust: 64 hex digits, as `init` printed it
+        #[arg(long, value_name = "HEX")]
+        pin: Option<String>,
 
         /// The ledger certificate to trust (armored or binary OpenPGP)
         #[arg(long, value_name = "FILE")]

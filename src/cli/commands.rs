@@ -30,7 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let mut input = Input::new(cli.batch);
     match cli.command {
         None => {
-            let vault = Vault::open(&vault_dir)?;
+            let vault = open_vault(&vault_dir)?;
             breakglass::tui::run(vault, Vec::new())?;
             Ok(0)
         }
@@ -42,13 +42,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Some(Command::Ledger(LedgerCommand::Show { json })) => ledger_show(&vault_dir, json),
         Some(Command::Ledger(LedgerCommand::Verify {
             bundle,
+            pin,
             cert,
             state,
-        })) => ledger_verify(&vault_dir, bundle, cert, state),
+        })) => ledger_verify(&vault_dir, bundle, pin, cert, state),
         Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
         Some(Command::Drill { officer }) => {
-            let vault = Vault::open(&vault_dir)?;
+            let vault = open_vault(&vault_dir)?;
             let pass = input.passphrase(&officer)?;
             let seq = vault.drill(&officer, &pass)?;
             println!(
@@ -57,7 +58,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Some(Command::Passphrase { officer }) => {
-            let mut vault = Vault::open(&vault_dir)?;
+            let mut vault = open_vault(&vault_dir)?;
             let old = input.passphrase(&officer)?;
             let new = input.new_passphrase(&officer)?;
             let seq = vault.change_passphrase(&officer, &old, &new)?;
@@ -65,6 +66,16 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Opens the vault, warning on stderr when the system clock disagrees with
+/// the ledger (I16): the next write records the jump.
+fn open_vault(dir: &std::path::Path) -> Result<Vault> {
+    let vault = Vault::open(dir)?;
+    if let Some(w) = vault.clock_warning() {
+        eprintln!("breakglass: warning: {w}");
+    }
+    Ok(vault)
 }
 
 /// `$XDG_DATA_HOME/breakglass/vault`, or `~/.local/share/breakglass/vault`.
@@ -122,12 +133,17 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
         st.officers.join(", ")
     );
     println!("  ledger key:  {}", st.ledger_fingerprint);
-    println!("Give the ledger key fingerprint to your auditors; it pins the ledger's signatures.");
+    println!("  fingerprint: {}", st.fingerprint);
+    println!(
+        "Give the vault fingerprint to your auditors, on paper or another channel you trust:\n\
+`breakglass ledger verify --pin {}` then proves they see this vault's ledger.",
+        st.fingerprint
+    );
     Ok(0)
 }
 
 fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Result<i32> {
-    let mut vault = Vault::open(dir)?;
+    let mut vault = open_vault(dir)?;
     let pass = input.passphrase(&args.officer)?;
     let session = vault.authenticate(&args.officer, &pass, "deposit", Some(&args.name))?;
     drop(pass);
@@ -150,7 +166,7 @@ fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Resul
 }
 
 fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
-    let vault = Vault::open(dir)?;
+    let vault = open_vault(dir)?;
     let secrets = vault.secrets()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&secrets)?);
@@ -196,6 +212,7 @@ fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
 }
 
 fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
+    // The clock warning is part of the status itself.
     let vault = Vault::open(dir)?;
     let st = vault.status()?;
     if json {
@@ -212,12 +229,21 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
         "ledger       {} entries, root {}",
         st.ledger_size, st.ledger_root
     );
+    println!("fingerprint  {}", st.fingerprint);
     println!("ledger key   {}", st.ledger_fingerprint);
     println!("vault key    {}", st.vault_key_fingerprint);
     if let Some(p) = &st.ledger_problem {
         println!(
             "LOCKED       {p}: nothing is written until an auditor has run `breakglass ledger verify`"
         );
+    }
+    if let Some(p) = &st.locked {
+        println!(
+            "LOCKED       {p}: nothing is written; restore the vault from a copy you trust and verify it with --pin"
+        );
+    }
+    if let Some(w) = &st.clock_warning {
+        println!("CLOCK        {w}");
     }
     Ok(0)
 }
@@ -230,7 +256,7 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         )
         .into());
     }
-    let mut vault = Vault::open(dir)?;
+    let mut vault = open_vault(dir)?;
     let mut req = vault.begin_release(&args.name, &args.reason)?;
     let officers: Vec<&str> = args.officers.iter().map(String::as_str).collect();
     vault.check_officers(&req, &officers)?;
@@ -310,7 +336,7 @@ fn approve_with_retries(
 }
 
 fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
-    let vault = Vault::open(dir)?;
+    let vault = open_vault(dir)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for e in vault.ledger_entries() {
@@ -330,6 +356,7 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
 fn ledger_verify(
     dir: &std::path::Path,
     bundle: Option<PathBuf>,
+    pin: Option<String>,
     cert: Option<PathBuf>,
     state: Option<PathBuf>,
 ) -> Result<i32> {
@@ -345,9 +372,11 @@ fn ledger_verify(
         }
         None => None,
     };
+    let pin = pin.as_deref().map(audit::parse_pin).transpose()?;
     let opts = Options {
         cert,
         state_path: state.clone(),
+        pin,
     };
     let (report, what) = match &bundle {
         Some(b) => {
@@ -361,7 +390,7 @@ fn ledger_verify(
             )
         }
         None => {
-            let vault = Vault::open(dir)?;
+            let vault = open_vault(dir)?;
             let report = audit::verify(&VaultSource(vault.store()), &opts)?;
             (report, format!("vault {}", dir.display()))
         }
@@ -373,24 +402,33 @@ fn ledger_verify(
         count(report.officers as u64, "officer", "officers")
     );
     println!(
-        "  checkpoint: size {}, root {}",
+        "  checkpoint: size {}, root {} (base64)",
         report.checkpoint.size,
         base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
             report.checkpoint.root
         )
     );
-    if report.cert_pinned {
+    if report.fingerprint_pinned {
         println!(
-            "  ledger key: {} (pinned with --cert)",
-            report.ledger_fingerprint
+            "  vault fingerprint: {} (pinned with --pin)",
+            report.fingerprint
         );
     } else {
         println!(
-            "  ledger key: {} (taken from the genesis entry, not pinned: compare it with the fingerprint you were given, or pass --cert)",
-            report.ledger_fingerprint
+            "  vault fingerprint: {} (not pinned: compare it with the one `init` printed, or pass --pin)",
+            report.fingerprint
         );
     }
+    println!(
+        "  ledger key: {}{}",
+        report.ledger_fingerprint,
+        if report.cert_pinned {
+            " (pinned with --cert)"
+        } else {
+            ""
+        }
+    );
     println!(
         "  signatures: {} verified ({} checkpoint{})",
         report.signatures_checked,
@@ -407,10 +445,16 @@ fn ledger_verify(
                 "  state: {} created (first verification; later runs must extend it)",
                 path.display()
             ),
-            StateOutcome::Extended { from } => println!(
-                "  state: {} extends the saved size {from} to {}; updated",
+            StateOutcome::Extended { from } if *from == report.entries => println!(
+                "  state: {} matches the saved state ({}); nothing new",
                 path.display(),
-                report.entries
+                count(report.entries, "entry", "entries")
+            ),
+            StateOutcome::Extended { from } => println!(
+                "  state: {} extended from {} to {}; updated",
+                path.display(),
+                count(*from, "entry", "entries"),
+                count(report.entries, "entry", "entries")
             ),
         }
     }
@@ -418,7 +462,7 @@ fn ledger_verify(
 }
 
 fn ledger_export(dir: &std::path::Path, out: &std::path::Path) -> Result<i32> {
-    let vault = Vault::open(dir)?;
+    let vault = open_vault(dir)?;
     let n = breakglass::audit::export(vault.store(), &vault.ledger_cert(), out)?;
     println!("Exported {n} entries to {}", out.display());
     println!(

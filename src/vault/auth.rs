@@ -81,19 +81,18 @@ impl Vault {
             .officer_record(officer)?
             .ok_or_else(|| Error::UnknownOfficer(officer.into()))?;
         let mut resealed = seal_officer(
-            &self.config.vault_id,
             officer,
-            rec.epoch,
             new,
             rec.kdf,
             &session.share,
             &session.key,
+            &session.commitment,
         )?;
         // The certificate is the enrolled one, byte for byte.
         resealed.cert = rec.cert;
         let draft = Draft::new("passphrase", officer);
         let now = self.now();
-        let a = self.store.transact(|tx| {
+        let a = self.transact(|tx| {
             tx.put(Table::Officers, officer.as_bytes(), &resealed.encode()?)?;
             self.append(tx, &draft, now, None)
         })?;
@@ -129,17 +128,28 @@ impl Vault {
                 return Err(Error::BadPassphrase(officer.into()));
             }
         };
-        let (share, key) = parse_officer_plaintext(&plain)?;
+        let keys::Unsealed {
+            share,
+            key,
+            commitment,
+        } = parse_officer_plaintext(&plain)?;
         let cert = PublicCert::from_bytes(&rec.cert)?;
-        if cert.fingerprint() != key.fingerprint() {
-            return Err(Error::Corrupt(format!(
-                "officer {officer}'s key does not match their certificate"
+        if cert.fingerprint() != key.fingerprint()
+            || commitment.officers.get(officer) != Some(&key.fingerprint())
+            || commitment.epoch != rec.epoch
+        {
+            return Err(self.lock_vault(format!(
+                "officer {officer}'s stored certificate is not the key their sealed record holds"
             )));
         }
+        // I15: what the disk says about the vault must be what this
+        // officer's sealed record vouches for.
+        self.check_commitment(&commitment)?;
         Ok(OfficerSession {
             name: officer.to_string(),
             share,
             key,
+            commitment,
         })
     }
 }

@@ -4,41 +4,20 @@ use super::*;
 
 impl Vault {
     /// The vault encryption certificate named by the ledger entry that
-    /// opened the current epoch. Deposits encrypt only to it, so a swapped
-    /// certificate in the configuration cannot capture deposits.
-    fn deposit_cert(&self) -> Result<PublicCert> {
-        // The entry that opened this epoch (genesis, or a rekey) is found
-        // by its stored position, not by rereading the ledger.
-        let seq = self
-            .store
-            .get(Table::Meta, META_EPOCH_ENTRY)?
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes)
-            .ok_or_else(|| Error::Corrupt("missing the epoch's ledger position".into()))?;
-        let bytes = ledger::entry(&self.store, seq)?.ok_or_else(|| {
-            Error::Ledger(format!("entry {seq}, which opened this epoch, is missing"))
-        })?;
-        let m = ledger::parse_entry(&bytes)?;
-        let kind = m.get("kind").and_then(Value::as_str);
-        let found = (matches!(kind, Some("genesis") | Some("rekey"))
-            && m.get("epoch").and_then(Value::as_u64) == Some(self.config.epoch as u64))
-        .then(|| {
-            m.get("vault_key_cert")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .flatten();
-        let armored = found.ok_or_else(|| {
-            Error::Ledger("no ledger entry names the vault encryption key".into())
-        })?;
+    /// opened the current epoch, which must be the one `session`'s sealed
+    /// record vouches for (I15): a swapped certificate in the configuration
+    /// or the ledger cannot capture deposits.
+    fn deposit_cert(&self, session: &OfficerSession) -> Result<PublicCert> {
+        let (seq, m) = self.epoch_entry()?;
+        let armored = m
+            .get("vault_key_cert")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::Ledger(format!("entry {seq} names no vault encryption key")))?;
         let cert = PublicCert::from_bytes(armored.as_bytes())?;
-        if cert.fingerprint() != self.config.vault_key_fingerprint
-            || PublicCert::from_bytes(&self.config.vault_key_cert)?.fingerprint()
-                != cert.fingerprint()
-        {
-            return Err(Error::Ledger(
-                "the vault encryption key differs from the one the ledger names; refusing to deposit".into(),
-            ));
+        if cert.fingerprint() != session.commitment.vault_key {
+            return Err(self.lock_vault(format!(
+                "the vault encryption key in ledger entry {seq} differs from the one the officers' sealed records vouch for"
+            )));
         }
         Ok(cert)
     }
@@ -56,7 +35,10 @@ impl Vault {
     ) -> Result<DepositReport> {
         names::secret(secret)?;
         self.validate_items(kind, values)?;
-        let n_officers = self.active_officers()?.len();
+        if let Some(e) = self.write_lock() {
+            return Err(e);
+        }
+        let n_officers = session.commitment.officers.len();
         if let Some(k) = min_approvals {
             if (k as usize) < self.config.threshold as usize || k as usize > n_officers {
                 return Err(Error::invalid(
@@ -68,7 +50,15 @@ impl Vault {
                 ));
             }
         }
-        let existing = self.secret_record(secret)?;
+        // The secret's history as its depositors signed it; the stored
+        // records must agree with it (I15).
+        let facts = self.checked_facts(secret)?;
+        let existing = facts.as_ref().map(|f| SecretRecord {
+            name: secret.to_string(),
+            kind: f.kind,
+            min_approvals: f.min_approvals,
+            count: f.items.len() as u32,
+        });
         let mut record = match existing {
             Some(r) => {
                 let refuse = |why: String| {
@@ -105,7 +95,7 @@ impl Vault {
                 count: 0,
             },
         };
-        let cert = self.deposit_cert()?;
+        let cert = self.deposit_cert(session)?;
         let first = record.count;
         let mut items = Vec::with_capacity(values.len());
         for (i, v) in values.iter().enumerate() {
@@ -120,19 +110,27 @@ impl Vault {
             });
         }
         record.count += values.len() as u32;
+        let now = self.now();
+        // The depositor signs every ciphertext's digest (I15): a release
+        // checks the stored ciphertext against it before decrypting.
+        let digests: Vec<String> = items.iter().map(|i| facts::digest(&i.ciphertext)).collect();
         let statement = json!({
-            "type": "breakglass-deposit/v1",
+            "type": "breakglass-deposit/v2",
             "vault": self.config.vault_id,
             "epoch": self.config.epoch,
             "secret": secret,
             "kind": kind.as_str(),
             "first_index": first,
             "count": values.len(),
+            "items": digests,
+            "min_approvals": record.min_approvals,
             "vault_key_fingerprint": cert.fingerprint(),
             "officer": session.name,
-            "time": rfc3339(self.now()),
+            "time": rfc3339(now),
         });
-        let signature = session.key.sign_detached(&canonical::to_vec(&statement)?)?;
+        let signature = session
+            .key
+            .sign_detached(&canonical::to_vec(&statement)?, now)?;
         let draft = Draft::new("deposit", session.name.clone())
             .field("secret", secret)
             .field("item_kind", kind.as_str())
@@ -140,14 +138,21 @@ impl Vault {
             .field("total", record.count)
             .field(
                 "min_approvals",
-                min_approvals.map(Value::from).unwrap_or(Value::Null),
+                record.min_approvals.map(Value::from).unwrap_or(Value::Null),
             )
             .field("statement", statement)
             .field("signature", signature);
-        let now = self.now();
-        let appended = self.store.transact(|tx| {
+        let appended = self.transact(|tx| {
             for it in &items {
-                tx.put(Table::Items, &item_key(secret, it.index), &it.encode()?)?;
+                let key = item_key(secret, it.index);
+                // Never overwrite an item, whatever the records say.
+                if tx.get(Table::Items, &key)?.is_some() {
+                    return Err(Error::Storage(format!(
+                        "an item is already stored at {secret} #{}; nothing was deposited",
+                        it.index + 1
+                    )));
+                }
+                tx.put(Table::Items, &key, &it.encode()?)?;
             }
             tx.put(Table::Secrets, secret.as_bytes(), &record.encode()?)?;
             self.append(tx, &draft, now, None)

@@ -14,9 +14,11 @@
 
 mod auth;
 mod deposit;
+mod facts;
 mod keys;
 mod open;
 mod release;
+mod trust;
 mod view;
 
 use keys::{
@@ -41,8 +43,8 @@ use crate::ledger::{self, Draft};
 use crate::names;
 use crate::pgp::{PublicCert, SecretKey};
 use crate::records::{
-    FORMAT_VERSION, ItemRecord, ItemState, LedgerKeyRecord, OfficerRecord, Record, SecretKind,
-    SecretRecord, VaultConfig, read_format, write_format,
+    FORMAT_VERSION, ItemRecord, ItemState, LedgerKeyRecord, LockRecord, OfficerRecord, Record,
+    SecretKind, SecretRecord, VaultConfig, read_format, write_format,
 };
 use crate::secret::{Passphrase, SecretBytes, SecretValue, VaultKey};
 use crate::shamir::{self, NamedShare};
@@ -55,6 +57,8 @@ const META_CONFIG: &[u8] = b"config";
 const META_LEDGER_KEY: &[u8] = b"ledger_key";
 /// Sequence number of the ledger entry that opened the current epoch.
 const META_EPOCH_ENTRY: &[u8] = b"epoch_entry";
+/// Why the vault locked itself (a [`LockRecord`]).
+const META_LOCK: &[u8] = b"lock";
 const KEY_CHECK: &[u8] = b"breakglass key check v1";
 /// Minimum passphrase length, in characters.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
@@ -85,6 +89,9 @@ pub struct OfficerSession {
     name: String,
     share: SecretBytes,
     key: SecretKey,
+    /// What the officer's sealed record vouches for; already checked
+    /// against the disk when the session was made.
+    commitment: keys::Commitment,
 }
 
 impl std::fmt::Debug for OfficerSession {
@@ -149,8 +156,11 @@ pub struct Status {
     pub epoch: u32,
     /// Ledger entries.
     pub ledger_size: u64,
-    /// Ledger root, lower-case hex.
+    /// Ledger root, standard base64 (as in the checkpoint).
     pub ledger_root: String,
+    /// The vault fingerprint: the SHA-256 leaf hash of the genesis entry,
+    /// lower-case hex. Auditors pin it (`ledger verify --pin`).
+    pub fingerprint: String,
     /// Ledger key fingerprint.
     pub ledger_fingerprint: String,
     /// Vault encryption key fingerprint.
@@ -159,6 +169,12 @@ pub struct Status {
     pub secrets: usize,
     /// Why the ledger's tail disagrees with its checkpoint, if it does.
     pub ledger_problem: Option<String>,
+    /// Why the vault locked itself, if it did: stored data disagreed with
+    /// what the officers signed (I15).
+    pub locked: Option<String>,
+    /// A warning about the system clock, if it disagrees with the ledger
+    /// (I16).
+    pub clock_warning: Option<String>,
 }
 
 /// What `deposit` did.
@@ -226,6 +242,9 @@ pub struct Vault {
     /// Set on open when the ledger's tail disagrees with its latest
     /// checkpoint; nothing is written until an auditor has looked.
     ledger_problem: Option<String>,
+    /// Set when stored data disagrees with what officers signed (read from
+    /// `meta/lock` on open, or found now); nothing is written while set.
+    lock: std::cell::RefCell<Option<String>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -243,9 +262,28 @@ fn item_key(secret: &str, index: u32) -> Vec<u8> {
 
 /// The error for every write to a vault whose ledger failed the tail check.
 fn locked(problem: &str) -> Error {
-    Error::Ledger(format!(
-        "the vault is locked: {problem}; nothing more is written until an auditor has run `breakglass ledger verify`"
+    Error::Locked(format!(
+        "{problem}; nothing more is written until an auditor has run `breakglass ledger verify`"
     ))
+}
+
+/// How far behind the last entry the clock may read before it counts as
+/// set back (ordinary skew): entries then keep the last entry's time.
+pub const CLOCK_SKEW: i64 = 5 * 60;
+/// How far ahead of the last entry the clock may read before it counts as
+/// implausible and is recorded: five years.
+pub const CLOCK_AHEAD: i64 = 5 * 366 * 24 * 60 * 60;
+
+/// `"behind"` when `wall` is more than [`CLOCK_SKEW`] before `last`,
+/// `"ahead"` when it is more than [`CLOCK_AHEAD`] after it.
+fn clock_drift(wall: i64, last: i64) -> Option<&'static str> {
+    if wall + CLOCK_SKEW < last {
+        Some("behind")
+    } else if last > 0 && wall > last.saturating_add(CLOCK_AHEAD) {
+        Some("ahead")
+    } else {
+        None
+    }
 }
 
 impl Vault {
@@ -254,6 +292,12 @@ impl Vault {
     /// write is refused.
     pub fn ledger_problem(&self) -> Option<&str> {
         self.ledger_problem.as_deref()
+    }
+
+    /// Why the vault locked itself, if it did (I15): stored data disagreed
+    /// with what the officers signed. While locked, nothing is written.
+    pub fn locked(&self) -> Option<String> {
+        self.lock.borrow().clone()
     }
 
     /// Makes one step of the next releases fail, to test that a failure
@@ -283,20 +327,54 @@ impl Vault {
         self.clock.now()
     }
 
-    /// The current time by the vault's clock.
+    /// The current time for the ledger and for approval expiry (I16).
     ///
-    /// Never earlier than the last ledger entry: entries are stamped with
-    /// the later of the clock and the previous entry's time, so expiries
-    /// are computed and checked on the same scale. A clock set back thus
-    /// makes time stand still until it catches up.
+    /// Normally the clock's time, but never earlier than the last entry by
+    /// a mere skew (up to [`CLOCK_SKEW`]): time then stands still until the
+    /// clock catches up. A clock set back further is believed, and the
+    /// next write records it first in a `clock` entry (see
+    /// [`Vault::clock_warning`]).
     pub fn now(&self) -> i64 {
+        let wall = self.clock.now();
         let last = ledger::last_time(&self.store).unwrap_or(0);
-        self.clock.now().max(last)
+        if wall + CLOCK_SKEW >= last {
+            wall.max(last)
+        } else {
+            wall
+        }
+    }
+
+    /// What is wrong with the system clock, if anything: it reads more
+    /// than [`CLOCK_SKEW`] behind the last ledger entry, or more than
+    /// [`CLOCK_AHEAD`] after it. The next write records it in the ledger.
+    pub fn clock_warning(&self) -> Option<String> {
+        let wall = self.clock.now();
+        let last = ledger::last_time(&self.store).ok()?;
+        clock_drift(wall, last).map(|d| match d {
+            "behind" => format!(
+                "the system clock reads {}, earlier than the ledger's last entry ({}); the next entry records the jump, check the clock",
+                rfc3339(wall),
+                rfc3339(last)
+            ),
+            _ => format!(
+                "the system clock reads {}, more than five years after the ledger's last entry ({}); the next entry records the jump, check the clock",
+                rfc3339(wall),
+                rfc3339(last)
+            ),
+        })
     }
 
     /// The ledger key's public certificate.
     pub fn ledger_cert(&self) -> PublicCert {
         self.ledger_key.public()
+    }
+
+    /// Why nothing may be written, if something forbids it.
+    fn write_lock(&self) -> Option<Error> {
+        if let Some(p) = &self.ledger_problem {
+            return Some(locked(p));
+        }
+        self.lock.borrow().clone().map(Error::Locked)
     }
 
     /// Appends `draft` inside `tx`, signed with this vault's ledger key.
@@ -307,10 +385,10 @@ impl Vault {
         now: i64,
         fault: Option<FaultPoint>,
     ) -> Result<ledger::Appended> {
-        // A ledger whose tail disagrees with its checkpoint takes nothing
-        // more: a new signed checkpoint would paper over the disagreement.
-        if let Some(p) = &self.ledger_problem {
-            return Err(locked(p));
+        // A locked vault takes nothing more: a new signed checkpoint would
+        // paper over the disagreement.
+        if let Some(e) = self.write_lock() {
+            return Err(e);
         }
         ledger::append(
             tx,
@@ -322,12 +400,28 @@ impl Vault {
         )
     }
 
+    /// Runs `f` as one transaction. When the clock has jumped (see
+    /// [`Vault::clock_warning`]) a `clock` entry recording the jump is
+    /// appended first, in the same transaction (I16).
+    fn transact<T>(&self, f: impl Fn(&crate::store::Tx<'_>) -> Result<T>) -> Result<T> {
+        let wall = self.clock.now();
+        self.store.transact(|tx| {
+            let last = ledger::last_time_in(tx)?;
+            if let Some(direction) = clock_drift(wall, last) {
+                let d = Draft::new("clock", "")
+                    .field("direction", direction)
+                    .field("clock", rfc3339(wall))
+                    .field("previous", rfc3339(last));
+                self.append(tx, &d, wall, None)?;
+            }
+            f(tx)
+        })
+    }
+
     /// Appends one entry in its own transaction and flushes.
     fn log(&self, draft: Draft) -> Result<u64> {
         let now = self.now();
-        let a = self
-            .store
-            .transact(|tx| self.append(tx, &draft, now, None))?;
+        let a = self.transact(|tx| self.append(tx, &draft, now, None))?;
         self.store.flush()?;
         Ok(a.seq)
     }
@@ -335,11 +429,26 @@ impl Vault {
     /// Logs a refused attempt, then returns `err`. If logging itself fails,
     /// that failure is returned instead (fail closed: nothing unlogged).
     fn refuse(&self, action: &str, secret: Option<&str>, officers: &[&str], err: Error) -> Error {
+        self.refuse_with(action, secret, None, officers, err)
+    }
+
+    /// [`Vault::refuse`], also recording the reason that was typed.
+    fn refuse_with(
+        &self,
+        action: &str,
+        secret: Option<&str>,
+        reason: Option<&str>,
+        officers: &[&str],
+        err: Error,
+    ) -> Error {
         let mut d = Draft::new("refused", officers.join("+"))
             .field("action", action)
             .field("cause", err.to_string());
         if let Some(s) = secret {
             d = d.field("secret", s);
+        }
+        if let Some(r) = reason {
+            d = d.field("reason", r);
         }
         match self.log(d) {
             Ok(_) => err,

@@ -69,7 +69,7 @@ impl Vault {
     /// Creates a vault at `path` (which must not exist, or be an empty
     /// directory) and writes its genesis entry.
     pub fn init(path: &Path, opts: InitOptions) -> Result<Vault> {
-        Self::init_with_clock(path, opts, Arc::new(SystemClock))
+        Self::init_with_clock(path, opts, Arc::new(SystemClock::default()))
     }
 
     /// [`Vault::init`] with an injected clock.
@@ -127,21 +127,40 @@ impl Vault {
         };
         drop(vk);
 
+        let officer_keys = opts
+            .officers
+            .iter()
+            .map(|o| {
+                SecretKey::generate_signing(&format!(
+                    "{} (breakglass officer, vault {vault_id})",
+                    o.name
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // What every officer's sealed record vouches for (I15).
+        let commitment = keys::Commitment {
+            vault: vault_id.clone(),
+            epoch,
+            threshold,
+            vault_key: vault_key.fingerprint(),
+            ledger_key: ledger_key.fingerprint(),
+            officers: opts
+                .officers
+                .iter()
+                .zip(&officer_keys)
+                .map(|(o, k)| (o.name.clone(), k.fingerprint()))
+                .collect(),
+        };
         let mut officer_records = Vec::new();
         let mut officer_entries = Vec::new();
-        for (o, share) in opts.officers.iter().zip(&shares) {
-            let key = SecretKey::generate_signing(&format!(
-                "{} (breakglass officer, vault {vault_id})",
-                o.name
-            ))?;
+        for ((o, share), key) in opts.officers.iter().zip(&shares).zip(&officer_keys) {
             officer_records.push(seal_officer(
-                &vault_id,
                 &o.name,
-                epoch,
                 &o.passphrase,
                 opts.kdf,
                 share,
-                &key,
+                key,
+                &commitment,
             )?);
             officer_entries.push(officer_json(&o.name, &key.public())?);
         }
@@ -166,6 +185,7 @@ impl Vault {
             tsk: ledger_key.to_bytes()?.expose_secret().to_vec(),
         };
         let now = clock.now();
+        let ledger_problem = None;
         store.transact(|tx| {
             tx.put(Table::Meta, META_FORMAT, &write_format(FORMAT_VERSION))?;
             tx.put(Table::Meta, META_CONFIG, &config.encode()?)?;
@@ -185,13 +205,14 @@ impl Vault {
             clock,
             approval_ttl: DEFAULT_APPROVAL_TTL,
             fault: None,
-            ledger_problem: None,
+            ledger_problem,
+            lock: Default::default(),
         })
     }
 
     /// Opens the vault at `path`.
     pub fn open(path: &Path) -> Result<Vault> {
-        Self::open_with_clock(path, Arc::new(SystemClock))
+        Self::open_with_clock(path, Arc::new(SystemClock::default()))
     }
 
     /// [`Vault::open`] with an injected clock.
@@ -221,6 +242,11 @@ impl Vault {
             SecretKey::from_bytes(&rec.tsk)?
         };
         let ledger_problem = check_tail(&store, &config, &ledger_key.public()).err();
+        let lock = store.get(Table::Meta, META_LOCK)?.map(|b| {
+            LockRecord::decode(&b)
+                .map(|r| r.cause)
+                .unwrap_or_else(|_| "its lock record is unreadable".into())
+        });
         Ok(Vault {
             store,
             config,
@@ -229,6 +255,7 @@ impl Vault {
             approval_ttl: DEFAULT_APPROVAL_TTL,
             fault: None,
             ledger_problem,
+            lock: std::cell::RefCell::new(lock),
         })
     }
 }

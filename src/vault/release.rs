@@ -17,6 +17,9 @@ pub struct ReleaseRequest {
     reason: String,
     nonce: String,
     expires: i64,
+    /// The monotonic clock's reading when the request began: approvals
+    /// also expire by it, whatever the wall clock does (I16).
+    started: std::time::Duration,
     needed: usize,
     approvals: Vec<Approval>,
 }
@@ -66,39 +69,41 @@ impl ReleaseRequest {
 impl Vault {
     /// Starts a release of `secret`: checks that it exists and has an item
     /// left (refusals are logged) and fixes the statement officers sign.
+    /// Whether an item is left, and how many approvals it needs, come from
+    /// what the officers signed in the ledger; the stored records must
+    /// agree with it, or the vault locks (I15).
     pub fn begin_release(&mut self, secret: &str, reason: &str) -> Result<ReleaseRequest> {
         names::secret(secret)?;
         names::reason(reason)?;
-        if let Some(p) = &self.ledger_problem {
-            return Err(locked(p));
+        if let Some(e) = self.write_lock() {
+            return Err(e);
         }
-        let record = match self.secret_record(secret)? {
-            Some(r) => r,
-            None => {
-                return Err(self.refuse(
-                    "release",
-                    Some(secret),
-                    &[],
-                    Error::UnknownSecret(secret.into()),
-                ));
-            }
-        };
-        let s = self.summarize(record.clone())?;
-        if s.remaining + s.unconfirmed == 0 {
-            return Err(self.refuse(
+        let Some(facts) = self.checked_facts(secret)? else {
+            return Err(self.refuse_with(
                 "release",
                 Some(secret),
+                Some(reason),
+                &[],
+                Error::UnknownSecret(secret.into()),
+            ));
+        };
+        if facts.next_item().is_none() {
+            return Err(self.refuse_with(
+                "release",
+                Some(secret),
+                Some(reason),
                 &[],
                 Error::NothingLeft(secret.into()),
             ));
         }
         let needed =
-            (self.config.threshold as usize).max(record.min_approvals.unwrap_or(0) as usize);
+            (self.config.threshold as usize).max(facts.min_approvals.unwrap_or(0) as usize);
         Ok(ReleaseRequest {
             secret: secret.to_string(),
             reason: reason.to_string(),
             nonce: hex::encode(crypto::random_array::<16>()),
-            expires: self.now() + self.approval_ttl,
+            expires: crate::clock::clamp(self.now() + self.approval_ttl),
+            started: self.clock.monotonic(),
             needed,
             approvals: Vec::new(),
         })
@@ -124,7 +129,8 @@ impl Vault {
         for o in officers {
             names::officer(o)?;
         }
-        let refuse = |e| Err(self.refuse("release", Some(&req.secret), officers, e));
+        let refuse =
+            |e| Err(self.refuse_with("release", Some(&req.secret), Some(&req.reason), officers, e));
         let mut seen = std::collections::HashSet::new();
         for o in officers {
             if !seen.insert(*o) {
@@ -179,16 +185,23 @@ impl Vault {
     /// Discards `req`'s approvals and logs the expiry if it has expired
     /// (I9); a console calls this as time passes.
     pub fn check_expiry(&self, req: &mut ReleaseRequest) -> Result<()> {
-        if self.now() > req.expires {
+        if self.has_expired(req, self.now()) {
             return Err(self.expire(req));
         }
         Ok(())
     }
 
+    /// Whether `req` has expired at vault time `now`: by the wall clock,
+    /// or by the monotonic clock, which no clock setting moves (I16).
+    fn has_expired(&self, req: &ReleaseRequest, now: i64) -> bool {
+        let elapsed = self.clock.monotonic().saturating_sub(req.started);
+        now > req.expires || elapsed.as_secs() as i64 > self.approval_ttl
+    }
+
     /// Refuses (and logs) an approval that cannot count: the request has
     /// expired, or this officer already approved it.
     pub fn check_approver(&mut self, req: &mut ReleaseRequest, officer: &str) -> Result<()> {
-        if self.now() > req.expires {
+        if self.has_expired(req, self.now()) {
             return Err(self.expire(req));
         }
         if req.approvals.iter().any(|a| a.officer == officer) {
@@ -212,7 +225,9 @@ impl Vault {
         self.check_approver(req, officer)?;
         let session = self.authenticate_derived(officer, kek, "release", Some(&req.secret))?;
         let statement = self.statement(req, officer);
-        let signature = session.key.sign_detached(&canonical::to_vec(&statement)?)?;
+        let signature = session
+            .key
+            .sign_detached(&canonical::to_vec(&statement)?, self.now())?;
         req.approvals.push(Approval {
             officer: session.name.clone(),
             statement,
@@ -244,23 +259,33 @@ impl Vault {
         // One time for the expiry check and the entry's stamp, so a release
         // finishing in the last second cannot be stamped after its expiry.
         let now = self.now();
-        if now > req.expires {
+        if self.has_expired(&req, now) {
             return Err(self.expire(&mut req));
         }
         let officers: Vec<String> = req.approvals.iter().map(|a| a.officer.clone()).collect();
         let names_ref: Vec<&str> = officers.iter().map(String::as_str).collect();
         let secret = req.secret.clone();
-        let fail = |e: Error| self.refuse("release", Some(&secret), &names_ref, e);
+        let reason = req.reason.clone();
+        let fail = |e: Error| {
+            if matches!(e, Error::Locked(_)) {
+                return e;
+            }
+            self.refuse_with("release", Some(&secret), Some(&reason), &names_ref, e)
+        };
 
-        if req.approvals.len() < req.needed {
+        // The item and the approvals it needs, from what officers signed
+        // (I15); the stored records must agree or the vault locks.
+        let facts = self
+            .checked_facts(&secret)?
+            .ok_or_else(|| fail(Error::UnknownSecret(secret.clone())))?;
+        let needed =
+            (self.config.threshold as usize).max(facts.min_approvals.unwrap_or(0) as usize);
+        if req.approvals.len() < needed.max(req.needed) {
             return Err(fail(Error::TooFewOfficers {
                 got: req.approvals.len(),
-                need: req.needed,
+                need: needed.max(req.needed),
             }));
         }
-        let record = self
-            .secret_record(&secret)?
-            .ok_or_else(|| Error::UnknownSecret(secret.clone()))?;
         let shares: Vec<NamedShare<'_>> = req
             .approvals
             .iter()
@@ -281,29 +306,31 @@ impl Vault {
 
         // I10: an item released but never confirmed as seen goes first; it
         // is still unused. Otherwise the next item in deposit order.
-        let items = self.items(&secret)?;
-        let target = items
-            .iter()
-            .find(|i| {
-                matches!(
-                    i.state,
-                    ItemState::Released {
-                        confirmed: false,
-                        ..
-                    }
-                )
-            })
-            .or_else(|| items.iter().find(|i| i.state == ItemState::Available))
-            .cloned();
-        let Some(target) = target else {
+        let Some(index) = facts.next_item() else {
             return Err(fail(Error::NothingLeft(secret.clone())));
         };
-        let re_release_of = match target.state {
+        let fact = &facts.items[index as usize];
+        let target = self
+            .store
+            .get(Table::Items, &item_key(&secret, index))?
+            .map(|b| ItemRecord::decode(&b))
+            .transpose()?
+            .ok_or_else(|| Error::Corrupt(format!("item {secret} #{} vanished", index + 1)))?;
+        // The ciphertext decrypted is the one its depositor signed.
+        if facts::digest(&target.ciphertext) != fact.digest {
+            return Err(self.lock_vault(format!(
+                "item {secret} #{}'s ciphertext is not the one its depositor signed",
+                index + 1
+            )));
+        }
+        let re_release_of = match fact.state {
             ItemState::Released { seq, .. } => Some(seq),
             ItemState::Available => None,
         };
 
-        let value = self.decrypt_item(&vk, &record, &target).map_err(&fail)?;
+        let value = self
+            .decrypt_item(&vk, &secret, facts.kind, &target)
+            .map_err(&fail)?;
         drop(vk);
 
         let mut approvals = Vec::new();
@@ -317,6 +344,7 @@ impl Vault {
         let mut draft = Draft::new("release", officers.join("+"))
             .field("secret", secret.clone())
             .field("index", target.index)
+            .field("digest", fact.digest.clone())
             .field("reason", req.reason.clone())
             .field("nonce", req.nonce.clone())
             .field("epoch", self.config.epoch)
@@ -331,7 +359,7 @@ impl Vault {
 
         let fault = self.fault;
         let key = item_key(&secret, target.index);
-        let committed = self.store.transact(|tx| {
+        let committed = self.transact(|tx| {
             let current = tx
                 .get(Table::Items, &key)?
                 .map(|b| ItemRecord::decode(&b))
@@ -361,7 +389,7 @@ impl Vault {
         Ok(Released {
             secret,
             index: target.index,
-            kind: record.kind,
+            kind: facts.kind,
             seq: appended.seq,
             re_release_of,
             officers,
@@ -369,10 +397,11 @@ impl Vault {
         })
     }
 
-    fn decrypt_item(
+    pub(super) fn decrypt_item(
         &self,
         vk: &VaultKey,
-        record: &SecretRecord,
+        secret: &str,
+        kind: SecretKind,
         target: &ItemRecord,
     ) -> Result<SecretValue> {
         if target.epoch != self.config.epoch {
@@ -396,7 +425,7 @@ impl Vault {
             return Err(Error::Injected(FaultPoint::Decrypt));
         }
         let plain = key.decrypt(&target.ciphertext)?;
-        item::read(&plain, &record.name, target.index, record.kind)
+        item::read(&plain, secret, target.index, kind)
     }
 
     /// Records how a released item's display ended: confirmed by an officer
@@ -411,7 +440,7 @@ impl Vault {
             .field("outcome", how.as_str());
         let now = self.now();
         let confirm = matches!(how, Displayed::Confirmed | Displayed::Stdout);
-        let a = self.store.transact(|tx| {
+        let a = self.transact(|tx| {
             if confirm {
                 let mut rec = tx
                     .get(Table::Items, &key)?

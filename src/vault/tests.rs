@@ -62,13 +62,12 @@ fn reseal_share(v: &Vault, officer: &str, share: Vec<u8>) {
         .authenticate(officer, &pass(officer), "test", None)
         .unwrap();
     let mut forged = seal_officer(
-        &v.config.vault_id,
         officer,
-        rec.epoch,
         &pass(officer),
         rec.kdf,
         &SecretBytes::new(share),
         &session.key,
+        &session.commitment,
     )
     .unwrap();
     forged.cert = rec.cert.clone();
@@ -243,7 +242,7 @@ fn key_check_and_vault_key_aad_bind_vault_and_epoch() {
 }
 
 #[test]
-fn an_item_ciphertext_swapped_between_records_is_refused() {
+fn an_item_ciphertext_swapped_between_records_locks_the_vault() {
     let d = tempfile::tempdir().unwrap();
     let mut v = vault(d.path());
     let s = v
@@ -266,12 +265,44 @@ fn an_item_ciphertext_swapped_between_records_is_refused() {
     v.store
         .transact(|tx| tx.put(Table::Items, &item_key("gh", 0), &swapped.encode()?))
         .unwrap();
+    // The digest its depositor signed no longer matches: locked before
+    // any passphrase is asked, and the lock is in the ledger.
+    let e = try_release(&mut v).unwrap_err();
+    assert!(matches!(e, Error::Locked(_)), "{e}");
+    assert!(e.to_string().contains("gh #1"), "{e}");
+    assert_eq!(last_kind(&v), "locked");
+    assert!(v.locked().unwrap().contains("gh #1"));
+}
+
+#[test]
+fn an_item_header_names_its_place() {
+    let d = tempfile::tempdir().unwrap();
+    let v = vault(d.path());
+    let sa = v.authenticate("alice", &pass("alice"), "t", None).unwrap();
+    let sb = v.authenticate("bob", &pass("bob"), "t", None).unwrap();
+    let shares = [
+        NamedShare {
+            officer: "alice",
+            share: &sa.share,
+        },
+        NamedShare {
+            officer: "bob",
+            share: &sb.share,
+        },
+    ];
+    let vk = shamir::combine(2, &shares).unwrap();
+    let mut item = v.items("gh").unwrap().remove(0);
+    assert_eq!(
+        v.decrypt_item(&vk, "gh", SecretKind::Codes, &item)
+            .unwrap()
+            .expose_secret(),
+        "c1"
+    );
+    item.index = 1;
     assert!(matches!(
-        try_release(&mut v),
+        v.decrypt_item(&vk, "gh", SecretKind::Codes, &item),
         Err(Error::ItemMismatch { .. })
     ));
-    assert_eq!(last_kind(&v), "refused");
-    assert_eq!(remaining(&v), 2);
 }
 
 #[test]

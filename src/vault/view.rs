@@ -56,13 +56,28 @@ impl Vault {
             ledger_size: size,
             // A damaged tree must not hide the rest of the status.
             ledger_root: ledger::root(&self.store, size)
-                .map(hex::encode)
+                .map(|r| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, r))
+                .unwrap_or_else(|e| format!("unavailable ({e})")),
+            fingerprint: self
+                .fingerprint()
                 .unwrap_or_else(|e| format!("unavailable ({e})")),
             ledger_fingerprint: self.config.ledger_fingerprint.clone(),
             vault_key_fingerprint: self.config.vault_key_fingerprint.clone(),
             secrets: self.store.scan_prefix(Table::Secrets, b"")?.len(),
             ledger_problem: self.ledger_problem.clone(),
+            locked: self.locked(),
+            clock_warning: self.clock_warning(),
         })
+    }
+
+    /// The vault fingerprint: the SHA-256 leaf hash of the genesis entry,
+    /// lower-case hex. It covers the vault id, the ledger key, every
+    /// officer's certificate, the vault encryption key and the threshold;
+    /// auditors pin it with `ledger verify --pin`.
+    pub fn fingerprint(&self) -> Result<String> {
+        let genesis = ledger::entry(&self.store, 0)?
+            .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
+        Ok(hex::encode(crate::merkle::leaf_hash(&genesis)))
     }
 
     /// Every ledger entry's canonical bytes, in order.

@@ -1,0 +1,357 @@
+//! What the officers signed about one secret, read from the ledger (I15).
+//!
+//! A release decides "which item is unused" and "how many approvals" from
+//! these facts, not from the stored records a disk writer can change: the
+//! kind and minimum approvals come from the first deposit statement, each
+//! item's ciphertext digest from the deposit statement that added it (all
+//! signed by the depositing officer), and each item's state from the
+//! release and display entries. The stored records are then checked
+//! against the facts; a disagreement locks the vault and names the item.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use super::*;
+use crate::pgp::Verifier;
+
+/// One item as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ItemFact {
+    /// SHA-256 of the item's ciphertext, lower-case hex, as signed.
+    pub digest: String,
+    /// Released or not, by the release and display entries.
+    pub state: ItemState,
+}
+
+/// One secret as the ledger knows it.
+#[derive(Debug, Clone)]
+pub(super) struct SecretFacts {
+    /// Codes or credential, from the first deposit statement.
+    pub kind: SecretKind,
+    /// The minimum approvals the first deposit statement set.
+    pub min_approvals: Option<u8>,
+    /// Every item of the current epoch, by index.
+    pub items: Vec<ItemFact>,
+}
+
+impl SecretFacts {
+    /// The item a release takes next: one released but never confirmed as
+    /// seen (I10), else the first never released.
+    pub fn next_item(&self) -> Option<u32> {
+        let unconfirmed = self.items.iter().position(|i| {
+            matches!(
+                i.state,
+                ItemState::Released {
+                    confirmed: false,
+                    ..
+                }
+            )
+        });
+        unconfirmed
+            .or_else(|| {
+                self.items
+                    .iter()
+                    .position(|i| i.state == ItemState::Available)
+            })
+            .map(|i| i as u32)
+    }
+}
+
+/// SHA-256 of an item's ciphertext, lower-case hex: what deposit
+/// statements sign and release entries name.
+pub(super) fn digest(ciphertext: &[u8]) -> String {
+    hex::encode(Sha256::digest(ciphertext))
+}
+
+impl Vault {
+    /// The facts about `secret` from the ledger entries of the current
+    /// epoch, or `None` when it was never deposited. A ledger that
+    /// contradicts itself (a forged deposit signature, a release of an
+    /// item that does not exist) is an error naming the entry.
+    pub(super) fn secret_facts(&self, secret: &str) -> Result<Option<SecretFacts>> {
+        let (from, epoch) = self.epoch_entry()?;
+        let officers: HashMap<String, Verifier> = epoch
+            .get("officers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                let name = o.get("name")?.as_str()?;
+                let cert = PublicCert::from_bytes(o.get("cert")?.as_str()?.as_bytes()).ok()?;
+                Some((name.to_owned(), cert.verifier().ok()?))
+            })
+            .collect();
+        let vault_key = epoch
+            .get("vault_key_fingerprint")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        // Canonical JSON writes a secret name the same way every time, so
+        // entries that do not mention it are skipped unparsed.
+        let needle = format!("\"secret\":{}", canonical::to_string(&Value::from(secret))?);
+        let mut facts: Option<SecretFacts> = None;
+        for e in ledger::entries_from(&self.store, from + 1) {
+            let (seq, bytes) = e?;
+            if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                continue;
+            }
+            let m = ledger::parse_entry(&bytes)?;
+            if m.get("secret").and_then(Value::as_str) != Some(secret) {
+                continue;
+            }
+            let bad = |why: String| Error::Ledger(format!("entry {seq}: {why}"));
+            match m.get("kind").and_then(Value::as_str) {
+                Some("deposit") => {
+                    let depositor = m.get("actor").and_then(Value::as_str).unwrap_or_default();
+                    let verifier = officers.get(depositor).ok_or_else(|| {
+                        bad(format!("deposit by {depositor:?}, who is not an officer"))
+                    })?;
+                    let added = self.deposit_fact(&m, verifier, &vault_key, facts.as_ref());
+                    let (kind, min, digests) = added.map_err(bad)?;
+                    let f = facts.get_or_insert(SecretFacts {
+                        kind,
+                        min_approvals: min,
+                        items: Vec::new(),
+                    });
+                    f.items.extend(digests.into_iter().map(|digest| ItemFact {
+                        digest,
+                        state: ItemState::Available,
+                    }));
+                }
+                Some("release") => {
+                    let f = facts
+                        .as_mut()
+                        .ok_or_else(|| bad(format!("release of {secret}, never deposited")))?;
+                    release_fact(f, seq, &m).map_err(bad)?;
+                }
+                Some("displayed") => {
+                    if let Some(f) = facts.as_mut() {
+                        displayed_fact(f, &m);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(facts)
+    }
+
+    /// Checks one deposit entry's signed statement and returns what it
+    /// adds: the kind, the minimum approvals and the items' digests.
+    fn deposit_fact(
+        &self,
+        m: &serde_json::Map<String, Value>,
+        verifier: &Verifier,
+        vault_key: &str,
+        before: Option<&SecretFacts>,
+    ) -> std::result::Result<(SecretKind, Option<u8>, Vec<String>), String> {
+        let st = m.get("statement").ok_or("the deposit has no statement")?;
+        let sig = m
+            .get("signature")
+            .and_then(Value::as_str)
+            .ok_or("the deposit has no signature")?;
+        let bytes = canonical::to_vec(st).map_err(|e| e.to_string())?;
+        verifier
+            .verify(&bytes, sig.as_bytes())
+            .map_err(|_| "the deposit statement's signature does not verify".to_string())?;
+        let s = |k: &str| st.get(k).and_then(Value::as_str);
+        let kind = match s("kind") {
+            Some("codes") => SecretKind::Codes,
+            Some("credential") => SecretKind::Credential,
+            _ => return Err("the deposit statement names no kind".into()),
+        };
+        let min = match st.get("min_approvals") {
+            Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .and_then(|k| u8::try_from(k).ok())
+                    .ok_or("min_approvals is not a number")?,
+            ),
+            None => return Err("the deposit statement has no min_approvals".into()),
+        };
+        let digests: Vec<String> = st
+            .get("items")
+            .and_then(Value::as_array)
+            .ok_or("the deposit statement lists no items")?
+            .iter()
+            .map(|d| d.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or("an item digest is not a string")?;
+        let first = before.map_or(0, |f| f.items.len() as u64);
+        let fits = s("type") == Some("breakglass-deposit/v2")
+            && s("vault") == Some(self.config.vault_id.as_str())
+            && st.get("epoch").and_then(Value::as_u64) == Some(u64::from(self.config.epoch))
+            && s("officer") == m.get("actor").and_then(Value::as_str)
+            && s("vault_key_fingerprint") == Some(vault_key)
+            && st.get("first_index").and_then(Value::as_u64) == Some(first)
+            && st.get("count").and_then(Value::as_u64) == Some(digests.len() as u64)
+            && before.is_none_or(|f| f.kind == kind && (min.is_none() || min == f.min_approvals));
+        if !fits {
+            return Err("the signed deposit statement does not follow the secret's history".into());
+        }
+        Ok((kind, before.map_or(min, |f| f.min_approvals), digests))
+    }
+}
+
+/// Applies a release entry to the facts: the item exists, its digest is
+/// the deposited one, and it is released once (or re-released after an
+/// unconfirmed release, I10).
+fn release_fact(
+    f: &mut SecretFacts,
+    seq: u64,
+    m: &serde_json::Map<String, Value>,
+) -> std::result::Result<(), String> {
+    let index = m
+        .get("index")
+        .and_then(Value::as_u64)
+        .ok_or("the release names no item")?;
+    let item = f.items.get_mut(index as usize).ok_or_else(|| {
+        format!(
+            "the release names item #{}, which was never deposited",
+            index + 1
+        )
+    })?;
+    if m.get("digest").and_then(Value::as_str) != Some(item.digest.as_str()) {
+        return Err(format!(
+            "the release of item #{} names another ciphertext than the deposited one",
+            index + 1
+        ));
+    }
+    let again = m.get("re_release_of").and_then(Value::as_u64);
+    item.state = match (item.state, again) {
+        (ItemState::Available, None) => ItemState::Released {
+            seq,
+            confirmed: false,
+        },
+        (
+            ItemState::Released {
+                seq: prev,
+                confirmed: false,
+            },
+            Some(r),
+        ) if r == prev => ItemState::Released {
+            seq,
+            confirmed: false,
+        },
+        _ => return Err(format!("item #{} is released twice", index + 1)),
+    };
+    Ok(())
+}
+
+/// Applies a display entry: a confirmed or stdout display of the item's
+/// current release makes it confirmed.
+fn displayed_fact(f: &mut SecretFacts, m: &serde_json::Map<String, Value>) {
+    let (Some(index), Some(release)) = (
+        m.get("index").and_then(Value::as_u64),
+        m.get("release").and_then(Value::as_u64),
+    ) else {
+        return;
+    };
+    let seen = matches!(
+        m.get("outcome").and_then(Value::as_str),
+        Some("confirmed") | Some("stdout")
+    );
+    if let Some(item) = f.items.get_mut(index as usize) {
+        if seen && matches!(item.state, ItemState::Released { seq, .. } if seq == release) {
+            item.state = ItemState::Released {
+                seq: release,
+                confirmed: true,
+            };
+        }
+    }
+}
+
+impl Vault {
+    /// Checks the stored secret and item records against the ledger's
+    /// facts. The first disagreement is returned in words, naming the
+    /// item.
+    pub(super) fn records_disagree(
+        &self,
+        secret: &str,
+        facts: &SecretFacts,
+    ) -> Result<Option<String>> {
+        let record = self.secret_record(secret)?;
+        let Some(record) = record else {
+            return Ok(Some(format!(
+                "secret {secret} is in the ledger but has no stored record"
+            )));
+        };
+        if record.kind != facts.kind
+            || record.min_approvals != facts.min_approvals
+            || record.count as usize != facts.items.len()
+        {
+            return Ok(Some(format!(
+                "the stored record of {secret} (its kind, minimum approvals or count) differs from what its depositors signed"
+            )));
+        }
+        let items = self.items(secret)?;
+        for (i, fact) in facts.items.iter().enumerate() {
+            let no = i + 1;
+            let Some(rec) = items.iter().find(|r| r.index as usize == i) else {
+                return Ok(Some(format!(
+                    "item {secret} #{no} is missing from the store"
+                )));
+            };
+            if rec.secret != secret || rec.epoch != self.config.epoch {
+                return Ok(Some(format!(
+                    "item {secret} #{no} is stored under another secret or epoch"
+                )));
+            }
+            if digest(&rec.ciphertext) != fact.digest {
+                return Ok(Some(format!(
+                    "item {secret} #{no}'s ciphertext is not the one its depositor signed"
+                )));
+            }
+            if rec.state != fact.state {
+                return Ok(Some(format!(
+                    "item {secret} #{no} is stored as {}, but the ledger says {}",
+                    state_words(rec.state),
+                    state_words(fact.state)
+                )));
+            }
+        }
+        if items.len() != facts.items.len() {
+            return Ok(Some(format!(
+                "{secret} has items in the store that no deposit statement signed"
+            )));
+        }
+        Ok(None)
+    }
+
+    /// The facts about `secret`, after checking the stored records against
+    /// them; any disagreement locks the vault. `None` when it was never
+    /// deposited (and nothing is stored for it).
+    pub(super) fn checked_facts(&self, secret: &str) -> Result<Option<SecretFacts>> {
+        let facts = match self.secret_facts(secret) {
+            Ok(f) => f,
+            Err(e) => return Err(self.lock_vault(format!("the ledger of {secret}: {e}"))),
+        };
+        let problem = match &facts {
+            Some(f) => self.records_disagree(secret, f)?,
+            None if self.secret_record(secret)?.is_some() => Some(format!(
+                "secret {secret} is stored, but no deposit statement in the ledger signed it"
+            )),
+            None => None,
+        };
+        match problem {
+            Some(why) => {
+                Err(self.lock_vault(format!("{why}; this blocks every release of {secret}")))
+            }
+            None => Ok(facts),
+        }
+    }
+}
+
+fn state_words(s: ItemState) -> String {
+    match s {
+        ItemState::Available => "never released".into(),
+        ItemState::Released {
+            seq,
+            confirmed: true,
+        } => format!("released by entry {seq} and seen"),
+        ItemState::Released {
+            seq,
+            confirmed: false,
+        } => format!("released by entry {seq}, not confirmed seen"),
+    }
+}
