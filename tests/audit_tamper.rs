@@ -666,3 +666,175 @@ fn state_file_records_the_latest_checkpoint() {
         base64::engine::general_purpose::STANDARD.encode(cp.root)
     );
 }
+
+/// The second release rebuilt from the first one's nonce and approvals:
+/// every statement is genuinely signed and names this secret and reason,
+/// so only the nonce's reuse gives it away.
+#[test]
+fn a_release_forged_from_another_releases_nonce_and_approvals_is_a_replay() {
+    let f = fixture();
+    let state = f.root.join("state.json");
+    let cert = f.bundle.join("ledger-cert.asc");
+    let mut l = lines(&f.bundle);
+    let first_i = index_of(&l, "release", 0);
+    let second = index_of(&l, "release", 1);
+    let first = entry(&l, first_i);
+    let mut m = entry(&l, second);
+    for k in ["nonce", "approvals", "actor"] {
+        m.insert(k.into(), first[k].clone());
+    }
+    set_entry(&mut l, second, m);
+    // The display entry of the forged release follows its actor.
+    let shown = second + 1;
+    let mut d = entry(&l, shown);
+    d.insert("actor".into(), first["actor"].clone());
+    set_entry(&mut l, shown, d);
+    write_and_resign(&f.bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_fails(
+        verify_bundle(
+            &f,
+            &[
+                "--cert",
+                cert.to_str().unwrap(),
+                "--state",
+                state.to_str().unwrap(),
+            ],
+        ),
+        &format!(
+            "entry {second}: replayed approval: the nonce was already used by the release in entry {first_i}"
+        ),
+    );
+    assert!(!state.exists(), "a failed verification wrote the state");
+}
+
+#[test]
+fn the_same_officer_approving_twice_is_an_error() {
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    let mut a = approvals(&m);
+    a.push(a[1].clone());
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, i, m);
+    write_and_resign(&f.bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_fails(
+        verify_bundle(&f, &[]),
+        &format!("entry {i}: duplicate approval: bob approves twice"),
+    );
+}
+
+#[test]
+fn a_release_whose_actor_is_not_its_approvers() {
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    m.insert("actor".into(), "alice+carol".into());
+    set_entry(&mut l, i, m);
+    write_and_resign(&f.bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_fails(
+        verify_bundle(&f, &[]),
+        &format!("entry {i}: malformed entry: the actor is not the approvers"),
+    );
+}
+
+#[test]
+fn a_release_of_an_item_no_deposit_signed() {
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    m.insert("digest".into(), "00".repeat(32).into());
+    set_entry(&mut l, i, m);
+    write_and_resign(&f.bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_fails(
+        verify_bundle(&f, &[]),
+        &format!("entry {i}: release of an item never deposited"),
+    );
+}
+
+#[test]
+fn an_unknown_field_is_an_error() {
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let mut m = entry(&l, 1);
+    m.insert("note".into(), "harmless?".into());
+    set_entry(&mut l, 1, m);
+    write_and_resign(&f.bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_fails(
+        verify_bundle(&f, &[]),
+        "entry 1: malformed entry: a deposit entry has the unknown field \"note\"",
+    );
+}
+
+#[test]
+fn only_the_one_spelling_of_a_time_is_accepted() {
+    for (from, to) in [("Z", "+00:00"), ("Z", ".0Z"), ("Z", "z")] {
+        let f = fixture();
+        let mut l = lines(&f.bundle);
+        let mut m = entry(&l, 1);
+        let t = m["time"].as_str().unwrap().to_string();
+        m.insert("time".into(), t.replacen(from, to, 1).into());
+        set_entry(&mut l, 1, m);
+        write_and_resign(&f.bundle, &l, &f.ledger_key, &f.vault_id);
+        assert_fails(verify_bundle(&f, &[]), "entry 1: malformed entry: time");
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let mut m = entry(&l, 1);
+    let t = m["time"].as_str().unwrap().replacen('T', " ", 1);
+    m.insert("time".into(), t.into());
+    set_entry(&mut l, 1, m);
+    write_and_resign(&f.bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_fails(verify_bundle(&f, &[]), "is not a ledger time");
+}
+
+#[test]
+fn the_last_entry_needs_its_final_newline_and_the_file_an_entry() {
+    let f = fixture();
+    let path = f.bundle.join("entries.jsonl");
+    let text = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() - 1]).unwrap();
+    assert_fails(
+        verify_bundle(&f, &[]),
+        "the last entry has no final newline",
+    );
+    std::fs::write(&path, b"").unwrap();
+    assert_fails(verify_bundle(&f, &[]), "the file is empty");
+    let mut doubled = text.clone();
+    doubled.extend_from_slice(b"\n");
+    std::fs::write(&path, &doubled).unwrap();
+    assert_fails(verify_bundle(&f, &[]), "an empty line");
+}
+
+#[test]
+fn checkpoint_problems_name_the_checkpoint_not_an_entry() {
+    let f = fixture();
+    let cp = f.bundle.join("checkpoint");
+    let body = std::fs::read_to_string(&cp).unwrap();
+    std::fs::write(&cp, body.replacen('\n', "\n0", 1)).unwrap();
+    let (code, _, err) = verify_bundle(&f, &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("the bundle's checkpoint"), "{err}");
+    assert!(!err.contains("entry 0"), "{err}");
+    // In a vault: one stored checkpoint's signature broken.
+    let v = Vault::open(&f.vault).unwrap();
+    let mut rec = ledger::checkpoint(v.store(), 3).unwrap().unwrap();
+    rec.signature = rec.signature.replacen(
+        "-----BEGIN PGP SIGNATURE-----\n\n",
+        "-----BEGIN PGP SIGNATURE-----\n\nAAAA",
+        1,
+    );
+    v.store()
+        .transact(|tx| tx.put(Table::Checkpoints, &3u64.to_be_bytes(), &rec.encode()?))
+        .unwrap();
+    drop(v);
+    let (code, _, err) = verify(&["--vault", f.vault.to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("a stored checkpoint (size 3) does not verify"),
+        "{err}"
+    );
+    assert!(!err.contains("entry"), "{err}");
+}
