@@ -339,6 +339,17 @@ pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
         "auth_failed" => format!("{} {}: wrong passphrase", s("action"), s("secret")),
         "drill" => format!("passphrase drill: {}", s("result")),
         "passphrase" => "passphrase changed".to_string(),
+        "clock" => format!(
+            "system clock {} ({} the previous entry, {})",
+            s("clock"),
+            if s("direction") == "behind" {
+                "before"
+            } else {
+                "far after"
+            },
+            s("previous")
+        ),
+        "locked" => format!("vault locked: {}", s("cause")),
         "expired" | "cancelled" => {
             format!("{} ({} approvals discarded)", s("secret"), n("approvals"))
         }

@@ -1,18 +1,21 @@
 //! The one module that knows sequoia-openpgp.
 //!
-//! All keys are v4 (`Profile::RFC4880`) Ed25519 / Cv25519 so that gpg 2.2
+//! All keys are v4 (as with `Profile::RFC4880`) Ed25519 / Cv25519 so that gpg 2.2
 //! verifies and imports them (invariant I14). Three kinds of key are made
 //! here: officer and ledger signing keys (Ed25519 primary that signs), and
 //! the vault encryption key (Cv25519 storage-encryption subkey).
 
 use std::fmt;
 use std::io::Write;
+use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sequoia_openpgp as openpgp;
 
-use openpgp::cert::prelude::*;
 use openpgp::crypto::SessionKey;
+use openpgp::packet::key::{Key4, PrimaryRole, SecretParts, SubordinateRole};
+use openpgp::packet::signature::SignatureBuilder;
+use openpgp::packet::{Key, UserID};
 use openpgp::packet::{PKESK, SKESK};
 use openpgp::parse::Parse;
 use openpgp::parse::stream::{
@@ -21,13 +24,24 @@ use openpgp::parse::stream::{
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::SerializeInto;
 use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
+use openpgp::types::{Features, HashAlgorithm, SignatureType};
 use openpgp::types::{KeyFlags, SymmetricAlgorithm};
-use openpgp::{Cert, KeyHandle, Profile};
+use openpgp::{Cert, KeyHandle};
 
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
-static POLICY: StandardPolicy<'static> = StandardPolicy::new();
+/// Sequoia's standard policy, with its algorithm cutoffs evaluated at a
+/// fixed instant ([`POLICY_TIME`]) rather than at the wall clock's: a
+/// policy evaluated "now" reads the clock, and cannot represent a clock
+/// past 2106 (I16).
+static POLICY: LazyLock<StandardPolicy<'static>> =
+    LazyLock::new(|| StandardPolicy::at(UNIX_EPOCH + Duration::from_secs(POLICY_TIME)));
+
+/// The instant the algorithm policy is evaluated at: 2026-01-01T00:00:00Z.
+/// Algorithms the standard policy had retired by then stay retired; ones
+/// it retires later are retired by a later breakglass.
+pub const POLICY_TIME: u64 = 1_767_225_600;
 
 /// The creation time of every key the vault makes: 1970-01-01T00:00:01Z.
 ///
@@ -72,38 +86,80 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-fn builder(userid: &str) -> Result<CertBuilder<'static>> {
-    Ok(CertBuilder::new()
-        .set_profile(Profile::RFC4880)?
-        .set_cipher_suite(CipherSuite::Cv25519)
-        .set_creation_time(key_time())
-        .set_validity_period(None)
-        .add_userid(userid))
+/// Builds a v4 certificate: an Ed25519 primary key with `primary_flags`,
+/// one User ID, and optionally a Cv25519 encryption subkey, every key and
+/// self-signature made at [`KEY_TIME`].
+///
+/// Sequoia's `CertBuilder` generates each key "now" before back-dating it,
+/// which fails once the clock is past 2106; importing fresh random keys
+/// with an explicit creation time never reads the clock (I16). The result
+/// is what `CertBuilder` makes with the RFC 4880 profile: a direct-key
+/// signature and a positive certification carrying the primary key's
+/// metadata, and a subkey binding.
+fn build_cert(userid: &str, primary_flags: KeyFlags, encryption: bool) -> Result<Cert> {
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    crate::crypto::fill_random(&mut seed[..]);
+    let primary: Key<SecretParts, PrimaryRole> =
+        Key4::import_secret_ed25519(&seed[..], key_time())?.into();
+    let mut signer = primary.clone().into_keypair()?;
+    let metadata = |sig: SignatureBuilder| -> Result<SignatureBuilder> {
+        Ok(sig
+            .set_hash_algo(HashAlgorithm::SHA512)
+            .set_signature_creation_time(key_time())?
+            .set_features(Features::sequoia())?
+            .set_key_flags(primary_flags.clone())?
+            .set_preferred_hash_algorithms(vec![HashAlgorithm::SHA512, HashAlgorithm::SHA256])?
+            .set_preferred_symmetric_algorithms(vec![
+                SymmetricAlgorithm::AES256,
+                SymmetricAlgorithm::AES128,
+            ])?)
+    };
+    let direct = metadata(SignatureBuilder::new(SignatureType::DirectKey))?
+        .sign_direct_key(&mut signer, primary.parts_as_public())?;
+    let cert = Cert::try_from(vec![openpgp::Packet::SecretKey(primary), direct.into()])?;
+    let uid = UserID::from(userid);
+    let uid_sig = uid.bind(
+        &mut signer,
+        &cert,
+        metadata(SignatureBuilder::new(SignatureType::PositiveCertification))?
+            .set_primary_userid(true)?,
+    )?;
+    let mut packets: Vec<openpgp::Packet> = vec![uid.into(), uid_sig.into()];
+    if encryption {
+        crate::crypto::fill_random(&mut seed[..]);
+        let sub: Key<SecretParts, SubordinateRole> =
+            Key4::import_secret_cv25519(&seed[..], None, None, key_time())?.into();
+        let binding = sub.bind(
+            &mut signer,
+            &cert,
+            SignatureBuilder::new(SignatureType::SubkeyBinding)
+                .set_hash_algo(HashAlgorithm::SHA512)
+                .set_signature_creation_time(key_time())?
+                .set_key_flags(
+                    KeyFlags::empty()
+                        .set_storage_encryption()
+                        .set_transport_encryption(),
+                )?,
+        )?;
+        packets.push(openpgp::Packet::SecretSubkey(sub));
+        packets.push(binding.into());
+    }
+    Ok(cert.insert_packets(packets)?.0)
 }
 
 impl SecretKey {
     /// A new Ed25519 key whose primary key certifies and signs: an officer's
     /// or the ledger's.
     pub fn generate_signing(userid: &str) -> Result<Self> {
-        let (cert, _revocation) = builder(userid)?
-            .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
-            .generate()?;
-        Ok(SecretKey(cert))
+        let flags = KeyFlags::empty().set_certification().set_signing();
+        Ok(SecretKey(build_cert(userid, flags, false)?))
     }
 
     /// A new key with a Cv25519 storage-encryption subkey: the vault
     /// encryption key.
     pub fn generate_encryption(userid: &str) -> Result<Self> {
-        let (cert, _revocation) = builder(userid)?
-            .add_subkey(
-                KeyFlags::empty()
-                    .set_storage_encryption()
-                    .set_transport_encryption(),
-                None,
-                None,
-            )
-            .generate()?;
-        Ok(SecretKey(cert))
+        let flags = KeyFlags::empty().set_certification();
+        Ok(SecretKey(build_cert(userid, flags, true)?))
     }
 
     /// Parses a serialized transferable secret key.
@@ -138,7 +194,7 @@ impl SecretKey {
         let keypair = self
             .0
             .keys()
-            .with_policy(&POLICY, Some(key_time()))
+            .with_policy(&*POLICY, Some(key_time()))
             .supported()
             .alive()
             .revoked(false)
@@ -171,7 +227,7 @@ impl SecretKey {
         let mut plaintext = zeroize::Zeroizing::new(Vec::new());
         let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
             .map_err(|_| Error::DecryptionFailed)?
-            .with_policy(&POLICY, Some(key_time()), helper)
+            .with_policy(&*POLICY, Some(key_time()), helper)
             .map_err(|_| Error::DecryptionFailed)?;
         std::io::copy(&mut decryptor, &mut *plaintext).map_err(|_| Error::DecryptionFailed)?;
         Ok(SecretBytes::new(std::mem::take(&mut *plaintext)))
@@ -194,9 +250,14 @@ impl PublicCert {
         Ok(self.0.to_vec()?)
     }
 
-    /// ASCII-armored serialization, as `gpg --import` takes it.
+    /// ASCII-armored serialization, as `gpg --import` takes it. Without
+    /// armor comment headers: sequoia computes those under a policy
+    /// evaluated at the wall clock, which cannot represent a clock past
+    /// 2106 (I16).
     pub fn armored(&self) -> Result<String> {
-        let v = self.0.armored().to_vec()?;
+        let mut w = openpgp::armor::Writer::new(Vec::new(), openpgp::armor::Kind::PublicKey)?;
+        openpgp::serialize::Serialize::serialize(&self.0, &mut w)?;
+        let v = w.finalize()?;
         String::from_utf8(v).map_err(|_| Error::Pgp("armor is not UTF-8".into()))
     }
 
@@ -210,7 +271,7 @@ impl PublicCert {
         let recipients = self
             .0
             .keys()
-            .with_policy(&POLICY, Some(key_time()))
+            .with_policy(&*POLICY, Some(key_time()))
             .supported()
             .alive()
             .revoked(false)
@@ -233,7 +294,7 @@ impl PublicCert {
         let key = self
             .0
             .keys()
-            .with_policy(&POLICY, Some(key_time()))
+            .with_policy(&*POLICY, Some(key_time()))
             .supported()
             .revoked(false)
             .for_signing()
@@ -333,7 +394,7 @@ impl DecryptionHelper for DecryptHelper<'_> {
         for ka in self
             .key
             .keys()
-            .with_policy(&POLICY, Some(key_time()))
+            .with_policy(&*POLICY, Some(key_time()))
             .for_storage_encryption()
             .secret()
         {
