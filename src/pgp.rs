@@ -155,6 +155,14 @@ impl SecretKey {
         Ok(SecretKey(build_cert(userid, flags, false)?))
     }
 
+    /// An officer's key: an Ed25519 primary key that certifies and signs
+    /// approvals, and a Cv25519 encryption subkey to which a ceremony
+    /// delivers the officer's new share when they are not present.
+    pub fn generate_officer(userid: &str) -> Result<Self> {
+        let flags = KeyFlags::empty().set_certification().set_signing();
+        Ok(SecretKey(build_cert(userid, flags, true)?))
+    }
+
     /// A new key with a Cv25519 storage-encryption subkey: the vault
     /// encryption key.
     pub fn generate_encryption(userid: &str) -> Result<Self> {

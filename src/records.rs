@@ -163,6 +163,12 @@ pub struct OfficerRecord {
     pub sealed: Vec<u8>,
     /// False once removed; kept so old ledger entries still resolve.
     pub active: bool,
+    /// A share delivered by a ceremony the officer did not attend: an
+    /// OpenPGP message to their certificate's encryption subkey holding
+    /// `epoch (u32 BE) ‖ share`. Empty when there is none. The officer's
+    /// next authentication checks the ceremony and re-seals it.
+    #[serde(with = "b64")]
+    pub pending: Vec<u8>,
 }
 
 impl Record for OfficerRecord {

@@ -3,6 +3,8 @@
 //! quorum, expiry, replay, duplicate approvals, and that every release
 //! takes an item that was deposited, by its signed digest, once.
 
+use std::collections::BTreeMap;
+
 use super::*;
 use crate::names;
 
@@ -53,8 +55,33 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
     ("displayed", &["secret", "index", "release", "outcome"], &[]),
     ("refused", &["action", "cause"], &["secret", "reason"]),
     ("auth_failed", &["action"], &["secret"]),
-    ("expired", &["secret", "nonce", "approvals"], &[]),
-    ("cancelled", &["secret", "nonce", "approvals"], &[]),
+    ("expired", &["nonce", "approvals"], &["secret", "ceremony"]),
+    (
+        "cancelled",
+        &["nonce", "approvals"],
+        &["secret", "ceremony"],
+    ),
+    (
+        "rekey",
+        &[
+            "vault",
+            "epoch",
+            "threshold",
+            "officers",
+            "ledger_cert",
+            "ledger_fingerprint",
+            "vault_key_cert",
+            "vault_key_fingerprint",
+            "ceremony",
+            "nonce",
+            "approvals",
+            "added",
+            "removed",
+            "pending",
+            "secrets",
+        ],
+        &[],
+    ),
     ("drill", &["result"], &[]),
     ("passphrase", &[], &[]),
     ("locked", &["cause"], &[]),
@@ -67,6 +94,21 @@ pub(super) const COMMON: [&str; 5] = ["v", "seq", "time", "kind", "actor"];
 /// The fields of a signed approval statement.
 const APPROVAL_FIELDS: [&str; 8] = [
     "type", "vault", "epoch", "secret", "reason", "nonce", "expires", "officer",
+];
+
+/// The fields of a signed ceremony statement.
+const CEREMONY_FIELDS: [&str; 11] = [
+    "type",
+    "vault",
+    "epoch",
+    "ceremony",
+    "new_epoch",
+    "threshold",
+    "officers",
+    "vault_key_fingerprint",
+    "nonce",
+    "expires",
+    "officer",
 ];
 
 /// The fields of a signed deposit statement.
@@ -151,7 +193,10 @@ struct Semantics {
     epoch: u64,
     threshold: u64,
     vault_key: String,
+    ledger_key: String,
     officers: HashMap<String, Verifier>,
+    /// The current officers' certificate fingerprints.
+    fingerprints: HashMap<String, String>,
     certs: Vec<(String, String)>,
     secrets: HashMap<String, SecretInfo>,
     items: HashMap<(String, u64), ItemInfo>,
@@ -180,6 +225,7 @@ pub(super) fn check_meaning(source: &dyn Source) -> Result<Meaning, Failure> {
         match kind {
             "deposit" => s.deposit(seq, &m)?,
             "release" => s.release(seq, &m)?,
+            "rekey" => s.rekey(seq, &m)?,
             "displayed" => s.displayed(seq, &m)?,
             "drill" | "passphrase" | "auth_failed" => {
                 s.officer(seq, actor, FailureKind::UnknownOfficer)?;
@@ -212,49 +258,79 @@ pub(super) fn check_meaning(source: &dyn Source) -> Result<Meaning, Failure> {
     })
 }
 
-fn genesis(m: &Map<String, Value>) -> Result<Semantics, Failure> {
-    fn bad<T>(why: String) -> Result<T, Failure> {
-        fail(Some(0), FailureKind::Malformed, why)
-    }
-    let mut officers = HashMap::new();
-    let mut certs = Vec::new();
+/// One officer of an epoch entry: name, fingerprint, armored certificate
+/// and its signature verifier.
+type Officer = (String, String, String, Verifier);
+
+/// An epoch entry's officers (genesis or rekey): exactly `{name,
+/// fingerprint, cert}`, valid distinct names, certificates that match
+/// their fingerprints. In list order.
+fn officer_list(m: &Map<String, Value>, seq: u64) -> Result<Vec<Officer>, Failure> {
+    let bad = |why: String| fail(Some(seq), FailureKind::Malformed, why);
     let Some(list) = m.get("officers").and_then(Value::as_array) else {
-        return bad("genesis lists no officers".into());
+        return bad("the entry lists no officers".into());
     };
+    let mut out: Vec<Officer> = Vec::new();
     for o in list {
         let Some(o) = o.as_object() else {
             return bad("an officer is not an object".into());
         };
-        exact_fields(o, 0, "an officer", |k| {
+        exact_fields(o, seq, "an officer", |k| {
             matches!(k, "name" | "fingerprint" | "cert")
         })?;
-        let name = str_field(o, 0, "name")?;
+        let name = str_field(o, seq, "name")?;
         if names::officer(name).is_err() {
             return bad(format!("{name:?} is not a valid officer name"));
         }
-        let armored = str_field(o, 0, "cert")?;
-        let cert = PublicCert::from_bytes(armored.as_bytes())
-            .or_else(|e| bad(format!("officer {name}: {e}")))?;
-        if cert.fingerprint() != str_field(o, 0, "fingerprint")? {
+        let armored = str_field(o, seq, "cert")?;
+        let cert = match PublicCert::from_bytes(armored.as_bytes()) {
+            Ok(c) => c,
+            Err(e) => return bad(format!("officer {name}: {e}")),
+        };
+        let fpr = str_field(o, seq, "fingerprint")?;
+        if cert.fingerprint() != fpr {
             return bad(format!(
                 "officer {name}'s fingerprint does not match the certificate"
             ));
         }
-        let v = cert.verifier().or_else(|e| bad(e.to_string()))?;
-        if officers.insert(name.to_string(), v).is_some() {
+        let v = match cert.verifier() {
+            Ok(v) => v,
+            Err(e) => return bad(e.to_string()),
+        };
+        if out.iter().any(|(n, ..)| n == name) {
             return bad(format!("officer {name} is listed twice"));
         }
-        certs.push((name.to_string(), armored.to_string()));
+        out.push((name.into(), fpr.into(), armored.into(), v));
     }
-    let actor: Vec<&str> = list
-        .iter()
-        .filter_map(|o| o.get("name").and_then(Value::as_str))
-        .collect();
+    Ok(out)
+}
+
+/// An epoch entry's vault encryption key: its fingerprint, checked
+/// against its certificate.
+fn vault_key(m: &Map<String, Value>, seq: u64) -> Result<String, Failure> {
+    let fpr = str_field(m, seq, "vault_key_fingerprint")?;
+    let cert = PublicCert::from_bytes(str_field(m, seq, "vault_key_cert")?.as_bytes());
+    if cert.map(|c| c.fingerprint()).ok().as_deref() != Some(fpr) {
+        return fail(
+            Some(seq),
+            FailureKind::Malformed,
+            "vault_key_fingerprint does not match vault_key_cert",
+        );
+    }
+    Ok(fpr.to_string())
+}
+
+fn genesis(m: &Map<String, Value>) -> Result<Semantics, Failure> {
+    fn bad<T>(why: String) -> Result<T, Failure> {
+        fail(Some(0), FailureKind::Malformed, why)
+    }
+    let list = officer_list(m, 0)?;
+    let actor: Vec<&str> = list.iter().map(|(n, ..)| n.as_str()).collect();
     if str_field(m, 0, "actor")? != actor.join("+") {
         return bad("the genesis actor is not its officers joined by \"+\"".into());
     }
     let threshold = u64_field(m, 0, "threshold")?;
-    if threshold < 2 || threshold as usize > officers.len() {
+    if threshold < 2 || threshold as usize > list.len() {
         return bad("threshold out of range".into());
     }
     let vault = str_field(m, 0, "vault")?;
@@ -265,30 +341,37 @@ fn genesis(m: &Map<String, Value>) -> Result<Semantics, Failure> {
     {
         return bad("the vault id is not 32 lower-case hex digits".into());
     }
-    let vault_key = str_field(m, 0, "vault_key_fingerprint")?;
-    let vk_cert = PublicCert::from_bytes(str_field(m, 0, "vault_key_cert")?.as_bytes())
-        .or_else(|e| bad(format!("genesis vault key certificate: {e}")))?;
-    if vk_cert.fingerprint() != vault_key {
-        return bad("vault_key_fingerprint does not match vault_key_cert".into());
-    }
+    let vault_key = vault_key(m, 0)?;
     let epoch = u64_field(m, 0, "epoch")?;
     if epoch != 0 {
         return bad("the genesis entry opens epoch 0".into());
     }
-    Ok(Semantics {
+    let mut sem = Semantics {
         vault: vault.to_string(),
         epoch,
         threshold,
-        vault_key: vault_key.to_string(),
-        officers,
-        certs,
+        vault_key,
+        ledger_key: str_field(m, 0, "ledger_fingerprint")?.to_string(),
+        officers: HashMap::new(),
+        fingerprints: HashMap::new(),
+        certs: Vec::new(),
         secrets: HashMap::new(),
         items: HashMap::new(),
         releases: HashMap::new(),
         nonces: HashMap::new(),
         release_count: 0,
         signatures: 0,
-    })
+    };
+    for (name, fpr, armored, v) in list {
+        sem.certs.push((name.clone(), armored));
+        sem.fingerprints.insert(name.clone(), fpr);
+        sem.officers.insert(name, v);
+    }
+    Ok(sem)
+}
+
+fn malformed<T>(seq: u64, why: impl Into<String>) -> Result<T, Failure> {
+    fail(Some(seq), FailureKind::Malformed, why)
 }
 
 fn statement_bytes(st: &Value) -> Vec<u8> {
@@ -601,6 +684,295 @@ impl Semantics {
         self.nonces.insert(nonce.to_string(), seq);
         self.releases.insert(seq, (secret, index, actor));
         self.release_count += 1;
+        Ok(())
+    }
+
+    /// A ceremony: approved by a quorum of the current officers, each
+    /// signing this very change; it carries every secret's state into the
+    /// new epoch, whose officers, threshold and keys it names.
+    fn rekey(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        let epoch = u64_field(m, seq, "epoch")?;
+        if epoch != self.epoch + 1
+            || str_field(m, seq, "vault")? != self.vault
+            || str_field(m, seq, "ledger_fingerprint")? != self.ledger_key
+        {
+            return malformed(
+                seq,
+                "a ceremony opens the next epoch of this vault, under its ledger key",
+            );
+        }
+        let ledger_cert = PublicCert::from_bytes(str_field(m, seq, "ledger_cert")?.as_bytes());
+        if ledger_cert.map(|c| c.fingerprint()).ok().as_deref() != Some(self.ledger_key.as_str()) {
+            return malformed(seq, "ledger_cert is not the ledger key");
+        }
+        let ceremony = str_field(m, seq, "ceremony")?;
+        let list = officer_list(m, seq)?;
+        let new_fprs: BTreeMap<String, String> = list
+            .iter()
+            .map(|(n, f, ..)| (n.clone(), f.clone()))
+            .collect();
+        let names_of = |k: &str| -> Result<Vec<String>, Failure> {
+            m.get(k)
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect())
+                .map_or_else(|| malformed(seq, format!("{k} is not a list of names")), Ok)
+        };
+        let mut added = names_of("added")?;
+        let mut removed = names_of("removed")?;
+        let mut want_added: Vec<String> = new_fprs
+            .keys()
+            .filter(|n| !self.fingerprints.contains_key(*n))
+            .cloned()
+            .collect();
+        let mut want_removed: Vec<String> = self
+            .fingerprints
+            .keys()
+            .filter(|n| !new_fprs.contains_key(*n))
+            .cloned()
+            .collect();
+        for v in [&mut added, &mut removed, &mut want_added, &mut want_removed] {
+            v.sort();
+        }
+        if added != want_added || removed != want_removed {
+            return malformed(seq, "added and removed do not match the change of officers");
+        }
+        if new_fprs
+            .iter()
+            .any(|(n, f)| self.fingerprints.get(n).is_some_and(|old| old != f))
+        {
+            return malformed(seq, "an officer who stays has another certificate");
+        }
+        if self.certs.iter().any(|(n, _)| added.contains(n)) {
+            return malformed(seq, "a name is enrolled a second time");
+        }
+        let fits_kind = match ceremony {
+            "officer_add" => added.len() == 1 && removed.is_empty(),
+            "officer_remove" => removed.len() == 1 && added.is_empty(),
+            "rekey" => true,
+            _ => false,
+        };
+        if !fits_kind {
+            return malformed(
+                seq,
+                format!("a {ceremony:?} ceremony cannot make this change"),
+            );
+        }
+        let threshold = u64_field(m, seq, "threshold")?;
+        if threshold < 2 || threshold as usize > list.len() {
+            return malformed(seq, "threshold out of range");
+        }
+        let vault_key = vault_key(m, seq)?;
+        let nonce = str_field(m, seq, "nonce")?;
+        let time = time_field(m, seq, "time")?;
+        if let Some(first) = self.nonces.get(nonce) {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalReplayed,
+                format!("the nonce was already used by entry {first}"),
+            );
+        }
+        let Some(approvals) = m.get("approvals").and_then(Value::as_array) else {
+            return malformed(seq, "no approvals");
+        };
+        let mut approvers: Vec<String> = Vec::new();
+        for a in approvals {
+            let Some(a) = a.as_object() else {
+                return malformed(seq, "approval is not an object");
+            };
+            exact_fields(a, seq, "an approval", |k| {
+                matches!(k, "officer" | "statement" | "signature")
+            })?;
+            let officer = str_field(a, seq, "officer")?;
+            let sig = signature_field(
+                a,
+                seq,
+                FailureKind::BadApprovalSignature,
+                &format!("{officer}'s approval"),
+            )?;
+            let Some(st) = a.get("statement").and_then(Value::as_object) else {
+                return malformed(seq, "approval without statement");
+            };
+            let v = self.officer(seq, officer, FailureKind::BadApprovalSignature)?;
+            if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
+                .is_err()
+            {
+                return fail(
+                    Some(seq),
+                    FailureKind::BadApprovalSignature,
+                    format!(
+                        "the approval by {officer} does not verify with {officer}'s certificate"
+                    ),
+                );
+            }
+            self.signatures += 1;
+            if approvers.iter().any(|o| o == officer) {
+                return fail(
+                    Some(seq),
+                    FailureKind::DuplicateApproval,
+                    format!("{officer} approves twice"),
+                );
+            }
+            exact_fields(st, seq, "a ceremony statement", |k| {
+                CEREMONY_FIELDS.contains(&k)
+            })?;
+            let field = |k: &str| st.get(k).and_then(Value::as_str);
+            let signed_officers: Option<BTreeMap<String, String>> =
+                st.get("officers").and_then(Value::as_object).and_then(|o| {
+                    o.iter()
+                        .map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                        .collect()
+                });
+            let same = field("type") == Some("breakglass-ceremony/v1")
+                && field("vault") == Some(&self.vault)
+                && st.get("epoch").and_then(Value::as_u64) == Some(self.epoch)
+                && st.get("new_epoch").and_then(Value::as_u64) == Some(epoch)
+                && field("ceremony") == Some(ceremony)
+                && st.get("threshold").and_then(Value::as_u64) == Some(threshold)
+                && field("vault_key_fingerprint") == Some(&vault_key)
+                && field("officer") == Some(officer)
+                && signed_officers.as_ref() == Some(&new_fprs);
+            if !same {
+                return fail(
+                    Some(seq),
+                    FailureKind::ApprovalMismatch,
+                    format!("{officer}'s signed statement is for another ceremony"),
+                );
+            }
+            if field("nonce") != Some(nonce) {
+                return fail(
+                    Some(seq),
+                    FailureKind::ApprovalReplayed,
+                    format!("{officer}'s approval carries another request's nonce"),
+                );
+            }
+            if time > time_field(st, seq, "expires")? {
+                return fail(
+                    Some(seq),
+                    FailureKind::ApprovalExpired,
+                    format!("{officer}'s approval had expired when it was used"),
+                );
+            }
+            approvers.push(officer.to_string());
+        }
+        if (approvers.len() as u64) < self.threshold {
+            return fail(
+                Some(seq),
+                FailureKind::NoQuorum,
+                format!(
+                    "{} distinct officers approved the ceremony, {} needed",
+                    approvers.len(),
+                    self.threshold
+                ),
+            );
+        }
+        if str_field(m, seq, "actor")? != approvers.join("+") {
+            return malformed(seq, "the actor is not the approvers joined by \"+\"");
+        }
+        // Every officer who neither approved nor joined gets a delivered
+        // share, and only they do.
+        let pending = m.get("pending").and_then(Value::as_object);
+        let want: Vec<&String> = new_fprs
+            .keys()
+            .filter(|n| !approvers.contains(n) && !added.contains(n))
+            .collect();
+        let fits = pending.is_some_and(|p| {
+            p.len() == want.len()
+                && want
+                    .iter()
+                    .all(|n| p.get(*n).and_then(Value::as_str).is_some_and(is_digest))
+        });
+        if !fits {
+            return malformed(
+                seq,
+                "pending does not deliver a share to exactly the absent officers",
+            );
+        }
+        self.carry_secrets(seq, m)?;
+        self.nonces.insert(nonce.to_string(), seq);
+        self.epoch = epoch;
+        self.threshold = threshold;
+        self.vault_key = vault_key;
+        self.officers.clear();
+        self.fingerprints.clear();
+        for (name, fpr, armored, v) in list {
+            if added.contains(&name) {
+                self.certs.push((name.clone(), armored));
+            }
+            self.fingerprints.insert(name.clone(), fpr);
+            self.officers.insert(name, v);
+        }
+        Ok(())
+    }
+
+    /// A ceremony's `secrets` must carry every secret exactly as it stands:
+    /// kind, minimum approvals, every item and its state; an item already
+    /// seen keeps its digest, the others are re-encrypted.
+    fn carry_secrets(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        let Some(list) = m.get("secrets").and_then(Value::as_array) else {
+            return malformed(seq, "secrets is not a list");
+        };
+        if list.len() != self.secrets.len() {
+            return malformed(seq, "the ceremony does not carry every secret");
+        }
+        let mut carried: HashMap<String, Vec<String>> = HashMap::new();
+        for s in list {
+            let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
+            let Some(info) = self.secrets.get(name) else {
+                return malformed(
+                    seq,
+                    format!("the ceremony carries {name:?}, which was never deposited"),
+                );
+            };
+            let min = s.get("min_approvals").and_then(Value::as_u64).unwrap_or(0);
+            let items = s.get("items").and_then(Value::as_array);
+            let same = s.get("kind").and_then(Value::as_str) == Some(info.kind.as_str())
+                && min == info.min_approvals
+                && items.is_some_and(|i| i.len() == info.digests.len());
+            if !same {
+                return malformed(
+                    seq,
+                    format!("the ceremony changes {name}'s kind, minimum or items"),
+                );
+            }
+            let mut digests = Vec::new();
+            for (i, it) in items.into_iter().flatten().enumerate() {
+                let d = it
+                    .get("digest")
+                    .and_then(Value::as_str)
+                    .filter(|d| is_digest(d));
+                let state = it.get("state").and_then(Value::as_str);
+                let release = it.get("release").and_then(Value::as_u64);
+                let now = self.items.get(&(name.to_string(), i as u64));
+                let fits = match (now, state) {
+                    (None, Some("available")) => release.is_none(),
+                    (Some(r), Some("released")) => !r.confirmed && release == Some(r.release_seq),
+                    (Some(r), Some("seen")) => {
+                        r.confirmed
+                            && release == Some(r.release_seq)
+                            && d == Some(info.digests[i].as_str())
+                    }
+                    _ => false,
+                };
+                match (fits, d) {
+                    (true, Some(d)) => digests.push(d.to_string()),
+                    _ => {
+                        return malformed(
+                            seq,
+                            format!(
+                                "the ceremony carries {name} #{} in another state than the ledger's",
+                                i + 1
+                            ),
+                        );
+                    }
+                }
+            }
+            carried.insert(name.to_string(), digests);
+        }
+        for (name, digests) in carried {
+            if let Some(info) = self.secrets.get_mut(&name) {
+                info.digests = digests;
+            }
+        }
         Ok(())
     }
 

@@ -39,11 +39,6 @@ impl Vault {
                 ));
             }
         };
-        if rec.epoch != self.config.epoch {
-            return Err(Error::Corrupt(format!(
-                "officer {officer} holds a share of another epoch"
-            )));
-        }
         Ok(Unlock {
             salt: rec.salt,
             kdf: rec.kdf,
@@ -142,6 +137,14 @@ impl Vault {
                 "officer {officer}'s stored certificate is not the key their sealed record holds"
             )));
         }
+        // A ceremony happened since this officer last authenticated: their
+        // new share waits beside the record.
+        let (share, commitment) = if commitment.epoch == self.config.epoch {
+            (share, commitment)
+        } else {
+            drop(share);
+            self.receive_share(officer, &rec, kek, &key, commitment)?
+        };
         // I15: what the disk says about the vault must be what this
         // officer's sealed record vouches for.
         self.check_commitment(&commitment)?;

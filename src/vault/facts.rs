@@ -8,7 +8,7 @@
 //! release and display entries. The stored records are then checked
 //! against the facts; a disagreement locks the vault and names the item.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
@@ -64,12 +64,79 @@ pub(super) fn digest(ciphertext: &[u8]) -> String {
     hex::encode(Sha256::digest(ciphertext))
 }
 
+/// The state words a `rekey` entry's item snapshot uses.
+pub(super) fn state_json(state: ItemState) -> Value {
+    match state {
+        ItemState::Available => json!({"state": "available"}),
+        ItemState::Released { seq, confirmed } => json!({
+            "state": if confirmed { "seen" } else { "released" },
+            "release": seq,
+        }),
+    }
+}
+
+fn state_from_json(v: &Value) -> Option<ItemState> {
+    match v.get("state")?.as_str()? {
+        "available" => Some(ItemState::Available),
+        s @ ("released" | "seen") => Some(ItemState::Released {
+            seq: v.get("release")?.as_u64()?,
+            confirmed: s == "seen",
+        }),
+        _ => None,
+    }
+}
+
+/// The secrets a `rekey` entry carries into its epoch: each secret's kind,
+/// minimum approvals, and every item's digest and state, as the approvers
+/// of the ceremony had them checked.
+fn snapshot(m: &serde_json::Map<String, Value>) -> Option<BTreeMap<String, SecretFacts>> {
+    let mut out = BTreeMap::new();
+    for s in m.get("secrets")?.as_array()? {
+        let kind = match s.get("kind")?.as_str()? {
+            "codes" => SecretKind::Codes,
+            "credential" => SecretKind::Credential,
+            _ => return None,
+        };
+        let min_approvals = match s.get("min_approvals")? {
+            Value::Null => None,
+            v => Some(u8::try_from(v.as_u64()?).ok()?),
+        };
+        let items = s
+            .get("items")?
+            .as_array()?
+            .iter()
+            .map(|i| {
+                Some(ItemFact {
+                    digest: i.get("digest")?.as_str()?.to_owned(),
+                    state: state_from_json(i)?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        out.insert(
+            s.get("name")?.as_str()?.to_owned(),
+            SecretFacts {
+                kind,
+                min_approvals,
+                items,
+            },
+        );
+    }
+    Some(out)
+}
+
 impl Vault {
     /// The facts about `secret` from the ledger entries of the current
-    /// epoch, or `None` when it was never deposited. A ledger that
+    /// epoch, or `None` when it holds nothing in this epoch. A ledger that
     /// contradicts itself (a forged deposit signature, a release of an
     /// item that does not exist) is an error naming the entry.
     pub(super) fn secret_facts(&self, secret: &str) -> Result<Option<SecretFacts>> {
+        Ok(self.ledger_facts(Some(secret))?.remove(secret))
+    }
+
+    /// The facts about every secret (or only `only`) in the current epoch:
+    /// the snapshot of the entry that opened the epoch, then every deposit,
+    /// release and display after it.
+    pub(super) fn ledger_facts(&self, only: Option<&str>) -> Result<BTreeMap<String, SecretFacts>> {
         let (from, epoch) = self.epoch_entry()?;
         let officers: HashMap<String, Verifier> = epoch
             .get("officers")
@@ -87,29 +154,57 @@ impl Vault {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        let mut facts = if epoch.get("kind").and_then(Value::as_str) == Some("rekey") {
+            snapshot(&epoch).ok_or_else(|| {
+                Error::Ledger(format!(
+                    "entry {from}: the secrets it carries are malformed"
+                ))
+            })?
+        } else {
+            BTreeMap::new()
+        };
+        if let Some(s) = only {
+            facts.retain(|k, _| k == s);
+        }
         // Canonical JSON writes a secret name the same way every time, so
         // entries that do not mention it are skipped unparsed.
-        let needle = format!("\"secret\":{}", canonical::to_string(&Value::from(secret))?);
-        let mut facts: Option<SecretFacts> = None;
+        let needle = only
+            .map(|s| canonical::to_string(&Value::from(s)))
+            .transpose()?
+            .map(|s| format!("\"secret\":{s}"));
         for e in ledger::entries_from(&self.store, from + 1) {
             let (seq, bytes) = e?;
-            if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            let has = |n: &[u8]| bytes.windows(n.len()).any(|w| w == n);
+            // An entry that opens an epoch is always read: one after this
+            // epoch's means the vault's records are older than its ledger.
+            let opens_epoch = has(b"\"kind\":\"rekey\"") || has(b"\"kind\":\"genesis\"");
+            if needle.as_ref().is_some_and(|n| !has(n.as_bytes())) && !opens_epoch {
                 continue;
             }
             let m = ledger::parse_entry(&bytes)?;
-            if m.get("secret").and_then(Value::as_str) != Some(secret) {
+            let bad = |why: String| Error::Ledger(format!("entry {seq}: {why}"));
+            let kind = m.get("kind").and_then(Value::as_str);
+            if matches!(kind, Some("genesis") | Some("rekey")) {
+                return Err(bad(format!(
+                    "a later epoch began here, but this vault is at epoch {}",
+                    self.config.epoch
+                )));
+            }
+            let Some(secret) = m.get("secret").and_then(Value::as_str) else {
+                continue;
+            };
+            if only.is_some_and(|s| s != secret) {
                 continue;
             }
-            let bad = |why: String| Error::Ledger(format!("entry {seq}: {why}"));
-            match m.get("kind").and_then(Value::as_str) {
+            match kind {
                 Some("deposit") => {
                     let depositor = m.get("actor").and_then(Value::as_str).unwrap_or_default();
                     let verifier = officers.get(depositor).ok_or_else(|| {
                         bad(format!("deposit by {depositor:?}, who is not an officer"))
                     })?;
-                    let added = self.deposit_fact(&m, verifier, &vault_key, facts.as_ref());
+                    let added = self.deposit_fact(&m, verifier, &vault_key, facts.get(secret));
                     let (kind, min, digests) = added.map_err(bad)?;
-                    let f = facts.get_or_insert(SecretFacts {
+                    let f = facts.entry(secret.to_owned()).or_insert(SecretFacts {
                         kind,
                         min_approvals: min,
                         items: Vec::new(),
@@ -121,12 +216,12 @@ impl Vault {
                 }
                 Some("release") => {
                     let f = facts
-                        .as_mut()
+                        .get_mut(secret)
                         .ok_or_else(|| bad(format!("release of {secret}, never deposited")))?;
                     release_fact(f, seq, &m).map_err(bad)?;
                 }
                 Some("displayed") => {
-                    if let Some(f) = facts.as_mut() {
+                    if let Some(f) = facts.get_mut(secret) {
                         displayed_fact(f, &m);
                     }
                 }
@@ -292,7 +387,16 @@ impl Vault {
                     "item {secret} #{no} is missing from the store"
                 )));
             };
-            if rec.secret != secret || rec.epoch != self.config.epoch {
+            // A seen item keeps the ciphertext of the epoch it was released
+            // in: ceremonies re-encrypt only what may still be released.
+            let seen = matches!(
+                fact.state,
+                ItemState::Released {
+                    confirmed: true,
+                    ..
+                }
+            );
+            if rec.secret != secret || (rec.epoch != self.config.epoch && !seen) {
                 return Ok(Some(format!(
                     "item {secret} #{no} is stored under another secret or epoch"
                 )));

@@ -163,7 +163,8 @@ pub(super) fn check_passphrase(name: &str, p: &Passphrase) -> Result<()> {
 }
 
 /// Seals `name`'s share, signing key and `commitment` under a key derived
-/// from `pass`; the vault id and epoch are the commitment's.
+/// from `pass` with a fresh salt; the vault id and epoch are the
+/// commitment's.
 pub(super) fn seal_officer(
     name: &str,
     pass: &Passphrase,
@@ -174,6 +175,21 @@ pub(super) fn seal_officer(
 ) -> Result<OfficerRecord> {
     let salt: [u8; 16] = crypto::random_array();
     let kek = crypto::derive_kek(pass, &salt, kdf)?;
+    seal_with_kek(name, &kek, &salt, kdf, share, key, commitment)
+}
+
+/// [`seal_officer`] with a key already derived from the officer's
+/// passphrase with `salt` and `kdf`: a ceremony re-seals an approver's or
+/// a delivered share without asking for the passphrase again.
+pub(super) fn seal_with_kek(
+    name: &str,
+    kek: &SecretBytes,
+    salt: &[u8],
+    kdf: KdfParams,
+    share: &SecretBytes,
+    key: &SecretKey,
+    commitment: &Commitment,
+) -> Result<OfficerRecord> {
     let sealed = crypto::seal(
         kek.expose_secret(),
         officer_plaintext(share, key, commitment)?.expose_secret(),
@@ -187,5 +203,6 @@ pub(super) fn seal_officer(
         epoch: commitment.epoch,
         sealed,
         active: true,
+        pending: Vec::new(),
     })
 }

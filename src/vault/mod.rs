@@ -13,6 +13,7 @@
 //! never a value).
 
 mod auth;
+mod ceremony;
 mod deposit;
 mod facts;
 mod keys;
@@ -50,6 +51,7 @@ use crate::secret::{Passphrase, SecretBytes, SecretValue, VaultKey};
 use crate::shamir::{self, NamedShare};
 use crate::store::{Store, Table};
 
+pub use ceremony::{CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
 pub use release::ReleaseRequest;
 
 const META_FORMAT: &[u8] = b"format";

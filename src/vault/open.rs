@@ -57,7 +57,7 @@ fn check_tail(
     inner().unwrap_or_else(|e| Err(e.to_string()))
 }
 
-fn officer_json(name: &str, cert: &PublicCert) -> Result<Value> {
+pub(super) fn officer_json(name: &str, cert: &PublicCert) -> Result<Value> {
     Ok(json!({
         "name": name,
         "fingerprint": cert.fingerprint(),
@@ -131,7 +131,7 @@ impl Vault {
             .officers
             .iter()
             .map(|o| {
-                SecretKey::generate_signing(&format!(
+                SecretKey::generate_officer(&format!(
                     "{} (breakglass officer, vault {vault_id})",
                     o.name
                 ))
@@ -191,6 +191,7 @@ impl Vault {
             tx.put(Table::Meta, META_CONFIG, &config.encode()?)?;
             tx.put(Table::Meta, META_LEDGER_KEY, &ledger_record.encode()?)?;
             tx.put(Table::Meta, META_EPOCH_ENTRY, &0u64.to_be_bytes())?;
+            tx.put(Table::Meta, &ceremony::epoch_key(0), &0u64.to_be_bytes())?;
             for r in &officer_records {
                 tx.put(Table::Officers, r.name.as_bytes(), &r.encode()?)?;
             }
