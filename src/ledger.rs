@@ -335,7 +335,25 @@ pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
             s("outcome"),
             n("release")
         ),
+        "refused" if s("secret").is_empty() => format!("{}: {}", s("action"), s("cause")),
         "refused" => format!("{} {}: {}", s("action"), s("secret"), s("cause")),
+        "rekey" => {
+            let names: Vec<&str> = m
+                .get("officers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.get("name").and_then(Value::as_str))
+                .collect();
+            format!(
+                "{}: epoch {}, {} of {} ({})",
+                s("ceremony").replace('_', " "),
+                n("epoch"),
+                n("threshold"),
+                names.len(),
+                names.join(", ")
+            )
+        }
         "auth_failed" => format!("{} {}: wrong passphrase", s("action"), s("secret")),
         "drill" => format!("passphrase drill: {}", s("result")),
         "passphrase" => "passphrase changed".to_string(),

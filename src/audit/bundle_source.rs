@@ -193,10 +193,12 @@ pub fn export(store: &Store, ledger_cert: &PublicCert, dir: &Path) -> Result<u64
     let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join(bundle::ENTRIES))?);
     let mut n = 0u64;
     for e in ledger::entries_from(store, 0) {
-        let (seq, bytes) = e?;
+        let (_, bytes) = e?;
         w.write_all(&bytes)?;
         w.write_all(b"\n")?;
-        if seq == 0 {
+        // Every officer ever enrolled: at genesis and by ceremonies.
+        let opens_epoch = |k: &[u8]| bytes.windows(k.len()).any(|w| w == k);
+        if opens_epoch(b"\"kind\":\"genesis\"") || opens_epoch(b"\"kind\":\"rekey\"") {
             write_officer_certs(&bytes, &dir.join(bundle::OFFICERS))?;
         }
         n += 1;
@@ -210,8 +212,15 @@ pub fn export(store: &Store, ledger_cert: &PublicCert, dir: &Path) -> Result<u64
     Ok(n)
 }
 
-fn write_officer_certs(genesis: &[u8], dir: &Path) -> Result<()> {
-    let m = ledger::parse_entry(genesis)?;
+/// Writes `officers/NAME.asc` for every officer an epoch entry lists.
+fn write_officer_certs(entry: &[u8], dir: &Path) -> Result<()> {
+    let m = ledger::parse_entry(entry)?;
+    if !matches!(
+        m.get("kind").and_then(Value::as_str),
+        Some("genesis") | Some("rekey")
+    ) {
+        return Ok(());
+    }
     for o in m
         .get("officers")
         .and_then(Value::as_array)

@@ -117,11 +117,75 @@ Batch stdin: the old passphrase, then the new one.")]
         officer: String,
     },
 
+    /// Add or remove an officer (a quorum ceremony that starts a new epoch)
+    #[command(subcommand)]
+    Officer(OfficerCommand),
+
+    /// New keys for the vault, and optionally a new threshold and officers
+    /// (a quorum ceremony that starts a new epoch)
+    #[command(
+        after_help = "Every approving officer signs the change (the new officers, threshold and\n\
+vault encryption key). Officers who neither approve nor join keep their passphrase:\n\
+their new share waits for their next authentication.\n\
+Batch stdin: the approvers' passphrases in --officer order, then each new officer's\n\
+passphrase in --add order (on a terminal, new passphrases are asked twice)."
+    )]
+    Rekey(RekeyArgs),
+
     /// Create a throw-away 2-of-3 demo vault with sample codes and show how to use it
     Demo {
         /// Where to create it [default: a new directory under the system temp dir]
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OfficerCommand {
+    /// Enrol a new officer; a quorum of current officers approves
+    #[command(
+        after_help = "Batch stdin: the approvers' passphrases in --officer order, then the new\n\
+officer's passphrase (on a terminal it is asked twice)."
+    )]
+    Add {
+        /// The new officer's name
+        #[arg(value_name = "NAME", value_parser = officer_name)]
+        name: String,
+
+        /// An approving officer; repeat for each (at least the threshold)
+        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        officers: Vec<String>,
+    },
+
+    /// Remove an officer; a quorum of current officers approves
+    #[command(after_help = "Batch stdin: the approvers' passphrases in --officer order.")]
+    Remove {
+        /// The officer who leaves
+        #[arg(value_name = "NAME", value_parser = officer_name)]
+        name: String,
+
+        /// An approving officer; repeat for each (at least the threshold)
+        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        officers: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct RekeyArgs {
+    /// The new threshold (2 ≤ M ≤ officers); unchanged when omitted
+    #[arg(long, value_name = "M")]
+    pub threshold: Option<usize>,
+
+    /// An officer who joins; repeatable
+    #[arg(long = "add", value_name = "NAME", value_parser = officer_name)]
+    pub add: Vec<String>,
+
+    /// An officer who leaves; repeatable
+    #[arg(long = "remove", value_name = "NAME", value_parser = officer_name)]
+    pub remove: Vec<String>,
+
+    /// An approving officer; repeat for each (at least the current threshold)
+    #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+    pub officers: Vec<String>,
 }
 
 #[derive(Args, Debug)]

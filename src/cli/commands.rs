@@ -8,10 +8,13 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use breakglass::crypto::KdfParams;
 use breakglass::records::SecretKind;
-use breakglass::vault::{Displayed, InitOptions, NewOfficer};
+use breakglass::vault::{CeremonyKind, CeremonyPlan, Displayed, InitOptions, NewOfficer};
 use breakglass::{Passphrase, Vault, ledger};
 
-use super::args::{Cli, Command, DepositArgs, InitArgs, Kind, LedgerCommand, ReleaseArgs};
+use super::args::{
+    Cli, Command, DepositArgs, InitArgs, Kind, LedgerCommand, OfficerCommand, RekeyArgs,
+    ReleaseArgs,
+};
 use super::input::Input;
 
 /// A usage error found after parsing (exit code 2).
@@ -48,6 +51,38 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         })) => ledger_verify(&vault_dir, bundle, pin, cert, state),
         Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
+        Some(Command::Officer(OfficerCommand::Add { name, officers })) => {
+            let plan = CeremonyPlan {
+                kind: CeremonyKind::OfficerAdd,
+                add: vec![name],
+                remove: vec![],
+                threshold: None,
+            };
+            ceremony(&vault_dir, &mut input, plan, &officers)
+        }
+        Some(Command::Officer(OfficerCommand::Remove { name, officers })) => {
+            let plan = CeremonyPlan {
+                kind: CeremonyKind::OfficerRemove,
+                add: vec![],
+                remove: vec![name],
+                threshold: None,
+            };
+            ceremony(&vault_dir, &mut input, plan, &officers)
+        }
+        Some(Command::Rekey(RekeyArgs {
+            threshold,
+            add,
+            remove,
+            officers,
+        })) => {
+            let plan = CeremonyPlan {
+                kind: CeremonyKind::Rekey,
+                add,
+                remove,
+                threshold,
+            };
+            ceremony(&vault_dir, &mut input, plan, &officers)
+        }
         Some(Command::Drill { officer }) => {
             let vault = open_vault(&vault_dir)?;
             let pass = input.passphrase(&officer)?;
@@ -265,7 +300,9 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
             let st = vault.statement(&req, officer);
             eprintln!("{officer} approves: {}", serde_json::to_string_pretty(&st)?);
         }
-        let approved = approve_with_retries(&mut vault, &mut req, input, officer);
+        let approved = with_retries(input, officer, |pass| {
+            vault.approve(&mut req, officer, pass)
+        });
         if let Err(e) = approved {
             // The request is abandoned: its approvals are discarded and the
             // abandonment is logged (I7), then the cause is reported.
@@ -310,13 +347,86 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
 /// Wrong passphrases typed at a terminal may be retried.
 const TERMINAL_ATTEMPTS: usize = 3;
 
-/// One officer's approval: at a terminal a wrong passphrase (logged each
-/// time) may be typed again; in batch mode there is no second try.
-fn approve_with_retries(
-    vault: &mut Vault,
-    req: &mut breakglass::vault::ReleaseRequest,
+/// A ceremony: the approvers authenticate and sign, then the new officers
+/// set their passphrases, then the new epoch is written in one
+/// transaction.
+fn ceremony(
+    dir: &std::path::Path,
+    input: &mut Input,
+    plan: CeremonyPlan,
+    officers: &[String],
+) -> Result<i32> {
+    let mut vault = open_vault(dir)?;
+    let before = vault.status()?;
+    let mut req = vault.begin_ceremony(&plan)?;
+    let named: Vec<&str> = officers.iter().map(String::as_str).collect();
+    vault.check_ceremony_officers(&req, &named)?;
+    if !input.is_batch() {
+        eprintln!(
+            "now:      {} of {} ({})",
+            before.threshold,
+            before.officers.len(),
+            before.officers.join(", ")
+        );
+        eprintln!(
+            "proposed: {} of {} ({})",
+            req.threshold(),
+            req.officers().len(),
+            req.officers().join(", ")
+        );
+    }
+    for officer in officers {
+        if !input.is_batch() {
+            let st = vault.ceremony_statement(&req, officer);
+            eprintln!("{officer} approves: {}", serde_json::to_string_pretty(&st)?);
+        }
+        let approved = with_retries(input, officer, |pass| {
+            vault.approve_ceremony(&mut req, officer, pass)
+        });
+        if let Err(e) = approved {
+            if !req.approved_by().is_empty() {
+                vault.cancel_ceremony(req)?;
+            }
+            return Err(e);
+        }
+    }
+    let mut new = Vec::new();
+    for name in plan.add.iter() {
+        new.push((name.clone(), input.new_passphrase(name)?));
+    }
+    if !input.is_batch() {
+        eprintln!("Re-encrypting the vault for the new epoch…");
+    }
+    let r = vault.complete_ceremony(req, &new)?;
+    println!(
+        "Epoch {}: {} of {} ({}); ledger entry {}.",
+        r.epoch,
+        r.threshold,
+        r.officers.len(),
+        r.officers.join(", "),
+        r.seq
+    );
+    println!(
+        "Re-encrypted {} to the new vault key.",
+        count(r.reencrypted as u64, "item", "items")
+    );
+    if !r.delivered.is_empty() {
+        println!(
+            "{} receive{} their new share at their next authentication (a drill will do).",
+            r.delivered.join(", "),
+            if r.delivered.len() == 1 { "s" } else { "" }
+        );
+    }
+    Ok(0)
+}
+
+/// Runs `approve` with the officer's passphrase: at a terminal a wrong one
+/// (logged each time) may be typed again; in batch mode there is no second
+/// try.
+fn with_retries(
     input: &mut Input,
     officer: &str,
+    mut approve: impl FnMut(&Passphrase) -> breakglass::Result<()>,
 ) -> Result<()> {
     let attempts = if input.is_batch() {
         1
@@ -325,7 +435,7 @@ fn approve_with_retries(
     };
     for attempt in 1..=attempts {
         let pass: Passphrase = input.passphrase(officer)?;
-        match vault.approve(req, officer, &pass) {
+        match approve(&pass) {
             Err(breakglass::Error::BadPassphrase(_)) if attempt < attempts => {
                 eprintln!("Wrong passphrase for {officer} (logged); try again.");
             }

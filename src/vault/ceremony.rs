@@ -280,6 +280,32 @@ impl Vault {
         })
     }
 
+    /// Checks the approving officers before any passphrase is asked:
+    /// distinct, current, and enough of them. Refusals are logged.
+    pub fn check_ceremony_officers(&self, req: &CeremonyRequest, officers: &[&str]) -> Result<()> {
+        for o in officers {
+            names::officer(o)?;
+        }
+        let action = ceremony_action(req.kind);
+        let refuse = |e| Err(self.refuse(action, None, officers, e));
+        let mut seen = std::collections::HashSet::new();
+        for o in officers {
+            if !seen.insert(*o) {
+                return refuse(Error::DuplicateOfficer(o.to_string()));
+            }
+            if !matches!(self.officer_record(o)?, Some(r) if r.active) {
+                return refuse(Error::UnknownOfficer(o.to_string()));
+            }
+        }
+        if officers.len() < req.needed {
+            return refuse(Error::TooFewOfficers {
+                got: officers.len(),
+                need: req.needed,
+            });
+        }
+        Ok(())
+    }
+
     fn ceremony_expired(&self, req: &CeremonyRequest, now: i64) -> bool {
         let elapsed = self.clock.monotonic().saturating_sub(req.started);
         now > req.expires || elapsed.as_secs() as i64 > self.approval_ttl
