@@ -199,9 +199,49 @@ pub fn append(
         now.max(last_time)
     };
     let bytes = draft.encode(seq, time)?;
-    tx.put(Table::Ledger, &seq_key(seq), &bytes)?;
+    write_entry(tx, seq, &bytes, time, vault_id, ledger_key, fault)
+}
+
+/// Appends an entry this vault's ledger already held elsewhere, byte for
+/// byte: a restored backup replaying the entries of a newer export of the
+/// same ledger (`Vault::restore`). The entry must be canonical and carry
+/// the next `seq`; the new tree is then the export's tree, so the export's
+/// checkpoints verify against it. Still append-only (I11).
+pub fn append_existing(
+    tx: &Tx<'_>,
+    bytes: &[u8],
+    vault_id: &str,
+    ledger_key: &SecretKey,
+) -> Result<Appended> {
+    let seq = read_u64(tx.get(Table::Meta, META_SIZE)?)?;
+    let m = parse_entry(bytes)?;
+    if m.get("seq").and_then(Value::as_u64) != Some(seq) {
+        return Err(Error::Ledger(format!(
+            "the entry to replay is not entry {seq}"
+        )));
+    }
+    let time = m
+        .get("time")
+        .and_then(Value::as_str)
+        .and_then(crate::clock::parse_rfc3339)
+        .ok_or_else(|| Error::Ledger(format!("entry {seq} has no ledger time")))?;
+    write_entry(tx, seq, bytes, time, vault_id, ledger_key, None)
+}
+
+/// Writes entry `seq` (its bytes), its Merkle nodes and the checkpoint
+/// over the new tree, and the counters.
+fn write_entry(
+    tx: &Tx<'_>,
+    seq: u64,
+    bytes: &[u8],
+    time: i64,
+    vault_id: &str,
+    ledger_key: &SecretKey,
+    fault: Option<FaultPoint>,
+) -> Result<Appended> {
+    tx.put(Table::Ledger, &seq_key(seq), bytes)?;
     let nodes = TxNodes(tx);
-    merkle::append(&nodes, seq, &merkle::leaf_hash(&bytes))?;
+    merkle::append(&nodes, seq, &merkle::leaf_hash(bytes))?;
     let size = seq + 1;
     let root = merkle::root(&nodes, size)?;
     let body = checkpoint_body(vault_id, size, &root);

@@ -218,6 +218,21 @@ impl Store {
         }
     }
 
+    /// Copies every table into `dest`, a new, empty store, and makes the
+    /// copy durable. The copy is consistent: the caller holds this vault's
+    /// lock, so nothing writes meanwhile.
+    pub fn copy_into(&self, dest: &Store) -> Result<()> {
+        for t in Table::ALL {
+            let mut batch = sled::Batch::default();
+            for kv in self.tree(t).iter() {
+                let (k, v) = kv.map_err(storage)?;
+                batch.insert(k, v);
+            }
+            dest.tree(t).apply_batch(batch).map_err(storage)?;
+        }
+        dest.flush()
+    }
+
     /// Writes everything to disk; returns when it is durable (I2).
     ///
     /// sled 0.34's `flush` writes its buffers but on Linux ends in

@@ -36,6 +36,7 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
             "min_approvals",
             "statement",
             "signature",
+            "ciphertexts",
         ],
         &[],
     ),
@@ -85,6 +86,9 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
     ("drill", &["result"], &[]),
     ("passphrase", &[], &[]),
     ("locked", &["cause"], &[]),
+    ("backup", &[], &[]),
+    ("restored", &["backup_entries", "replayed", "gap"], &[]),
+    ("gap_acknowledged", &["restored", "nonce", "approvals"], &[]),
     ("clock", &["direction", "clock", "previous"], &[]),
 ];
 
@@ -226,6 +230,7 @@ pub(super) fn check_meaning(source: &dyn Source) -> Result<Meaning, Failure> {
             "deposit" => s.deposit(seq, &m)?,
             "release" => s.release(seq, &m)?,
             "rekey" => s.rekey(seq, &m)?,
+            "gap_acknowledged" => s.gap_acknowledged(seq, &m)?,
             "displayed" => s.displayed(seq, &m)?,
             "drill" | "passphrase" | "auth_failed" => {
                 s.officer(seq, actor, FailureKind::UnknownOfficer)?;
@@ -464,6 +469,26 @@ impl Semantics {
                 Some(seq),
                 FailureKind::BadDepositSignature,
                 "the signed deposit statement does not match the entry or the secret's history",
+            );
+        }
+        // Each ciphertext carried in the entry is the one the depositor
+        // signed, by its digest.
+        let carried: Option<Vec<String>> =
+            m.get("ciphertexts")
+                .and_then(Value::as_array)
+                .and_then(|a| {
+                    a.iter()
+                        .map(|c| {
+                            let bytes = STANDARD.decode(c.as_str()?).ok()?;
+                            Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+                        })
+                        .collect()
+                });
+        if carried != digests {
+            return fail(
+                Some(seq),
+                FailureKind::BadDepositSignature,
+                "the ciphertexts in the entry are not the ones the depositor signed",
             );
         }
         let min = signed_min.and_then(Value::as_u64);
@@ -972,6 +997,63 @@ impl Semantics {
             if let Some(info) = self.secrets.get_mut(&name) {
                 info.digests = digests;
             }
+        }
+        Ok(())
+    }
+
+    /// A quorum's acknowledgement of a restore without replay: each
+    /// approval signed by a current officer, for this vault, epoch and
+    /// restore, with the entry's nonce; at least the threshold of them.
+    fn gap_acknowledged(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        let restored = u64_field(m, seq, "restored")?;
+        let nonce = str_field(m, seq, "nonce")?;
+        let Some(approvals) = m.get("approvals").and_then(Value::as_array) else {
+            return malformed(seq, "no approvals");
+        };
+        let mut approvers: Vec<&str> = Vec::new();
+        for a in approvals {
+            let officer = a.get("officer").and_then(Value::as_str).unwrap_or_default();
+            let st = a.get("statement").cloned().unwrap_or_default();
+            let sig = a
+                .get("signature")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let v = self.officer(seq, officer, FailureKind::BadApprovalSignature)?;
+            if v.verify(&statement_bytes(&st), sig.as_bytes()).is_err() {
+                return fail(
+                    Some(seq),
+                    FailureKind::BadApprovalSignature,
+                    format!("{officer}'s acknowledgement does not verify"),
+                );
+            }
+            self.signatures += 1;
+            let expected = serde_json::json!({
+                "type": "breakglass-gap/v1",
+                "vault": self.vault,
+                "epoch": self.epoch,
+                "restored": restored,
+                "nonce": nonce,
+                "officer": officer,
+            });
+            if st != expected || approvers.contains(&officer) {
+                return fail(
+                    Some(seq),
+                    FailureKind::ApprovalMismatch,
+                    format!("{officer}'s acknowledgement is for something else, or repeated"),
+                );
+            }
+            approvers.push(officer);
+        }
+        if (approvers.len() as u64) < self.threshold {
+            return fail(
+                Some(seq),
+                FailureKind::NoQuorum,
+                format!(
+                    "{} officers acknowledged the gap, {} needed",
+                    approvers.len(),
+                    self.threshold
+                ),
+            );
         }
         Ok(())
     }

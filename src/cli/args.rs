@@ -132,6 +132,44 @@ passphrase in --add order (on a terminal, new passphrases are asked twice)."
     )]
     Rekey(RekeyArgs),
 
+    /// Write a consistent copy of the vault to DEST (logged as a `backup` entry)
+    #[command(
+        after_help = "The copy holds no clear secret but does hold the ledger key: keep it like\n\
+the vault. Run it while no other breakglass process (the console included) has the vault open."
+    )]
+    Backup {
+        /// Directory to create (must not exist or be empty)
+        #[arg(value_name = "DEST")]
+        dest: PathBuf,
+    },
+
+    /// Restore a backup into the directory given with --vault, replaying a newer export
+    #[command(
+        after_help = "With --replay, every signed entry the export holds after the backup is\n\
+replayed (deposits, releases, displays), so nothing released since is released again.\n\
+Without it the restored vault refuses releases until a quorum runs `acknowledge-gap`."
+    )]
+    Restore {
+        /// The backup directory (from `breakglass backup`)
+        #[arg(value_name = "BACKUP")]
+        backup: PathBuf,
+
+        /// An export bundle of the same vault, newer than the backup
+        #[arg(long, value_name = "BUNDLE")]
+        replay: Option<PathBuf>,
+    },
+
+    /// A quorum acknowledges the gap a restore without replay left
+    #[command(
+        name = "acknowledge-gap",
+        after_help = "Batch stdin: the passphrases, in --officer order."
+    )]
+    AcknowledgeGap {
+        /// An acknowledging officer; repeat for each (at least the threshold)
+        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        officers: Vec<String>,
+    },
+
     /// Create a throw-away 2-of-3 demo vault with sample codes and show how to use it
     Demo {
         /// Where to create it [default: a new directory under the system temp dir]

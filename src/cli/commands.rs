@@ -51,6 +51,59 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         })) => ledger_verify(&vault_dir, bundle, pin, cert, state),
         Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
+        Some(Command::Backup { dest }) => {
+            let mut vault = open_vault(&vault_dir)?;
+            let r = vault.backup(&dest)?;
+            println!(
+                "Backed up {} to {} ({}; the last is the backup entry).",
+                vault_dir.display(),
+                dest.display(),
+                count(r.entries, "entry", "entries")
+            );
+            Ok(0)
+        }
+        Some(Command::Restore { backup, replay }) => {
+            let (_, r) = Vault::restore(
+                &backup,
+                &vault_dir,
+                replay.as_deref(),
+                std::sync::Arc::new(breakglass::clock::SystemClock::default()),
+            )?;
+            println!(
+                "Restored {} into {}: {} from the backup, {} replayed; ledger entry {}.",
+                backup.display(),
+                vault_dir.display(),
+                count(r.backup_entries, "entry", "entries"),
+                count(r.replayed, "entry", "entries"),
+                r.seq
+            );
+            for o in &r.passphrase_changes {
+                println!(
+                    "{o} changed their passphrase after the backup: their old one applies again; change it again."
+                );
+            }
+            if r.gap {
+                eprintln!(
+                    "breakglass: WARNING: restored WITHOUT replaying the ledger after the backup. Anything released since the backup would be released again, so releases are refused until a quorum runs `breakglass acknowledge-gap`, having checked the auditors' latest export."
+                );
+            }
+            Ok(0)
+        }
+        Some(Command::AcknowledgeGap { officers }) => {
+            let mut vault = open_vault(&vault_dir)?;
+            let mut passes = Vec::new();
+            for o in &officers {
+                passes.push(input.passphrase(o)?);
+            }
+            let pairs: Vec<(&str, &Passphrase)> = officers
+                .iter()
+                .map(String::as_str)
+                .zip(passes.iter())
+                .collect();
+            let seq = vault.acknowledge_gap(&pairs)?;
+            println!("The gap is acknowledged (ledger entry {seq}); releases work again.");
+            Ok(0)
+        }
         Some(Command::Officer(OfficerCommand::Add { name, officers })) => {
             let plan = CeremonyPlan {
                 kind: CeremonyKind::OfficerAdd,

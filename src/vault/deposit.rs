@@ -141,7 +141,23 @@ impl Vault {
                 record.min_approvals.map(Value::from).unwrap_or(Value::Null),
             )
             .field("statement", statement)
-            .field("signature", signature);
+            .field("signature", signature)
+            // The ciphertexts themselves (encrypted to the vault key, so no
+            // secret): a restored backup replays deposits made after it.
+            .field(
+                "ciphertexts",
+                Value::from(
+                    items
+                        .iter()
+                        .map(|i| {
+                            base64::Engine::encode(
+                                &base64::engine::general_purpose::STANDARD,
+                                &i.ciphertext,
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            );
         let appended = self.transact(|tx| {
             for it in &items {
                 let key = item_key(secret, it.index);

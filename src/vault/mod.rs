@@ -19,6 +19,7 @@ mod facts;
 mod keys;
 mod open;
 mod release;
+mod restore;
 mod trust;
 mod view;
 
@@ -49,10 +50,11 @@ use crate::records::{
 };
 use crate::secret::{Passphrase, SecretBytes, SecretValue, VaultKey};
 use crate::shamir::{self, NamedShare};
-use crate::store::{Store, Table};
+use crate::store::{self, Store, Table};
 
 pub use ceremony::{CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
 pub use release::ReleaseRequest;
+pub use restore::{BackupReport, RestoreReport};
 
 const META_FORMAT: &[u8] = b"format";
 const META_CONFIG: &[u8] = b"config";

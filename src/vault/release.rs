@@ -78,6 +78,17 @@ impl Vault {
         if let Some(e) = self.write_lock() {
             return Err(e);
         }
+        if let Some(restored) = self.gap() {
+            return Err(self.refuse_with(
+                "release",
+                Some(secret),
+                Some(reason),
+                &[],
+                Error::Refused(format!(
+                    "this vault was restored from a backup without replaying the ledger after it (entry {restored}): releases wait until a quorum acknowledges the gap with `breakglass acknowledge-gap --officer A --officer B`"
+                )),
+            ));
+        }
         let Some(facts) = self.checked_facts(secret)? else {
             return Err(self.refuse_with(
                 "release",
