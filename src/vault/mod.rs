@@ -305,8 +305,9 @@ impl Vault {
     }
 
     /// Makes one step of the next releases fail, to test that a failure
-    /// anywhere shows nothing and leaves the vault consistent.
-    #[doc(hidden)]
+    /// anywhere shows nothing and leaves the vault consistent. Test-only:
+    /// it exists with the `testing` feature, which the test suite turns on.
+    #[cfg(any(test, feature = "testing"))]
     pub fn inject_fault(&mut self, fault: Option<FaultPoint>) {
         self.fault = fault;
     }
