@@ -18,7 +18,12 @@ fn export(v: &TestVault, name: &str) -> std::path::PathBuf {
     dir
 }
 
-fn restore(v: &TestVault, backup: &std::path::Path, to: &str, replay: Option<&std::path::Path>) -> (std::process::Output, TestVault) {
+fn restore(
+    v: &TestVault,
+    backup: &std::path::Path,
+    to: &str,
+    replay: Option<&std::path::Path>,
+) -> (std::process::Output, TestVault) {
     let dest = v.scratch.dir.path().join(to);
     let mut c = bin();
     c.arg("--vault").arg(&dest).arg("restore").arg(backup);
@@ -44,7 +49,11 @@ fn restore(v: &TestVault, backup: &std::path::Path, to: &str, replay: Option<&st
 #[test]
 fn a_code_released_after_the_backup_stays_consumed_after_restore_with_replay() {
     let v = TestVault::two_of_three();
-    v.deposit_codes_ok("gh", "alice", &["CODE-ONE-111", "CODE-TWO-222", "CODE-THREE-333"]);
+    v.deposit_codes_ok(
+        "gh",
+        "alice",
+        &["CODE-ONE-111", "CODE-TWO-222", "CODE-THREE-333"],
+    );
     let state = v.scratch.dir.path().join("audit-state.json");
     let verify_state = |t: &TestVault| {
         t.cmd()
@@ -61,7 +70,11 @@ fn a_code_released_after_the_backup_stays_consumed_after_restore_with_replay() {
     for f in files_under(&backup) {
         let bytes = std::fs::read(&f).unwrap();
         for needle in ["CODE-ONE-111", "CODE-TWO-222", &passphrase_for("alice")] {
-            assert!(!contains_bytes(&bytes, needle.as_bytes()), "{needle} in {}", f.display());
+            assert!(
+                !contains_bytes(&bytes, needle.as_bytes()),
+                "{needle} in {}",
+                f.display()
+            );
         }
     }
     assert_eq!(v.release_ok("gh", &["alice", "bob"]).trim(), "CODE-ONE-111");
@@ -74,10 +87,20 @@ fn a_code_released_after_the_backup_stays_consumed_after_restore_with_replay() {
     expect_success(&out, "restore");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("replayed"), "{text}");
-    assert_eq!(r.remaining("gh"), 3, "CODE-ONE was released; CODE-FOUR came back");
+    assert_eq!(
+        r.remaining("gh"),
+        3,
+        "CODE-ONE was released; CODE-FOUR came back"
+    );
     assert_eq!(r.release_ok("gh", &["bob", "carol"]).trim(), "CODE-TWO-222");
-    assert_eq!(r.release_ok("gh", &["bob", "carol"]).trim(), "CODE-THREE-333");
-    assert_eq!(r.release_ok("gh", &["bob", "carol"]).trim(), "CODE-FOUR-444");
+    assert_eq!(
+        r.release_ok("gh", &["bob", "carol"]).trim(),
+        "CODE-THREE-333"
+    );
+    assert_eq!(
+        r.release_ok("gh", &["bob", "carol"]).trim(),
+        "CODE-FOUR-444"
+    );
     let err = expect_error(&r.release("gh", &["bob", "carol"]), 1);
     assert_mentions(&err, &["nothing left"]);
     // The restored ledger extends what the auditor saw before.
@@ -107,7 +130,13 @@ fn a_restore_without_replay_waits_for_a_quorum_to_acknowledge_the_gap() {
     assert_mentions(&expect_error(&out, 1), &["too few officers"]);
     let out = r
         .batch()
-        .args(["acknowledge-gap", "--officer", "alice", "--officer", "carol"])
+        .args([
+            "acknowledge-gap",
+            "--officer",
+            "alice",
+            "--officer",
+            "carol",
+        ])
         .write_stdin(lines(&[&passphrase_for("alice"), &passphrase_for("carol")]))
         .output()
         .unwrap();
