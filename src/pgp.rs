@@ -445,6 +445,29 @@ mod tests {
         assert!(fast.verify(b"body", b"garbage").is_err());
     }
 
+    /// deny.toml's exception for RUSTSEC-2023-0071 (the `rsa` crate) rests
+    /// on this: every key the vault makes is Ed25519 or Cv25519, so it never
+    /// holds an RSA secret key.
+    #[test]
+    fn generated_keys_are_never_rsa() {
+        use openpgp::crypto::mpi::PublicKey as Mpis;
+        use openpgp::types::Curve;
+        let keys = [
+            SecretKey::generate_signing("s").unwrap(),
+            SecretKey::generate_encryption("e").unwrap(),
+        ];
+        for k in &keys {
+            for ka in k.0.keys() {
+                let ok = match ka.key().mpis() {
+                    Mpis::EdDSA { curve, .. } => *curve == Curve::Ed25519,
+                    Mpis::ECDH { curve, .. } => *curve == Curve::Cv25519,
+                    _ => false,
+                };
+                assert!(ok, "{} is {}", ka.key().fingerprint(), ka.key().pk_algo());
+            }
+        }
+    }
+
     #[test]
     fn encrypt_decrypt_round_trip_and_wrong_key() {
         let k = SecretKey::generate_encryption("v").unwrap();
