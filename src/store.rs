@@ -89,8 +89,34 @@ pub struct Store {
 fn storage(e: sled::Error) -> Error {
     match e {
         sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => Error::InUse,
+        sled::Error::Corruption { .. } => Error::Corrupt(
+            "the vault's database is damaged: sled found corrupted data. Nothing was written; \
+             restore the vault from a backup (`breakglass restore`) and have the auditors verify \
+             it against their saved state"
+                .into(),
+        ),
         other => Error::Storage(other.to_string()),
     }
+}
+
+/// Removes the snapshot files sled was still writing when its process
+/// died (`snap.*.generating`). sled 0.34.7 writes a snapshot under that
+/// name, syncs it and renames it, but when listing snapshots it only skips
+/// an older suffix, so after a kill it takes the unfinished file for the
+/// newest snapshot and refuses to open (spacejam/sled#1527, #1533). The
+/// finished snapshot before it and the log are complete without it.
+fn remove_unfinished_snapshots(path: &Path) -> Result<bool> {
+    let mut removed = false;
+    for e in std::fs::read_dir(path)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(e.path())?;
+            removed = true;
+        }
+    }
+    Ok(removed)
 }
 
 impl Store {
@@ -135,11 +161,18 @@ impl Store {
         // for a moment. Another process holding it gets "in use" after this
         // short grace, never a hang.
         let mut attempts = 0;
+        let mut cleaned = false;
         let db = loop {
             match config.open().map_err(storage) {
                 Err(Error::InUse) if attempts < LOCK_RETRIES => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                // sled reported corruption after taking the lock, so no
+                // live process is writing a snapshot: an unfinished one
+                // left by a killed process may be the cause.
+                Err(Error::Corrupt(_)) if !cleaned && remove_unfinished_snapshots(path)? => {
+                    cleaned = true;
                 }
                 other => break other?,
             }
@@ -308,6 +341,49 @@ mod tests {
         s.transact(|tx| tx.put(Table::Meta, b"x", b"y")).unwrap();
         s.flush().unwrap();
         assert!(matches!(Store::open(&p), Err(Error::InUse)));
+    }
+
+    #[test]
+    fn an_unfinished_snapshot_left_by_a_killed_process_does_not_block_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        {
+            let s = Store::create(&p).unwrap();
+            s.transact(|tx| tx.put(Table::Meta, b"x", b"y")).unwrap();
+            s.flush().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // What a process killed while writing a snapshot leaves: a newer,
+        // truncated file that sled 0.34.7 would take for the snapshot.
+        let generating = p.join("snap.FFFFFFFFFFFFFFF0.generating");
+        std::fs::write(&generating, b"half a snapshot").unwrap();
+        let s = Store::open(&p).unwrap();
+        assert_eq!(s.get(Table::Meta, b"x").unwrap(), Some(b"y".to_vec()));
+        assert!(!generating.exists());
+    }
+
+    #[test]
+    fn a_damaged_database_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        {
+            let s = Store::create(&p).unwrap();
+            s.transact(|tx| tx.put(Table::Meta, b"x", b"y")).unwrap();
+            s.flush().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // A finished snapshot with a wrong checksum is real damage.
+        std::fs::write(p.join("snap.FFFFFFFFFFFFFFF0"), b"0123456789abcdef").unwrap();
+        let e = Store::open(&p)
+            .err()
+            .expect("a damaged snapshot is refused");
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Corrupt(_)), "{msg}");
+        assert!(
+            msg.contains("damaged") && msg.contains("breakglass restore"),
+            "{msg}"
+        );
+        assert!(!msg.contains("backtrace"), "{msg}");
     }
 
     #[test]

@@ -125,18 +125,21 @@ fn snapshot(m: &serde_json::Map<String, Value>) -> Option<BTreeMap<String, Secre
 }
 
 impl Vault {
-    /// The facts about `secret` from the ledger entries of the current
-    /// epoch, or `None` when it holds nothing in this epoch. A ledger that
-    /// contradicts itself (a forged deposit signature, a release of an
-    /// item that does not exist) is an error naming the entry.
-    pub(super) fn secret_facts(&self, secret: &str) -> Result<Option<SecretFacts>> {
-        Ok(self.ledger_facts(Some(secret))?.remove(secret))
-    }
-
     /// The facts about every secret (or only `only`) in the current epoch:
     /// the snapshot of the entry that opened the epoch, then every deposit,
     /// release and display after it.
     pub(super) fn ledger_facts(&self, only: Option<&str>) -> Result<BTreeMap<String, SecretFacts>> {
+        Ok(self.ledger_facts_since(only, None)?.0)
+    }
+
+    /// [`Vault::ledger_facts`], resuming from facts read earlier up to
+    /// entry `next` (so a release reads only what was appended since it
+    /// began); returns the facts and where the ledger ends now.
+    pub(super) fn ledger_facts_since(
+        &self,
+        only: Option<&str>,
+        resume: Option<(BTreeMap<String, SecretFacts>, u64)>,
+    ) -> Result<(BTreeMap<String, SecretFacts>, u64)> {
         let (from, epoch) = self.epoch_entry()?;
         let officers: HashMap<String, Verifier> = epoch
             .get("officers")
@@ -154,14 +157,10 @@ impl Vault {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let mut facts = if epoch.get("kind").and_then(Value::as_str) == Some("rekey") {
-            snapshot(&epoch).ok_or_else(|| {
-                Error::Ledger(format!(
-                    "entry {from}: the secrets it carries are malformed"
-                ))
-            })?
-        } else {
-            BTreeMap::new()
+        let (mut facts, start) = match resume {
+            // Facts read in an earlier epoch are of no use.
+            Some((facts, next)) if next > from => (facts, next),
+            _ => (self.epoch_facts(from, &epoch)?, from + 1),
         };
         if let Some(s) = only {
             facts.retain(|k, _| k == s);
@@ -172,8 +171,10 @@ impl Vault {
             .map(|s| canonical::to_string(&Value::from(s)))
             .transpose()?
             .map(|s| format!("\"secret\":{s}"));
-        for e in ledger::entries_from(&self.store, from + 1) {
+        let mut next = start;
+        for e in ledger::entries_from(&self.store, start) {
             let (seq, bytes) = e?;
+            next = seq + 1;
             let has = |n: &[u8]| bytes.windows(n.len()).any(|w| w == n);
             // An entry that opens an epoch is always read: one after this
             // epoch's means the vault's records are older than its ledger.
@@ -228,7 +229,24 @@ impl Vault {
                 _ => {}
             }
         }
-        Ok(facts)
+        Ok((facts, next))
+    }
+
+    /// The secrets the entry that opened the epoch carries: a ceremony's
+    /// snapshot, or nothing at genesis.
+    fn epoch_facts(
+        &self,
+        from: u64,
+        epoch: &serde_json::Map<String, Value>,
+    ) -> Result<BTreeMap<String, SecretFacts>> {
+        if epoch.get("kind").and_then(Value::as_str) != Some("rekey") {
+            return Ok(BTreeMap::new());
+        }
+        snapshot(epoch).ok_or_else(|| {
+            Error::Ledger(format!(
+                "entry {from}: the secrets it carries are malformed"
+            ))
+        })
     }
 
     /// Checks one deposit entry's signed statement and returns what it
@@ -426,8 +444,19 @@ impl Vault {
     /// them; any disagreement locks the vault. `None` when it was never
     /// deposited (and nothing is stored for it).
     pub(super) fn checked_facts(&self, secret: &str) -> Result<Option<SecretFacts>> {
-        let facts = match self.secret_facts(secret) {
-            Ok(f) => f,
+        Ok(self.checked_facts_since(secret, None)?.0)
+    }
+
+    /// [`Vault::checked_facts`], resuming from facts read up to entry
+    /// `next`; returns where the ledger ends now too.
+    pub(super) fn checked_facts_since(
+        &self,
+        secret: &str,
+        resume: Option<(SecretFacts, u64)>,
+    ) -> Result<(Option<SecretFacts>, u64)> {
+        let resume = resume.map(|(f, next)| (BTreeMap::from([(secret.to_owned(), f)]), next));
+        let (facts, next) = match self.ledger_facts_since(Some(secret), resume) {
+            Ok((mut all, next)) => (all.remove(secret), next),
             Err(e) => return Err(self.lock_vault(format!("the ledger of {secret}: {e}"))),
         };
         let problem = match &facts {
@@ -441,7 +470,7 @@ impl Vault {
             Some(why) => {
                 Err(self.lock_vault(format!("{why}; this blocks every release of {secret}")))
             }
-            None => Ok(facts),
+            None => Ok((facts, next)),
         }
     }
 }

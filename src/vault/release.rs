@@ -22,6 +22,9 @@ pub struct ReleaseRequest {
     started: std::time::Duration,
     needed: usize,
     approvals: Vec<Approval>,
+    /// The secret's history as read when the request began, and where the
+    /// ledger ended then: completing reads only what came after.
+    facts: Option<(facts::SecretFacts, u64)>,
 }
 
 impl std::fmt::Debug for ReleaseRequest {
@@ -89,7 +92,8 @@ impl Vault {
                 )),
             ));
         }
-        let Some(facts) = self.checked_facts(secret)? else {
+        let (facts, scanned) = self.checked_facts_since(secret, None)?;
+        let Some(facts) = facts else {
             return Err(self.refuse_with(
                 "release",
                 Some(secret),
@@ -117,6 +121,7 @@ impl Vault {
             started: self.clock.monotonic(),
             needed,
             approvals: Vec::new(),
+            facts: Some((facts, scanned)),
         })
     }
 
@@ -287,7 +292,8 @@ impl Vault {
         // The item and the approvals it needs, from what officers signed
         // (I15); the stored records must agree or the vault locks.
         let facts = self
-            .checked_facts(&secret)?
+            .checked_facts_since(&secret, req.facts.take())?
+            .0
             .ok_or_else(|| fail(Error::UnknownSecret(secret.clone())))?;
         let needed =
             (self.config.threshold as usize).max(facts.min_approvals.unwrap_or(0) as usize);
