@@ -36,9 +36,12 @@ pub enum Error {
     /// The directory holds something that is not a breakglass vault.
     #[error("{0} is not a breakglass vault")]
     NotAVault(PathBuf),
-    /// Another process holds the vault's lock.
-    #[error("vault is in use by another breakglass process; try again when it has finished")]
-    InUse,
+    /// Another process holds the vault's lock; names it when it can.
+    #[error(
+        "vault is in use by another breakglass process{}; try again when it has finished",
+        .0.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
+    )]
+    InUse(Option<String>),
     /// A vault written by an older or newer (or unknown) format.
     #[error(
         "vault format version {found} is not supported (this breakglass reads version {supported}){}",

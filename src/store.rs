@@ -88,7 +88,9 @@ pub struct Store {
 
 fn storage(e: sled::Error) -> Error {
     match e {
-        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => Error::InUse,
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            Error::InUse(None)
+        }
         sled::Error::Corruption { .. } => Error::Corrupt(
             "the vault's database is damaged: sled found corrupted data. Nothing was written; \
              restore the vault from a backup (`breakglass restore`) and have the auditors verify \
@@ -97,6 +99,40 @@ fn storage(e: sled::Error) -> Error {
         ),
         other => Error::Storage(other.to_string()),
     }
+}
+
+/// The file naming the process that holds the vault open, for the
+/// message another process gets. Informative only: it is written after the
+/// lock is taken and never trusted for anything else.
+const HOLDER: &str = "holder";
+
+/// Records this process as the vault's holder: its pid, and its terminal
+/// where it has one. A failure to write it is not an error.
+fn write_holder(path: &Path) {
+    let pid = std::process::id();
+    let tty = std::fs::read_link("/proc/self/fd/0")
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+        .filter(|p| p.starts_with("/dev/pts/") || p.starts_with("/dev/tty"));
+    let text = match tty {
+        Some(t) => format!("pid {pid} on {t}"),
+        None => format!("pid {pid}"),
+    };
+    let tmp = path.join(format!(".{HOLDER}.{pid}"));
+    if std::fs::write(&tmp, text).is_ok() {
+        let _ = std::fs::rename(&tmp, path.join(HOLDER));
+    }
+}
+
+/// Who holds the vault, as [`write_holder`] recorded it, if the holder is
+/// still alive.
+fn read_holder(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path.join(HOLDER)).ok()?;
+    let text: String = text.chars().take(200).filter(|c| !c.is_control()).collect();
+    let pid: u32 = text.strip_prefix("pid ")?.split(' ').next()?.parse().ok()?;
+    std::path::Path::new(&format!("/proc/{pid}"))
+        .exists()
+        .then_some(text)
 }
 
 /// Removes the snapshot files sled was still writing when its process
@@ -164,7 +200,7 @@ impl Store {
         let mut cleaned = false;
         let db = loop {
             match config.open().map_err(storage) {
-                Err(Error::InUse) if attempts < LOCK_RETRIES => {
+                Err(Error::InUse(_)) if attempts < LOCK_RETRIES => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
@@ -174,9 +210,11 @@ impl Store {
                 Err(Error::Corrupt(_)) if !cleaned && remove_unfinished_snapshots(path)? => {
                     cleaned = true;
                 }
+                Err(Error::InUse(_)) => return Err(Error::InUse(read_holder(path))),
                 other => break other?,
             }
         };
+        write_holder(path);
         let trees = Table::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -340,7 +378,13 @@ mod tests {
         let s = Store::create(&p).unwrap();
         s.transact(|tx| tx.put(Table::Meta, b"x", b"y")).unwrap();
         s.flush().unwrap();
-        assert!(matches!(Store::open(&p), Err(Error::InUse)));
+        let e = Store::open(&p).err().expect("in use");
+        let own = format!("pid {}", std::process::id());
+        assert!(
+            matches!(&e, Error::InUse(Some(h)) if h.starts_with(&own)),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&own), "{e}");
     }
 
     #[test]

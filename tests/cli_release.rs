@@ -548,7 +548,9 @@ fn a_second_process_gets_vault_in_use_at_once() {
             "{what} took {took:?} on a vault in use"
         );
         let err = expect_error(&out, 1);
-        assert_mentions(&err, &["vault is in use"]);
+        // The message names the holder, so a responder knows whom to ask.
+        let holder_pid = format!("pid {}", holder.id());
+        assert_mentions(&err, &["vault is in use", &holder_pid]);
         assert!(
             out.stdout.is_empty(),
             "{what} printed something:\n{}",

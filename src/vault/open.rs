@@ -87,12 +87,35 @@ impl Vault {
             }
             check_passphrase(&o.name, &o.passphrase)?;
         }
-        let existed = path.exists();
-        let store = Store::create(path)?;
-        let result = Self::write_genesis(store, &opts, clock);
-        if result.is_err() && !existed {
+        store::check_new_vault_path(path)?;
+        // The vault is built in a hidden sibling directory and renamed into
+        // place only when its genesis entry is durable: a killed `init`
+        // leaves no half-made vault at `path`, only a `.NAME.init-*`
+        // directory beside it, which nothing opens and which may be removed.
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::invalid("vault directory", "the path has no final name"))?;
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => std::path::PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent)?;
+        let building = parent.join(format!(
+            ".{}.init-{}",
+            name.to_string_lossy(),
+            hex::encode(crypto::random_array::<4>())
+        ));
+        let built = Store::create(&building)
+            .and_then(|store| Self::write_genesis(store, &opts, clock.clone()));
+        let result = built.and_then(|v| {
+            // Close the database before it moves; reopen it in place.
+            drop(v);
+            std::fs::rename(&building, path)?;
+            Vault::open_with_clock(path, clock)
+        });
+        if result.is_err() {
             // Nothing of a failed init is left behind.
-            let _ = std::fs::remove_dir_all(path);
+            let _ = std::fs::remove_dir_all(&building);
         }
         result
     }
