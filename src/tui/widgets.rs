@@ -72,9 +72,15 @@ impl TextInput {
         &self.buf
     }
 
-    /// Takes the text out, leaving the input empty.
+    /// Takes the text out, leaving the input empty. The returned `String`'s
+    /// capacity is exactly its length: the secret types box it, and boxing
+    /// a `String` with spare capacity reallocates, leaving an unzeroized
+    /// copy behind. The input's own buffer is zeroized here.
     pub fn take(&mut self) -> String {
-        std::mem::take(&mut *self.buf)
+        let mut exact = String::with_capacity(self.buf.len());
+        exact.push_str(&self.buf);
+        self.clear();
+        exact
     }
 
     /// Empties the input.
@@ -281,7 +287,8 @@ mod tests {
         }
         assert_eq!(i.display(), "••••••");
         assert_eq!(i.on_key(key(KeyCode::Enter)), InputEvent::Submit);
-        assert_eq!(i.take(), "s3cret");
+        let taken = i.take();
+        assert_eq!((taken.as_str(), taken.capacity()), ("s3cret", 6));
         assert_eq!(i.text(), "");
     }
 
