@@ -13,13 +13,18 @@ use crate::vault::{InitOptions, NewOfficer, Vault};
 pub struct Demo {
     /// Officer names with their passphrases (printed for the user).
     pub officers: Vec<(String, Passphrase)>,
-    /// Secret names.
+    /// Secret names, in the order the console and `list` show them.
     pub secrets: Vec<String>,
+    /// The secret the printed commands suggest releasing; the console opens
+    /// with it selected, so the two agree.
+    pub suggested: String,
     /// The open vault.
     pub vault: Vault,
 }
 
 const OFFICERS: [&str; 3] = ["alice", "bob", "carol"];
+/// The code set the demo suggests releasing first: the largest.
+const SUGGESTED: &str = "github/admin";
 const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 fn random_code() -> String {
@@ -80,11 +85,11 @@ pub fn create(dir: &Path) -> Result<Demo> {
         Some(3),
         &[credential],
     )?;
-    let mut secrets: Vec<String> = sets.iter().map(|(n, _)| n.to_string()).collect();
-    secrets.push("postgres/root".into());
+    let secrets = vault.secrets()?.into_iter().map(|s| s.name).collect();
     Ok(Demo {
         officers,
         secrets,
+        suggested: SUGGESTED.to_string(),
         vault,
     })
 }

@@ -1,8 +1,11 @@
 //! Process hardening done once at start: no core dumps (invariant I5), so a
 //! crash cannot write the vault key or a released item to disk.
 //!
-//! This is the only module allowed `unsafe`: `setrlimit` and `prctl` are
-//! plain libc calls with no Rust wrapper in our dependencies.
+//! Also here: the check that stdout can take a released item before a
+//! release starts.
+//!
+//! This is the only module allowed `unsafe`: `setrlimit`, `prctl` and
+//! `fcntl` are plain libc calls with no Rust wrapper in our dependencies.
 #![allow(unsafe_code)]
 
 /// Disables core dumps for this process. Returns whether it succeeded; the
@@ -45,5 +48,44 @@ pub fn core_dumps_disabled() -> bool {
     #[cfg(not(unix))]
     {
         false
+    }
+}
+
+/// Why stdout cannot take a released item, if it cannot: it is not open for
+/// writing, or it is `/dev/null`. Rust's standard library hides both: at
+/// start it reopens a closed descriptor 0, 1 or 2 on `/dev/null`, and its
+/// `stdout` reports success when a write fails with EBADF. Either way an
+/// item written there would be logged as delivered and reach nobody, so
+/// `release --batch` asks this before anything is released.
+pub fn stdout_unusable() -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        // SAFETY: fcntl(F_GETFL) only reads the flags of descriptor 1; it
+        // takes no pointer and fails with EBADF if the descriptor is closed.
+        let flags = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) };
+        if flags < 0 {
+            return Some("stdout is closed");
+        }
+        if !matches!(flags & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR) {
+            return Some("stdout is not open for writing");
+        }
+        let out = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata());
+        let null = std::fs::metadata("/dev/null");
+        if let (Ok(out), Ok(null)) = (out, null) {
+            if out.file_type().is_char_device() && out.rdev() == null.rdev() {
+                return Some("stdout is /dev/null (or was closed)");
+            }
+        }
+        None
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }

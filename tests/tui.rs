@@ -181,7 +181,7 @@ fn home_shows_the_vault_without_any_value() {
     assert_shows(&s, "alice, bob, carol");
     assert_shows(&s, "github/admin");
     assert_shows(&s, "3 of 3 left");
-    assert_shows(&s, "Ledger verified");
+    assert_shows(&s, "verified ✓");
     assert_no_code(&s);
 }
 
@@ -269,8 +269,10 @@ fn cancelling_discards_the_approvals_and_is_logged() {
     c.start_release("drill");
     c.approve_next("alice");
     c.key(KeyCode::Esc);
+    assert_shows(&c.screen(), "discard 1 approval (alice)?");
+    c.key(KeyCode::Char('y'));
     let s = c.screen();
-    assert_shows(&s, "Release cancelled");
+    assert_shows(&s, "Release cancelled and logged; 1 approval discarded.");
     assert_shows(&s, "3 of 3 left");
     let last = c.last_entry();
     assert_eq!(
@@ -281,17 +283,71 @@ fn cancelling_discards_the_approvals_and_is_logged() {
 }
 
 #[test]
-fn a_secret_with_nothing_left_is_refused_on_screen_and_logged() {
+fn a_secret_with_nothing_left_stops_at_home_with_the_reason_and_logs_nothing() {
     let mut c = console_with(&["ONLY-CODE"]);
     c.start_release("first");
     c.approve_next("alice");
     c.approve_next("bob");
     c.key(KeyCode::Enter);
     assert_shows(&c.screen(), "none left");
-    c.start_release("second");
-    let s = c.screen();
-    assert_shows(&s, "nothing left to release in github/admin");
-    assert_eq!(c.last_entry()["kind"], "refused");
+    let before = c.kinds().len();
+    for key in [KeyCode::Char('r'), KeyCode::Enter, KeyCode::Enter] {
+        c.key(key);
+        let s = c.screen();
+        assert_shows(
+            &s,
+            "Nothing left to release in github/admin: all 1 code were",
+        );
+        assert_shows(&s, "Quorum 2 of 3");
+    }
+    assert_eq!(
+        c.kinds().len(),
+        before,
+        "a refusal was logged per keystroke"
+    );
+    // From the release screen's own list, too.
+    c.key(KeyCode::Char('r'));
+    assert_eq!(c.kinds().len(), before);
+}
+
+#[test]
+fn no_keystroke_logs_more_than_one_entry() {
+    let mut c = console_with(&["ONLY-CODE"]);
+    let mut script: Vec<KeyCode> = vec![KeyCode::Char('r')];
+    script.extend("drill".chars().map(KeyCode::Char));
+    script.push(KeyCode::Enter);
+    // alice: one wrong passphrase, then the right one.
+    script.push(KeyCode::Enter);
+    script.extend("wrong-pass".chars().map(KeyCode::Char));
+    script.push(KeyCode::Enter);
+    script.extend(secret_of("alice").chars().map(KeyCode::Char));
+    script.push(KeyCode::Enter);
+    script.push(KeyCode::Enter);
+    script.extend(secret_of("bob").chars().map(KeyCode::Char));
+    script.push(KeyCode::Enter);
+    // The reveal, confirmed; then the empty secret, three times.
+    script.extend([
+        KeyCode::Enter,
+        KeyCode::Enter,
+        KeyCode::Char('r'),
+        KeyCode::Enter,
+    ]);
+    for key in script {
+        let before = c.kinds().len();
+        c.key(key);
+        c.app.settle();
+        c.app.tick();
+        let added = c.kinds().len() - before;
+        assert!(
+            added <= 1,
+            "{key:?} logged {added} entries: {:?}",
+            c.kinds()
+        );
+    }
+    assert_eq!(
+        c.kinds()[2..],
+        ["auth_failed", "release", "displayed"].map(String::from)
+    );
 }
 
 #[test]
@@ -361,7 +417,7 @@ fn deposit_counts_the_hidden_codes_before_confirming() {
     assert_shows(&c.screen(), "Deposit 3 codes into okta/recovery?");
     c.key(KeyCode::Char('y'));
     let s = c.screen();
-    assert_shows(&s, "Deposited 3 into okta/recovery");
+    assert_shows(&s, "Deposited 3 codes into okta/recovery");
     assert_shows(&s, "3 of 3 left");
     assert_eq!(c.last_entry()["kind"], "deposit");
 }
@@ -376,7 +432,7 @@ fn the_ledger_view_lists_filters_details_and_exports() {
     c.key(KeyCode::Char('l'));
     c.app.settle();
     let s = c.screen_at(200, 50);
-    assert_shows(&s, "Ledger verified");
+    assert_shows(&s, "Ledger verified ✓");
     assert_shows(&s, "genesis");
     assert_shows(&s, "displayed");
     // Cycle the kind filter to releases, and see the approvals.
@@ -400,6 +456,7 @@ fn the_ledger_view_lists_filters_details_and_exports() {
     // Export.
     let out = c.dir.path().join("bundle");
     c.key(KeyCode::Char('e'));
+    // The offered directory gives way to what is pasted.
     c.app.on_paste(out.to_str().unwrap());
     c.key(KeyCode::Enter);
     assert_shows(&c.screen(), "Exported 4 entries");
@@ -512,4 +569,631 @@ fn officers_choose_themselves_in_any_order_and_see_their_own_statement() {
     assert_shows(&c.screen(), "✓ carol");
     c.approve_next("alice");
     assert_shows(&c.screen(), "K7QX P2MW");
+}
+
+// ---- Issue 10: the console at 3 a.m. ----
+
+/// A console whose officers deposit `codes` into `okta/recovery` through
+/// the deposit screen, pasted as one bracketed paste.
+fn paste_deposit(c: &mut Console, pasted: &str) {
+    c.key(KeyCode::Char('d'));
+    c.key(KeyCode::Enter); // alice
+    c.sign("alice");
+    c.type_text("okta/recovery");
+    c.key(KeyCode::Enter);
+    c.app.on_paste(pasted);
+}
+
+#[test]
+fn pasted_codes_split_at_cr_lf_and_crlf() {
+    // tmux and most terminals separate pasted lines with CR alone.
+    for pasted in [
+        "AAAA-1111\rBBBB-2222\rCCCC-3333",
+        "AAAA-1111\r\nBBBB-2222\r\nCCCC-3333\r\n",
+        "AAAA-1111\nBBBB-2222\rCCCC-3333\n",
+    ] {
+        let mut c = console_with(&[]);
+        paste_deposit(&mut c, pasted);
+        assert_shows(&c.screen(), "3 codes entered");
+        c.ctrl('d');
+        assert_shows(&c.screen(), "Deposit 3 codes into okta/recovery?");
+        c.key(KeyCode::Char('y'));
+        assert_shows(&c.screen(), "Deposited 3 codes into okta/recovery");
+        let last = c.last_entry();
+        assert_eq!(
+            (last["count"].as_u64(), last["total"].as_u64()),
+            (Some(3), Some(3))
+        );
+    }
+}
+
+#[test]
+fn a_code_with_a_control_or_format_character_is_never_stored() {
+    for bad in ['\t', '\u{202E}', '\u{200B}', '\u{7}'] {
+        let mut c = console_with(&[]);
+        paste_deposit(&mut c, &format!("GOOD-1111\rBAD{bad}2222\r"));
+        assert_shows(&c.screen(), "2 codes entered");
+        c.key(KeyCode::Enter);
+        let s = c.screen();
+        assert_shows(
+            &s,
+            &format!("Code 2 of 2: it contains U+{:04X}", bad as u32),
+        );
+        assert_shows(&s, "Esc to start again.");
+        assert!(!s.contains("Deposit 2 codes"), "{s}");
+        assert!(!s.contains("GOOD") && !s.contains("BAD"), "{s}");
+        assert_eq!(c.kinds(), ["genesis"]);
+    }
+}
+
+#[test]
+fn reasons_with_bidi_or_format_characters_are_refused() {
+    let mut c = console();
+    c.key(KeyCode::Char('r'));
+    c.app.on_paste("INC-42 \u{202E}detaler");
+    c.key(KeyCode::Enter);
+    let s = c.screen();
+    assert_shows(&s, "U+202E");
+    assert_shows(&s, "Reason:");
+    assert!(!c.kinds().contains(&"refused".to_string()));
+}
+
+/// The rows of `screen` holding block glyphs, with their index.
+fn glyph_rows(screen: &str) -> Vec<(usize, String)> {
+    screen
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(['█', '▀', '▄']))
+        .map(|(i, l)| (i, l.to_string()))
+        .collect()
+}
+
+/// `text` drawn by tui-big-text alone, left-aligned: the reference rows.
+fn reference_rows(text: &str, size: tui_big_text::PixelSize, gw: u16, gh: u16) -> Vec<String> {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Widget;
+    let w = text.chars().count() as u16 * gw;
+    let mut buf = Buffer::empty(Rect::new(0, 0, w, gh));
+    tui_big_text::BigText::builder()
+        .pixel_size(size)
+        .lines(vec![ratatui::text::Line::from(text.to_string())])
+        .left_aligned()
+        .build()
+        .render(buf.area, &mut buf);
+    (0..gh)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect()
+}
+
+/// Column (in characters) where `row` holds `want`, which must be the same
+/// for every non-blank reference row.
+fn block_column(rows: &[(usize, String)], reference: &[String]) -> usize {
+    let mut col = None;
+    for (r, want) in rows.iter().zip(reference) {
+        if want.trim().is_empty() {
+            continue;
+        }
+        let chars: Vec<char> = r.1.chars().collect();
+        let want: Vec<char> = want.chars().collect();
+        let at = (0..=chars.len() - want.len())
+            .find(|&x| chars[x..x + want.len()] == want[..])
+            .unwrap_or_else(|| panic!("row {} does not hold its glyphs:\n{}", r.0, r.1));
+        assert_eq!(*col.get_or_insert(at), at, "row {} is shifted", r.0);
+    }
+    col.unwrap()
+}
+
+#[test]
+fn the_large_code_is_one_block_every_row_starting_in_the_same_column() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut c = console();
+        c.start_release("drill");
+        c.approve_next("alice");
+        c.approve_next("bob");
+        let s = c.screen_at(w, h);
+        let rows = glyph_rows(&s);
+        assert!(rows.len() >= 7, "{s}");
+        let reference = reference_rows("K7QX P2MW", tui_big_text::PixelSize::Full, 8, 8);
+        let col = block_column(&rows, &reference);
+        // Centred as a block.
+        let left = col;
+        let right = w as usize - (col + 72);
+        assert!(left.abs_diff(right) <= 1, "{left} vs {right}:\n{s}");
+        assert_shows(&s, "K7QX P2MW");
+        assert_shows(&s, "exactly: K7QX-P2MW");
+    }
+}
+
+#[test]
+fn long_codes_wrap_between_groups_then_shrink_then_show_plain_never_cut() {
+    // 24 characters: six groups, three lines of two groups at half height.
+    let long = "ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut c = console_with(&[long]);
+    c.start_release("drill");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    let s = c.screen();
+    let rows = glyph_rows(&s);
+    assert_eq!(rows.len(), 12, "{s}");
+    let mut cols = Vec::new();
+    for (i, line) in ["ABCD EFGH", "JKLM NPQR", "STUV WXYZ"].iter().enumerate() {
+        let reference = reference_rows(line, tui_big_text::PixelSize::HalfHeight, 8, 4);
+        cols.push(block_column(&rows[i * 4..i * 4 + 4], &reference));
+    }
+    assert!(cols.iter().all(|c| *c == cols[0]), "{cols:?}\n{s}");
+    assert_shows(&s, "ABCD EFGH JKLM NPQR STUV WXYZ");
+    assert_shows(&s, &format!("exactly: {long}"));
+
+    // Far too long to draw large at 80×24: plain text, every group whole.
+    let huge: String = (0..30).map(|i| ["K7QX", "P2MW", "R4TZ"][i % 3]).collect();
+    let mut c = console_with(&[&huge]);
+    c.start_release("drill");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    let s = c.screen();
+    assert!(glyph_rows(&s).is_empty(), "{s}");
+    let shown: String = s.replace('│', " ").split_whitespace().collect();
+    assert!(shown.contains(&huge), "the code is cut:\n{s}");
+}
+
+#[test]
+fn while_the_terminal_is_too_small_only_q_and_ctrl_c_act() {
+    let mut c = console();
+    c.app.on_resize(60, 16);
+    assert_shows(&c.screen_at(60, 16), "Terminal too small");
+    let before = c.kinds();
+    for key in [
+        KeyCode::Char('r'),
+        KeyCode::Enter,
+        KeyCode::Char('d'),
+        KeyCode::Char('l'),
+        KeyCode::Esc,
+        KeyCode::Char('?'),
+    ] {
+        c.key(key);
+    }
+    c.app.on_resize(80, 24);
+    let s = c.screen();
+    assert_shows(&s, "Quorum 2 of 3");
+    assert!(!s.contains("Press any key"), "{s}");
+    assert_eq!(c.kinds(), before);
+    assert!(!c.app.should_quit());
+
+    // On the reveal, Enter while too small does not confirm what cannot be
+    // seen; the code is still there once the window is large again.
+    c.start_release("drill");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.app.on_resize(70, 20);
+    let s = c.screen_at(70, 20);
+    assert_no_code(&s);
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Esc);
+    c.app.on_resize(80, 24);
+    assert_shows(&c.screen(), "K7QX P2MW");
+    assert_eq!(c.remaining(), (2, 1));
+    c.app.on_resize(70, 20);
+    c.key(KeyCode::Char('q'));
+    assert!(c.app.should_quit());
+    assert_eq!(c.last_entry()["outcome"], "dismissed");
+}
+
+#[test]
+fn esc_asks_before_discarding_approvals() {
+    let mut c = console();
+    c.start_release("drill");
+    c.approve_next("alice");
+    // Esc at bob's passphrase, then Esc again: the second one asks.
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Esc);
+    let s = c.screen();
+    assert_shows(&s, "Cancel the release and discard 1 approval (alice)?");
+    assert_shows(&s, "y discard the approvals and cancel");
+    // Anything but y keeps collecting.
+    c.key(KeyCode::Esc);
+    let s = c.screen();
+    assert_shows(&s, "1 of 2 approvals");
+    assert!(!c.kinds().contains(&"cancelled".to_string()));
+    c.approve_next("bob");
+    assert_shows(&c.screen(), "K7QX P2MW");
+
+    // With no approval yet there is nothing to lose: Esc leaves at once.
+    let mut c = console();
+    c.start_release("drill");
+    c.key(KeyCode::Esc);
+    assert_shows(
+        &c.screen(),
+        "Release cancelled and logged; 0 approvals discarded.",
+    );
+}
+
+#[test]
+fn wrong_passphrases_are_counted_three_per_officer_then_that_officer_is_out() {
+    let mut c = console();
+    c.start_release("drill");
+    c.key(KeyCode::Enter);
+    for n in 1..=2 {
+        c.type_text("wrong-pass");
+        c.key(KeyCode::Enter);
+        c.app.settle();
+        let s = c.screen();
+        assert_shows(
+            &s,
+            &format!("Wrong passphrase for alice (attempt {n} of 3, logged)"),
+        );
+        assert_shows(
+            &s,
+            &format!("Passphrase for alice (hidden, attempt {} of 3)", n + 1),
+        );
+    }
+    c.type_text("wrong-pass");
+    c.key(KeyCode::Enter);
+    c.app.settle();
+    c.app.tick();
+    let s = c.screen();
+    assert_shows(&s, "Wrong passphrase for alice 3 times");
+    assert_shows(&s, "alice cannot approve this");
+    assert_shows(&s, "✗ alice (3 wrong)");
+    assert_shows(&s, "bob signs:");
+    assert_eq!(c.kinds().iter().filter(|k| *k == "auth_failed").count(), 3);
+    c.approve_next("bob");
+    c.approve_next("carol");
+    assert_shows(&c.screen(), "K7QX P2MW");
+
+    // When too few officers are left for the quorum, the release ends.
+    let mut c = console();
+    c.start_release("drill");
+    for _ in 0..2 {
+        c.key(KeyCode::Enter);
+        for _ in 0..3 {
+            c.type_text("wrong-pass");
+            c.key(KeyCode::Enter);
+            c.app.settle();
+            c.app.tick();
+        }
+    }
+    let s = c.screen();
+    assert_shows(&s, "Release cancelled: wrong passphrase for bob 3 times");
+    assert_shows(&s, "Quorum 2 of 3");
+    assert_eq!(c.last_entry()["kind"], "cancelled");
+}
+
+#[test]
+fn three_wrong_passphrases_end_a_deposit() {
+    let mut c = console_with(&[]);
+    c.key(KeyCode::Char('d'));
+    c.key(KeyCode::Enter);
+    for n in 1..=3 {
+        c.type_text("wrong-pass");
+        c.key(KeyCode::Enter);
+        c.app.settle();
+        c.app.tick();
+        if n < 3 {
+            assert_shows(&c.screen(), &format!("(attempt {n} of 3, logged)"));
+        }
+    }
+    assert_shows(
+        &c.screen(),
+        "Deposit abandoned: wrong passphrase for alice 3 times",
+    );
+}
+
+#[test]
+fn ctrl_c_on_the_reveal_leaves_a_note_for_the_exit_status() {
+    let mut c = console();
+    c.start_release("drill");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.ctrl('c');
+    assert!(c.app.should_quit());
+    let note = c.app.exit_note().expect("a note for stderr").to_string();
+    for want in [
+        "github/admin #1 was released",
+        "ledger entry 2",
+        "without confirmation",
+    ] {
+        assert!(note.contains(want), "{note}");
+    }
+    assert!(!note.contains("K7QX"), "{note}");
+    // Leaving from anywhere else needs no note.
+    let mut c = console();
+    c.ctrl('c');
+    assert!(c.app.should_quit() && c.app.exit_note().is_none());
+}
+
+#[test]
+fn the_reveal_screen_maps_ctrl_c_to_an_interrupt() {
+    use breakglass::tui::{RevealKey, RevealScreen};
+    use breakglass::vault::{Displayed, Released};
+    let r = Released {
+        secret: "github/admin".into(),
+        index: 0,
+        kind: SecretKind::Codes,
+        seq: 3,
+        re_release_of: None,
+        officers: vec!["alice".into(), "bob".into()],
+        value: SecretValue::new("K7QX-P2MW".into()),
+    };
+    let screen = RevealScreen::new(&r, 60);
+    let k = |code, m| screen.on_key(KeyEvent::new(code, m));
+    assert_eq!(
+        k(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        RevealKey::Interrupt
+    );
+    assert_eq!(
+        k(KeyCode::Enter, KeyModifiers::NONE),
+        RevealKey::End(Displayed::Confirmed)
+    );
+    assert_eq!(
+        k(KeyCode::Char('p'), KeyModifiers::NONE),
+        RevealKey::ToggleSpelling
+    );
+}
+
+#[test]
+fn p_reads_the_code_aloud_and_it_is_cleared_with_the_reveal() {
+    let mut c = console();
+    c.start_release("drill");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.key(KeyCode::Char('p'));
+    let s = c.screen();
+    assert_shows(&s, "K7QX  Kilo Seven Quebec X-ray");
+    assert_shows(&s, "P2MW  Papa Two Mike Whiskey");
+    assert_shows(&s, "p: large letters");
+    assert!(!s.contains("Look-alikes"), "{s}");
+    assert!(glyph_rows(&s).is_empty());
+    // Back to large letters, and the countdown still runs.
+    c.key(KeyCode::Char('p'));
+    assert!(!glyph_rows(&c.screen()).is_empty());
+    c.key(KeyCode::Char('p'));
+    c.key(KeyCode::Enter);
+    for s in [c.screen(), c.screen_at(200, 50)] {
+        assert_no_code(&s);
+        assert!(!s.contains("Kilo") && !s.contains("Whiskey"), "{s}");
+    }
+}
+
+#[test]
+fn reading_aloud_names_the_look_alikes_a_code_holds() {
+    let mut c = console_with(&["B0OK-5SIl-8"]);
+    c.start_release("drill");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.key(KeyCode::Char('p'));
+    let s = c.screen();
+    assert_shows(&s, "B0OK  Bravo Zero Oscar Kilo");
+    assert_shows(&s, "5SIl  Five Sierra India lowercase Lima");
+    assert_shows(&s, "8     Eight");
+    let joined = s.replace(['│', '\n'], " ");
+    let joined: String = joined.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        joined.contains("B = Bravo, 0 = Zero, O = Oscar, 5 = Five, S = Sierra, I = India, l = lowercase Lima, 8 = Eight"),
+        "{s}"
+    );
+    c.clock.advance(60);
+    c.app.tick();
+    assert!(!c.screen().contains("Bravo"));
+}
+
+/// Every phrase must be on one row of the screen, whole.
+fn assert_whole(screen: &str, phrases: &[&str]) {
+    for p in phrases {
+        assert!(
+            screen.lines().any(|l| l.contains(p)),
+            "{p:?} is not whole on one row:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn every_screen_fits_80x24_without_cutting_words() {
+    let mut c = console();
+    // Home, with an unconfirmed release note.
+    c.start_release("first drill of the night shift");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.key(KeyCode::Esc);
+    assert_whole(
+        &c.screen(),
+        &[
+            "1 released, unconfirmed",
+            "dismissed without",
+            "Quorum 2 of 3",
+            "q quit",
+        ],
+    );
+    // A re-release on the reveal, large and spelled.
+    c.start_release("again");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "as ledger entry 4",
+            "(a re-release of entry 2).",
+            "Esc: clear unconfirmed",
+            "clears in 60 s",
+            "exactly: K7QX-P2MW",
+        ],
+    );
+    c.key(KeyCode::Char('p'));
+    assert_whole(&c.screen(), &["Kilo Seven Quebec X-ray", "clears in 60 s"]);
+    c.key(KeyCode::Enter);
+    assert_whole(&c.screen(), &["confirmed seen and logged."]);
+    // Release: the statement, the cancel question, a wrong passphrase.
+    c.start_release("IdP outage INC-4242, all admins locked out");
+    assert_whole(
+        &c.screen(),
+        &["alice signs:", "0 of 2 approvals", "Esc cancel release"],
+    );
+    c.key(KeyCode::Enter);
+    c.type_text("wrong");
+    c.key(KeyCode::Enter);
+    c.app.settle();
+    assert_whole(
+        &c.screen(),
+        &[
+            "Wrong passphrase for alice (attempt 1 of 3, logged).",
+            "choose another officer.",
+        ],
+    );
+    c.sign("alice");
+    c.key(KeyCode::Esc);
+    assert_whole(
+        &c.screen(),
+        &[
+            "discard 1 approval (alice)?",
+            "any other key: keep collecting",
+        ],
+    );
+    c.key(KeyCode::Char('y'));
+    assert_whole(
+        &c.screen(),
+        &["Release cancelled and logged; 1 approval discarded."],
+    );
+    // Deposit.
+    c.key(KeyCode::Char('d'));
+    assert_whole(&c.screen(), &["Which officer deposits?", "Esc back"]);
+    c.key(KeyCode::Enter);
+    c.sign("alice");
+    c.type_text("okta/recovery");
+    c.key(KeyCode::Enter);
+    c.app.on_paste("ONE-CODE");
+    assert_whole(
+        &c.screen(),
+        &["An empty line or Ctrl-D ends.", "1 code entered"],
+    );
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Enter);
+    assert_whole(&c.screen(), &["Deposit 1 code into okta/recovery?"]);
+    c.key(KeyCode::Char('y'));
+    assert_whole(
+        &c.screen(),
+        &["Deposited 1 code into okta/recovery (1 in all)"],
+    );
+    // The ledger view and help.
+    c.key(KeyCode::Char('l'));
+    c.app.settle();
+    assert_whole(
+        &c.screen(),
+        &["Ledger verified ✓", "REASON", "v verify", "q back"],
+    );
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('?'));
+    assert_whole(
+        &c.screen(),
+        &[
+            "p spells a code aloud (NATO); it clears itself after 60 s.",
+            "Press any key to close this help.",
+        ],
+    );
+}
+
+#[test]
+fn the_ledger_view_serves_auditors() {
+    let mut c = console();
+    c.app.set_export_base(c.dir.path().to_path_buf());
+    c.start_release("audit me");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('l'));
+    c.app.settle();
+    // The reason has its own column.
+    let s = c.screen();
+    assert_whole(&s, &["REASON", "audit me"]);
+    // The filter prompt is where the keys are, with its own keys.
+    c.key(KeyCode::Char('s'));
+    let s = c.screen();
+    let last = s.lines().last().unwrap().to_string();
+    assert!(
+        last.contains("Secret contains:") && last.contains("Enter filter · Esc cancel"),
+        "{s}"
+    );
+    c.type_text("nothing-like-this");
+    c.key(KeyCode::Enter);
+    let s = c.screen();
+    assert_shows(&s, "0 of 4 entries");
+    assert_shows(&s, "No entries match these filters.");
+    c.key(KeyCode::Char('c'));
+    // v says what it did.
+    c.key(KeyCode::Char('v'));
+    assert_shows(&c.screen(), "Verifying the whole ledger again…");
+    c.app.settle();
+    let s = c.screen();
+    assert_shows(&s, "Verified the whole ledger again at");
+    assert_shows(&s, "4 entries, ");
+    assert_shows(&s, "signatures ✓");
+    // A message does not outlive the next key.
+    c.key(KeyCode::Down);
+    assert!(!c.screen().contains("Verified the whole"));
+    // Export offers a directory, and says where it went, absolutely.
+    c.key(KeyCode::Char('e'));
+    let s = c.screen();
+    assert_shows(&s, "Export to:");
+    assert_shows(&s, "-ledger-");
+    c.key(KeyCode::Enter);
+    let bundle = std::fs::read_dir(c.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("breakglass-ledger-")
+        })
+        .expect("the default bundle directory");
+    assert!(bundle.join("ledger-cert.asc").is_file());
+    let s = c.screen_at(200, 50);
+    assert_shows(&s, &format!("Exported 4 entries to {}", bundle.display()));
+    assert!(bundle.is_absolute());
+    // A relative name is taken from the same place and shown absolute.
+    c.key(KeyCode::Char('e'));
+    c.type_text("rel-bundle");
+    c.key(KeyCode::Enter);
+    let abs = c.dir.path().join("rel-bundle");
+    assert!(abs.join("entries.jsonl").is_file());
+    assert_shows(&c.screen_at(200, 50), &format!("to {}", abs.display()));
+}
+
+#[test]
+fn the_home_screen_gives_the_ledger_size_once() {
+    let c = console();
+    let s = c.screen();
+    assert_eq!(s.matches("entries").count(), 1, "{s}");
+    assert_eq!(s.matches("Ledger").count(), 1, "{s}");
+}
+
+#[test]
+fn the_demo_console_opens_on_the_secret_the_demo_suggests() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = breakglass::demo::create(&dir.path().join("demo")).unwrap();
+    assert_eq!(demo.suggested, "github/admin");
+    assert_eq!(
+        demo.secrets,
+        [
+            "aws/root-mfa",
+            "github/admin",
+            "okta/recovery",
+            "postgres/root"
+        ]
+    );
+    let suggested = demo.suggested.clone();
+    let mut app = App::new(demo.vault, Theme::new(false), Vec::new()).unwrap();
+    app.select(&suggested);
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| app.render(f)).unwrap();
+    let s: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(s.contains("Release from github/admin"), "{s}");
 }

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use breakglass::crypto::KdfParams;
 use breakglass::records::SecretKind;
 use breakglass::vault::{CeremonyKind, CeremonyPlan, Displayed, InitOptions, NewOfficer};
@@ -22,6 +22,57 @@ use super::input::Input;
 #[error("{0}")]
 pub struct Usage(pub String);
 
+/// Stdout's reader went away (EPIPE, as in `list | head`): what was being
+/// printed has nowhere to go. A read-only command ends normally (exit 0);
+/// one that changed the vault says so on stderr instead ([`report`]).
+#[derive(Debug, thiserror::Error)]
+#[error("stdout was closed")]
+pub struct StdoutClosed;
+
+/// A failed write to stdout: a closed pipe is [`StdoutClosed`], anything
+/// else an error. (`println!` panics on both.)
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        anyhow::Error::new(e).context("cannot write to stdout")
+    }
+}
+
+/// Writes one line to stdout (line-buffered, so it is flushed here and a
+/// closed pipe shows at once).
+fn out_line(args: std::fmt::Arguments<'_>) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_fmt(args)
+        .and_then(|()| o.write_all(b"\n"))
+        .map_err(stdout_error)
+}
+
+/// `println!` that returns [`StdoutClosed`] instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        out_line(format_args!($($arg)*))?
+    };
+}
+
+/// Prints the report of a change that is already committed. If stdout was
+/// closed, the first line goes to stderr instead, so the change is still
+/// reported truthfully, and the command succeeds.
+fn report(lines: &[String]) -> Result<()> {
+    for l in lines {
+        match out_line(format_args!("{l}")) {
+            Ok(()) => {}
+            Err(e) if e.is::<StdoutClosed>() => {
+                let first = lines.first().map(String::as_str).unwrap_or_default();
+                eprintln!("breakglass: {first} (stdout was closed)");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// How long a released item stays on screen.
 const REVEAL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -34,8 +85,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         None => {
             let vault = open_vault(&vault_dir)?;
-            breakglass::tui::run(vault, Vec::new())?;
-            Ok(0)
+            let end = breakglass::tui::run(vault, breakglass::tui::Options::default())?;
+            Ok(console_exit(end))
         }
         Some(Command::Init(args)) => init(&vault_dir, &mut input, args),
         Some(Command::Deposit(args)) => deposit(&vault_dir, &mut input, args),
@@ -54,12 +105,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Some(Command::Backup { dest }) => {
             let mut vault = open_vault(&vault_dir)?;
             let r = vault.backup(&dest)?;
-            println!(
+            report(&[format!(
                 "Backed up {} to {} ({}; the last is the backup entry).",
                 vault_dir.display(),
                 dest.display(),
                 count(r.entries, "entry", "entries")
-            );
+            )])?;
             Ok(0)
         }
         Some(Command::Restore { backup, replay }) => {
@@ -69,19 +120,20 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                 replay.as_deref(),
                 std::sync::Arc::new(breakglass::clock::SystemClock::default()),
             )?;
-            println!(
+            let mut lines = vec![format!(
                 "Restored {} into {}: {} from the backup, {} replayed; ledger entry {}.",
                 backup.display(),
                 vault_dir.display(),
                 count(r.backup_entries, "entry", "entries"),
                 count(r.replayed, "entry", "entries"),
                 r.seq
-            );
+            )];
             for o in &r.passphrase_changes {
-                println!(
+                lines.push(format!(
                     "{o} changed their passphrase after the backup: their old one applies again; change it again."
-                );
+                ));
             }
+            report(&lines)?;
             if r.gap {
                 eprintln!(
                     "breakglass: WARNING: restored WITHOUT replaying the ledger after the backup. Anything released since the backup would be released again, so releases are refused until a quorum runs `breakglass acknowledge-gap`, having checked the auditors' latest export."
@@ -101,7 +153,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                 .zip(passes.iter())
                 .collect();
             let seq = vault.acknowledge_gap(&pairs)?;
-            println!("The gap is acknowledged (ledger entry {seq}); releases work again.");
+            report(&[format!(
+                "The gap is acknowledged (ledger entry {seq}); releases work again."
+            )])?;
             Ok(0)
         }
         Some(Command::Officer(OfficerCommand::Add { name, officers })) => {
@@ -140,9 +194,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             let vault = open_vault(&vault_dir)?;
             let pass = input.passphrase(&officer)?;
             let seq = vault.drill(&officer, &pass)?;
-            println!(
+            report(&[format!(
                 "{officer}'s passphrase unlocks their share; drill logged as ledger entry {seq}."
-            );
+            )])?;
             Ok(0)
         }
         Some(Command::Passphrase { officer }) => {
@@ -150,7 +204,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             let old = input.passphrase(&officer)?;
             let new = input.new_passphrase(&officer)?;
             let seq = vault.change_passphrase(&officer, &old, &new)?;
-            println!("{officer}'s passphrase changed; logged as ledger entry {seq}.");
+            report(&[format!(
+                "{officer}'s passphrase changed; logged as ledger entry {seq}."
+            )])?;
             Ok(0)
         }
     }
@@ -213,20 +269,22 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
         },
     )?;
     let st = vault.status()?;
-    println!("Created vault {} at {}", st.vault_id, dir.display());
-    println!(
-        "  quorum:      {} of {} ({})",
-        st.threshold,
-        st.officers.len(),
-        st.officers.join(", ")
-    );
-    println!("  ledger key:  {}", st.ledger_fingerprint);
-    println!("  fingerprint: {}", st.fingerprint);
-    println!(
-        "Give the vault fingerprint to your auditors, on paper or another channel you trust:\n\
+    report(&[
+        format!("Created vault {} at {}", st.vault_id, dir.display()),
+        format!(
+            "  quorum:      {} of {} ({})",
+            st.threshold,
+            st.officers.len(),
+            st.officers.join(", ")
+        ),
+        format!("  ledger key:  {}", st.ledger_fingerprint),
+        format!("  fingerprint: {}", st.fingerprint),
+        format!(
+            "Give the vault fingerprint to your auditors, on paper or another channel you trust:\n\
 `breakglass ledger verify --pin {}` then proves they see this vault's ledger.",
-        st.fingerprint
-    );
+            st.fingerprint
+        ),
+    ])?;
     Ok(0)
 }
 
@@ -246,10 +304,11 @@ fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Resul
         (SecretKind::Codes, _) => "codes",
         (SecretKind::Credential, _) => "credential",
     };
-    println!(
+    let line = format!(
         "Deposited {} {noun} into {} ({} in all; ledger entry {}).",
         report.added, args.name, report.total, report.seq
     );
+    self::report(&[line])?;
     Ok(0)
 }
 
@@ -257,11 +316,11 @@ fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
     let vault = open_vault(dir)?;
     let secrets = vault.secrets()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&secrets)?);
+        out!("{}", serde_json::to_string_pretty(&secrets)?);
         return Ok(0);
     }
     if secrets.is_empty() {
-        println!("No secrets yet. Deposit some with `breakglass deposit NAME --officer O`.");
+        out!("No secrets yet. Deposit some with `breakglass deposit NAME --officer O`.");
         return Ok(0);
     }
     let width = secrets
@@ -270,9 +329,12 @@ fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!(
+    out!(
         "{:<width$}  {:<10}  {:>9}  {:>5}  NOTES",
-        "NAME", "KIND", "REMAINING", "TOTAL"
+        "NAME",
+        "KIND",
+        "REMAINING",
+        "TOTAL"
     );
     for s in &secrets {
         let mut notes = Vec::new();
@@ -287,7 +349,7 @@ fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
         if let Some(k) = s.min_approvals {
             notes.push(format!("needs {k} approvals"));
         }
-        println!(
+        out!(
             "{:<width$}  {:<10}  {:>9}  {:>5}  {}",
             s.name,
             s.kind,
@@ -304,39 +366,50 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     let vault = Vault::open(dir)?;
     let st = vault.status()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&st)?);
+        out!("{}", serde_json::to_string_pretty(&st)?);
         return Ok(0);
     }
-    println!("vault        {}", st.vault_id);
-    println!("path         {}", dir.display());
-    println!("quorum       {} of {}", st.threshold, st.officers.len());
-    println!("officers     {}", st.officers.join(", "));
-    println!("epoch        {}", st.epoch);
-    println!("secrets      {}", st.secrets);
-    println!(
+    out!("vault        {}", st.vault_id);
+    out!("path         {}", dir.display());
+    out!("quorum       {} of {}", st.threshold, st.officers.len());
+    out!("officers     {}", st.officers.join(", "));
+    out!("epoch        {}", st.epoch);
+    out!("secrets      {}", st.secrets);
+    out!(
         "ledger       {} entries, root {}",
-        st.ledger_size, st.ledger_root
+        st.ledger_size,
+        st.ledger_root
     );
-    println!("fingerprint  {}", st.fingerprint);
-    println!("ledger key   {}", st.ledger_fingerprint);
-    println!("vault key    {}", st.vault_key_fingerprint);
+    out!("fingerprint  {}", st.fingerprint);
+    out!("ledger key   {}", st.ledger_fingerprint);
+    out!("vault key    {}", st.vault_key_fingerprint);
     if let Some(p) = &st.ledger_problem {
-        println!(
+        out!(
             "LOCKED       {p}: nothing is written until an auditor has run `breakglass ledger verify`"
         );
     }
     if let Some(p) = &st.locked {
-        println!(
+        out!(
             "LOCKED       {p}: nothing is written; restore the vault from a copy you trust and verify it with --pin"
         );
     }
     if let Some(w) = &st.clock_warning {
-        println!("CLOCK        {w}");
+        out!("CLOCK        {w}");
     }
     Ok(0)
 }
 
 fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Result<i32> {
+    // An item written to a closed stdout (or /dev/null) would be logged as
+    // delivered and reach nobody: refuse before anything is asked or used.
+    if input.is_batch() {
+        if let Some(why) = breakglass::harden::stdout_unusable() {
+            return Err(Usage(format!(
+                "release --batch writes the item to stdout, and {why}: nobody would get it; nothing was released"
+            ))
+            .into());
+        }
+    }
     // I3: without --batch the item is shown only on a terminal screen.
     if !input.is_batch() && !std::io::stdout().is_terminal() {
         return Err(Usage(
@@ -374,13 +447,25 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         written.context("cannot write the item to stdout; it stays re-releasable")?;
         vault.record_display(&released, Displayed::Stdout)?;
     } else {
-        let how = breakglass::tui::reveal(&released, REVEAL_TIMEOUT).with_context(|| {
+        let end = breakglass::tui::reveal(&released, REVEAL_TIMEOUT).with_context(|| {
             format!(
                 "the terminal could not show the item (released as ledger entry {}, never displayed; a new quorum can release it again)",
                 released.seq
             )
         })?;
+        let how = end.how;
         vault.record_display(&released, how)?;
+        if end.interrupted {
+            // Ctrl-C: the officers may not have read it. Say what happened
+            // to the item, and fail, so no script takes this for success.
+            eprintln!(
+                "breakglass: interrupted: {} #{} was released (ledger entry {}) and cleared without confirmation; a new quorum can release it again",
+                released.secret,
+                released.index + 1,
+                released.seq
+            );
+            return Ok(1);
+        }
         eprintln!(
             "Released {} #{} ({}); ledger entry {}.",
             released.secret,
@@ -451,25 +536,28 @@ fn ceremony(
         eprintln!("Re-encrypting the vault for the new epoch…");
     }
     let r = vault.complete_ceremony(req, &new)?;
-    println!(
-        "Epoch {}: {} of {} ({}); ledger entry {}.",
-        r.epoch,
-        r.threshold,
-        r.officers.len(),
-        r.officers.join(", "),
-        r.seq
-    );
-    println!(
-        "Re-encrypted {} to the new vault key.",
-        count(r.reencrypted as u64, "item", "items")
-    );
+    let mut lines = vec![
+        format!(
+            "Epoch {}: {} of {} ({}); ledger entry {}.",
+            r.epoch,
+            r.threshold,
+            r.officers.len(),
+            r.officers.join(", "),
+            r.seq
+        ),
+        format!(
+            "Re-encrypted {} to the new vault key.",
+            count(r.reencrypted as u64, "item", "items")
+        ),
+    ];
     if !r.delivered.is_empty() {
-        println!(
+        lines.push(format!(
             "{} receive{} their new share at their next authentication (a drill will do).",
             r.delivered.join(", "),
             if r.delivered.len() == 1 { "s" } else { "" }
-        );
+        ));
     }
+    report(&lines)?;
     Ok(0)
 }
 
@@ -490,7 +578,9 @@ fn with_retries(
         let pass: Passphrase = input.passphrase(officer)?;
         match approve(&pass) {
             Err(breakglass::Error::BadPassphrase(_)) if attempt < attempts => {
-                eprintln!("Wrong passphrase for {officer} (logged); try again.");
+                eprintln!(
+                    "Wrong passphrase for {officer} (attempt {attempt} of {attempts}, logged); try again."
+                );
             }
             other => return Ok(other?),
         }
@@ -505,14 +595,15 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
     for e in vault.ledger_entries() {
         let (seq, bytes) = e?;
         if json {
-            out.write_all(&bytes)?;
-            out.write_all(b"\n")?;
+            out.write_all(&bytes)
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(stdout_error)?;
         } else {
             let m = ledger::parse_entry(&bytes)?;
-            writeln!(out, "{}", breakglass::ledger::summary_line(seq, &m))?;
+            writeln!(out, "{}", breakglass::ledger::summary_line(seq, &m)).map_err(stdout_error)?;
         }
     }
-    out.flush()?;
+    out.flush().map_err(stdout_error)?;
     Ok(0)
 }
 
@@ -558,13 +649,13 @@ fn ledger_verify(
             (report, format!("vault {}", dir.display()))
         }
     };
-    println!(
+    out!(
         "ledger OK ({what}): {}, {}, {}",
         count(report.entries, "entry", "entries"),
         count(report.releases, "release", "releases"),
         count(report.officers as u64, "officer", "officers")
     );
-    println!(
+    out!(
         "  checkpoint: size {}, root {} (base64)",
         report.checkpoint.size,
         base64::Engine::encode(
@@ -573,17 +664,17 @@ fn ledger_verify(
         )
     );
     if report.fingerprint_pinned {
-        println!(
+        out!(
             "  vault fingerprint: {} (pinned with --pin)",
             report.fingerprint
         );
     } else {
-        println!(
+        out!(
             "  vault fingerprint: {} (not pinned: compare it with the one `init` printed, or pass --pin)",
             report.fingerprint
         );
     }
-    println!(
+    out!(
         "  ledger key: {}{}",
         report.ledger_fingerprint,
         if report.cert_pinned {
@@ -592,7 +683,7 @@ fn ledger_verify(
             ""
         }
     );
-    println!(
+    out!(
         "  signatures: {} verified ({} checkpoint{})",
         report.signatures_checked,
         report.checkpoints_checked,
@@ -604,16 +695,16 @@ fn ledger_verify(
     );
     if let (Some(path), Some(outcome)) = (&state, &report.state) {
         match outcome {
-            StateOutcome::Created => println!(
+            StateOutcome::Created => out!(
                 "  state: {} created (first verification; later runs must extend it)",
                 path.display()
             ),
-            StateOutcome::Extended { from } if *from == report.entries => println!(
+            StateOutcome::Extended { from } if *from == report.entries => out!(
                 "  state: {} matches the saved state ({}); nothing new",
                 path.display(),
                 count(report.entries, "entry", "entries")
             ),
-            StateOutcome::Extended { from } => println!(
+            StateOutcome::Extended { from } => out!(
                 "  state: {} extended from {} to {}; updated",
                 path.display(),
                 count(*from, "entry", "entries"),
@@ -627,12 +718,27 @@ fn ledger_verify(
 fn ledger_export(dir: &std::path::Path, out: &std::path::Path) -> Result<i32> {
     let vault = open_vault(dir)?;
     let n = breakglass::audit::export(vault.store(), &vault.ledger_cert(), out)?;
-    println!("Exported {n} entries to {}", out.display());
-    println!(
-        "Verify with: breakglass ledger verify --bundle {} --cert LEDGER-CERT",
-        out.display()
+    let abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    // The hints name the files through the directory as it was given, so
+    // they work from the current directory.
+    let d = shell_quote(&out.display().to_string());
+    let file = |f: &str| shell_quote(&out.join(f).display().to_string());
+    out!(
+        "Exported {} to {}",
+        count(n, "entry", "entries"),
+        abs.display()
     );
-    println!("or: gpg --import ledger-cert.asc && gpg --verify checkpoint.asc checkpoint");
+    out!("Verify with: breakglass ledger verify --bundle {d} --cert LEDGER-CERT");
+    out!(
+        "  (LEDGER-CERT: the ledger-cert.asc kept from the vault's first export; this export's copy is {})",
+        file("ledger-cert.asc")
+    );
+    out!(
+        "or with gpg: gpg --import {} && gpg --verify {} {}",
+        file("ledger-cert.asc"),
+        file("checkpoint.asc"),
+        file("checkpoint")
+    );
     Ok(0)
 }
 
@@ -645,42 +751,57 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
         )),
     };
     let demo = breakglass::demo::create(&dir)?;
-    println!(
+    out!(
         "Demo vault created at {} (throw-away; weak KDF settings for speed).",
         dir.display()
     );
-    println!("It releases with any 2 of these 3 officers:");
+    out!("It releases with any 2 of these 3 officers:");
     for (name, pass) in &demo.officers {
-        println!("  {name:<6} passphrase: {}", pass.expose_secret());
+        out!("  {name:<6} passphrase: {}", pass.expose_secret());
     }
-    println!("Secrets: {}", demo.secrets.join(", "));
-    println!();
-    println!("Try:");
+    out!("Secrets: {}", demo.secrets.join(", "));
+    out!("");
+    out!("Try:");
     let v = shell_quote(&dir.display().to_string());
     let exe = std::env::current_exe()
         .map(|p| shell_quote(&p.display().to_string()))
         .unwrap_or_else(|_| "breakglass".into());
-    println!("  {exe} --vault {v} list");
-    println!(
+    out!("  {exe} --vault {v} list");
+    out!(
         "  {exe} --vault {v} release {} --reason \"IdP outage drill\" --officer alice --officer bob",
-        demo.secrets[0]
+        demo.suggested
     );
-    println!("  {exe} --vault {v} ledger show");
-    println!(
-        "  {exe} --vault {v}            # the console (one process at a time holds the vault)"
-    );
-    if let Err(e) = std::io::stdout().flush() {
-        bail!("cannot write to stdout: {e}");
-    }
+    out!("  {exe} --vault {v} ledger show");
+    out!("  {exe} --vault {v}            # the console (one process at a time holds the vault)");
+    std::io::stdout().flush().map_err(stdout_error)?;
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-        let hints = demo
+        let demo_passphrases = demo
             .officers
             .iter()
             .map(|(n, p)| (n.clone(), p.expose_secret().to_string()))
             .collect();
-        breakglass::tui::run(demo.vault, hints)?;
+        let end = breakglass::tui::run(
+            demo.vault,
+            breakglass::tui::Options {
+                demo: demo_passphrases,
+                select: Some(demo.suggested.clone()),
+            },
+        )?;
+        return Ok(console_exit(end));
     }
     Ok(0)
+}
+
+/// The console's exit code: 1, with its note on stderr, when it left an
+/// item released but not confirmed (Ctrl-C on the reveal).
+fn console_exit(end: breakglass::tui::ConsoleEnd) -> i32 {
+    match end.unconfirmed {
+        Some(note) => {
+            eprintln!("breakglass: {note}");
+            1
+        }
+        None => 0,
+    }
 }
 
 /// `1 entry`, `2 entries`.

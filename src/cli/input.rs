@@ -1,15 +1,215 @@
 //! Where secrets come from (I6): the terminal, hidden, or stdin with
 //! `--batch`. Never argv or the environment.
+//!
+//! Every read is bounded (DESIGN §5), and input beyond a limit is refused
+//! with one line rather than cut or buffered without end:
+//!
+//! | input | limit |
+//! |---|---|
+//! | a passphrase line | [`MAX_PASSPHRASE_BYTES`] (1 KiB) |
+//! | a code line | [`names::MAX_CODE_BYTES`] (4 KiB) |
+//! | a credential | [`names::MAX_CREDENTIAL_BYTES`] (64 KiB) |
+//!
+//! With `--batch`, stdin is read from its file descriptor directly, through
+//! one small buffer of our own that is zeroized on drop: std's `Stdin` keeps
+//! an 8 KiB buffer of its own that is never wiped. Each line is gathered in
+//! a zeroizing buffer allocated once at its limit (so it never reallocates
+//! and leaves a copy behind) and holds at most limit + 1 bytes.
 
-use std::io::{BufRead, Read};
+use std::io::Read;
 
-use anyhow::{Context, Result, anyhow, bail};
-use breakglass::{Passphrase, SecretValue};
+use anyhow::{Result, anyhow, bail};
+use breakglass::{Passphrase, SecretValue, names};
+use zeroize::Zeroizing;
+
+use super::commands::Usage;
+
+/// Longest passphrase accepted on one line, in bytes.
+pub const MAX_PASSPHRASE_BYTES: usize = 1024;
+
+/// Bytes read from stdin at a time.
+const CHUNK: usize = 512;
+
+/// How a line of stdin ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Eol {
+    /// LF; one CR before it is dropped (passphrases: a CR inside stays).
+    Lf,
+    /// CR, LF or CRLF (codes, as terminals and other systems paste them).
+    Any,
+}
+
+/// Stdin, read straight from its file descriptor through a zeroizing buffer.
+pub struct StdinReader {
+    source: Box<dyn Read>,
+    buf: Zeroizing<Vec<u8>>,
+    start: usize,
+    end: usize,
+    /// The last line ended in CR: an LF right after it belongs to it.
+    skip_lf: bool,
+}
+
+impl StdinReader {
+    fn new() -> Self {
+        StdinReader {
+            source: raw_stdin(),
+            buf: Zeroizing::new(vec![0; CHUNK]),
+            start: 0,
+            end: 0,
+            skip_lf: false,
+        }
+    }
+
+    /// The next byte, or `None` at the end of input.
+    fn next_byte(&mut self) -> Result<Option<u8>> {
+        if self.start == self.end {
+            let n = loop {
+                match self.source.read(&mut self.buf[..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(anyhow!(e).context("cannot read stdin")),
+                }
+            };
+            if n == 0 {
+                return Ok(None);
+            }
+            self.start = 0;
+            self.end = n;
+        }
+        let b = self.buf[self.start];
+        self.start += 1;
+        Ok(Some(b))
+    }
+
+    /// One line without its line ending, or `None` at the end of input. A
+    /// line over `limit` bytes is refused once limit + 1 bytes are held.
+    fn line(&mut self, limit: usize, eol: Eol, what: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let mut line = Zeroizing::new(Vec::with_capacity(limit + 1));
+        let mut any = false;
+        loop {
+            let Some(b) = self.next_byte()? else {
+                return Ok(any.then_some(line));
+            };
+            if std::mem::take(&mut self.skip_lf) && b == b'\n' {
+                continue;
+            }
+            any = true;
+            match b {
+                b'\n' => break,
+                b'\r' if eol == Eol::Any => {
+                    self.skip_lf = true;
+                    break;
+                }
+                _ if line.len() > limit => return Err(too_long(what, limit)),
+                _ => line.push(b),
+            }
+        }
+        if eol == Eol::Lf && line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if line.len() > limit {
+            return Err(too_long(what, limit));
+        }
+        Ok(Some(line))
+    }
+
+    /// The rest of stdin, up to `limit` bytes after one final line ending
+    /// is dropped.
+    fn rest(&mut self, limit: usize, what: &str) -> Result<Zeroizing<Vec<u8>>> {
+        // Room for the value, a CRLF, and one byte to tell "too long".
+        let cap = limit + 3;
+        let mut all = Zeroizing::new(Vec::with_capacity(cap));
+        while let Some(b) = self.next_byte()? {
+            if all.len() == cap {
+                return Err(too_long(what, limit));
+            }
+            all.push(b);
+        }
+        if all.ends_with(b"\r\n") {
+            let n = all.len() - 2;
+            all.truncate(n);
+        } else if all.ends_with(b"\n") {
+            let n = all.len() - 1;
+            all.truncate(n);
+        }
+        if all.len() > limit {
+            return Err(Usage(format!(
+                "{what} on stdin is {} bytes; at most {limit}",
+                all.len()
+            ))
+            .into());
+        }
+        Ok(all)
+    }
+}
+
+/// Stdin's file descriptor, duplicated so reads bypass std's buffer.
+#[cfg(unix)]
+fn raw_stdin() -> Box<dyn Read> {
+    use std::os::fd::AsFd;
+    match std::io::stdin().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(std::io::stdin()),
+    }
+}
+
+#[cfg(not(unix))]
+fn raw_stdin() -> Box<dyn Read> {
+    Box::new(std::io::stdin())
+}
+
+fn too_long(what: &str, limit: usize) -> anyhow::Error {
+    Usage(format!(
+        "{what} on stdin is longer than {limit} bytes, the limit (read {} bytes without reaching its end)",
+        limit + 1
+    ))
+    .into()
+}
+
+/// `bytes` as a `String` whose capacity is exactly its length: the secret
+/// types box it (`into_boxed_str`), which reallocates, leaving an unzeroized
+/// copy behind, whenever capacity exceeds length.
+fn exact_string(bytes: &[u8], what: &str) -> Result<String> {
+    let s = std::str::from_utf8(bytes).map_err(|_| anyhow!("{what} is not valid UTF-8"))?;
+    let mut out = String::with_capacity(s.len());
+    out.push_str(s);
+    Ok(out)
+}
+
+/// A secret typed at the terminal, refused beyond `limit` bytes.
+fn prompt_limited(text: &str, limit: usize, what: &str) -> Result<Zeroizing<String>> {
+    let s = Zeroizing::new(prompt(text)?);
+    if s.len() > limit {
+        return Err(Usage(format!("{what} is longer than {limit} bytes, the limit")).into());
+    }
+    Ok(s)
+}
+
+/// A code as stored: trimmed, and refused if it holds a control or format
+/// character (DESIGN §5). `n` numbers it in the error, which never holds
+/// the code itself.
+fn checked_code(raw: &str, n: usize, on: &str) -> Result<Option<SecretValue>> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    if let Err(e) = names::code(t) {
+        let why = match e {
+            breakglass::Error::Invalid { why, .. } => why,
+            other => other.to_string(),
+        };
+        return Err(Usage(format!("code {n}{on}: {why}; nothing was deposited")).into());
+    }
+    Ok(Some(SecretValue::new(exact_string(
+        t.as_bytes(),
+        &format!("code {n}"),
+    )?)))
+}
 
 /// A source of passphrases and items.
 pub enum Input {
     /// `--batch`: stdin, one secret per line.
-    Batch(std::io::BufReader<std::io::Stdin>),
+    Batch(StdinReader),
     /// The controlling terminal, hidden input.
     Terminal,
 }
@@ -17,7 +217,7 @@ pub enum Input {
 impl Input {
     pub fn new(batch: bool) -> Self {
         if batch {
-            Input::Batch(std::io::BufReader::new(std::io::stdin()))
+            Input::Batch(StdinReader::new())
         } else {
             Input::Terminal
         }
@@ -27,40 +227,24 @@ impl Input {
         matches!(self, Input::Batch(_))
     }
 
-    /// One line of stdin without its line ending; `what` names it in errors.
-    fn batch_line(reader: &mut impl BufRead, what: &str) -> Result<Option<String>> {
-        let mut buf = Vec::new();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .context("cannot read stdin")?;
-        if n == 0 {
-            return Ok(None);
-        }
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-        }
-        let s = String::from_utf8(buf).map_err(|e| {
-            let mut bytes = e.into_bytes();
-            zeroize::Zeroize::zeroize(&mut bytes);
-            anyhow!("{what} on stdin is not valid UTF-8")
-        })?;
-        Ok(Some(s))
-    }
-
     /// A passphrase for `officer`.
     pub fn passphrase(&mut self, officer: &str) -> Result<Passphrase> {
+        let what = format!("the passphrase for {officer}");
         match self {
-            Input::Batch(r) => match Self::batch_line(r, &format!("the passphrase for {officer}"))?
-            {
-                Some(s) => Ok(Passphrase::new(s)),
+            Input::Batch(r) => match r.line(MAX_PASSPHRASE_BYTES, Eol::Lf, &what)? {
+                Some(line) => Ok(Passphrase::new(exact_string(
+                    &line,
+                    &format!("{what} on stdin"),
+                )?)),
                 None => bail!("stdin ended before the passphrase for {officer}"),
             },
             Input::Terminal => {
-                let s = prompt(&format!("Passphrase for {officer}: "))?;
-                Ok(Passphrase::new(s))
+                let s = prompt_limited(
+                    &format!("Passphrase for {officer}: "),
+                    MAX_PASSPHRASE_BYTES,
+                    &what,
+                )?;
+                Ok(Passphrase::new(exact_string(s.as_bytes(), &what)?))
             }
         }
     }
@@ -70,15 +254,20 @@ impl Input {
         match self {
             Input::Batch(_) => self.passphrase(officer),
             Input::Terminal => {
+                let what = format!("the passphrase for {officer}");
                 for _ in 0..3 {
-                    let a = zeroize::Zeroizing::new(prompt(&format!(
-                        "New passphrase for {officer}: "
-                    ))?);
-                    let b = zeroize::Zeroizing::new(prompt(&format!(
-                        "Repeat the passphrase for {officer}: "
-                    ))?);
+                    let a = prompt_limited(
+                        &format!("New passphrase for {officer}: "),
+                        MAX_PASSPHRASE_BYTES,
+                        &what,
+                    )?;
+                    let b = prompt_limited(
+                        &format!("Repeat the passphrase for {officer}: "),
+                        MAX_PASSPHRASE_BYTES,
+                        &what,
+                    )?;
                     if *a == *b {
-                        return Ok(Passphrase::new(a.to_string()));
+                        return Ok(Passphrase::new(exact_string(a.as_bytes(), &what)?));
                     }
                     eprintln!("The two passphrases differ; try again.");
                 }
@@ -88,29 +277,41 @@ impl Input {
     }
 
     /// Backup codes: one per line to EOF (batch) or to an empty line
-    /// (terminal). Blank lines and surrounding spaces are dropped.
+    /// (terminal). Lines end at CR, LF or CRLF; blank lines and surrounding
+    /// spaces are dropped; a code holding a control or format character is
+    /// refused, and then nothing is deposited.
     pub fn codes(&mut self) -> Result<Vec<SecretValue>> {
         let mut out = Vec::new();
         match self {
             Input::Batch(r) => {
-                while let Some(line) = Self::batch_line(r, &format!("code {}", out.len() + 1))? {
-                    let line = zeroize::Zeroizing::new(line);
-                    let t = line.trim();
-                    if !t.is_empty() {
-                        out.push(SecretValue::new(t.to_string()));
+                let mut n = 0;
+                loop {
+                    n += 1;
+                    let what = format!("code {n}");
+                    let Some(line) = r.line(names::MAX_CODE_BYTES, Eol::Any, &what)? else {
+                        break;
+                    };
+                    let text = std::str::from_utf8(&line)
+                        .map_err(|_| anyhow!("{what} on stdin is not valid UTF-8"))?;
+                    match checked_code(text, n, " on stdin")? {
+                        Some(v) => out.push(v),
+                        None => n -= 1,
                     }
                 }
             }
             Input::Terminal => {
                 eprintln!("Enter the codes one per line (hidden); an empty line ends.");
                 loop {
-                    let line =
-                        zeroize::Zeroizing::new(prompt(&format!("Code {}: ", out.len() + 1))?);
-                    let t = line.trim();
-                    if t.is_empty() {
-                        break;
+                    let n = out.len() + 1;
+                    let line = prompt_limited(
+                        &format!("Code {n}: "),
+                        names::MAX_CODE_BYTES,
+                        &format!("code {n}"),
+                    )?;
+                    match checked_code(&line, n, "")? {
+                        Some(v) => out.push(v),
+                        None => break,
                     }
-                    out.push(SecretValue::new(t.to_string()));
                 }
             }
         }
@@ -120,28 +321,18 @@ impl Input {
     /// A credential: the rest of stdin (batch; one final line ending is
     /// dropped) or one hidden line (terminal).
     pub fn credential(&mut self) -> Result<SecretValue> {
+        let what = "the credential";
         match self {
             Input::Batch(r) => {
-                let mut buf = zeroize::Zeroizing::new(Vec::new());
-                // Read one byte past the limit so oversize input is refused,
-                // not silently cut.
-                r.take(breakglass::names::MAX_CREDENTIAL_BYTES as u64 + 3)
-                    .read_to_end(&mut buf)
-                    .context("cannot read stdin")?;
-                if buf.ends_with(b"\r\n") {
-                    let n = buf.len() - 2;
-                    buf.truncate(n);
-                } else if buf.ends_with(b"\n") {
-                    let n = buf.len() - 1;
-                    buf.truncate(n);
-                }
-                let s = std::str::from_utf8(&buf)
-                    .map_err(|_| anyhow!("the credential on stdin is not valid UTF-8"))?;
-                Ok(SecretValue::new(s.to_string()))
+                let all = r.rest(names::MAX_CREDENTIAL_BYTES, what)?;
+                Ok(SecretValue::new(exact_string(
+                    &all,
+                    "the credential on stdin",
+                )?))
             }
             Input::Terminal => {
-                let s = prompt("Credential (hidden): ")?;
-                Ok(SecretValue::new(s))
+                let s = prompt_limited("Credential (hidden): ", names::MAX_CREDENTIAL_BYTES, what)?;
+                Ok(SecretValue::new(exact_string(s.as_bytes(), what)?))
             }
         }
     }

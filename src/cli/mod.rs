@@ -25,6 +25,9 @@ pub fn run() -> i32 {
     };
     match commands::dispatch(cli) {
         Ok(code) => code,
+        // The reader of stdout went away (`list | head`): a normal end.
+        // Commands that changed the vault have said so on stderr.
+        Err(e) if e.is::<commands::StdoutClosed>() => 0,
         Err(e) => {
             let code = exit_code(&e);
             let prefix = if code == 3 {
@@ -106,7 +109,9 @@ fn condense_clap(rendered: &str) -> String {
 }
 
 /// A panic prints where it happened and nothing of its payload, which could
-/// in principle hold data (I5); the TUI adds terminal restoration on top.
+/// in principle hold data (I5). If the console or a reveal had taken the
+/// terminal, it is given back first (and only then: no terminal escapes
+/// reach a stdout that is a pipe or a file).
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         breakglass::tui::restore_terminal();

@@ -16,10 +16,10 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::deposit::Deposit;
 use super::home::Home;
 use super::ledger_view::LedgerView;
-use super::release::{Release, Step, statement_lines};
-use super::reveal::RevealScreen;
+use super::release::{ATTEMPTS, Release, Step, WrongPassphrase, nothing_left, statement_lines};
+use super::reveal::{RevealKey, RevealScreen};
 use super::theme::Theme;
-use super::widgets::{centered, key_bar};
+use super::widgets::{centered, key_bar, plural, width, wrap};
 use crate::audit::{self, Failure, Options, Report, VaultSource};
 use crate::error::{Error, Result};
 use crate::records::SecretKind;
@@ -84,6 +84,8 @@ pub enum Action {
 struct RevealState {
     released: Released,
     opened: i64,
+    /// Spelled out for reading aloud (`p`) instead of large.
+    spelled: bool,
 }
 
 enum Screen {
@@ -119,10 +121,46 @@ pub struct App {
     ticks: u64,
     quit: bool,
     clear: bool,
+    /// The terminal's size, once known; below the minimum only `q` and
+    /// Ctrl-C act.
+    size: Option<(u16, u16)>,
+    /// What to tell the user after leaving, when the console was left with
+    /// an item released and not confirmed.
+    exit_note: Option<String>,
+    /// Where the export prompt offers to write (its default directory's
+    /// parent): the current directory.
+    export_base: PathBuf,
+    /// `v` was pressed: report the next verification's result.
+    reverify: bool,
 }
 
 fn err_text(e: &Error) -> String {
     e.to_string()
+}
+
+/// `code`/`codes`, `credential`/`credentials`.
+fn kind_noun(kind: SecretKind, many: bool) -> &'static str {
+    match (kind, many) {
+        (SecretKind::Codes, false) => "code",
+        (SecretKind::Codes, true) => "codes",
+        (SecretKind::Credential, false) => "credential",
+        (SecretKind::Credential, true) => "credentials",
+    }
+}
+
+/// `s` cut from the left to `max` columns, starting with "…" when cut.
+fn tail(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out: Vec<char> = Vec::new();
+    for c in s.chars().rev() {
+        if out.len() + 2 > max {
+            break;
+        }
+        out.push(c);
+    }
+    std::iter::once('…').chain(out.into_iter().rev()).collect()
 }
 
 impl App {
@@ -149,6 +187,10 @@ impl App {
             ticks: 0,
             quit: false,
             clear: false,
+            size: None,
+            exit_note: None,
+            export_base: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            reverify: false,
         };
         app.start_verify();
         Ok(app)
@@ -157,6 +199,45 @@ impl App {
     /// Sets how long a reveal stays on screen.
     pub fn set_reveal_secs(&mut self, secs: i64) {
         self.reveal_secs = secs;
+    }
+
+    /// Selects the secret called `name` on the home screen.
+    pub fn select(&mut self, name: &str) {
+        self.home.select(name);
+    }
+
+    /// The terminal's size changed (or is first known).
+    pub fn on_resize(&mut self, width: u16, height: u16) {
+        self.size = Some((width, height));
+    }
+
+    fn too_small(&self) -> bool {
+        self.size
+            .is_some_and(|(w, h)| w < MIN_WIDTH || h < MIN_HEIGHT)
+    }
+
+    /// Sets the directory in which the ledger export offers its default
+    /// bundle directory (the current directory unless set).
+    pub fn set_export_base(&mut self, dir: PathBuf) {
+        self.export_base = dir;
+    }
+
+    /// Set when the console was left with an item released and not
+    /// confirmed seen: the note to print once the terminal is restored.
+    pub fn exit_note(&self) -> Option<&str> {
+        self.exit_note.as_deref()
+    }
+
+    /// The directory the export prompt offers: a new one in the export
+    /// base, named after the vault and the time.
+    fn export_default(&self) -> PathBuf {
+        let stamp: String = crate::clock::rfc3339(self.vault.clock_now())
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == 'T')
+            .collect();
+        let id: String = self.status.vault_id.chars().take(8).collect();
+        self.export_base
+            .join(format!("breakglass-ledger-{id}-{stamp}"))
     }
 
     /// Whether the console should close.
@@ -270,6 +351,7 @@ impl App {
                     })
                 });
                 self.verified = Some((g, r.map_err(|f| f.to_string())));
+                self.verify_done();
             } else {
                 self.start_verify();
             }
@@ -290,25 +372,54 @@ impl App {
         if let Some((g, h)) = self.verify_job.take() {
             if let Ok(r) = h.join() {
                 self.verified = Some((g, r.map_err(|f| f.to_string())));
+                self.verify_done();
             }
         }
     }
 
-    /// The whole-ledger verification status as one line.
+    /// After `v`: says how the new verification went, with the time, so the
+    /// key visibly did something even when the status line reads the same.
+    fn verify_done(&mut self) {
+        if !self.reverify {
+            return;
+        }
+        let at = crate::clock::rfc3339(self.vault.clock_now());
+        let at = at.get(11..19).unwrap_or(&at).to_string();
+        match &self.verified {
+            Some((g, Ok(r))) if *g == self.generation => {
+                self.reverify = false;
+                let text = format!(
+                    "Verified the whole ledger again at {at} UTC: {}, {} ✓",
+                    plural(r.entries as usize, "entry", "entries"),
+                    plural(r.signatures_checked as usize, "signature", "signatures")
+                );
+                self.say(false, text);
+            }
+            Some((_, Err(e))) => {
+                self.reverify = false;
+                let text = format!("Verified again at {at} UTC: FAILED: {e}");
+                self.say(true, text);
+            }
+            _ => {}
+        }
+    }
+
+    /// The whole-ledger verification status, to follow "Ledger" on a line
+    /// that already gives its size.
     pub fn verification_line(&self) -> Line<'static> {
         match &self.verified {
             Some((g, Ok(r))) if *g == self.generation => Line::from(Span::styled(
                 format!(
-                    "Ledger verified ✓  {} entries, {} signatures",
-                    r.entries, r.signatures_checked
+                    "verified ✓ ({})",
+                    plural(r.signatures_checked as usize, "signature", "signatures")
                 ),
                 self.theme.ok(),
             )),
             Some((_, Err(e))) => Line::from(Span::styled(
-                format!("Ledger verification FAILED: {e}"),
+                format!("verification FAILED: {e}"),
                 self.theme.error(),
             )),
-            _ => Line::from(Span::styled("Verifying the ledger…", self.theme.dim())),
+            _ => Line::from(Span::styled("verifying…", self.theme.dim())),
         }
         .patch_style(ratatui::style::Style::default())
     }
@@ -340,18 +451,23 @@ impl App {
     /// Handles one key press.
     pub fn on_key(&mut self, key: KeyEvent) {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            let action = match &self.screen {
-                Screen::Reveal(_) => Action::Display(Displayed::Dismissed),
-                _ => Action::Quit,
-            };
-            self.apply(action);
             self.apply(Action::Quit);
+            return;
+        }
+        // The screen behind "Terminal too small" is not visible: no key may
+        // act on it, except leaving.
+        if self.too_small() {
+            if key.code == KeyCode::Char('q') {
+                self.apply(Action::Quit);
+            }
             return;
         }
         if self.help {
             self.help = false;
             return;
         }
+        // A message answers the key before this one; it goes stale now.
+        self.message = None;
         if key.code == KeyCode::Char('?')
             && !self.typing()
             && !matches!(self.screen, Screen::Reveal(_))
@@ -365,8 +481,13 @@ impl App {
             Screen::Deposit(d) => d.on_key(key),
             Screen::Ledger(l) => l.on_key(key),
             Screen::Reveal(r) => match RevealScreen::new(&r.released, 0).on_key(key) {
-                Some(how) => Action::Display(how),
-                None => Action::None,
+                RevealKey::None => Action::None,
+                RevealKey::ToggleSpelling => {
+                    r.spelled = !r.spelled;
+                    Action::None
+                }
+                RevealKey::End(how) => Action::Display(how),
+                RevealKey::Interrupt => Action::Quit,
             },
         };
         self.apply(action);
@@ -380,8 +501,16 @@ impl App {
             Action::None => {}
             Action::Quit => {
                 self.cancel_release_in_progress();
-                if let Screen::Reveal(_) = self.screen {
+                if let Screen::Reveal(r) = &self.screen {
+                    let r = &r.released;
+                    let note = format!(
+                        "the console was left on the reveal: {} #{} was released (ledger entry {}) and cleared without confirmation; a new quorum can release it again",
+                        r.secret,
+                        r.index + 1,
+                        r.seq
+                    );
                     self.apply(Action::Display(Displayed::Dismissed));
+                    self.exit_note = Some(note);
                 }
                 self.quit = true;
             }
@@ -392,6 +521,18 @@ impl App {
             }
             Action::OpenRelease(pre) => {
                 self.message = None;
+                // A secret with nothing left stops here, with the reason:
+                // no release is begun, so nothing is refused or logged.
+                if let Some(s) = pre
+                    .as_deref()
+                    .and_then(|p| self.home.secrets.iter().find(|s| s.name == p))
+                {
+                    if s.remaining + s.unconfirmed == 0 {
+                        let why = nothing_left(s);
+                        self.say(true, why);
+                        return;
+                    }
+                }
                 self.screen = Screen::Release(Box::new(Release::new(
                     self.home.secrets.clone(),
                     self.status.officers.clone(),
@@ -402,7 +543,10 @@ impl App {
                 self.message = None;
                 self.screen = Screen::Deposit(Box::new(Deposit::new(self.status.officers.clone())));
             }
-            Action::OpenLedger => match LedgerView::new(self.vault.store().clone()) {
+            Action::OpenLedger => match LedgerView::new(
+                self.vault.store().clone(),
+                self.export_default().display().to_string(),
+            ) {
                 Ok(v) => {
                     self.message = None;
                     self.screen = Screen::Ledger(Box::new(v));
@@ -421,7 +565,14 @@ impl App {
                             let o = r.chosen_officer();
                             self.apply(Action::StatementFor(o));
                         }
-                        Err(e) => r.error = Some(err_text(&e)),
+                        // Refused (and logged once): back to the home
+                        // screen with the reason, where the same Enter
+                        // cannot log it again.
+                        Err(e) => {
+                            self.screen = Screen::Home;
+                            self.say(true, format!("Nothing was released: {}", err_text(&e)));
+                            self.refresh();
+                        }
                     }
                 }
             }
@@ -437,11 +588,22 @@ impl App {
                 passphrase,
             } => self.unlock(officer, passphrase),
             Action::CancelRelease => {
+                let n = match &self.screen {
+                    Screen::Release(r) => r
+                        .request
+                        .as_ref()
+                        .map(|q| q.approved_by().len())
+                        .unwrap_or(0),
+                    _ => 0,
+                };
                 self.cancel_release_in_progress();
                 self.screen = Screen::Home;
                 self.say(
                     false,
-                    "Release cancelled; the collected approvals were discarded.",
+                    format!(
+                        "Release cancelled and logged; {} discarded.",
+                        plural(n, "approval", "approvals")
+                    ),
                 );
                 self.refresh();
             }
@@ -479,7 +641,13 @@ impl App {
                                 false,
                                 format!(
                                     "Deposited {} into {secret} ({} in all); logged as entry {}.",
-                                    rep.added, rep.total, rep.seq
+                                    plural(
+                                        rep.added as usize,
+                                        kind_noun(kind, false),
+                                        kind_noun(kind, true)
+                                    ),
+                                    rep.total,
+                                    rep.seq
                                 ),
                             );
                             self.refresh();
@@ -489,14 +657,28 @@ impl App {
                 }
             }
             Action::Export(dir) => {
+                // Relative paths are taken from the export base, and the
+                // message gives the absolute path, so the bundle can be
+                // found after the console is closed.
+                let dir = self.export_base.join(dir);
+                let dir = std::path::absolute(&dir).unwrap_or(dir);
                 match audit::export(self.vault.store(), &self.vault.ledger_cert(), &dir) {
-                    Ok(n) => self.say(false, format!("Exported {n} entries to {}", dir.display())),
+                    Ok(n) => self.say(
+                        false,
+                        format!(
+                            "Exported {} to {}",
+                            plural(n as usize, "entry", "entries"),
+                            dir.display()
+                        ),
+                    ),
                     Err(e) => self.say(true, format!("Export failed: {}", err_text(&e))),
                 }
             }
             Action::Verify => {
                 self.generation += 1;
                 self.verified = None;
+                self.reverify = true;
+                self.say(false, "Verifying the whole ledger again…");
             }
         }
     }
@@ -552,11 +734,36 @@ impl App {
                     self.say(true, err_text(&e));
                     self.refresh();
                 } else if matches!(e, Error::BadPassphrase(_)) {
-                    r.error = Some(format!(
-                        "Wrong passphrase for {officer} (logged). Try again, or Esc to choose another officer."
-                    ));
                     r.note = None;
-                    r.retry(officer);
+                    match r.wrong_passphrase(&officer) {
+                        WrongPassphrase::Retry(n) => {
+                            r.error = Some(format!(
+                                "Wrong passphrase for {officer} (attempt {n} of {ATTEMPTS}, logged). Try again, or Esc to choose another officer."
+                            ));
+                            r.retry(officer);
+                        }
+                        WrongPassphrase::OfficerOut => {
+                            r.error = Some(format!(
+                                "Wrong passphrase for {officer} {ATTEMPTS} times (logged): {officer} cannot approve this release. Another officer can."
+                            ));
+                            r.back_to_approvers();
+                            let o = r.chosen_officer();
+                            self.apply(Action::StatementFor(o));
+                        }
+                        WrongPassphrase::QuorumOut => {
+                            let n = r.request.as_ref().map_or(0, |q| q.approved_by().len());
+                            self.cancel_release_in_progress();
+                            self.screen = Screen::Home;
+                            self.say(
+                                true,
+                                format!(
+                                    "Release cancelled: wrong passphrase for {officer} {ATTEMPTS} times, and too few officers are left to approve; {} discarded (logged).",
+                                    plural(n, "approval", "approvals")
+                                ),
+                            );
+                            self.refresh();
+                        }
+                    }
                 } else {
                     r.error = Some(err_text(&e));
                     r.back_to_approvers();
@@ -564,10 +771,22 @@ impl App {
             }
             Screen::Deposit(d) => {
                 if matches!(e, Error::BadPassphrase(_)) {
+                    d.wrong += 1;
+                    if d.wrong >= ATTEMPTS {
+                        self.screen = Screen::Home;
+                        self.say(
+                            true,
+                            format!(
+                                "Deposit abandoned: wrong passphrase for {officer} {ATTEMPTS} times (logged)."
+                            ),
+                        );
+                        return;
+                    }
+                    let n = d.wrong;
                     d.retry(
                         officer.clone(),
                         format!(
-                            "Wrong passphrase for {officer} (logged). Try again, or Esc to leave."
+                            "Wrong passphrase for {officer} (attempt {n} of {ATTEMPTS}, logged). Try again, or Esc to leave."
                         ),
                     );
                 } else {
@@ -606,7 +825,11 @@ impl App {
                     Ok(released) => {
                         let opened = self.vault.clock_now();
                         self.clear = true;
-                        self.screen = Screen::Reveal(Box::new(RevealState { released, opened }));
+                        self.screen = Screen::Reveal(Box::new(RevealState {
+                            released,
+                            opened,
+                            spelled: false,
+                        }));
                     }
                     Err(e) => {
                         self.screen = Screen::Home;
@@ -635,21 +858,29 @@ impl App {
     pub fn render(&self, f: &mut Frame<'_>) {
         let area = f.area();
         if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-            let p = Paragraph::new(vec![
+            let mut lines = vec![
                 Line::from(Span::styled("Terminal too small", self.theme.error())),
                 Line::from(format!(
                     "breakglass needs {MIN_WIDTH}×{MIN_HEIGHT}; this one is {}×{}.",
                     area.width, area.height
                 )),
                 Line::from("Enlarge the window, or press q to quit."),
-            ])
-            .wrap(Wrap { trim: true });
-            f.render_widget(p, area);
+                Line::from("Other keys do nothing until then."),
+            ];
+            if matches!(self.screen, Screen::Reveal(_)) {
+                // Nothing of the item is drawn here; its countdown runs on.
+                lines.push(Line::from(
+                    "A released item is waiting to be shown; it clears itself when its time is up.",
+                ));
+            }
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
             return;
         }
         if let Screen::Reveal(r) = &self.screen {
             let elapsed = (self.vault.clock_now() - r.opened).max(0) as u64;
-            RevealScreen::new(&r.released, self.reveal_secs as u64).render(f, area, elapsed);
+            RevealScreen::new(&r.released, self.reveal_secs as u64)
+                .spelled(r.spelled)
+                .render(f, area, elapsed);
             return;
         }
         let demo_height = if self.demo.is_empty() || !matches!(self.screen, Screen::Home) {
@@ -657,11 +888,18 @@ impl App {
         } else {
             1
         };
+        // The message wraps (up to three lines) rather than being cut.
+        let message: Vec<String> = self
+            .message
+            .as_ref()
+            .map(|(_, m)| wrap(m, area.width as usize))
+            .unwrap_or_default();
+        let msg_height = (message.len() as u16).clamp(1, 3);
         let [title, body, demo, msg, keys] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(10),
             Constraint::Length(demo_height),
-            Constraint::Length(1),
+            Constraint::Length(msg_height),
             Constraint::Length(1),
         ])
         .areas(area);
@@ -672,11 +910,16 @@ impl App {
             Screen::Ledger(_) => "ledger",
             Screen::Reveal(_) => "reveal",
         };
+        let head = format!("· {screen_name} · ");
+        let room = (area.width as usize).saturating_sub(width(&head) + 12);
         f.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled(" breakglass ", self.theme.accent()),
                 Span::styled(
-                    format!("· {screen_name} · {}", self.vault.path().display()),
+                    format!(
+                        "{head}{}",
+                        tail(&self.vault.path().display().to_string(), room)
+                    ),
                     self.theme.dim(),
                 ),
             ])),
@@ -707,15 +950,29 @@ impl App {
                 demo,
             );
         }
-        if let Some((error, m)) = &self.message {
+        if let Some((error, _)) = &self.message {
             let style = if *error {
                 self.theme.error()
             } else {
                 self.theme.ok()
             };
-            f.render_widget(Paragraph::new(Span::styled(m.clone(), style)), msg);
+            f.render_widget(
+                Paragraph::new(
+                    message
+                        .into_iter()
+                        .map(|l| Line::from(Span::styled(l, style)))
+                        .collect::<Vec<_>>(),
+                ),
+                msg,
+            );
         }
-        key_bar(f, keys, self.keys(), &self.theme);
+        let prompted = match &self.screen {
+            Screen::Ledger(l) => l.render_prompt(f, keys, &self.theme),
+            _ => false,
+        };
+        if !prompted {
+            key_bar(f, keys, self.keys(), &self.theme);
+        }
         if self.help {
             self.render_help(f, area);
         }
@@ -730,6 +987,10 @@ impl App {
                 ("l", "ledger"),
                 ("?", "help"),
                 ("q", "quit"),
+            ],
+            Screen::Release(r) if r.confirming_cancel() => &[
+                ("y", "discard the approvals and cancel"),
+                ("any other key", "keep collecting"),
             ],
             Screen::Release(r) => match r.step {
                 Step::Pick => &[("↑↓", "select"), ("Enter", "choose"), ("Esc", "back")],
@@ -769,23 +1030,23 @@ impl App {
             Line::from(""),
             Line::from("Home      ↑↓ select · r/Enter release · d deposit · l ledger · q quit"),
             Line::from("Release   choose a secret, type the reason; then each officer picks their"),
-            Line::from("          name and types their passphrase (hidden). Each sees the exact"),
-            Line::from(
-                "          statement they sign. At the quorum the item is logged, then shown",
-            ),
-            Line::from("          once: Enter confirms you saw it, Esc clears it unconfirmed; it"),
+            Line::from("          name, reads the exact statement they sign and types their"),
             Line::from(format!(
-                "          clears by itself after {} s. Esc before that cancels the release.",
+                "          passphrase (hidden; {ATTEMPTS} attempts). Esc asks before approvals"
+            )),
+            Line::from("          are discarded. At the quorum the item is logged, then shown"),
+            Line::from("          once: Enter confirms you saw it, Esc clears it unconfirmed,"),
+            Line::from(format!(
+                "          p spells a code aloud (NATO); it clears itself after {} s.",
                 self.reveal_secs
             )),
             Line::from("Deposit   one officer; name the secret (Tab: codes/credential), paste the"),
             Line::from("          codes one per line (hidden), confirm the count."),
             Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
-            Line::from(
-                "          s secret · o officer · c clear filters · e export · v verify again",
-            ),
+            Line::from("          s secret · o officer · c clear filters · e export · v verify"),
             Line::from(""),
-            Line::from("Ctrl-C quits from anywhere (a release in progress is cancelled)."),
+            Line::from("Ctrl-C quits from anywhere (a release in progress is cancelled; on the"),
+            Line::from("reveal, the item is cleared unconfirmed and the exit status says so)."),
             Line::from(Span::styled(
                 "Press any key to close this help.",
                 self.theme.dim(),

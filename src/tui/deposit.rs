@@ -48,6 +48,8 @@ pub struct Deposit {
     current: Zeroizing<String>,
     /// The last error.
     pub error: Option<String>,
+    /// Wrong passphrases typed so far (three end the deposit).
+    pub wrong: u32,
 }
 
 impl Deposit {
@@ -64,6 +66,7 @@ impl Deposit {
             lines: Vec::new(),
             current: Zeroizing::new(String::new()),
             error: None,
+            wrong: 0,
         }
     }
 
@@ -97,10 +100,39 @@ impl Deposit {
             .filter(|l| !l.is_empty())
     }
 
+    /// Why a code cannot be stored (a control or format character, or its
+    /// size), naming it by number and never by its text.
+    fn invalid_code(&self) -> Option<String> {
+        if self.kind != SecretKind::Codes {
+            return None;
+        }
+        let n = self.count();
+        self.codes().enumerate().find_map(|(i, c)| {
+            names::code(c).err().map(|e| {
+                let why = match e {
+                    crate::Error::Invalid { why, .. } => why,
+                    other => other.to_string(),
+                };
+                format!(
+                    "Code {} of {n}: {why}. Nothing is deposited; Esc to start again.",
+                    i + 1
+                )
+            })
+        })
+    }
+
     fn count(&self) -> usize {
         match self.kind {
             SecretKind::Codes => self.codes().count(),
             SecretKind::Credential => usize::from(!self.values().is_empty()),
+        }
+    }
+
+    /// `1 code`, `3 codes`, `1 credential`.
+    fn counted(&self, n: usize) -> String {
+        match self.kind {
+            SecretKind::Codes => super::widgets::plural(n, "code", "codes"),
+            SecretKind::Credential => super::widgets::plural(n, "credential", "credentials"),
         }
     }
 
@@ -124,9 +156,11 @@ impl Deposit {
             Step::Passphrase(_) => self.passphrase.paste(text),
             Step::Name => self.name.paste(text),
             Step::Values => {
-                let mut parts = text.split('\n').peekable();
+                // Terminals separate pasted lines with CR (tmux, most
+                // bracketed paste), LF or CRLF: each is one line break.
+                let mut parts = names::split_lines(text).peekable();
                 while let Some(p) = parts.next() {
-                    self.current.push_str(p.trim_end_matches('\r'));
+                    self.current.push_str(p);
                     if parts.peek().is_some() {
                         self.lines.push(std::mem::replace(
                             &mut self.current,
@@ -209,6 +243,8 @@ impl Deposit {
         let finish = |d: &mut Deposit| {
             if d.count() == 0 {
                 d.error = Some("nothing entered yet".into());
+            } else if let Some(why) = d.invalid_code() {
+                d.error = Some(why);
             } else {
                 d.error = None;
                 d.step = Step::Confirm;
@@ -255,7 +291,7 @@ impl Deposit {
         let inner = block.inner(area);
         f.render_widget(block, area);
         let [body, msg] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(inner);
+            Layout::vertical([Constraint::Min(3), Constraint::Length(3)]).areas(inner);
         let kind = self.kind.as_str();
         match &self.step {
             Step::Officer => {
@@ -330,14 +366,7 @@ impl Deposit {
                         Line::from(help).style(theme.dim()),
                         Line::from(""),
                         Line::from(Span::styled(
-                            format!(
-                                "{n} {} entered",
-                                if self.kind == SecretKind::Codes {
-                                    "codes"
-                                } else {
-                                    "credential"
-                                }
-                            ),
+                            format!("{} entered", self.counted(n)),
                             theme.accent(),
                         )),
                         Line::from(format!(
@@ -354,17 +383,7 @@ impl Deposit {
                 f.render_widget(
                     Paragraph::new(vec![
                         Line::from(Span::styled(
-                            format!(
-                                "Deposit {n} {} into {}?",
-                                if n == 1 && self.kind == SecretKind::Codes {
-                                    "code"
-                                } else if self.kind == SecretKind::Codes {
-                                    "codes"
-                                } else {
-                                    "credential"
-                                },
-                                self.name.text()
-                            ),
+                            format!("Deposit {} into {}?", self.counted(n), self.name.text()),
                             theme.accent(),
                         )),
                         Line::from(

@@ -5,11 +5,11 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::Action;
 use super::theme::Theme;
-use super::widgets::{list_move, step};
+use super::widgets::{list_move, plural, step};
 use crate::vault::{SecretSummary, Status};
 
 /// Home screen state.
@@ -40,6 +40,18 @@ impl Home {
     /// The selected secret's name.
     pub fn selected(&self) -> Option<&str> {
         self.secrets.get(self.selected).map(|s| s.name.as_str())
+    }
+
+    /// Selects the secret called `name`, if listed.
+    pub fn select(&mut self, name: &str) {
+        if let Some(i) = self.secrets.iter().position(|s| s.name == name) {
+            self.selected = i;
+        }
+    }
+
+    /// The selected secret.
+    pub fn selected_summary(&self) -> Option<&SecretSummary> {
+        self.secrets.get(self.selected)
     }
 
     /// Replaces the list, keeping the selection in range.
@@ -75,7 +87,7 @@ impl Home {
         theme: &Theme,
     ) {
         let [head, table] =
-            Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(area);
+            Layout::vertical([Constraint::Length(6), Constraint::Min(3)]).areas(area);
         let lines = vec![
             Line::from(vec![
                 Span::styled("Vault ", theme.dim()),
@@ -92,31 +104,37 @@ impl Home {
                 Span::styled("   officers ", theme.dim()),
                 Span::raw(status.officers.join(", ")),
             ]),
-            Line::from(vec![
-                Span::styled("Ledger ", theme.dim()),
-                Span::raw(format!("{} entries  ", status.ledger_size)),
-                Span::styled(
-                    format!(
-                        "root {}…",
-                        &status.ledger_root[..16.min(status.ledger_root.len())]
+            // The size once, with the verification status after it.
+            Line::from(
+                [
+                    Span::styled("Ledger ", theme.dim()),
+                    Span::raw(plural(status.ledger_size as usize, "entry", "entries")),
+                    Span::styled(
+                        format!(
+                            "  root {}…  ",
+                            &status.ledger_root[..12.min(status.ledger_root.len())]
+                        ),
+                        theme.dim(),
                     ),
-                    theme.dim(),
-                ),
-            ]),
-            match &status.ledger_problem {
-                // The lock outranks the verification line: nothing can be
-                // written until an auditor has looked.
-                Some(p) => Line::from(Span::styled(
-                    format!(
-                        "LOCKED: {p}; nothing is written until an auditor has verified the ledger"
-                    ),
-                    theme.error(),
-                )),
-                None => verified.clone(),
-            },
+                ]
+                .into_iter()
+                .chain(verified.spans.iter().cloned())
+                .collect::<Vec<_>>(),
+            ),
         ];
+        let mut lines = lines;
+        if let Some(p) = &status.ledger_problem {
+            // The lock is its own line: nothing can be written until an
+            // auditor has looked.
+            lines.push(Line::from(Span::styled(
+                format!("LOCKED: {p}; nothing is written until an auditor has verified the ledger"),
+                theme.error(),
+            )));
+        }
         f.render_widget(
-            Paragraph::new(lines).block(Block::default().borders(Borders::BOTTOM)),
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .block(Block::default().borders(Borders::BOTTOM)),
             head,
         );
         if self.secrets.is_empty() {
@@ -161,12 +179,14 @@ impl Home {
         });
         let t = Table::new(
             rows,
+            // At 80 columns: 18 + 10 + 13 + 8 + 24 and 4 gaps leave the
+            // longest note ("12 released, unconfirmed") whole.
             [
                 Constraint::Min(18),
-                Constraint::Length(11),
-                Constraint::Length(14),
+                Constraint::Length(10),
+                Constraint::Length(13),
                 Constraint::Length(8),
-                Constraint::Length(22),
+                Constraint::Length(24),
             ],
         )
         .header(Row::new(vec!["SECRET", "KIND", "REMAINING", "QUORUM", "NOTE"]).style(theme.dim()))

@@ -29,6 +29,8 @@ pub struct LedgerRow {
     pub actor: String,
     /// Secret, if the entry names one.
     pub secret: String,
+    /// The reason typed for a release, if the entry holds one.
+    pub reason: String,
 }
 
 const KINDS: [&str; 11] = [
@@ -63,11 +65,13 @@ pub struct LedgerView {
     selected: usize,
     detail_scroll: u16,
     editing: Option<(Editing, TextInput)>,
+    export_default: String,
 }
 
 impl LedgerView {
-    /// Reads every entry's summary.
-    pub fn new(store: Store) -> Result<Self> {
+    /// Reads every entry's summary. `export_default` is the directory the
+    /// export prompt offers.
+    pub fn new(store: Store, export_default: String) -> Result<Self> {
         let mut rows = Vec::new();
         for e in ledger::entries_from(&store, 0) {
             let (seq, bytes) = e?;
@@ -79,6 +83,7 @@ impl LedgerView {
                 kind: s("kind"),
                 actor: s("actor"),
                 secret: s("secret"),
+                reason: s("reason"),
             });
         }
         let selected = rows.len().saturating_sub(1);
@@ -91,6 +96,7 @@ impl LedgerView {
             selected,
             detail_scroll: 0,
             editing: None,
+            export_default,
         })
     }
 
@@ -166,7 +172,10 @@ impl LedgerView {
                 self.officer_filter.clear();
                 self.selected = self.rows.len().saturating_sub(1);
             }
-            KeyCode::Char('e') => self.editing = Some((Editing::Export, TextInput::visible(4096))),
+            KeyCode::Char('e') => {
+                let input = TextInput::offering(4096, &self.export_default);
+                self.editing = Some((Editing::Export, input));
+            }
             KeyCode::Char('v') => return Action::Verify,
             KeyCode::Esc | KeyCode::Char('q') => return Action::Back,
             _ => {}
@@ -213,14 +222,20 @@ impl LedgerView {
 
     /// Draws the screen; `verified` is the whole-ledger status line.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, verified: &Line<'_>, theme: &Theme) {
-        let [status, filters, main, edit] = Layout::vertical([
+        let [status, filters, main] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
             Constraint::Min(5),
-            Constraint::Length(1),
         ])
         .areas(area);
-        f.render_widget(Paragraph::new(verified.clone()), status);
+        f.render_widget(
+            Paragraph::new(Line::from(
+                std::iter::once(Span::styled("Ledger ", theme.dim()))
+                    .chain(verified.spans.iter().cloned())
+                    .collect::<Vec<_>>(),
+            )),
+            status,
+        );
         let kind = if KINDS[self.kind_filter].is_empty() {
             "all"
         } else {
@@ -255,26 +270,57 @@ impl LedgerView {
         } else {
             Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(main)
         };
+        // Narrow tables drop the year and shorten long cells with "…"
+        // (the entry pane below shows everything whole).
+        let wide = table_area.width >= 100;
+        let widths: [u16; 5] = if wide {
+            [6, 19, 11, 16, 20]
+        } else {
+            [5, 14, 11, 12, 14]
+        };
+        let reason_w = table_area
+            .width
+            .saturating_sub(widths.iter().sum::<u16>() + 5)
+            .max(6) as usize;
         let rows = visible.iter().map(|r| {
+            let time = r.time.replace('T', " ");
+            let time = time.trim_end_matches('Z');
+            let time = if wide {
+                time
+            } else {
+                time.get(5..).unwrap_or(time)
+            };
             Row::new(vec![
                 Cell::from(r.seq.to_string()),
-                Cell::from(r.time.replace('T', " ").trim_end_matches('Z').to_string()),
+                Cell::from(time.to_string()),
                 Cell::from(r.kind.clone()),
-                Cell::from(r.actor.clone()),
-                Cell::from(r.secret.clone()),
+                Cell::from(ellipsis(&r.actor, widths[3] as usize)),
+                Cell::from(ellipsis(&r.secret, widths[4] as usize)),
+                Cell::from(ellipsis(&r.reason, reason_w)),
             ])
         });
         let table = Table::new(
             rows,
             [
-                Constraint::Length(6),
-                Constraint::Length(19),
-                Constraint::Length(11),
-                Constraint::Length(16),
-                Constraint::Min(10),
+                Constraint::Length(widths[0]),
+                Constraint::Length(widths[1]),
+                Constraint::Length(widths[2]),
+                Constraint::Length(widths[3]),
+                Constraint::Length(widths[4]),
+                Constraint::Min(6),
             ],
         )
-        .header(Row::new(vec!["SEQ", "TIME (UTC)", "KIND", "ACTOR", "SECRET"]).style(theme.dim()))
+        .header(
+            Row::new(vec![
+                "SEQ",
+                "TIME (UTC)",
+                "KIND",
+                "ACTOR",
+                "SECRET",
+                "REASON",
+            ])
+            .style(theme.dim()),
+        )
         .row_highlight_style(theme.selected())
         .block(
             Block::default()
@@ -284,7 +330,26 @@ impl LedgerView {
         let mut state = TableState::default().with_selected(
             (!visible.is_empty()).then_some(self.selected.min(visible.len().saturating_sub(1))),
         );
-        f.render_stateful_widget(table, table_area, &mut state);
+        if visible.is_empty() && !self.rows.is_empty() {
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::from(""),
+                    Line::from(Span::styled(
+                        "No entries match these filters.",
+                        theme.warn(),
+                    )),
+                    Line::from(Span::styled("Press c to clear them.", theme.dim())),
+                ])
+                .block(
+                    Block::default()
+                        .borders(Borders::TOP)
+                        .title(Span::styled(" Entries ", theme.accent())),
+                ),
+                table_area,
+            );
+        } else {
+            f.render_stateful_widget(table, table_area, &mut state);
+        }
         let detail = visible
             .get(self.selected.min(visible.len().saturating_sub(1)))
             .map(|r| self.detail(r.seq, theme))
@@ -300,15 +365,45 @@ impl LedgerView {
                 ),
             detail_area,
         );
-        if let Some((what, input)) = &self.editing {
-            let label = match what {
-                Editing::Secret => "Filter by secret (substring)",
-                Editing::Officer => "Filter by officer",
-                Editing::Export => "Export bundle to directory",
-            };
-            input.render(f, edit, label, theme);
-        }
     }
+
+    /// Draws the field being typed (a filter or the export directory) with
+    /// its keys, in place of the key bar; false when nothing is typed.
+    pub fn render_prompt(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) -> bool {
+        let Some((what, input)) = &self.editing else {
+            return false;
+        };
+        let (label, enter) = match what {
+            Editing::Secret => ("Secret contains", "filter"),
+            Editing::Officer => ("Officer", "filter"),
+            Editing::Export => ("Export to", "export"),
+        };
+        let keys = format!("  Enter {enter} · Esc cancel");
+        let [field, hint] = Layout::horizontal([
+            Constraint::Min(10),
+            Constraint::Length(super::widgets::width(&keys) as u16),
+        ])
+        .areas(area);
+        input.render(f, field, label, theme);
+        f.render_widget(Paragraph::new(Span::styled(keys, theme.dim())), hint);
+        true
+    }
+}
+
+/// `s` cut to `max` columns, ending in "…" when it was longer.
+fn ellipsis(s: &str, max: usize) -> String {
+    if super::widgets::width(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if super::widgets::width(&out) + 2 > max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
 
 /// Entry fields as `key: value` lines; statements indented; signatures

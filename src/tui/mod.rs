@@ -5,7 +5,6 @@
 //! on the alternate screen, and is cleared on confirmation or timeout (I3).
 
 pub mod app;
-pub mod bigtext;
 pub mod deposit;
 pub mod home;
 pub mod ledger_view;
@@ -14,7 +13,8 @@ pub mod reveal;
 pub mod theme;
 pub mod widgets;
 
-use std::io;
+use std::io::{self, IsTerminal};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyEventKind};
@@ -23,16 +23,26 @@ use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::vault::{Displayed, Released, Vault};
 
 pub use app::{Action, App};
-pub use reveal::RevealScreen;
+pub use reveal::{RevealKey, RevealScreen};
 
-/// Leaves raw mode and the alternate screen. Safe to call more than once and
-/// from the panic hook.
+/// Whether the console or a reveal holds the terminal (raw mode, alternate
+/// screen) right now.
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
+/// Leaves raw mode and the alternate screen, if the console or a reveal
+/// had entered them; otherwise does nothing, so no escape codes reach a
+/// stdout that is a pipe or a file (`--batch`). Safe to call more than
+/// once and from the panic hook.
 pub fn restore_terminal() {
+    if !ENTERED.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = terminal::disable_raw_mode();
+    // The same stdout the guard entered the alternate screen on.
     let _ = execute!(
         io::stdout(),
         DisableBracketedPaste,
@@ -46,7 +56,14 @@ struct TerminalGuard;
 
 impl TerminalGuard {
     fn enter() -> Result<Self> {
+        if !io::stdout().is_terminal() {
+            return Err(Error::invalid(
+                "terminal",
+                "stdout is not a terminal; the console and the reveal draw only on one",
+            ));
+        }
         terminal::enable_raw_mode()?;
+        ENTERED.store(true, Ordering::SeqCst);
         let guard = TerminalGuard;
         execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
         Ok(guard)
@@ -59,26 +76,48 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// How a reveal ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevealEnd {
+    /// How the display ended, for the ledger.
+    pub how: Displayed,
+    /// Ctrl-C ended it (cleared, unconfirmed): the caller says so and fails.
+    pub interrupted: bool,
+}
+
 /// Shows `released` on the alternate screen until an officer confirms it
-/// (Enter), dismisses it (Esc, unconfirmed) or `timeout` passes; then
-/// clears the screen and leaves it.
-pub fn reveal(released: &Released, timeout: Duration) -> Result<Displayed> {
+/// (Enter), dismisses it (Esc or Ctrl-C, unconfirmed) or `timeout` passes;
+/// then clears the screen and leaves it.
+pub fn reveal(released: &Released, timeout: Duration) -> Result<RevealEnd> {
     let _guard = TerminalGuard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;
     let start = Instant::now();
-    let screen = RevealScreen::new(released, timeout.as_secs());
+    let mut spelled = false;
+    let end = |how| RevealEnd {
+        how,
+        interrupted: false,
+    };
     let outcome = loop {
         let elapsed = start.elapsed();
         if elapsed >= timeout {
-            break Displayed::TimedOut;
+            break end(Displayed::TimedOut);
         }
+        let screen = RevealScreen::new(released, timeout.as_secs()).spelled(spelled);
         term.draw(|f| screen.render(f, f.area(), elapsed.as_secs()))?;
         if event::poll(Duration::from_millis(250))? {
             if let Event::Key(k) = event::read()? {
                 if k.kind == KeyEventKind::Press {
-                    if let Some(how) = screen.on_key(k) {
-                        break how;
+                    match screen.on_key(k) {
+                        RevealKey::None => {}
+                        RevealKey::ToggleSpelling => spelled = !spelled,
+                        RevealKey::End(how) => break end(how),
+                        RevealKey::Interrupt => {
+                            break RevealEnd {
+                                how: Displayed::Dismissed,
+                                interrupted: true,
+                            };
+                        }
                     }
                 }
             }
@@ -90,10 +129,36 @@ pub fn reveal(released: &Released, timeout: Duration) -> Result<Displayed> {
     Ok(outcome)
 }
 
-/// Runs the console on `vault` until the user quits. `demo` lists the demo
-/// vault's officers and passphrases to show on the home screen.
-pub fn run(vault: Vault, demo: Vec<(String, String)>) -> Result<()> {
-    let mut app = App::new(vault, theme::Theme::from_env(), demo)?;
+/// How the console is opened.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The demo vault's officers and passphrases, shown on the home screen.
+    pub demo: Vec<(String, String)>,
+    /// The secret selected at first.
+    pub select: Option<String>,
+}
+
+/// How the console ended.
+#[derive(Debug, Default)]
+pub struct ConsoleEnd {
+    /// Set when it was left with an item released and not confirmed seen
+    /// (Ctrl-C on the reveal): what to tell the user after the screen is
+    /// restored. The caller exits non-zero.
+    pub unconfirmed: Option<String>,
+}
+
+/// Runs the console on `vault` until the user quits.
+pub fn run(vault: Vault, options: Options) -> Result<ConsoleEnd> {
+    if !io::stdin().is_terminal() {
+        return Err(Error::invalid(
+            "terminal",
+            "stdin is not a terminal; the console needs one (scripts use the commands, see --help)",
+        ));
+    }
+    let mut app = App::new(vault, theme::Theme::from_env(), options.demo)?;
+    if let Some(s) = &options.select {
+        app.select(s);
+    }
     let _guard = TerminalGuard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;
@@ -102,6 +167,8 @@ pub fn run(vault: Vault, demo: Vec<(String, String)>) -> Result<()> {
         if app.take_clear() {
             term.clear()?;
         }
+        let size = term.size()?;
+        app.on_resize(size.width, size.height);
         term.draw(|f| app.render(f))?;
         if app.should_quit() {
             break;
@@ -110,10 +177,13 @@ pub fn run(vault: Vault, demo: Vec<(String, String)>) -> Result<()> {
             match event::read()? {
                 Event::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
                 Event::Paste(text) => app.on_paste(&text),
+                Event::Resize(w, h) => app.on_resize(w, h),
                 _ => {}
             }
         }
     }
     term.clear()?;
-    Ok(())
+    Ok(ConsoleEnd {
+        unconfirmed: app.exit_note().map(str::to_owned),
+    })
 }

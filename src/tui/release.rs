@@ -48,6 +48,26 @@ pub struct Release {
     pub note: Option<String>,
     /// The statement the chosen officer signs, as display lines.
     pub statement: Vec<(String, String)>,
+    /// Wrong passphrases typed so far, per officer, in this release.
+    wrong: Vec<(String, u32)>,
+    /// Asking whether to discard the approvals collected so far.
+    confirm_cancel: bool,
+}
+
+/// Wrong passphrases an officer may type in one release, as at the CLI.
+pub const ATTEMPTS: u32 = 3;
+
+/// What a wrong passphrase leads to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WrongPassphrase {
+    /// The officer may try again: this many attempts were wrong so far.
+    Retry(u32),
+    /// The officer used every attempt and cannot approve this release;
+    /// the others still can.
+    OfficerOut,
+    /// The officer used every attempt, and too few officers are left to
+    /// reach the quorum: the release must be cancelled.
+    QuorumOut,
 }
 
 impl Release {
@@ -77,6 +97,44 @@ impl Release {
             error: None,
             note: None,
             statement: Vec::new(),
+            wrong: Vec::new(),
+            confirm_cancel: false,
+        }
+    }
+
+    /// Whether the release is asking to confirm discarding approvals.
+    pub fn confirming_cancel(&self) -> bool {
+        self.confirm_cancel
+    }
+
+    /// Wrong passphrases `officer` has typed in this release.
+    pub fn wrong_count(&self, officer: &str) -> u32 {
+        self.wrong
+            .iter()
+            .find(|(o, _)| o == officer)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+
+    /// Counts a wrong passphrase for `officer` and says what follows.
+    pub fn wrong_passphrase(&mut self, officer: &str) -> WrongPassphrase {
+        match self.wrong.iter_mut().find(|(o, _)| o == officer) {
+            Some((_, n)) => *n += 1,
+            None => self.wrong.push((officer.to_string(), 1)),
+        }
+        let n = self.wrong_count(officer);
+        if n < ATTEMPTS {
+            return WrongPassphrase::Retry(n);
+        }
+        let (approved, needed) = self
+            .request
+            .as_ref()
+            .map(|r| (r.approved_by().len(), r.needed()))
+            .unwrap_or((0, 0));
+        if approved + self.pending().len() < needed {
+            WrongPassphrase::QuorumOut
+        } else {
+            WrongPassphrase::OfficerOut
         }
     }
 
@@ -84,7 +142,8 @@ impl Release {
         self.secrets.get(self.picked)
     }
 
-    /// Officers who may still approve, in enrolment order.
+    /// Officers who may still approve, in enrolment order: not yet
+    /// approved, and not out of passphrase attempts.
     fn pending(&self) -> Vec<&str> {
         let done = self
             .request
@@ -94,8 +153,35 @@ impl Release {
         self.officers
             .iter()
             .map(String::as_str)
-            .filter(|o| !done.contains(o))
+            .filter(|o| !done.contains(o) && self.wrong_count(o) < ATTEMPTS)
             .collect()
+    }
+
+    /// Officers out of passphrase attempts in this release.
+    fn locked_out(&self) -> Vec<&str> {
+        self.wrong
+            .iter()
+            .filter(|(_, n)| *n >= ATTEMPTS)
+            .map(|(o, _)| o.as_str())
+            .collect()
+    }
+
+    fn approvals(&self) -> usize {
+        self.request
+            .as_ref()
+            .map(|r| r.approved_by().len())
+            .unwrap_or(0)
+    }
+
+    /// Leaving the approvals: at once if none was given, else after a
+    /// `y` (approvals are not thrown away by a stray Esc).
+    fn leave(&mut self) -> Action {
+        if self.approvals() == 0 {
+            Action::CancelRelease
+        } else {
+            self.confirm_cancel = true;
+            Action::None
+        }
     }
 
     /// The officer currently chosen in the approvers list.
@@ -127,6 +213,13 @@ impl Release {
 
     /// Maps a key to an action.
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.confirm_cancel {
+            self.confirm_cancel = false;
+            return match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Action::CancelRelease,
+                _ => Action::None,
+            };
+        }
         // ↑↓ move through the list of the step that has one.
         if let Some(delta) = list_move(&key) {
             match self.step {
@@ -143,8 +236,17 @@ impl Release {
         }
         match self.step.clone() {
             Step::Pick => match key.code {
-                KeyCode::Enter if self.secret().is_some() => {
-                    self.step = Step::Reason;
+                KeyCode::Enter => {
+                    match self.secret() {
+                        Some(s) if s.remaining + s.unconfirmed == 0 => {
+                            self.error = Some(nothing_left(s));
+                        }
+                        Some(_) => {
+                            self.error = None;
+                            self.step = Step::Reason;
+                        }
+                        None => {}
+                    }
                     Action::None
                 }
                 KeyCode::Esc | KeyCode::Char('q') => Action::Back,
@@ -178,7 +280,7 @@ impl Release {
                     }
                     None => Action::None,
                 },
-                KeyCode::Esc | KeyCode::Char('q') => Action::CancelRelease,
+                KeyCode::Esc | KeyCode::Char('q') => self.leave(),
                 _ => Action::None,
             },
             Step::Passphrase(officer) => match self.passphrase.on_key(key) {
@@ -194,7 +296,7 @@ impl Release {
             },
             // Keys wait while Argon2 runs, except cancelling the release.
             Step::Unlocking(_) => match key.code {
-                KeyCode::Esc => Action::CancelRelease,
+                KeyCode::Esc => self.leave(),
                 _ => Action::None,
             },
         }
@@ -327,6 +429,12 @@ impl Release {
                 item
             });
         }
+        for o in self.locked_out() {
+            items.push(ListItem::new(Line::from(vec![
+                Span::styled("  ✗ ", theme.error()),
+                Span::raw(format!("{o} (3 wrong)")),
+            ])));
+        }
         let left_secs = (req.expires() - now).max(0);
         items.push(ListItem::new(Line::from(Span::styled(
             format!("expires in {}:{:02}", left_secs / 60, left_secs % 60),
@@ -337,10 +445,37 @@ impl Release {
             right,
         );
 
+        if self.confirm_cancel {
+            let n = req.approved_by().len();
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::from(Span::styled(
+                        format!(
+                            "Cancel the release and discard {} ({})?",
+                            super::widgets::plural(n, "approval", "approvals"),
+                            req.approved_by().join(", ")
+                        ),
+                        theme.warn(),
+                    )),
+                    Line::from("y: discard them and cancel   any other key: keep collecting"),
+                ])
+                .wrap(Wrap { trim: true }),
+                bottom,
+            );
+            return;
+        }
         match &self.step {
             Step::Passphrase(o) => {
-                self.passphrase
-                    .render(f, bottom, &format!("Passphrase for {o} (hidden)"), theme)
+                let wrong = self.wrong_count(o);
+                let label = if wrong == 0 {
+                    format!("Passphrase for {o} (hidden)")
+                } else {
+                    format!(
+                        "Passphrase for {o} (hidden, attempt {} of {ATTEMPTS})",
+                        wrong + 1
+                    )
+                };
+                self.passphrase.render(f, bottom, &label, theme)
             }
             Step::Unlocking(o) => f.render_widget(
                 Paragraph::new(Line::from(Span::styled(
@@ -358,6 +493,22 @@ impl Release {
             ),
         }
     }
+}
+
+/// Why `s` cannot be released: every item is gone and confirmed seen.
+pub fn nothing_left(s: &SecretSummary) -> String {
+    let what = if s.kind == "credential" {
+        "its credential was released".to_string()
+    } else {
+        format!(
+            "all {} were released",
+            super::widgets::plural(s.total as usize, "code", "codes")
+        )
+    };
+    format!(
+        "Nothing left to release in {}: {what}. Press d to deposit more.",
+        s.name
+    )
 }
 
 /// The statement as `(field, value)` lines for display.

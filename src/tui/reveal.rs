@@ -1,13 +1,21 @@
 //! The reveal screen: one released item, large and grouped for reading
-//! aloud, with a countdown.
+//! aloud, with a countdown. `p` spells the code in the NATO alphabet.
+//!
+//! Codes are drawn with `tui-big-text` (an 8×8 font) as one block: every
+//! glyph row starts at the same column. A code too wide for one line has
+//! its groups wrapped onto more lines; if that is too tall, a smaller size
+//! is tried, and then none: the plain grouped form is always shown, wrapped,
+//! never cut.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use tui_big_text::{BigText, PixelSize};
 
+use super::widgets::{wrap, wrap_parts};
 use crate::records::SecretKind;
 use crate::vault::{Displayed, Released};
 
@@ -16,6 +24,20 @@ use crate::vault::{Displayed, Released};
 pub struct RevealScreen<'a> {
     released: &'a Released,
     timeout_secs: u64,
+    spelled: bool,
+}
+
+/// What a key asks of the reveal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealKey {
+    /// Nothing.
+    None,
+    /// Show or hide the code spelled out (`p`).
+    ToggleSpelling,
+    /// The display ends this way.
+    End(Displayed),
+    /// Ctrl-C: clear it unconfirmed and leave, reporting it.
+    Interrupt,
 }
 
 /// Groups a code in fours for reading aloud: `4F2K-9QX7` → `4F2K 9QX7`.
@@ -29,13 +51,130 @@ pub fn grouped(code: &str) -> String {
         .join(" ")
 }
 
+const NATO: [&str; 26] = [
+    "Alfa", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliett",
+    "Kilo", "Lima", "Mike", "November", "Oscar", "Papa", "Quebec", "Romeo", "Sierra", "Tango",
+    "Uniform", "Victor", "Whiskey", "X-ray", "Yankee", "Zulu",
+];
+const DIGITS: [&str; 10] = [
+    "Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine",
+];
+
+/// One character as said aloud: `K` → `Kilo`, `k` → `lowercase Kilo`,
+/// `7` → `Seven`; anything else quoted.
+pub fn spoken(c: char) -> String {
+    if c.is_ascii_digit() {
+        DIGITS[(c as u8 - b'0') as usize].to_string()
+    } else if c.is_ascii_uppercase() {
+        NATO[(c as u8 - b'A') as usize].to_string()
+    } else if c.is_ascii_lowercase() {
+        format!("lowercase {}", NATO[(c as u8 - b'a') as usize])
+    } else {
+        format!("\"{c}\"")
+    }
+}
+
+/// The code spelled group by group, as displayed: `LMCK` →
+/// `("LMCK", "Lima Mike Charlie Kilo")`.
+pub fn spelled(code: &str) -> Vec<(String, String)> {
+    grouped(code)
+        .split(' ')
+        .filter(|g| !g.is_empty())
+        .map(|g| {
+            let words: Vec<String> = g.chars().map(spoken).collect();
+            (g.to_string(), words.join(" "))
+        })
+        .collect()
+}
+
+/// Characters that are easily read or heard as one another.
+const LOOK_ALIKES: [&str; 4] = ["0Oo", "1Il", "5Ss", "8B"];
+
+/// A note naming the easily confused characters this code holds, if any:
+/// `0 = Zero, O = Oscar`.
+pub fn look_alike_note(code: &str) -> Option<String> {
+    let mut seen = Vec::new();
+    for c in grouped(code).chars() {
+        if LOOK_ALIKES.iter().any(|set| set.contains(c)) && !seen.contains(&c) {
+            seen.push(c);
+        }
+    }
+    if seen.is_empty() {
+        return None;
+    }
+    let said: Vec<String> = seen
+        .iter()
+        .map(|c| format!("{c} = {}", spoken(*c)))
+        .collect();
+    Some(format!(
+        "Look-alikes in this code: {}. (0/O, 1/I/l, 5/S and 8/B are easily confused.)",
+        said.join(", ")
+    ))
+}
+
+/// A glyph size: its width and height in cells.
+const SIZES: [(PixelSize, u16, u16); 3] = [
+    (PixelSize::Full, 8, 8),
+    (PixelSize::HalfHeight, 8, 4),
+    (PixelSize::Quadrant, 4, 4),
+];
+
+/// How a grouped code is drawn large in `width`×`height` cells: the glyph
+/// size, and the groups on each line (wrapped between groups, never inside
+/// one). `None` when no size fits, or the code holds a character the font
+/// does not draw unambiguously (only ASCII letters and digits are drawn).
+pub fn big_layout(group: &str, width: u16, height: u16) -> Option<(PixelSize, Vec<String>)> {
+    if group.is_empty() || !group.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') {
+        return None;
+    }
+    'size: for (size, gw, gh) in SIZES {
+        let per_line = (width / gw) as usize;
+        let mut lines: Vec<String> = Vec::new();
+        for g in group.split(' ') {
+            if g.len() > per_line {
+                continue 'size;
+            }
+            match lines.last_mut() {
+                Some(l) if l.len() + 1 + g.len() <= per_line => {
+                    l.push(' ');
+                    l.push_str(g);
+                }
+                _ => lines.push(g.to_string()),
+            }
+        }
+        if lines.len() as u16 * gh <= height {
+            return Some((size, lines));
+        }
+    }
+    None
+}
+
+fn size_cells(size: PixelSize) -> (u16, u16) {
+    SIZES
+        .iter()
+        .find(|(s, ..)| *s == size)
+        .map(|(_, w, h)| (*w, *h))
+        .unwrap_or((8, 8))
+}
+
 impl<'a> RevealScreen<'a> {
     /// A reveal of `released` that clears after `timeout_secs`.
     pub fn new(released: &'a Released, timeout_secs: u64) -> Self {
         RevealScreen {
             released,
             timeout_secs,
+            spelled: false,
         }
+    }
+
+    /// Shows the code spelled out (NATO alphabet) instead of large.
+    pub fn spelled(mut self, on: bool) -> Self {
+        self.spelled = on;
+        self
+    }
+
+    fn is_code(&self) -> bool {
+        self.released.kind == SecretKind::Codes
     }
 
     /// Draws the screen `elapsed_secs` after it opened.
@@ -54,59 +193,153 @@ impl<'a> RevealScreen<'a> {
         let block = Block::default().borders(Borders::ALL).title(title);
         let inner = block.inner(area);
         f.render_widget(block, area);
-        let [_, body, _, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(3),
-            Constraint::Length(1),
-            Constraint::Length(3),
-        ])
-        .areas(inner);
+        let width = inner.width as usize;
+
+        // The footer, wrapped at word boundaries so nothing is cut.
+        let again = r
+            .re_release_of
+            .map(|s| format!(" (a re-release of entry {s})"))
+            .unwrap_or_default();
+        let mut keys = vec![
+            "Enter: seen, clear it".to_string(),
+            "Esc: clear unconfirmed".into(),
+        ];
+        if self.is_code() {
+            keys.push(
+                if self.spelled {
+                    "p: large letters"
+                } else {
+                    "p: read aloud"
+                }
+                .into(),
+            );
+        }
+        keys.push(format!("clears in {left} s"));
+        let mut footer: Vec<String> = wrap(
+            &format!(
+                "Released by {} as ledger entry {}{again}. Shown once.",
+                r.officers.join(", "),
+                r.seq
+            ),
+            width,
+        );
+        footer.extend(wrap_parts(&keys, "   ", width));
+        let footer_h = (footer.len() as u16).min(inner.height);
+        let footer_area = Rect {
+            y: inner.bottom() - footer_h,
+            height: footer_h,
+            ..inner
+        };
+        // One blank row above the body and one above the footer.
+        let body = Rect {
+            y: inner.y + 1,
+            height: inner.height.saturating_sub(footer_h + 2),
+            ..inner
+        };
+        f.render_widget(
+            Paragraph::new(
+                footer
+                    .into_iter()
+                    .map(|l| Line::from(l).alignment(Alignment::Center))
+                    .collect::<Vec<_>>(),
+            ),
+            footer_area,
+        );
+
         let value = r.value.expose_secret();
-        let mut lines = Vec::new();
         let bold = Style::default().add_modifier(Modifier::BOLD);
+        let centred = |text: String, style: Style| {
+            wrap(&text, width)
+                .into_iter()
+                .map(move |l| Line::from(Span::styled(l, style)).alignment(Alignment::Center))
+        };
+        let mut lines: Vec<Line<'_>> = Vec::new();
         match r.kind {
+            SecretKind::Codes if self.spelled => {
+                let group = grouped(value);
+                lines.extend(centred(group, bold));
+                lines.push(Line::from(""));
+                let spelled = spelled(value);
+                let label = spelled.iter().map(|(g, _)| g.len()).max().unwrap_or(0);
+                for (g, words) in spelled {
+                    for (i, l) in wrap(&words, width.saturating_sub(label + 3))
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let head = if i == 0 { g.clone() } else { String::new() };
+                        lines.push(Line::from(vec![
+                            Span::styled(format!(" {head:<label$}  "), bold),
+                            Span::styled(l, bold),
+                        ]));
+                    }
+                }
+                if let Some(note) = look_alike_note(value) {
+                    lines.push(Line::from(""));
+                    lines.extend(centred(note, Style::default()));
+                }
+                lines.push(Line::from(""));
+                lines.extend(centred(format!("exactly: {value}"), Style::default()));
+            }
             SecretKind::Codes => {
                 let group = grouped(value);
-                if let Some(rows) = super::bigtext::render(&group, body.width as usize) {
-                    for r in rows {
-                        lines.push(Line::from(Span::styled(r, bold)).alignment(Alignment::Center));
-                    }
-                    lines.push(Line::from(""));
+                let mut text = Vec::new();
+                text.extend(centred(group.clone(), bold));
+                text.push(Line::from(""));
+                text.extend(centred(format!("exactly: {value}"), Style::default()));
+                // The large block takes what the plain lines leave.
+                let room = body.height.saturating_sub(text.len() as u16 + 1);
+                let mut top = body.y;
+                if let Some((size, rows)) = big_layout(&group, body.width, room) {
+                    let (gw, gh) = size_cells(size);
+                    let glyphs = rows.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+                    let w = glyphs as u16 * gw;
+                    let h = rows.len() as u16 * gh;
+                    // One block for all rows: centred as a whole, each line
+                    // left-aligned in it, so no row shifts against another.
+                    let rect = Rect {
+                        x: body.x + (body.width - w) / 2,
+                        y: body.y,
+                        width: w,
+                        height: h,
+                    };
+                    let big = BigText::builder()
+                        .pixel_size(size)
+                        .style(bold)
+                        .lines(rows.into_iter().map(Line::from).collect::<Vec<_>>())
+                        .left_aligned()
+                        .build();
+                    f.render_widget(big, rect);
+                    top = body.y + h + 1;
                 }
-                lines.push(Line::from(Span::styled(group, bold)).alignment(Alignment::Center));
-                lines.push(Line::from(""));
-                lines.push(Line::from(format!("exactly: {value}")).alignment(Alignment::Center));
+                let rest = Rect {
+                    y: top,
+                    height: body.bottom().saturating_sub(top),
+                    ..body
+                };
+                f.render_widget(Paragraph::new(text), rest);
+                return;
             }
             SecretKind::Credential => {
                 for l in value.lines() {
-                    lines.push(Line::from(Span::styled(l.to_string(), bold)));
+                    for w in wrap(l, width) {
+                        lines.push(Line::from(Span::styled(w, bold)));
+                    }
                 }
             }
         }
-        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
-        let again = r
-            .re_release_of
-            .map(|s| format!(" (re-release of ledger entry {s})"))
-            .unwrap_or_default();
-        let help = vec![
-            Line::from(format!(
-                "Released by {} — ledger entry {}{again}. Shown once.",
-                r.officers.join(", "),
-                r.seq
-            )),
-            Line::from(format!(
-                "Enter: seen, clear it   Esc: clear without confirming   clears in {left} s"
-            )),
-        ];
-        f.render_widget(Paragraph::new(help).alignment(Alignment::Center), footer);
+        f.render_widget(Paragraph::new(lines), body);
     }
 
-    /// Maps a key to how the display ends, if it does.
-    pub fn on_key(&self, key: KeyEvent) -> Option<Displayed> {
+    /// Maps a key to what it asks of the reveal.
+    pub fn on_key(&self, key: KeyEvent) -> RevealKey {
         match key.code {
-            KeyCode::Enter => Some(Displayed::Confirmed),
-            KeyCode::Esc => Some(Displayed::Dismissed),
-            _ => None,
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                RevealKey::Interrupt
+            }
+            KeyCode::Enter => RevealKey::End(Displayed::Confirmed),
+            KeyCode::Esc => RevealKey::End(Displayed::Dismissed),
+            KeyCode::Char('p') if self.is_code() => RevealKey::ToggleSpelling,
+            _ => RevealKey::None,
         }
     }
 }
@@ -120,5 +353,48 @@ mod tests {
         assert_eq!(grouped("4F2K-9QX7"), "4F2K 9QX7");
         assert_eq!(grouped("abcdefghij"), "abcd efgh ij");
         assert_eq!(grouped(""), "");
+    }
+
+    #[test]
+    fn codes_are_spelled_in_the_nato_alphabet_group_by_group() {
+        assert_eq!(
+            spelled("LMCK-7a0"),
+            [
+                ("LMCK".to_string(), "Lima Mike Charlie Kilo".to_string()),
+                ("7a0".to_string(), "Seven lowercase Alfa Zero".to_string())
+            ]
+        );
+        assert_eq!(spoken('X'), "X-ray");
+        assert_eq!(spoken('é'), "\"é\"");
+    }
+
+    #[test]
+    fn look_alikes_are_named_only_when_present() {
+        assert_eq!(look_alike_note("K7QX-P2MW"), None);
+        let note = look_alike_note("B0OK-1234").unwrap();
+        assert!(
+            note.contains("B = Bravo, 0 = Zero, O = Oscar, 1 = One"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn large_layout_wraps_groups_then_shrinks_then_gives_up() {
+        // 9 glyphs of 8 columns fit in 78 on one line of 8 rows.
+        let (size, rows) = big_layout("K7QX P2MW", 78, 12).unwrap();
+        assert_eq!((size, rows.len()), (PixelSize::Full, 1));
+        // Too tall for two full-size lines: half height.
+        let (size, rows) = big_layout("ABCD EFGH IJKL", 78, 12).unwrap();
+        assert_eq!(
+            (size, rows),
+            (
+                PixelSize::HalfHeight,
+                vec!["ABCD EFGH".into(), "IJKL".into()]
+            )
+        );
+        // Not drawn large: lower-case is fine, symbols and other scripts are not.
+        assert!(big_layout("abcd", 78, 12).is_some());
+        assert!(big_layout("é", 78, 12).is_none());
+        assert!(big_layout(&"ABCD ".repeat(40), 78, 12).is_none());
     }
 }

@@ -16,6 +16,9 @@ pub struct TextInput {
     buf: Zeroizing<String>,
     hidden: bool,
     max_chars: usize,
+    /// The text is an offered default: typing or pasting replaces it,
+    /// Enter accepts it.
+    offered: bool,
 }
 
 /// What a key did to an input.
@@ -36,6 +39,23 @@ impl TextInput {
             buf: Zeroizing::new(String::new()),
             hidden: false,
             max_chars,
+            offered: false,
+        }
+    }
+
+    /// A visible input offering `default`: Enter takes it, and the first
+    /// character typed or pasted replaces it (Backspace edits it).
+    pub fn offering(max_chars: usize, default: &str) -> Self {
+        let mut input = Self::visible(max_chars);
+        input.paste(default);
+        input.offered = true;
+        input
+    }
+
+    /// Drops an offered default before new text goes in.
+    fn replace_offer(&mut self) {
+        if std::mem::take(&mut self.offered) {
+            self.clear();
         }
     }
 
@@ -52,9 +72,15 @@ impl TextInput {
         &self.buf
     }
 
-    /// Takes the text out, leaving the input empty.
+    /// Takes the text out, leaving the input empty. The returned `String`'s
+    /// capacity is exactly its length: the secret types box it, and boxing
+    /// a `String` with spare capacity reallocates, leaving an unzeroized
+    /// copy behind. The input's own buffer is zeroized here.
     pub fn take(&mut self) -> String {
-        std::mem::take(&mut *self.buf)
+        let mut exact = String::with_capacity(self.buf.len());
+        exact.push_str(&self.buf);
+        self.clear();
+        exact
     }
 
     /// Empties the input.
@@ -64,6 +90,7 @@ impl TextInput {
 
     /// Inserts pasted text (line breaks dropped: one line).
     pub fn paste(&mut self, text: &str) {
+        self.replace_offer();
         for c in text.chars().filter(|c| !c.is_control()) {
             if self.buf.chars().count() < self.max_chars {
                 self.buf.push(c);
@@ -77,14 +104,17 @@ impl TextInput {
             KeyCode::Enter => InputEvent::Submit,
             KeyCode::Esc => InputEvent::Cancel,
             KeyCode::Backspace => {
+                self.offered = false;
                 self.buf.pop();
                 InputEvent::Edited
             }
             KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.offered = false;
                 self.clear();
                 InputEvent::Edited
             }
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.replace_offer();
                 if self.buf.chars().count() < self.max_chars {
                     self.buf.push(c);
                 }
@@ -111,11 +141,25 @@ impl TextInput {
         }
     }
 
-    /// Draws `label: text▏`.
+    /// Draws `label: text▏`; text too long for the line shows its end,
+    /// after "…", where the cursor is.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, label: &str, theme: &Theme) {
+        let head = format!("{label}: ");
+        let room = (area.width as usize).saturating_sub(width(&head) + 1);
+        let mut shown = self.display();
+        if width(&shown) > room {
+            let mut tail: Vec<char> = Vec::new();
+            for c in shown.chars().rev() {
+                if tail.len() + 2 > room {
+                    break;
+                }
+                tail.push(c);
+            }
+            shown = std::iter::once('…').chain(tail.into_iter().rev()).collect();
+        }
         let line = Line::from(vec![
-            Span::styled(format!("{label}: "), theme.accent()),
-            Span::raw(self.display()),
+            Span::styled(head, theme.accent()),
+            Span::raw(shown),
             Span::styled("▏", theme.accent()),
         ]);
         f.render_widget(Paragraph::new(line), area);
@@ -133,6 +177,69 @@ pub fn key_bar(f: &mut Frame<'_>, area: Rect, keys: &[(&str, &str)], theme: &The
         spans.push(Span::raw(format!(" {d}")));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Display width of `s` in terminal columns.
+pub fn width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// `text` wrapped at spaces into lines of at most `max` columns. A word
+/// longer than a line is split, never dropped, so nothing is cut off at the
+/// edge of a screen.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let fits = if line.is_empty() {
+            width(word) <= max
+        } else {
+            width(&line) + 1 + width(word) <= max
+        };
+        if fits {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for c in word.chars() {
+            if width(&line) + width(c.encode_utf8(&mut [0; 4])) > max {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+/// `parts` joined by `sep` into lines of at most `max` columns, breaking
+/// only between parts (key hints: "Esc clear" never splits).
+pub fn wrap_parts(parts: &[String], sep: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for p in parts {
+        match lines.last_mut() {
+            Some(l) if width(l) + width(sep) + width(p) <= max => {
+                l.push_str(sep);
+                l.push_str(p);
+            }
+            _ => lines.extend(wrap(p, max)),
+        }
+    }
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines
+}
+
+/// `1 code`, `2 codes`: a count with its noun in the right number.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A rectangle of at most `w`×`h`, centred in `area`.
@@ -180,8 +287,33 @@ mod tests {
         }
         assert_eq!(i.display(), "••••••");
         assert_eq!(i.on_key(key(KeyCode::Enter)), InputEvent::Submit);
-        assert_eq!(i.take(), "s3cret");
+        let taken = i.take();
+        assert_eq!((taken.as_str(), taken.capacity()), ("s3cret", 6));
         assert_eq!(i.text(), "");
+    }
+
+    #[test]
+    fn wrapping_keeps_every_word_whole() {
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 10), [""]);
+        assert_eq!(plural(1, "code", "codes"), "1 code");
+        assert_eq!(plural(0, "code", "codes"), "0 codes");
+    }
+
+    #[test]
+    fn an_offered_default_is_taken_by_enter_and_replaced_by_typing() {
+        let mut i = TextInput::offering(64, "/tmp/default");
+        assert_eq!(i.text(), "/tmp/default");
+        i.paste("/elsewhere");
+        assert_eq!(i.text(), "/elsewhere");
+        let mut i = TextInput::offering(64, "dir");
+        i.on_key(key(KeyCode::Char('x')));
+        assert_eq!(i.text(), "x");
+        let mut i = TextInput::offering(64, "dir");
+        i.on_key(key(KeyCode::Backspace));
+        i.on_key(key(KeyCode::Char('x')));
+        assert_eq!(i.text(), "dix");
     }
 
     #[test]
