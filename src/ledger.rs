@@ -409,7 +409,14 @@ pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
         ),
         "locked" => format!("vault locked: {}", s("cause")),
         "expired" | "cancelled" => {
-            format!("{} ({} approvals discarded)", s("secret"), n("approvals"))
+            let what = if s("secret").is_empty() {
+                s("ceremony").replace('_', " ")
+            } else {
+                s("secret").to_string()
+            };
+            let count = m.get("approvals").and_then(Value::as_u64).unwrap_or(0);
+            let noun = if count == 1 { "approval" } else { "approvals" };
+            format!("{what} ({count} {noun} discarded)")
         }
         _ => String::new(),
     };

@@ -7,13 +7,28 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use zeroize::Zeroizing;
 
+/// Moves `s` into a secret box without leaving a copy behind: a `String`
+/// whose capacity exceeds its length would be reallocated on the way into
+/// a boxed `str`, and the old buffer freed unwiped. The bytes are copied
+/// into an exact-size allocation and the incoming buffer zeroized.
+fn exact_box(mut s: String) -> SecretString {
+    let exact: Box<str> = if s.capacity() == s.len() {
+        s.into_boxed_str()
+    } else {
+        let copy = Box::<str>::from(s.as_str());
+        zeroize::Zeroize::zeroize(&mut s);
+        copy
+    };
+    SecretString::from(exact)
+}
+
 /// An officer's passphrase.
 pub struct Passphrase(SecretString);
 
 impl Passphrase {
     /// Wraps a passphrase; the `String` is moved in, not copied.
     pub fn new(s: String) -> Self {
-        Passphrase(SecretString::from(s))
+        Passphrase(exact_box(s))
     }
 
     /// The passphrase itself.
@@ -39,7 +54,7 @@ pub struct SecretValue(SecretString);
 impl SecretValue {
     /// Wraps an item value.
     pub fn new(s: String) -> Self {
-        SecretValue(SecretString::from(s))
+        SecretValue(exact_box(s))
     }
 
     /// The value itself.

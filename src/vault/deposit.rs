@@ -196,6 +196,16 @@ impl Vault {
             return Err(Error::invalid("deposit", "a credential is one value"));
         }
         for (i, v) in values.iter().enumerate() {
+            // No control or format character in a code, whoever calls
+            // (the console, the CLI, a script through the library).
+            if kind == SecretKind::Codes {
+                names::check_no_control("code", v.expose_secret()).map_err(|e| match e {
+                    Error::Invalid { why, .. } => {
+                        Error::invalid("deposit", format!("code {}: {why}", i + 1))
+                    }
+                    other => other,
+                })?;
+            }
             let len = v.expose_secret().len();
             if len == 0 {
                 return Err(Error::invalid(

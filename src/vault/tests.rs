@@ -327,3 +327,25 @@ fn debug_of_sessions_requests_and_releases_shows_no_secret() {
     assert!(!dbg.contains("alice-pass"), "{dbg}");
     assert!(dbg.contains("REDACTED"));
 }
+
+#[test]
+fn the_library_refuses_a_code_holding_a_control_or_format_character() {
+    let d = tempfile::tempdir().unwrap();
+    let mut v = vault(d.path());
+    let s = v.authenticate("alice", &pass("alice"), "t", None).unwrap();
+    for bad in ["AAAA\rBBBB", "AB\u{202E}CD", "ZW\u{200B}J", "TAB\tX"] {
+        let e = v
+            .deposit(
+                &s,
+                "gh",
+                SecretKind::Codes,
+                None,
+                &[SecretValue::new(bad.into())],
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("code 1"), "{e}");
+        assert!(!e.contains(bad), "the message holds the code: {e}");
+    }
+    assert_eq!(v.secrets().unwrap()[0].total, 1);
+}
