@@ -1197,3 +1197,62 @@ fn the_demo_console_opens_on_the_secret_the_demo_suggests() {
         .collect();
     assert!(s.contains("Release from github/admin"), "{s}");
 }
+
+#[test]
+fn a_vault_locked_by_a_disk_writer_says_why_on_the_home_screen() {
+    let c = console();
+    let path = c.app.vault().path().to_owned();
+    let dir = c.dir;
+    drop(c.app);
+    // A consumed-state rollback: item 1 released, then reset on disk.
+    {
+        let mut v = Vault::open(&path).unwrap();
+        let mut req = v.begin_release("github/admin", "drill").unwrap();
+        v.approve(&mut req, "alice", &pass("alice")).unwrap();
+        v.approve(&mut req, "bob", &pass("bob")).unwrap();
+        let r = v.complete_release(req).unwrap();
+        v.record_display(&r, breakglass::vault::Displayed::Confirmed)
+            .unwrap();
+        let key = b"github/admin\0\0\0\0\0";
+        use breakglass::records::Record;
+        let mut rec = breakglass::records::ItemRecord::decode(
+            &v.store()
+                .get(breakglass::store::Table::Items, key)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        rec.state = breakglass::records::ItemState::Available;
+        v.store()
+            .transact(|tx| tx.put(breakglass::store::Table::Items, key, &rec.encode()?))
+            .unwrap();
+    }
+    let mut app = App::new(Vault::open(&path).unwrap(), Theme::new(false), Vec::new()).unwrap();
+    app.settle();
+    let mut c = Console {
+        app,
+        clock: ManualClock::new(0),
+        dir,
+    };
+    // Starting a release finds it, locks, and home says why.
+    c.start_release("after the rollback");
+    c.app.settle();
+    c.app.tick();
+    c.key(KeyCode::Esc);
+    let s = c.screen_at(200, 50);
+    assert_shows(&s, "LOCKED");
+    assert_shows(&s, "github/admin #1");
+    assert_no_code(&s);
+}
+
+#[test]
+fn a_clock_behind_the_ledger_is_warned_about_on_the_home_screen() {
+    let c = console();
+    c.clock.set_wall(1_800_000_000 - 86_400);
+    let mut c = c;
+    c.app.tick();
+    c.app.settle();
+    let s = c.screen_at(200, 50);
+    assert_shows(&s, "CLOCK");
+    assert_shows(&s, "earlier than the ledger's last entry");
+}

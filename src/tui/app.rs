@@ -306,6 +306,11 @@ impl App {
         {
             self.start_verify();
         }
+        // A clock moved while the console is open is warned about at once
+        // (I16): the next write records the jump.
+        if matches!(self.screen, Screen::Home) {
+            self.status.clock_warning = self.vault.clock_warning();
+        }
         // The reveal is timed by the clock itself: vault time stands still
         // while a clock set back catches up, and the code must still clear.
         let now = self.vault.clock_now();

@@ -86,8 +86,32 @@ impl Home {
         verified: &Line<'_>,
         theme: &Theme,
     ) {
+        // What stops the vault, or should be fixed, is said on its own
+        // lines: the ledger's tail lock, a lock from stored data that
+        // disagrees with what officers signed (I15), a clock that
+        // disagrees with the ledger (I16).
+        let mut warnings: Vec<Line<'_>> = Vec::new();
+        if let Some(p) = &status.ledger_problem {
+            warnings.push(Line::from(Span::styled(
+                format!("LOCKED: {p}; nothing is written until an auditor has verified the ledger"),
+                theme.error(),
+            )));
+        }
+        if let Some(p) = &status.locked {
+            warnings.push(Line::from(Span::styled(
+                format!("LOCKED: {p}; nothing is written. Restore the vault from a copy you trust"),
+                theme.error(),
+            )));
+        }
+        if let Some(w) = &status.clock_warning {
+            warnings.push(Line::from(Span::styled(
+                format!("CLOCK: {w}"),
+                theme.warn(),
+            )));
+        }
+        let head_height = (4 + 3 * warnings.len() as u16).min(area.height.saturating_sub(3));
         let [head, table] =
-            Layout::vertical([Constraint::Length(6), Constraint::Min(3)]).areas(area);
+            Layout::vertical([Constraint::Length(head_height), Constraint::Min(3)]).areas(area);
         let lines = vec![
             Line::from(vec![
                 Span::styled("Vault ", theme.dim()),
@@ -123,14 +147,7 @@ impl Home {
             ),
         ];
         let mut lines = lines;
-        if let Some(p) = &status.ledger_problem {
-            // The lock is its own line: nothing can be written until an
-            // auditor has looked.
-            lines.push(Line::from(Span::styled(
-                format!("LOCKED: {p}; nothing is written until an auditor has verified the ledger"),
-                theme.error(),
-            )));
-        }
+        lines.extend(warnings);
         f.render_widget(
             Paragraph::new(lines)
                 .wrap(Wrap { trim: true })
