@@ -1,0 +1,1759 @@
+#!/usr/bin/env python3
+"""Verify a breakglass ledger export bundle without breakglass.
+
+    python3 verify-ledger.py BUNDLE_DIR [--pin HEX] [--state FILE]
+
+An independent implementation of the rules in docs/LEDGER.md (section 6),
+written from that document: the same checks, in the same order, with the
+same failure names as `breakglass ledger verify --bundle`. It needs the
+Python 3 standard library, and the `cryptography` package for the Ed25519
+arithmetic of OpenPGP signatures. Without `cryptography` it still checks
+everything else (bytes, tree, checkpoint, every rule of meaning, and the
+form of every signature), says on stderr that no signature was verified,
+and says so again in its summary.
+
+Exit status: 0 the ledger verified (one summary line on stdout); 3 it did
+not (one line on stderr naming the failure, e.g.
+`verify-ledger: entry 4: replayed approval: ...`); 2 usage error; 1 any
+other error (one line on stderr). It uses no `assert`, so `python3 -O`
+changes nothing.
+"""
+
+import base64
+import binascii
+import calendar
+import datetime
+import hashlib
+import json
+import os
+import re
+import sys
+
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    HAVE_CRYPTOGRAPHY = True
+except Exception:  # not installed, or a broken install: say so, go on
+    HAVE_CRYPTOGRAPHY = False
+
+PROG = "verify-ledger"
+
+# docs/LEDGER.md section 1 and 2.
+ENTRY_VERSION = 2
+MAX_ENTRY_BYTES = 1 << 20
+MAX_SMALL_FILE = 64 * 1024
+MAX_DEPTH = 127
+U64_MAX = (1 << 64) - 1
+I64_MIN = -(1 << 63)
+MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z
+ENTRIES = "entries.jsonl"
+CHECKPOINT = "checkpoint"
+CHECKPOINT_SIG = "checkpoint.asc"
+OFFICERS = "officers"
+
+# The failure kinds and how they read (docs/LEDGER.md section 6).
+DESCRIBE = {
+    "NotCanonical": "not canonical JSON",
+    "Malformed": "malformed entry",
+    "EntryMissing": "entry missing",
+    "EntryInserted": "entry inserted",
+    "EntriesReordered": "entries reordered",
+    "TimeWentBack": "time goes backwards",
+    "RootMismatch": "entries do not match the signed root",
+    "BadCheckpointSignature": "bad checkpoint signature",
+    "Truncated": "ledger truncated",
+    "UnsignedTail": "unsigned entries",
+    "OriginMismatch": "origin mismatch",
+    "BadDepositSignature": "bad deposit signature",
+    "BadApprovalSignature": "bad approval signature",
+    "UnknownOfficer": "unknown officer",
+    "ApprovalMismatch": "approval for something else",
+    "ApprovalReplayed": "replayed approval",
+    "ApprovalExpired": "expired approval",
+    "NoQuorum": "release without a quorum",
+    "DoubleRelease": "item released twice",
+    "Rollback": "rolled back or truncated",
+    "Fork": "fork",
+    "BadState": "unreadable state file",
+    "BadBundle": "bad bundle",
+    "PinMismatch": "vault fingerprint mismatch",
+    "UnknownItem": "release of an item never deposited",
+    "DuplicateApproval": "duplicate approval",
+    "BadOfficerFile": "officer certificate file does not match the ledger",
+}
+
+# Each kind's own fields besides the common ones: required, optional.
+COMMON = ("v", "seq", "time", "kind", "actor")
+SCHEMA = {
+    "genesis": (
+        (
+            "vault",
+            "epoch",
+            "threshold",
+            "officers",
+            "ledger_cert",
+            "ledger_fingerprint",
+            "vault_key_cert",
+            "vault_key_fingerprint",
+        ),
+        (),
+    ),
+    "deposit": (
+        (
+            "secret",
+            "item_kind",
+            "count",
+            "total",
+            "min_approvals",
+            "statement",
+            "signature",
+            "ciphertexts",
+        ),
+        (),
+    ),
+    "release": (
+        ("secret", "index", "digest", "reason", "nonce", "epoch", "approvals"),
+        ("re_release_of",),
+    ),
+    "displayed": (("secret", "index", "release", "outcome"), ()),
+    "refused": (("action", "cause"), ("secret", "reason")),
+    "auth_failed": (("action",), ("secret",)),
+    "expired": (("nonce", "approvals"), ("secret", "ceremony")),
+    "cancelled": (("nonce", "approvals"), ("secret", "ceremony")),
+    "rekey": (
+        (
+            "vault",
+            "epoch",
+            "threshold",
+            "officers",
+            "ledger_cert",
+            "ledger_fingerprint",
+            "vault_key_cert",
+            "vault_key_fingerprint",
+            "ceremony",
+            "nonce",
+            "approvals",
+            "added",
+            "removed",
+            "pending",
+            "secrets",
+        ),
+        (),
+    ),
+    "backup": ((), ()),
+    "restored": (("backup_entries", "replayed", "gap"), ()),
+    "gap_acknowledged": (("restored", "nonce", "approvals"), ()),
+    "drill": (("result",), ()),
+    "passphrase": ((), ()),
+    "locked": (("cause",), ()),
+    "clock": (("direction", "clock", "previous"), ()),
+}
+APPROVAL_FIELDS = ("type", "vault", "epoch", "secret", "reason", "nonce", "expires", "officer")
+CEREMONY_FIELDS = (
+    "type",
+    "vault",
+    "epoch",
+    "ceremony",
+    "new_epoch",
+    "threshold",
+    "officers",
+    "vault_key_fingerprint",
+    "nonce",
+    "expires",
+    "officer",
+)
+DEPOSIT_FIELDS = (
+    "type",
+    "vault",
+    "epoch",
+    "secret",
+    "kind",
+    "first_index",
+    "count",
+    "items",
+    "min_approvals",
+    "vault_key_fingerprint",
+    "officer",
+    "time",
+)
+
+OFFICER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+SECRET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+LOWER_HEX = re.compile(r"[0-9a-f]*")
+TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+class Failure(Exception):
+    """A verification failure: the entry to blame (or None), its kind, details."""
+
+    def __init__(self, entry, kind, detail):
+        Exception.__init__(self, detail)
+        self.entry = entry
+        self.kind = kind
+        self.detail = detail
+
+    def line(self):
+        what = "%s: %s" % (DESCRIBE[self.kind], self.detail)
+        if self.entry is None:
+            return what
+        return "entry %d: %s" % (self.entry, what)
+
+
+class Usage(Exception):
+    """A usage error (exit 2)."""
+
+
+class Bad(Exception):
+    """Something is not what it must be; the caller says what failed."""
+
+
+def q(s):
+    """A string quoted for a message."""
+    return json.dumps(s, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------
+# Canonical JSON (docs/LEDGER.md section 2.1)
+
+def _no_float(s):
+    raise Bad("canonical JSON holds no floats (%s)" % s[:40])
+
+
+def _no_constant(s):
+    raise Bad("%s is not JSON" % s)
+
+
+def _int(s):
+    # Integers from -2^63 to 2^64-1, and never "-0": anything else is a
+    # float to the reference verifier (serde_json), and refused as one.
+    if len(s) > 21 or s == "-0":
+        raise Bad("canonical JSON holds no floats (%s)" % s[:40])
+    v = int(s)
+    if v < I64_MIN or v > U64_MAX:
+        raise Bad("canonical JSON holds no floats (%s)" % s[:40])
+    return v
+
+
+def _object(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise Bad("duplicate key %s" % q(k))
+        d[k] = v
+    return d
+
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
+
+
+def _check_depth(b):
+    """Refuses nesting deeper than MAX_DEPTH before parsing (no recursion)."""
+    brackets = _NOT_BRACKETS.sub(b"", _STRINGS.sub(b"", b))
+    if len(brackets) <= MAX_DEPTH:
+        return
+    depth = 0
+    for c in brackets:
+        if c in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise Bad("nested deeper than %d levels" % MAX_DEPTH)
+        else:
+            depth -= 1
+
+
+def parse_json(b):
+    """Parses JSON bytes strictly: UTF-8, no duplicate keys, integers only,
+    at most MAX_DEPTH levels. Raises Bad."""
+    try:
+        text = b.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Bad("not JSON: invalid UTF-8 at byte %d" % e.start)
+    _check_depth(b)
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_float=_no_float,
+            parse_int=_int,
+            parse_constant=_no_constant,
+        )
+    except Bad as e:
+        raise Bad("not JSON: %s" % e)
+    except RecursionError:
+        raise Bad("not JSON: nested too deeply")
+    except ValueError as e:
+        raise Bad("not JSON: %s" % e)
+
+
+_ESCAPES = {c: "\\u%04x" % c for c in range(0x20)}
+_ESCAPES.update(
+    {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
+)
+
+
+def _encode(v, out):
+    if v is None:
+        out.append("null")
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif isinstance(v, int):
+        out.append(str(v))
+    elif isinstance(v, str):
+        out.append('"' + v.translate(_ESCAPES) + '"')
+    elif isinstance(v, list):
+        out.append("[")
+        for i, x in enumerate(v):
+            if i:
+                out.append(",")
+            _encode(x, out)
+        out.append("]")
+    elif isinstance(v, dict):
+        out.append("{")
+        # Code point order is UTF-8 byte order.
+        for i, k in enumerate(sorted(v)):
+            if i:
+                out.append(",")
+            out.append('"' + k.translate(_ESCAPES) + '"')
+            out.append(":")
+            _encode(v[k], out)
+        out.append("}")
+    else:
+        raise Bad("canonical JSON holds no %s" % type(v).__name__)
+
+
+def canonical(v):
+    """The canonical bytes of a parsed value (docs/LEDGER.md section 2.1)."""
+    out = []
+    _encode(v, out)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Bad("a string holds a lone surrogate")
+
+
+def parse_entry(b):
+    """An entry's object, if its bytes are canonical JSON. Raises Bad."""
+    v = parse_json(b)
+    if canonical(v) != b:
+        raise Bad("not canonical JSON")
+    if not isinstance(v, dict):
+        raise Bad("entry is not a JSON object")
+    return v
+
+
+def sha256_of_base64(text):
+    """Hex SHA-256 of the bytes canonical standard base64 `text` encodes, or None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if base64.b64encode(raw).decode() != text:
+        return None
+    return hashlib.sha256(raw).hexdigest()
+
+
+def json_eq(a, b):
+    """JSON value equality (true is not 1)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(json_eq(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(json_eq(a[k], b[k]) for k in a)
+    return a == b
+
+
+def parse_time(s):
+    """Unix seconds of a ledger time `YYYY-MM-DDTHH:MM:SSZ`, or None."""
+    if not isinstance(s, str) or not TIME.fullmatch(s):
+        return None
+    try:
+        t = datetime.datetime(
+            int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:19])
+        )
+    except ValueError:
+        return None
+    unix = calendar.timegm(t.timetuple())
+    return unix if 0 <= unix <= MAX_TIME else None
+
+
+def is_u64(v):
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= U64_MAX
+
+
+def is_digest(v):
+    return isinstance(v, str) and len(v) == 64 and LOWER_HEX.fullmatch(v) is not None
+
+
+# ---------------------------------------------------------------------------
+# OpenPGP (docs/LEDGER.md section 3): armor, packets, v4 Ed25519 keys and
+# signatures. Only what breakglass's signatures use.
+
+ED25519_OID = bytes.fromhex("2b06010401da470f01")  # 1.3.6.1.4.1.11591.15.1
+HASHES = {8: "sha256", 9: "sha384", 10: "sha512"}
+KEY_TIME = 1  # breakglass keys are created at 1970-01-01T00:00:01Z
+
+
+def dearmor(data, label):
+    """The binary content of ASCII armor `-----BEGIN PGP <label>-----`."""
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise Bad("armor is not ASCII")
+    lines = [line.rstrip(" \t\r") for line in text.split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    if not lines or lines[0] != "-----BEGIN PGP %s-----" % label:
+        raise Bad("not an armored PGP %s" % label)
+    i = 1
+    while i < len(lines) and ": " in lines[i] and not lines[i].startswith("-----"):
+        i += 1  # armor headers (Version:, Comment:, ...)
+    body = []
+    end = "-----END PGP %s-----" % label
+    while i < len(lines) and lines[i] != end:
+        if lines[i].startswith("="):
+            pass  # the optional CRC-24 line: ignored, as RFC 9580 says
+        else:
+            body.append(lines[i])
+        i += 1
+    if i == len(lines):
+        raise Bad("the armor has no %s line" % end)
+    try:
+        return base64.b64decode("".join(body), validate=True)
+    except (binascii.Error, ValueError):
+        raise Bad("the armor is not base64")
+
+
+def packets(data):
+    """The (tag, body) of each OpenPGP packet in `data`."""
+    out = []
+    i, n = 0, len(data)
+    while i < n:
+        h = data[i]
+        i += 1
+        if not h & 0x80:
+            raise Bad("not an OpenPGP packet")
+        if h & 0x40:  # new format
+            tag = h & 0x3F
+            if i >= n:
+                raise Bad("truncated packet header")
+            l1 = data[i]
+            i += 1
+            if l1 < 192:
+                length = l1
+            elif l1 < 224:
+                if i >= n:
+                    raise Bad("truncated packet header")
+                length = ((l1 - 192) << 8) + data[i] + 192
+                i += 1
+            elif l1 == 255:
+                if i + 4 > n:
+                    raise Bad("truncated packet header")
+                length = int.from_bytes(data[i : i + 4], "big")
+                i += 4
+            else:
+                raise Bad("partial body length")
+        else:  # old format
+            tag = (h >> 2) & 0x0F
+            kind = h & 3
+            if kind == 3:
+                length = n - i
+            else:
+                size = (1, 2, 4)[kind]
+                if i + size > n:
+                    raise Bad("truncated packet header")
+                length = int.from_bytes(data[i : i + size], "big")
+                i += size
+        if i + length > n:
+            raise Bad("truncated packet")
+        out.append((tag, data[i : i + length]))
+        i += length
+    return out
+
+
+def mpi(data, at):
+    """One multiprecision integer at `at`: (its bytes, where the next starts)."""
+    if at + 2 > len(data):
+        raise Bad("truncated MPI")
+    bits = int.from_bytes(data[at : at + 2], "big")
+    end = at + 2 + (bits + 7) // 8
+    if end > len(data):
+        raise Bad("truncated MPI")
+    return data[at + 2 : end], end
+
+
+class Cert:
+    """An OpenPGP v4 certificate: its packets, primary key and fingerprint."""
+
+    def __init__(self, raw):
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            raw = dearmor(raw, "PUBLIC KEY BLOCK")
+        self.packets = packets(raw)
+        if not self.packets or self.packets[0][0] != 6:
+            raise Bad("does not start with a public key packet")
+        if any(tag in (5, 7) for tag, _ in self.packets):
+            raise Bad("holds secret key material")
+        key = self.packets[0][1]
+        if len(key) < 6 or key[0] != 4:
+            raise Bad("the primary key is not a version 4 key")
+        self.fingerprint = hashlib.sha1(b"\x99" + len(key).to_bytes(2, "big") + key).hexdigest().upper()
+        self.created = int.from_bytes(key[1:5], "big")
+        self.algo = key[5]
+        self.ed25519 = None
+        if self.algo == 22 and len(key) > 6:
+            oid = key[7 : 7 + key[6]]
+            point, end = mpi(key, 7 + key[6])
+            if oid == ED25519_OID and end == len(key) and len(point) == 33 and point[0] == 0x40:
+                self.ed25519 = point[1:]
+
+    def signer(self):
+        """The Ed25519 key that signs for this certificate: its primary key."""
+        if self.ed25519 is None:
+            raise Bad("certificate %s has no Ed25519 (EdDSA legacy) primary key" % self.fingerprint)
+        return self
+
+
+def parse_cert(text):
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    return Cert(text)
+
+
+def verify_signature(signer, data, signature):
+    """Checks one detached OpenPGP signature (armored or binary) over `data`
+    by `signer` (a Cert). Raises Bad. Returns True if the Ed25519 arithmetic
+    was checked, False if `cryptography` is missing."""
+    if isinstance(signature, str):
+        signature = signature.encode("utf-8")
+    if signature.startswith(b"-----BEGIN"):
+        try:
+            raw = dearmor(signature, "SIGNATURE")
+        except Bad:
+            raise Bad("unreadable signature armor")
+    else:
+        raw = signature
+    try:
+        pkts = packets(raw)
+    except Bad:
+        raise Bad("unreadable signature")
+    if len(pkts) != 1 or pkts[0][0] != 2:
+        raise Bad("not exactly one signature packet")
+    body = pkts[0][1]
+    if len(body) < 6 or body[0] != 4:
+        raise Bad("not a version 4 signature")
+    sig_type, pk_algo, hash_algo = body[1], body[2], body[3]
+    if sig_type != 0x00:
+        raise Bad("not a binary-document signature (type 0x%02x)" % sig_type)
+    if pk_algo != 22:
+        raise Bad("not an EdDSA signature (algorithm %d)" % pk_algo)
+    if hash_algo not in HASHES:
+        raise Bad("signature uses a weak hash")
+    hashed_len = int.from_bytes(body[4:6], "big")
+    at = 6 + hashed_len
+    if at + 2 > len(body):
+        raise Bad("truncated signature")
+    hashed_part = body[:at]
+    created = None
+    for tag, value in subpackets(body[6:at]):
+        if tag == 2:
+            if len(value) != 4:
+                raise Bad("malformed signature creation time")
+            created = int.from_bytes(value, "big")
+    unhashed_len = int.from_bytes(body[at : at + 2], "big")
+    at += 2
+    if at + unhashed_len + 2 > len(body):
+        raise Bad("truncated signature")
+    subpackets(body[at : at + unhashed_len])
+    at += unhashed_len  # then the hash's first two bytes (not checked)
+    r, at = mpi(body, at + 2)
+    s, at = mpi(body, at)
+    if at != len(body):
+        raise Bad("trailing data in the signature")
+    r, s = r.lstrip(b"\0"), s.lstrip(b"\0")
+    if len(r) > 32 or len(s) > 32:
+        raise Bad("malformed EdDSA signature")
+    if created is None:
+        raise Bad("the signature has no creation time")
+    if created < signer.created:
+        raise Bad("the signature predates the key")
+    h = hashlib.new(HASHES[hash_algo])
+    h.update(data)
+    h.update(hashed_part)
+    h.update(b"\x04\xff" + len(hashed_part).to_bytes(4, "big"))
+    if not HAVE_CRYPTOGRAPHY:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(signer.ed25519).verify(
+            r.rjust(32, b"\0") + s.rjust(32, b"\0"), h.digest()
+        )
+    except InvalidSignature:
+        raise Bad("bad signature")
+    except ValueError:
+        raise Bad("bad signature")
+    return True
+
+
+def subpackets(area):
+    out = []
+    i, n = 0, len(area)
+    while i < n:
+        l1 = area[i]
+        i += 1
+        if l1 < 192:
+            length = l1
+        elif l1 < 255:
+            if i >= n:
+                raise Bad("truncated subpacket")
+            length = ((l1 - 192) << 8) + area[i] + 192
+            i += 1
+        else:
+            if i + 4 > n:
+                raise Bad("truncated subpacket")
+            length = int.from_bytes(area[i : i + 4], "big")
+            i += 4
+        if length == 0 or i + length > n:
+            raise Bad("malformed subpacket")
+        out.append((area[i] & 0x7F, area[i + 1 : i + length]))
+        i += length
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The Merkle tree (docs/LEDGER.md section 4)
+
+def leaf_hash(entry):
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class Frontier:
+    """A growing RFC 6962 tree kept as its complete subtrees."""
+
+    def __init__(self):
+        self.subtrees = []  # (size, hash), sizes decreasing
+
+    def push(self, leaf):
+        size, h = 1, leaf
+        while self.subtrees and self.subtrees[-1][0] == size:
+            left = self.subtrees.pop()[1]
+            h = node_hash(left, h)
+            size *= 2
+        self.subtrees.append((size, h))
+
+    def root(self):
+        if not self.subtrees:
+            return hashlib.sha256(b"").digest()
+        h = self.subtrees[-1][1]
+        for _, left in reversed(self.subtrees[:-1]):
+            h = node_hash(left, h)
+        return h
+
+
+def root_of(leaves):
+    f = Frontier()
+    for leaf in leaves:
+        f.push(leaf)
+    return f.root()
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints (docs/LEDGER.md section 5)
+
+def parse_checkpoint(body):
+    """(origin, size, root) of a checkpoint body. Raises Bad."""
+    if not body.endswith("\n"):
+        raise Bad("malformed checkpoint: no final newline")
+    lines = body[:-1].split("\n")
+    if len(lines) != 3:
+        raise Bad("malformed checkpoint: expected three lines")
+    origin, size, root = lines
+    if not re.fullmatch(r"\+?[0-9]+", size) or int(size) > U64_MAX:
+        raise Bad("malformed checkpoint: size is not a number")
+    if str(int(size)) != size:
+        raise Bad("malformed checkpoint: size is not canonical")
+    raw = decode_root(root)
+    if raw is None:
+        raise Bad("malformed checkpoint: root is not 32 bytes of base64")
+    return origin, int(size), raw
+
+
+def decode_root(text):
+    """32 bytes from canonical standard base64 (padded), or None."""
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9+/]{43}=", text):
+        return None
+    raw = base64.b64decode(text)
+    return raw if base64.b64encode(raw).decode() == text else None
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+# ---------------------------------------------------------------------------
+# Reading the bundle (docs/LEDGER.md section 1)
+
+class Lines:
+    """The lines of entries.jsonl, read one at a time. A framing error is
+    reported when reading reaches it, as a `bad bundle` failure."""
+
+    def __init__(self, path):
+        self.f = open(path, "rb")
+        self.line = 0
+        self.done = False
+        self.ahead = []
+
+    def _read(self):
+        if self.done:
+            return None
+        self.line += 1
+        buf = self.f.readline(MAX_ENTRY_BYTES + 1)
+
+        def bad(why):
+            self.done = True
+            return Failure(None, "BadBundle", "%s line %d: %s" % (ENTRIES, self.line, why))
+
+        if not buf:
+            self.done = True
+            if self.line == 1:
+                return bad("the file is empty; a ledger starts with its genesis entry")
+            return None
+        if not buf.endswith(b"\n"):
+            if len(buf) > MAX_ENTRY_BYTES:
+                return bad("longer than %d bytes" % MAX_ENTRY_BYTES)
+            return bad("the last entry has no final newline")
+        if len(buf) == 1:
+            return bad("an empty line")
+        return buf[:-1]
+
+    def next(self):
+        """The next entry's bytes, or None at the end. Raises Failure."""
+        item = self.ahead.pop() if self.ahead else self._read()
+        if isinstance(item, Failure):
+            raise item
+        return item
+
+    def peek(self):
+        """The next entry's bytes, or None (at the end, or a framing error)."""
+        if not self.ahead:
+            self.ahead.append(self._read())
+        item = self.ahead[0]
+        return None if isinstance(item, Failure) else item
+
+    def close(self):
+        self.f.close()
+
+
+def read_small(path):
+    """A checkpoint or signature file: its first 64 KiB, as UTF-8."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SMALL_FILE)
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise Failure(None, "BadBundle", "%s: %s" % (path, e))
+
+
+# ---------------------------------------------------------------------------
+# Field access, as the rules name failures
+
+def fail(entry, kind, detail):
+    raise Failure(entry, kind, detail)
+
+
+def str_field(m, seq, k):
+    v = m.get(k)
+    if not isinstance(v, str):
+        fail(seq, "Malformed", "no string field %s" % q(k))
+    return v
+
+
+def u64_field(m, seq, k):
+    v = m.get(k)
+    if not is_u64(v):
+        fail(seq, "Malformed", "no integer field %s" % q(k))
+    return v
+
+
+def time_field(m, seq, k):
+    s = str_field(m, seq, k)
+    t = parse_time(s)
+    if t is None:
+        fail(seq, "Malformed", "%s %s is not a ledger time (YYYY-MM-DDTHH:MM:SSZ)" % (k, q(s)))
+    return t
+
+
+def signature_field(m, seq, kind, what):
+    v = m.get("signature")
+    if not isinstance(v, str):
+        fail(seq, kind, "%s has no signature" % what)
+    return v
+
+
+def exact_fields(m, seq, what, known):
+    for k in sorted(m):
+        if k not in known:
+            fail(seq, "Malformed", "%s has the unknown field %s" % (what, q(k)))
+
+
+def check_fields(m, seq, kind):
+    if kind not in SCHEMA:
+        fail(seq, "Malformed", "unknown entry kind %s" % q(kind))
+    required, optional = SCHEMA[kind]
+    for f in COMMON + required:
+        if f not in m:
+            fail(seq, "Malformed", "a %s entry needs the field %s" % (kind, q(f)))
+    exact_fields(m, seq, "a %s entry" % kind, set(COMMON + required + optional))
+
+
+# ---------------------------------------------------------------------------
+# Pass 1: bytes, sequence, time, tree, checkpoint, state (section 6, 1-12)
+
+class Verifier:
+    def __init__(self, bundle, pin, state_path):
+        self.bundle = bundle
+        self.pin = pin
+        self.state_path = state_path
+        self.signatures = 0
+        self.unchecked = 0
+
+    def path(self, *names):
+        return os.path.join(self.bundle, *names)
+
+    def check_signature(self, signer, data, signature, count=True):
+        """Verifies (raises Bad); counts what was verified and what could
+        not be (no `cryptography`)."""
+        if not verify_signature(signer, data, signature):
+            self.unchecked += 1
+        elif count:
+            self.signatures += 1
+
+    def check_checkpoint(self, body, signature, ledger, origin, which):
+        try:
+            cp = parse_checkpoint(body)
+        except Bad as e:
+            fail(None, "BadCheckpointSignature", "%s: %s" % (which, e))
+        try:
+            # The checkpoint is counted once, however often it is checked.
+            self.check_signature(ledger, body.encode("utf-8"), signature, count=False)
+        except Bad:
+            fail(
+                None,
+                "BadCheckpointSignature",
+                "%s (size %d) does not verify with ledger key %s" % (which, cp[1], ledger.fingerprint),
+            )
+        if cp[0] != origin:
+            fail(
+                None,
+                "OriginMismatch",
+                "%s is for %s, the ledger's genesis is %s" % (which, q(cp[0]), q(origin)),
+            )
+        return cp
+
+    def integrity(self, saved):
+        body = read_small(self.path(CHECKPOINT))
+        signature = read_small(self.path(CHECKPOINT_SIG))
+        lines = Lines(self.path(ENTRIES))
+        try:
+            return self._integrity(lines, body, signature, saved)
+        finally:
+            lines.close()
+
+    def _integrity(self, lines, cp_body, cp_sig, saved):
+        frontier = Frontier()
+        leaves = []
+        prev_time = None
+        ledger = None
+        origin = ""
+        pending = True  # the bundle's one checkpoint, not yet checked
+        checked = 0
+        pos = 0
+        which = "the bundle's checkpoint"
+        while True:
+            b = lines.next()
+            if b is None:
+                break
+            try:
+                m = parse_entry(b)
+            except Bad as e:
+                fail(pos, "NotCanonical", str(e))
+            v = m.get("v")
+            if not (is_u64(v) and v == ENTRY_VERSION):
+                fail(
+                    pos,
+                    "Malformed",
+                    "entry version %s is not supported (this verifier reads version %d)"
+                    % (canonical(v).decode() if "v" in m else "", ENTRY_VERSION),
+                )
+            seq = u64_field(m, pos, "seq")
+            if seq != pos:
+                if seq < pos:
+                    fail(pos, "EntryInserted", "position %d holds an entry with seq %d" % (pos, seq))
+                nxt = lines.peek()
+                next_seq = None
+                if nxt is not None:
+                    try:
+                        next_seq = parse_entry(nxt).get("seq")
+                    except Bad:
+                        next_seq = None
+                if is_u64(next_seq) and next_seq == pos:
+                    fail(pos, "EntriesReordered", "entries %d and %d stand in each other's place" % (pos, seq))
+                fail(pos, "EntryMissing", "position %d holds entry %d: entry %d was removed" % (pos, seq, pos))
+            time = time_field(m, pos, "time")
+            recorded_jump = (
+                m.get("kind") == "clock"
+                and m.get("direction") == "behind"
+                and prev_time is not None
+                and parse_time(m.get("previous")) == prev_time
+            )
+            if prev_time is not None and time < prev_time and not recorded_jump:
+                fail(pos, "TimeWentBack", "its time is earlier than the entry before it")
+            prev_time = time
+            str_field(m, pos, "actor")
+            kind = str_field(m, pos, "kind")
+            if (pos == 0) != (kind == "genesis"):
+                fail(pos, "Malformed", "the first entry, and only it, is the genesis entry")
+            leaf = leaf_hash(b)
+            if pos == 0:
+                if self.pin is not None and self.pin != leaf:
+                    fail(
+                        0,
+                        "PinMismatch",
+                        "the genesis entry's fingerprint is %s, not the pinned %s: this is another vault, or its genesis was rewritten"
+                        % (leaf.hex(), self.pin.hex()),
+                    )
+                self.genesis_leaf = leaf
+                ledger = self.ledger_key(m)
+                origin = "breakglass/" + str_field(m, 0, "vault")
+            frontier.push(leaf)
+            leaves.append(leaf)
+            size = pos + 1
+            if pending:
+                try:
+                    cp_size = parse_checkpoint(cp_body)[1]
+                except Bad:
+                    cp_size = None
+                if cp_size is None or cp_size <= size:
+                    pending = False
+                    cp = self.check_checkpoint(cp_body, cp_sig, ledger, origin, which)
+                    checked += 1
+                    if cp[1] == size and cp[2] != frontier.root():
+                        fail(
+                            None,
+                            "RootMismatch",
+                            "the %d entries do not hash to the signed root %s: an entry was changed"
+                            % (size, b64(cp[2])),
+                        )
+            pos += 1
+        n = pos
+        cp = self.check_checkpoint(cp_body, cp_sig, ledger, origin, "the latest checkpoint")
+        if cp[1] > n:
+            fail(None, "Truncated", "the signed checkpoint covers %d entries but only %d are present" % (cp[1], n))
+        if cp[1] < n:
+            fail(
+                cp[1],
+                "UnsignedTail",
+                "entries %d..%d are not covered by the signed checkpoint of size %d" % (cp[1], n - 1, cp[1]),
+            )
+        if cp[2] != frontier.root():
+            fail(None, "RootMismatch", "the %d entries do not hash to the signed root %s: an entry was changed" % (n, b64(cp[2])))
+        if saved is not None:
+            check_against_state(saved, cp, leaves)
+        self.checkpoint = cp
+        self.checkpoints_checked = checked
+        self.ledger = ledger
+
+    def ledger_key(self, genesis):
+        armored = str_field(genesis, 0, "ledger_cert")
+        try:
+            cert = parse_cert(armored)
+        except Bad as e:
+            fail(0, "Malformed", "genesis ledger certificate: %s" % e)
+        if str_field(genesis, 0, "ledger_fingerprint") != cert.fingerprint:
+            fail(0, "Malformed", "genesis ledger_fingerprint does not match ledger_cert")
+        try:
+            return cert.signer()
+        except Bad as e:
+            fail(0, "Malformed", str(e))
+
+
+def check_against_state(saved, cp, leaves):
+    origin, size, root = saved
+    if origin != cp[0]:
+        fail(None, "OriginMismatch", "the saved state is for %s, this ledger is %s" % (q(origin), q(cp[0])))
+    if root is None:
+        fail(None, "BadState", "root is not 32 bytes of base64")
+    if cp[1] < size:
+        fail(
+            None,
+            "Rollback",
+            "the ledger has %d entries, but %d were seen before: it was truncated or restored from an older copy"
+            % (cp[1], size),
+        )
+    # The saved tree must be a prefix of this one. (The reference verifier
+    # checks an RFC 6962 consistency proof, which says the same.) A saved
+    # size of 0 is extended by every tree.
+    if size > 0 and root_of(leaves[:size]) != root:
+        fail(None, "Fork", "the first %d entries differ from the ones seen before: history was rewritten" % size)
+
+
+# ---------------------------------------------------------------------------
+# Pass 2: what the entries mean (section 6, 13-40)
+
+class Meaning:
+    def __init__(self, verifier):
+        self.v = verifier
+        self.officers = {}  # name -> Cert
+        self.certs = []  # (name, armored cert), in genesis order
+        self.secrets = {}  # name -> {"kind", "min", "digests"}
+        self.items = {}  # (secret, index) -> [release seq, confirmed]
+        self.releases = {}  # seq -> (secret, index, actor)
+        self.nonces = {}  # nonce -> release seq
+        self.release_count = 0
+
+    def run(self):
+        lines = Lines(self.v.path(ENTRIES))
+        try:
+            seq = 0
+            while True:
+                b = lines.next()
+                if b is None:
+                    break
+                try:
+                    m = parse_entry(b)
+                except Bad as e:
+                    fail(seq, "NotCanonical", str(e))
+                kind = str_field(m, seq, "kind")
+                check_fields(m, seq, kind)
+                if seq == 0:
+                    self.genesis(m)
+                else:
+                    actor = str_field(m, seq, "actor")
+                    if kind == "deposit":
+                        self.deposit(seq, m)
+                    elif kind == "release":
+                        self.release(seq, m)
+                    elif kind == "rekey":
+                        self.rekey(seq, m)
+                    elif kind == "gap_acknowledged":
+                        self.gap_acknowledged(seq, m)
+                    elif kind == "displayed":
+                        self.displayed(seq, m)
+                    elif kind in ("drill", "passphrase", "auth_failed"):
+                        self.officer(seq, actor, "UnknownOfficer")
+                    elif kind == "clock":
+                        d = str_field(m, seq, "direction")
+                        time_field(m, seq, "previous")
+                        if d not in ("behind", "ahead") or str_field(m, seq, "clock") != str_field(m, seq, "time"):
+                            fail(
+                                seq,
+                                "Malformed",
+                                'a clock entry\'s direction is "behind" or "ahead", and its clock is its time',
+                            )
+                seq += 1
+        finally:
+            lines.close()
+
+    def officer(self, seq, name, kind):
+        if name not in self.officers:
+            fail(seq, kind, "%s is not an enrolled officer" % q(name))
+        return self.officers[name]
+
+    def officer_list(self, m, seq):
+        """An epoch entry's officers: exactly {name, fingerprint, cert},
+        valid distinct names, certificates matching their fingerprints;
+        [(name, fingerprint, armored, Cert)] in list order."""
+        officers = m.get("officers")
+        if not isinstance(officers, list):
+            fail(seq, "Malformed", "the entry lists no officers")
+        out = []
+        for o in officers:
+            if not isinstance(o, dict):
+                fail(seq, "Malformed", "an officer is not an object")
+            exact_fields(o, seq, "an officer", ("name", "fingerprint", "cert"))
+            name = str_field(o, seq, "name")
+            if not OFFICER_NAME.fullmatch(name):
+                fail(seq, "Malformed", "%s is not a valid officer name" % q(name))
+            armored = str_field(o, seq, "cert")
+            try:
+                cert = parse_cert(armored)
+            except Bad as e:
+                fail(seq, "Malformed", "officer %s: %s" % (name, e))
+            fpr = str_field(o, seq, "fingerprint")
+            if cert.fingerprint != fpr:
+                fail(seq, "Malformed", "officer %s's fingerprint does not match the certificate" % name)
+            try:
+                cert.signer()
+            except Bad as e:
+                fail(seq, "Malformed", str(e))
+            if any(n == name for n, _, _, _ in out):
+                fail(seq, "Malformed", "officer %s is listed twice" % name)
+            out.append((name, fpr, armored, cert))
+        return out
+
+    def vault_key_of(self, m, seq):
+        fpr = str_field(m, seq, "vault_key_fingerprint")
+        armored = str_field(m, seq, "vault_key_cert")
+        try:
+            same = parse_cert(armored).fingerprint == fpr
+        except Bad:
+            same = False
+        if not same:
+            fail(seq, "Malformed", "vault_key_fingerprint does not match vault_key_cert")
+        return fpr
+
+    def genesis(self, m):
+        def bad(why):
+            fail(0, "Malformed", why)
+
+        officers = self.officer_list(m, 0)
+        if str_field(m, 0, "actor") != "+".join(o[0] for o in officers):
+            bad('the genesis actor is not its officers joined by "+"')
+        threshold = u64_field(m, 0, "threshold")
+        if threshold < 2 or threshold > len(officers):
+            bad("threshold out of range")
+        vault = str_field(m, 0, "vault")
+        if len(vault) != 32 or not LOWER_HEX.fullmatch(vault):
+            bad("the vault id is not 32 lower-case hex digits")
+        vault_key = self.vault_key_of(m, 0)
+        if u64_field(m, 0, "epoch") != 0:
+            bad("the genesis entry opens epoch 0")
+        self.vault = vault
+        self.epoch = 0
+        self.threshold = threshold
+        self.vault_key = vault_key
+        self.ledger_key = str_field(m, 0, "ledger_fingerprint")
+        self.fingerprints = {}
+        for name, fpr, armored, cert in officers:
+            self.certs.append((name, armored))
+            self.fingerprints[name] = fpr
+            self.officers[name] = cert
+
+    def deposit(self, seq, m):
+        actor = str_field(m, seq, "actor")
+        secret = str_field(m, seq, "secret")
+        if not SECRET_NAME.fullmatch(secret):
+            fail(seq, "Malformed", "%s is not a valid secret name" % q(secret))
+        count = u64_field(m, seq, "count")
+        total = u64_field(m, seq, "total")
+        st = m.get("statement")
+        if not isinstance(st, dict):
+            fail(seq, "Malformed", "no deposit statement")
+        sig = signature_field(m, seq, "BadDepositSignature", "the deposit")
+        signer = self.officer(seq, actor, "UnknownOfficer")
+        try:
+            self.v.check_signature(signer, canonical(st), sig)
+        except Bad:
+            fail(seq, "BadDepositSignature", "the deposit statement does not verify with %s's certificate" % actor)
+        exact_fields(st, seq, "the deposit statement", DEPOSIT_FIELDS)
+        time_field(st, seq, "time")
+        items = st.get("items")
+        digests = items if isinstance(items, list) and all(is_digest(d) for d in items) else None
+        prev = self.secrets.get(secret)
+        prev_total = len(prev["digests"]) if prev else 0
+        entry_min, signed_min = m.get("min_approvals"), st.get("min_approvals")
+        kind = st.get("kind")
+        matches = (
+            "min_approvals" in st
+            and st.get("type") == "breakglass-deposit/v2"
+            and st.get("vault") == self.vault
+            and is_u64(st.get("epoch"))
+            and st.get("epoch") == self.epoch
+            and st.get("secret") == secret
+            and st.get("officer") == actor
+            and st.get("vault_key_fingerprint") == self.vault_key
+            and is_u64(st.get("count"))
+            and st.get("count") == count
+            and is_u64(st.get("first_index"))
+            and st.get("first_index") == prev_total
+            and json_eq(kind, m.get("item_kind"))
+            and kind in ("codes", "credential")
+            and digests is not None
+            and len(digests) == count
+            and count > 0
+            and (kind != "credential" or count == 1)
+            and prev_total + count == total
+            and json_eq(entry_min, signed_min)
+            and (
+                prev is None
+                or (
+                    prev["kind"] == kind
+                    and prev["kind"] == "codes"
+                    and (signed_min is None or (is_u64(signed_min) and signed_min == prev["min"]))
+                )
+            )
+        )
+        if not matches:
+            fail(
+                seq,
+                "BadDepositSignature",
+                "the signed deposit statement does not match the entry or the secret's history",
+            )
+        # Each ciphertext carried in the entry is one the depositor signed.
+        carried = m.get("ciphertexts")
+        if not (
+            isinstance(carried, list)
+            and len(carried) == len(digests)
+            and all(sha256_of_base64(c) == d for c, d in zip(carried, digests))
+        ):
+            fail(
+                seq,
+                "BadDepositSignature",
+                "the ciphertexts in the entry are not the ones the depositor signed",
+            )
+        if signed_min is not None and not is_u64(signed_min):
+            fail(seq, "Malformed", "min_approvals is neither an integer nor null")
+        if signed_min is not None and (signed_min < self.threshold or signed_min > len(self.officers)):
+            fail(seq, "Malformed", "min_approvals is outside threshold..officers")
+        if prev is None:
+            # The first deposit fixes the secret's kind and minimum.
+            prev = self.secrets[secret] = {"kind": kind, "min": signed_min or 0, "digests": []}
+        prev["digests"].extend(digests)
+
+    def release(self, seq, m):
+        secret = str_field(m, seq, "secret")
+        index = u64_field(m, seq, "index")
+        digest = str_field(m, seq, "digest")
+        reason = str_field(m, seq, "reason")
+        nonce = str_field(m, seq, "nonce")
+        time = time_field(m, seq, "time")
+        if u64_field(m, seq, "epoch") != self.epoch:
+            fail(seq, "Malformed", "the release names another epoch")
+        info = self.secrets.get(secret)
+        if info is None:
+            fail(seq, "UnknownItem", "secret %s was never deposited" % q(secret))
+        if index >= len(info["digests"]) or info["digests"][index] != digest:
+            fail(
+                seq,
+                "UnknownItem",
+                "%s #%d with digest %s is not an item any deposit signed" % (secret, index + 1, digest),
+            )
+        needed = max(self.threshold, info["min"])
+        if nonce in self.nonces:
+            fail(seq, "ApprovalReplayed", "the nonce was already used by the release in entry %d" % self.nonces[nonce])
+        approvals = m.get("approvals")
+        if not isinstance(approvals, list):
+            fail(seq, "Malformed", "no approvals")
+        approvers = []
+        for a in approvals:
+            if not isinstance(a, dict):
+                fail(seq, "Malformed", "approval is not an object")
+            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
+            officer = str_field(a, seq, "officer")
+            sig = signature_field(a, seq, "BadApprovalSignature", "%s's approval" % officer)
+            if "statement" not in a:
+                fail(seq, "Malformed", "approval without statement")
+            st = a["statement"]
+            signer = self.officer(seq, officer, "BadApprovalSignature")
+            try:
+                self.v.check_signature(signer, canonical(st), sig)
+            except Bad:
+                fail(
+                    seq,
+                    "BadApprovalSignature",
+                    "the approval by %s does not verify with %s's certificate" % (officer, officer),
+                )
+            if officer in approvers:
+                fail(seq, "DuplicateApproval", "%s approves twice" % officer)
+            if not isinstance(st, dict):
+                fail(seq, "Malformed", "statement is not an object")
+            exact_fields(st, seq, "an approval statement", APPROVAL_FIELDS)
+            same = (
+                st.get("type") == "breakglass-approval/v1"
+                and st.get("vault") == self.vault
+                and is_u64(st.get("epoch"))
+                and st.get("epoch") == self.epoch
+                and st.get("officer") == officer
+                and st.get("secret") == secret
+                and st.get("reason") == reason
+            )
+            if not same:
+                fail(seq, "ApprovalMismatch", "%s's signed statement is for another release" % officer)
+            if st.get("nonce") != nonce:
+                fail(seq, "ApprovalReplayed", "%s's approval carries another request's nonce" % officer)
+            expires = time_field(st, seq, "expires")
+            if time > expires:
+                fail(seq, "ApprovalExpired", "%s's approval had expired when it was used" % officer)
+            approvers.append(officer)
+        if len(approvers) < needed:
+            fail(seq, "NoQuorum", "%d distinct officers approved, %d needed" % (len(approvers), needed))
+        actor = "+".join(approvers)
+        if str_field(m, seq, "actor") != actor:
+            fail(seq, "Malformed", 'the actor is not the approvers joined by "+" (%s)' % actor)
+        again = m.get("re_release_of")
+        if "re_release_of" in m and not is_u64(again):
+            fail(seq, "Malformed", "no integer field %s" % q("re_release_of"))
+        prev = self.items.get((secret, index))
+        if prev is None and again is not None:
+            fail(seq, "DoubleRelease", "re-release of entry %d, which did not release this item" % again)
+        if prev is not None and not (again is not None and prev[0] == again and not prev[1]):
+            fail(
+                seq,
+                "DoubleRelease",
+                "%s #%d was already released by entry %d%s"
+                % (secret, index + 1, prev[0], " and confirmed seen" if prev[1] else ""),
+            )
+        self.items[(secret, index)] = [seq, False]
+        self.nonces[nonce] = seq
+        self.releases[seq] = (secret, index, actor)
+        self.release_count += 1
+
+    def rekey(self, seq, m):
+        """A ceremony opens the next epoch: approved by a quorum of the
+        current officers, each signing this very change; it carries every
+        secret's state into the new epoch."""
+
+        def bad(why):
+            fail(seq, "Malformed", why)
+
+        epoch = u64_field(m, seq, "epoch")
+        if (
+            epoch != self.epoch + 1
+            or str_field(m, seq, "vault") != self.vault
+            or str_field(m, seq, "ledger_fingerprint") != self.ledger_key
+        ):
+            bad("a ceremony opens the next epoch of this vault, under its ledger key")
+        try:
+            same_key = parse_cert(str_field(m, seq, "ledger_cert")).fingerprint == self.ledger_key
+        except Bad:
+            same_key = False
+        if not same_key:
+            bad("ledger_cert is not the ledger key")
+        ceremony = str_field(m, seq, "ceremony")
+        officers = self.officer_list(m, seq)
+        new_fprs = {name: fpr for name, fpr, _, _ in officers}
+
+        def names_of(k):
+            v = m.get(k)
+            if not isinstance(v, list) or not all(isinstance(n, str) for n in v):
+                bad("%s is not a list of names" % k)
+            return sorted(v)
+
+        added = names_of("added")
+        removed = names_of("removed")
+        if added != sorted(n for n in new_fprs if n not in self.fingerprints) or removed != sorted(
+            n for n in self.fingerprints if n not in new_fprs
+        ):
+            bad("added and removed do not match the change of officers")
+        if any(n in self.fingerprints and self.fingerprints[n] != f for n, f in new_fprs.items()):
+            bad("an officer who stays has another certificate")
+        if any(n in added for n, _ in self.certs):
+            bad("a name is enrolled a second time")
+        fits_kind = {
+            "officer_add": len(added) == 1 and not removed,
+            "officer_remove": len(removed) == 1 and not added,
+            "rekey": True,
+        }.get(ceremony, False)
+        if not fits_kind:
+            bad("a %s ceremony cannot make this change" % q(ceremony))
+        threshold = u64_field(m, seq, "threshold")
+        if threshold < 2 or threshold > len(officers):
+            bad("threshold out of range")
+        vault_key = self.vault_key_of(m, seq)
+        nonce = str_field(m, seq, "nonce")
+        time = time_field(m, seq, "time")
+        if nonce in self.nonces:
+            fail(seq, "ApprovalReplayed", "the nonce was already used by entry %d" % self.nonces[nonce])
+        approvals = m.get("approvals")
+        if not isinstance(approvals, list):
+            bad("no approvals")
+        approvers = []
+        for a in approvals:
+            if not isinstance(a, dict):
+                bad("approval is not an object")
+            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
+            officer = str_field(a, seq, "officer")
+            sig = signature_field(a, seq, "BadApprovalSignature", "%s's approval" % officer)
+            st = a.get("statement")
+            if not isinstance(st, dict):
+                bad("approval without statement")
+            signer = self.officer(seq, officer, "BadApprovalSignature")
+            try:
+                self.v.check_signature(signer, canonical(st), sig)
+            except Bad:
+                fail(
+                    seq,
+                    "BadApprovalSignature",
+                    "the approval by %s does not verify with %s's certificate" % (officer, officer),
+                )
+            if officer in approvers:
+                fail(seq, "DuplicateApproval", "%s approves twice" % officer)
+            exact_fields(st, seq, "a ceremony statement", CEREMONY_FIELDS)
+            signed = st.get("officers")
+            same = (
+                st.get("type") == "breakglass-ceremony/v1"
+                and st.get("vault") == self.vault
+                and is_u64(st.get("epoch"))
+                and st.get("epoch") == self.epoch
+                and is_u64(st.get("new_epoch"))
+                and st.get("new_epoch") == epoch
+                and st.get("ceremony") == ceremony
+                and is_u64(st.get("threshold"))
+                and st.get("threshold") == threshold
+                and st.get("vault_key_fingerprint") == vault_key
+                and st.get("officer") == officer
+                and isinstance(signed, dict)
+                and json_eq(signed, new_fprs)
+            )
+            if not same:
+                fail(seq, "ApprovalMismatch", "%s's signed statement is for another ceremony" % officer)
+            if st.get("nonce") != nonce:
+                fail(seq, "ApprovalReplayed", "%s's approval carries another request's nonce" % officer)
+            if time > time_field(st, seq, "expires"):
+                fail(seq, "ApprovalExpired", "%s's approval had expired when it was used" % officer)
+            approvers.append(officer)
+        if len(approvers) < self.threshold:
+            fail(
+                seq,
+                "NoQuorum",
+                "%d distinct officers approved the ceremony, %d needed" % (len(approvers), self.threshold),
+            )
+        if str_field(m, seq, "actor") != "+".join(approvers):
+            bad('the actor is not the approvers joined by "+"')
+        # Every officer who neither approved nor joined gets a delivered
+        # share, and only they do.
+        pending = m.get("pending")
+        want = [n for n in new_fprs if n not in approvers and n not in added]
+        if not (
+            isinstance(pending, dict)
+            and len(pending) == len(want)
+            and all(is_digest(pending.get(n)) for n in want)
+        ):
+            bad("pending does not deliver a share to exactly the absent officers")
+        self.carry_secrets(seq, m)
+        self.nonces[nonce] = seq
+        self.epoch = epoch
+        self.threshold = threshold
+        self.vault_key = vault_key
+        self.officers = {}
+        self.fingerprints = {}
+        for name, fpr, armored, cert in officers:
+            if name in added:
+                self.certs.append((name, armored))
+            self.fingerprints[name] = fpr
+            self.officers[name] = cert
+
+    def carry_secrets(self, seq, m):
+        """`secrets` carries every secret, once, as it stands: kind, minimum
+        approvals, every item and its state; an item already seen keeps its
+        digest, the others were re-encrypted (new digests)."""
+
+        def bad(why):
+            fail(seq, "Malformed", why)
+
+        secrets = m.get("secrets")
+        if not isinstance(secrets, list):
+            bad("secrets is not a list")
+        if len(secrets) != len(self.secrets):
+            bad("the ceremony does not carry every secret")
+        carried = {}
+        for s in secrets:
+            if not isinstance(s, dict):
+                s = {}
+            exact_fields(s, seq, "a carried secret", ("name", "kind", "min_approvals", "items"))
+            name = s.get("name") if isinstance(s.get("name"), str) else ""
+            info = self.secrets.get(name)
+            if info is None:
+                bad("the ceremony carries %s, which was never deposited" % q(name))
+            if name in carried:
+                bad("the ceremony carries %s twice" % q(name))
+            smin = s.get("min_approvals")
+            items = s.get("items")
+            same = (
+                s.get("kind") == info["kind"]
+                and (smin is None or is_u64(smin))
+                and (smin or 0) == info["min"]
+                and isinstance(items, list)
+                and len(items) == len(info["digests"])
+            )
+            if not same:
+                bad("the ceremony changes %s's kind, minimum or items" % name)
+            digests = []
+            for i, it in enumerate(items):
+                if not isinstance(it, dict):
+                    it = {}
+                exact_fields(it, seq, "a carried item", ("digest", "state", "release"))
+                d = it.get("digest") if is_digest(it.get("digest")) else None
+                state = it.get("state")
+                release = it.get("release")
+                if "release" in it and not is_u64(release):
+                    release = "not an integer"
+                now = self.items.get((name, i))
+                if now is None:
+                    fits = state == "available" and release is None
+                elif state == "released":
+                    fits = not now[1] and release == now[0]
+                elif state == "seen":
+                    fits = now[1] and release == now[0] and d == info["digests"][i]
+                else:
+                    fits = False
+                if not (fits and d is not None):
+                    bad("the ceremony carries %s #%d in another state than the ledger's" % (name, i + 1))
+                digests.append(d)
+            carried[name] = digests
+        for name, digests in carried.items():
+            self.secrets[name]["digests"] = digests
+
+    def gap_acknowledged(self, seq, m):
+        """A quorum of current officers acknowledges the gap a restore
+        without replay left, each signing a statement for this vault,
+        epoch and `restored` entry, with the entry's nonce."""
+        restored = u64_field(m, seq, "restored")
+        nonce = str_field(m, seq, "nonce")
+        approvals = m.get("approvals")
+        if not isinstance(approvals, list):
+            fail(seq, "Malformed", "no approvals")
+        approvers = []
+        for a in approvals:
+            if not isinstance(a, dict):
+                a = {}
+            officer = a.get("officer") if isinstance(a.get("officer"), str) else ""
+            st = a.get("statement")
+            sig = a.get("signature") if isinstance(a.get("signature"), str) else ""
+            signer = self.officer(seq, officer, "BadApprovalSignature")
+            try:
+                self.v.check_signature(signer, canonical(st), sig)
+            except Bad:
+                fail(seq, "BadApprovalSignature", "%s's acknowledgement does not verify" % officer)
+            expected = {
+                "type": "breakglass-gap/v1",
+                "vault": self.vault,
+                "epoch": self.epoch,
+                "restored": restored,
+                "nonce": nonce,
+                "officer": officer,
+            }
+            if not json_eq(st, expected) or officer in approvers:
+                fail(
+                    seq,
+                    "ApprovalMismatch",
+                    "%s's acknowledgement is for something else, or repeated" % officer,
+                )
+            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
+            approvers.append(officer)
+        if len(approvers) < self.threshold:
+            fail(
+                seq,
+                "NoQuorum",
+                "%d officers acknowledged the gap, %d needed" % (len(approvers), self.threshold),
+            )
+        if str_field(m, seq, "actor") != "+".join(approvers):
+            fail(seq, "Malformed", 'the actor is not the approvers joined by "+"')
+
+    def displayed(self, seq, m):
+        r = u64_field(m, seq, "release")
+        secret = str_field(m, seq, "secret")
+        index = u64_field(m, seq, "index")
+        outcome = str_field(m, seq, "outcome")
+        if r not in self.releases:
+            fail(seq, "Malformed", "entry %d is not a release" % r)
+        s, i, actor = self.releases[r]
+        if (s, i) != (secret, index) or str_field(m, seq, "actor") != actor:
+            fail(seq, "Malformed", "entry %d is not the release of %s #%d by its actor" % (r, secret, index + 1))
+        if outcome not in ("confirmed", "stdout", "timeout", "dismissed"):
+            fail(seq, "Malformed", "unknown display outcome %s" % q(outcome))
+        if outcome in ("confirmed", "stdout"):
+            item = self.items.get((secret, index))
+            if item is not None and item[0] == r:
+                item[1] = True
+
+
+def check_officer_files(bundle, certs):
+    """officers/ holds exactly NAME.asc for each enrolled officer, each the
+    certificate genesis enrolled under that name (same packets)."""
+    d = os.path.join(bundle, OFFICERS)
+
+    def bad(why):
+        fail(None, "BadOfficerFile", why)
+
+    try:
+        names = sorted(os.listdir(d))
+    except OSError as e:
+        bad("%s: %s" % (d, e))
+    enrolled = dict(certs)
+    for file in names:
+        name = file[:-4] if file.endswith(".asc") else ""
+        if not OFFICER_NAME.fullmatch(name) or not os.path.isfile(os.path.join(d, file)):
+            bad("officers/%s is not NAME.asc for a valid officer name" % file)
+        try:
+            with open(os.path.join(d, file), "rb") as f:
+                data = f.read(MAX_SMALL_FILE)
+        except OSError as e:
+            bad("officers/%s: %s" % (file, e))
+        if name not in enrolled:
+            bad("officers/%s is not an officer the ledger enrolled" % file)
+        try:
+            same = Cert(data).packets == parse_cert(enrolled[name]).packets
+        except Bad:
+            same = False
+        if not same:
+            bad("officers/%s is not the certificate the ledger enrolled for %s" % (file, name))
+    for name, _ in certs:
+        if name + ".asc" not in names:
+            bad("officers/%s.asc is missing" % name)
+
+
+# ---------------------------------------------------------------------------
+# The state file (docs/LEDGER.md section 7)
+
+def load_state(path):
+    """(origin, size, root or None) from the state file, or None if absent."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        fail(None, "BadState", "%s: %s" % (path, e))
+    try:
+        s = parse_json(data)
+    except Bad as e:
+        fail(None, "BadState", "%s: %s" % (path, e))
+    if not isinstance(s, dict):
+        fail(None, "BadState", "%s: not a JSON object" % path)
+    for k, ok in (("origin", isinstance(s.get("origin"), str)), ("size", is_u64(s.get("size"))), ("root", isinstance(s.get("root"), str))):
+        if not ok:
+            fail(None, "BadState", "%s: no valid field %s" % (path, q(k)))
+    return s["origin"], s["size"], decode_root(s["root"])
+
+
+def save_state(path, cp):
+    d = os.path.dirname(path) or "."
+    tmp = os.path.join(d, "." + os.path.basename(path) + ".tmp")
+    text = json.dumps({"origin": cp[0], "size": cp[1], "root": b64(cp[2])}, indent=2, ensure_ascii=False) + "\n"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        fail(None, "BadState", "cannot write %s: %s" % (path, e))
+
+
+# ---------------------------------------------------------------------------
+
+def parse_args(argv):
+    bundle, pin, state = None, None, None
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            print(__doc__.strip())
+            sys.exit(0)
+        if a in ("--pin", "--state"):
+            if i + 1 == len(argv):
+                raise Usage("%s needs a value" % a)
+            if a == "--pin":
+                pin = argv[i + 1]
+            else:
+                state = argv[i + 1]
+            i += 2
+            continue
+        if a.startswith("--pin="):
+            pin = a[len("--pin=") :]
+        elif a.startswith("--state="):
+            state = a[len("--state=") :]
+        elif a.startswith("-"):
+            raise Usage("unknown option %s" % a)
+        elif bundle is None:
+            bundle = a
+        else:
+            raise Usage("one bundle directory only")
+        i += 1
+    if bundle is None:
+        raise Usage("usage: verify-ledger.py BUNDLE_DIR [--pin HEX] [--state FILE]")
+    if pin is not None:
+        p = pin.strip()
+        if not re.fullmatch(r"[0-9A-Fa-f]{64}", p):
+            raise Usage("--pin: a vault fingerprint is 64 hex digits (as `breakglass init` and `status` print it)")
+        pin = bytes.fromhex(p)
+    if not os.path.isdir(bundle):
+        raise Usage("%s: no such directory" % bundle)
+    return bundle, pin, state
+
+
+def verify(bundle, pin, state_path):
+    for f in (ENTRIES, CHECKPOINT, CHECKPOINT_SIG):
+        if not os.path.isfile(os.path.join(bundle, f)):
+            fail(None, "BadBundle", "%s has no %s" % (bundle, f))
+    saved = load_state(state_path) if state_path else None
+    v = Verifier(bundle, pin, state_path)
+    v.integrity(saved)
+    meaning = Meaning(v)
+    meaning.run()
+    check_officer_files(bundle, meaning.certs)
+    cp = v.checkpoint
+    state = ""
+    if state_path:
+        save_state(state_path, cp)
+        if saved is None:
+            state = "; state %s created" % state_path
+        else:
+            state = "; state %s extended from %d to %d entries" % (state_path, saved[1], cp[1])
+    if v.unchecked:
+        sigs = "OpenPGP signatures NOT verified (no `cryptography`)"
+    else:
+        sigs = "%d OpenPGP signatures verified (%d checkpoint)" % (
+            v.signatures + v.checkpoints_checked,
+            v.checkpoints_checked,
+        )
+    print(
+        "ledger OK (bundle %s): %s, %s, %s; checkpoint size %d root %s; "
+        "vault fingerprint %s (%s); ledger key %s; %s%s"
+        % (
+            bundle,
+            count(cp[1], "entry", "entries"),
+            count(meaning.release_count, "release", "releases"),
+            count(len(meaning.officers), "officer", "officers"),
+            cp[1],
+            b64(cp[2]),
+            v.genesis_leaf.hex(),
+            "pinned with --pin" if pin is not None else "not pinned: compare it with the one `init` printed, or pass --pin",
+            v.ledger.fingerprint,
+            sigs,
+            state,
+        )
+    )
+
+
+def count(n, one, many):
+    return "%d %s" % (n, one if n == 1 else many)
+
+
+def one_line(s):
+    return " ".join(str(s).split("\n"))
+
+
+def main(argv):
+    try:
+        bundle, pin, state = parse_args(argv)
+    except Usage as e:
+        sys.stderr.write("%s: %s\n" % (PROG, one_line(e)))
+        return 2
+    if not HAVE_CRYPTOGRAPHY:
+        sys.stderr.write(
+            "%s: warning: the Python package `cryptography` is not installed: "
+            "OpenPGP signatures are parsed but NOT verified\n" % PROG
+        )
+    try:
+        verify(bundle, pin, state)
+    except Failure as f:
+        sys.stderr.write("%s: %s\n" % (PROG, one_line(f.line())))
+        return 3
+    except Exception as e:  # a bug or an I/O error: still one line
+        sys.stderr.write("%s: error: %s: %s\n" % (PROG, type(e).__name__, one_line(e)))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,2079 @@
+//! The independent Python verifier, `docs/verify-ledger.py` (issue 7), run
+//! on every tamper case of `tests/audit_tamper.rs` and on the cases the
+//! auditor's spec (docs/LEDGER.md) names. Each case is also run through
+//! `breakglass ledger verify --bundle`: both must fail, with exit 3, one
+//! line on stderr, and the same failure (the same entry and kind, and,
+//! where the detail does not quote a parser, the same words); and both
+//! must pass the untouched bundle. Every Python run is repeated under
+//! `python3 -O`, which must change nothing.
+//!
+//! Skips, saying so, when `python3` is absent; the cases that only a
+//! signature check can catch skip when the `cryptography` package is
+//! absent (`python3 -m pip install cryptography`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use breakglass::crypto::KdfParams;
+use breakglass::ledger;
+use breakglass::merkle;
+use breakglass::pgp::SecretKey;
+use breakglass::records::{LedgerKeyRecord, Record, SecretKind};
+use breakglass::store::Table;
+use breakglass::vault::{Displayed, InitOptions, NewOfficer};
+use breakglass::{Passphrase, SecretValue, Vault, audit, canonical};
+use serde_json::{Map, Value};
+
+const OFFICERS: [(&str, &str); 3] = [
+    ("alice", "alice-pass-1"),
+    ("bob", "bob-pass-22"),
+    ("carol", "carol-pass-333"),
+];
+const REASON: &str = "IdP outage INC-7";
+
+// ---------------------------------------------------------------------------
+// Tools
+
+fn python_ok() -> bool {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: python3 is not installed");
+    }
+    ok
+}
+
+fn crypto_ok() -> bool {
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            "import cryptography.hazmat.primitives.asymmetric.ed25519",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!(
+            "SKIPPED: the Python package `cryptography` is not installed, so the Python verifier checks no signature (python3 -m pip install cryptography)"
+        );
+    }
+    ok
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/verify-ledger.py")
+}
+
+type Run = (i32, String, String);
+
+fn run(mut c: Command) -> Run {
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The Python verifier with interpreter flags `flags` (e.g. `-O`).
+fn python_with(flags: &[&str], bundle: &Path, extra: &[&str]) -> Run {
+    let mut c = Command::new("python3");
+    c.args(flags).arg(script()).arg(bundle).args(extra);
+    run(c)
+}
+
+/// The Python verifier, run plainly and under `python3 -O`: both runs
+/// must say the same, and leave the same state file (if one is given)
+/// from the same start.
+fn python(bundle: &Path, extra: &[&str]) -> Run {
+    let state = extra
+        .iter()
+        .position(|a| *a == "--state")
+        .map(|i| PathBuf::from(extra[i + 1]));
+    let before = state.as_ref().and_then(|s| std::fs::read(s).ok());
+    let plain = python_with(&[], bundle, extra);
+    let after = state.as_ref().and_then(|s| std::fs::read(s).ok());
+    if let Some(s) = &state {
+        match &before {
+            Some(b) => std::fs::write(s, b).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(s);
+            }
+        }
+    }
+    let optimized = python_with(&["-O"], bundle, extra);
+    assert_eq!(plain, optimized, "python3 -O changed the outcome");
+    assert_eq!(
+        after,
+        state.as_ref().and_then(|s| std::fs::read(s).ok()),
+        "python3 -O changed the state file"
+    );
+    plain
+}
+
+fn rust(bundle: &Path, extra: &[&str]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_breakglass"));
+    c.env_remove("BREAKGLASS_VAULT")
+        .args(["ledger", "verify", "--bundle"])
+        .arg(bundle)
+        .args(extra);
+    run(c)
+}
+
+/// The failure line, without the program's prefix.
+fn failure(prefix: &str, res: &Run, want: &str) -> String {
+    let (code, _, err) = res;
+    assert_eq!(*code, 3, "expected exit 3 with {want:?}, got {code}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("Traceback"), "{err}");
+    let line = err.trim_end();
+    assert!(line.contains(want), "expected {want:?} in: {err}");
+    line.strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{line:?} does not start with {prefix:?}"))
+        .to_string()
+}
+
+/// Both verifiers fail with `want`, and say exactly the same.
+fn assert_both_fail(bundle: &Path, extra: &[&str], want: &str) {
+    let (py, rs) = both_fail(bundle, extra, want);
+    assert_eq!(py, rs, "the Python and Rust verifiers disagree");
+}
+
+/// Both verifiers fail with `want` and name the same entry and failure;
+/// their details may differ (they quote different JSON parsers).
+fn assert_both_fail_alike(bundle: &Path, extra: &[&str], want: &str) {
+    let (py, rs) = both_fail(bundle, extra, want);
+    let head = |s: &str| s[..s.find(want).unwrap() + want.len()].to_string();
+    assert_eq!(head(&py), head(&rs), "{py}\n{rs}");
+}
+
+fn both_fail(bundle: &Path, extra: &[&str], want: &str) -> (String, String) {
+    let py = failure("verify-ledger: ", &python(bundle, extra), want);
+    let rs = rust_failure(&rust(bundle, extra), want);
+    (py, rs)
+}
+
+/// breakglass's failure line, without its prefix, and without the
+/// "ledger: " its internal errors add to some details.
+fn rust_failure(res: &Run, want: &str) -> String {
+    let (code, out, err) = res;
+    let err = err.replace(": ledger: ", ": ");
+    failure(
+        "breakglass: ledger verification failed: ",
+        &(*code, out.clone(), err),
+        want,
+    )
+}
+
+fn assert_both_pass(bundle: &Path, extra: &[&str]) -> String {
+    let (code, out, err) = python(bundle, extra);
+    assert_eq!(code, 0, "python: {err}");
+    assert!(err.is_empty(), "python: {err}");
+    assert_eq!(out.lines().count(), 1, "one summary line: {out}");
+    let (code, _, err) = rust(bundle, extra);
+    assert_eq!(code, 0, "rust: {err}");
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures (as in tests/audit_tamper.rs)
+
+fn pass(name: &str) -> Passphrase {
+    Passphrase::new(
+        OFFICERS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+            .to_string(),
+    )
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    vault: PathBuf,
+    bundle: PathBuf,
+    ledger_key: SecretKey,
+    vault_id: String,
+    fingerprint: String,
+}
+
+fn make_vault(path: &Path) -> Vault {
+    let opts = InitOptions {
+        threshold: 2,
+        officers: OFFICERS
+            .iter()
+            .map(|(n, p)| NewOfficer {
+                name: n.to_string(),
+                passphrase: Passphrase::new(p.to_string()),
+            })
+            .collect(),
+        kdf: KdfParams::new(8, 1).unwrap(),
+    };
+    let mut v = Vault::init(path, opts).unwrap();
+    let s = v
+        .authenticate("alice", &pass("alice"), "deposit", None)
+        .unwrap();
+    let codes: Vec<SecretValue> = ["c1", "c2", "c3"]
+        .iter()
+        .map(|c| SecretValue::new(c.to_string()))
+        .collect();
+    v.deposit(&s, "gh", SecretKind::Codes, None, &codes)
+        .unwrap();
+    v
+}
+
+fn release(v: &mut Vault, officers: [&str; 2]) {
+    let mut req = v.begin_release("gh", REASON).unwrap();
+    for o in officers {
+        v.approve(&mut req, o, &pass(o)).unwrap();
+    }
+    let r = v.complete_release(req).unwrap();
+    v.record_display(&r, Displayed::Confirmed).unwrap();
+}
+
+/// A vault with a deposit and two releases (alice+bob, then bob+carol),
+/// exported to a bundle.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let vault = root.join("vault");
+    let mut v = make_vault(&vault);
+    release(&mut v, ["alice", "bob"]);
+    release(&mut v, ["bob", "carol"]);
+    let bundle = root.join("bundle");
+    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
+    let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())
+        .unwrap();
+    let ledger_key = SecretKey::from_bytes(&rec.tsk).unwrap();
+    let vault_id = v.id().to_string();
+    let fingerprint = v.status().unwrap().fingerprint;
+    Fixture {
+        _dir: dir,
+        root,
+        vault,
+        bundle,
+        ledger_key,
+        vault_id,
+        fingerprint,
+    }
+}
+
+/// Runs the real binary in batch mode on `vault`, feeding `stdin`.
+fn cli(vault: &Path, args: &[&str], stdin: &str) {
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_breakglass"))
+        .env_remove("BREAKGLASS_VAULT")
+        .arg("--batch")
+        .arg("--vault")
+        .arg(vault)
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A vault through every ceremony, from the command line: a deposit and a
+/// release, dave added, carol removed, a rekey to 3 of 3, a release by
+/// the new officers, a deposit by dave, a backup; then that backup
+/// restored without replay, the gap acknowledged, and a release. The
+/// restored vault's ledger, exported to a bundle.
+fn ceremony_fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let vault = root.join("vault");
+    let (a, b, c, d) = (
+        "alice-pass-1\n",
+        "bob-pass-22\n",
+        "carol-pass-333\n",
+        "dave-pass-4444\n",
+    );
+    let fast = ["--kdf-memory-mib", "8", "--kdf-iterations", "1"];
+    let mut init = vec!["init", "--threshold", "2"];
+    for o in ["alice", "bob", "carol"] {
+        init.extend(["--officer", o]);
+    }
+    init.extend(fast);
+    cli(&vault, &init, &format!("{a}{b}{c}"));
+    cli(
+        &vault,
+        &["deposit", "gh", "--officer", "alice"],
+        &format!("{a}c1\nc2\nc3\n"),
+    );
+    cli(
+        &vault,
+        &[
+            "release",
+            "gh",
+            "--reason",
+            REASON,
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ],
+        &format!("{a}{b}"),
+    );
+    cli(
+        &vault,
+        &[
+            "officer",
+            "add",
+            "dave",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ],
+        &format!("{a}{b}{d}"),
+    );
+    cli(
+        &vault,
+        &[
+            "officer",
+            "remove",
+            "carol",
+            "--officer",
+            "bob",
+            "--officer",
+            "dave",
+        ],
+        &format!("{b}{d}"),
+    );
+    cli(
+        &vault,
+        &[
+            "rekey",
+            "--threshold",
+            "3",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ],
+        &format!("{a}{b}"),
+    );
+    cli(
+        &vault,
+        &[
+            "release",
+            "gh",
+            "--reason",
+            REASON,
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+            "--officer",
+            "dave",
+        ],
+        &format!("{a}{b}{d}"),
+    );
+    cli(
+        &vault,
+        &["deposit", "gh", "--officer", "dave"],
+        &format!("{d}c9\n"),
+    );
+    // A backup, a release after it, and a restore of the backup without
+    // that release: the gap is acknowledged by a quorum, then a release.
+    let backup = root.join("backup");
+    cli(&vault, &["backup", backup.to_str().unwrap()], "");
+    let three = [
+        "--officer",
+        "alice",
+        "--officer",
+        "bob",
+        "--officer",
+        "dave",
+    ];
+    let release = ["release", "gh", "--reason", REASON];
+    cli(
+        &vault,
+        &[&release[..], &three[..]].concat(),
+        &format!("{a}{b}{d}"),
+    );
+    let vault = root.join("restored");
+    cli(&vault, &["restore", backup.to_str().unwrap()], "");
+    cli(
+        &vault,
+        &[&["acknowledge-gap"][..], &three[..]].concat(),
+        &format!("{a}{b}{d}"),
+    );
+    cli(
+        &vault,
+        &[&release[..], &three[..]].concat(),
+        &format!("{a}{b}{d}"),
+    );
+    let v = Vault::open(&vault).unwrap();
+    let bundle = root.join("bundle");
+    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
+    let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())
+        .unwrap();
+    let ledger_key = SecretKey::from_bytes(&rec.tsk).unwrap();
+    let vault_id = v.id().to_string();
+    let fingerprint = v.status().unwrap().fingerprint;
+    Fixture {
+        _dir: dir,
+        root,
+        vault,
+        bundle,
+        ledger_key,
+        vault_id,
+        fingerprint,
+    }
+}
+
+fn lines(bundle: &Path) -> Vec<Vec<u8>> {
+    let text = std::fs::read(bundle.join("entries.jsonl")).unwrap();
+    text.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn write_lines(bundle: &Path, lines: &[Vec<u8>]) {
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(l);
+        out.push(b'\n');
+    }
+    std::fs::write(bundle.join("entries.jsonl"), out).unwrap();
+}
+
+fn entry(lines: &[Vec<u8>], i: usize) -> Map<String, Value> {
+    ledger::parse_entry(&lines[i]).unwrap()
+}
+
+fn set_entry(lines: &mut [Vec<u8>], i: usize, m: Map<String, Value>) {
+    lines[i] = canonical::to_vec(&Value::Object(m)).unwrap();
+}
+
+fn index_of(lines: &[Vec<u8>], kind: &str, nth: usize) -> usize {
+    (0..lines.len())
+        .filter(|&i| entry(lines, i)["kind"] == kind)
+        .nth(nth)
+        .unwrap()
+}
+
+/// What an attacker holding the ledger key does after editing entries:
+/// writes them and a freshly signed checkpoint over them.
+fn write_and_resign(bundle: &Path, lines: &[Vec<u8>], key: &SecretKey, vault_id: &str) {
+    write_lines(bundle, lines);
+    let leaves: Vec<merkle::Hash> = lines.iter().map(|l| merkle::leaf_hash(l)).collect();
+    let body = ledger::checkpoint_body(
+        vault_id,
+        lines.len() as u64,
+        &merkle::root_of_leaves(&leaves),
+    );
+    std::fs::write(bundle.join("checkpoint"), &body).unwrap();
+    std::fs::write(
+        bundle.join("checkpoint.asc"),
+        key.sign_detached(body.as_bytes(), 1_800_000_000).unwrap(),
+    )
+    .unwrap();
+}
+
+impl Fixture {
+    fn resign(&self, lines: &[Vec<u8>]) {
+        write_and_resign(&self.bundle, lines, &self.ledger_key, &self.vault_id);
+    }
+
+    /// Appends raw entry bytes (with the next seq already in them) and
+    /// re-signs.
+    fn append_raw(&self, bytes: &[u8]) {
+        let mut l = lines(&self.bundle);
+        l.push(bytes.to_vec());
+        self.resign(&l);
+    }
+
+    fn last_time(&self) -> String {
+        let l = lines(&self.bundle);
+        entry(&l, l.len() - 1)["time"].as_str().unwrap().to_string()
+    }
+}
+
+fn approvals(m: &Map<String, Value>) -> Vec<Value> {
+    m["approvals"].as_array().unwrap().clone()
+}
+
+// ---------------------------------------------------------------------------
+// The untouched bundle, --pin, and no `cryptography`
+
+#[test]
+fn the_untouched_bundle_verifies_and_pins() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let out = assert_both_pass(&f.bundle, &[]);
+    assert!(
+        out.contains("2 releases") && out.contains("3 officers") && out.contains("not pinned"),
+        "{out}"
+    );
+    assert!(out.contains(&f.fingerprint), "{out}");
+    let out = assert_both_pass(&f.bundle, &["--pin", &f.fingerprint]);
+    assert!(out.contains("pinned with --pin"), "{out}");
+    // Upper case and surrounding blanks are the same fingerprint.
+    let upper = format!(" {} ", f.fingerprint.to_uppercase());
+    assert_both_pass(&f.bundle, &["--pin", &upper]);
+    if crypto_ok() {
+        assert!(out.contains("6 OpenPGP signatures verified"), "{out}");
+    }
+}
+
+#[test]
+fn a_wrong_pin_is_a_fingerprint_mismatch() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut wrong = f.fingerprint.clone().into_bytes();
+    wrong[63] = if wrong[63] == b'0' { b'1' } else { b'0' };
+    let wrong = String::from_utf8(wrong).unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &["--pin", &wrong],
+        "entry 0: vault fingerprint mismatch",
+    );
+}
+
+#[test]
+fn a_malformed_pin_is_a_usage_error() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    for bad in ["abc", &"g".repeat(64), &"a".repeat(66)] {
+        let (code, _, err) = python(&f.bundle, &["--pin", bad]);
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("64 hex digits"), "{err}");
+        assert_eq!(rust(&f.bundle, &["--pin", bad]).0, 2);
+    }
+    let (code, _, err) = python(&f.root.join("no-such-bundle"), &[]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn without_cryptography_everything_but_signatures_is_checked_and_said() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    // `python3 -S` leaves out site-packages, where `cryptography` lives.
+    let (code, out, err) = python_with(&["-S"], &f.bundle, &[]);
+    if code == 0 && !err.contains("NOT verified") {
+        eprintln!("SKIPPED: `cryptography` is importable without site-packages");
+        return;
+    }
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("signatures are parsed but NOT verified"),
+        "{err}"
+    );
+    assert!(out.contains("NOT verified"), "{out}");
+    // A forged approval signature passes unnoticed then, but a missing
+    // one, a replay, or a broken rule does not.
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    let mut a = approvals(&m);
+    a.pop();
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    let (code, _, err) = python_with(&["-S"], &f.bundle, &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&format!("entry {i}: release without a quorum")),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Every tamper case of tests/audit_tamper.rs that works on a bundle
+
+#[test]
+fn a_flipped_byte_in_an_entry() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "deposit", 0);
+    let pos = l[i].windows(4).position(|w| w == b"\"gh\"").unwrap() + 1;
+    l[i][pos] = b'G';
+    write_lines(&f.bundle, &l);
+    assert_both_fail(&f.bundle, &[], "entries do not match the signed root");
+}
+
+#[test]
+fn an_entry_deleted_from_the_middle() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    l.remove(2);
+    write_lines(&f.bundle, &l);
+    assert_both_fail(&f.bundle, &[], "entry 2: entry missing");
+}
+
+#[test]
+fn two_entries_swapped() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    l.swap(2, 3);
+    write_lines(&f.bundle, &l);
+    assert_both_fail(&f.bundle, &[], "entry 2: entries reordered");
+}
+
+#[test]
+fn an_entry_inserted() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let copy = l[1].clone();
+    l.insert(3, copy);
+    write_lines(&f.bundle, &l);
+    assert_both_fail(&f.bundle, &[], "entry 3: entry inserted");
+}
+
+#[test]
+fn the_tail_truncated_without_re_signing() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    l.truncate(l.len() - 2);
+    write_lines(&f.bundle, &l);
+    assert_both_fail(&f.bundle, &[], "ledger truncated");
+}
+
+#[test]
+fn the_tail_truncated_and_re_signed_is_caught_with_state() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let py_state = f.root.join("py-state.json");
+    let rs_state = f.root.join("rs-state.json");
+    let (py_s, rs_s) = (py_state.to_str().unwrap(), rs_state.to_str().unwrap());
+    assert_eq!(python(&f.bundle, &["--state", py_s]).0, 0);
+    assert_eq!(rust(&f.bundle, &["--state", rs_s]).0, 0);
+    let saved = std::fs::read(&py_state).unwrap();
+    let mut l = lines(&f.bundle);
+    l.truncate(l.len() - 2);
+    f.resign(&l);
+    // On its own the shorter ledger is self-consistent ...
+    assert_both_pass(&f.bundle, &[]);
+    // ... but not against what the auditor saw before.
+    let py = failure(
+        "verify-ledger: ",
+        &python(&f.bundle, &["--state", py_s]),
+        "rolled back or truncated",
+    );
+    let rs = rust_failure(
+        &rust(&f.bundle, &["--state", rs_s]),
+        "rolled back or truncated",
+    );
+    assert_eq!(py, rs);
+    assert_eq!(
+        std::fs::read(&py_state).unwrap(),
+        saved,
+        "a failed verification changed the state file"
+    );
+}
+
+#[test]
+fn a_rewritten_history_is_a_fork_against_state() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let state = f.root.join("state.json");
+    let s = state.to_str().unwrap();
+    assert_eq!(python(&f.bundle, &["--state", s]).0, 0);
+    let mut l = lines(&f.bundle);
+    let last = l.len() - 1;
+    let mut m = entry(&l, last - 1);
+    m.insert("seq".into(), Value::from(last as u64));
+    set_entry(&mut l, last, m.clone());
+    m.insert("seq".into(), Value::from(last as u64 + 1));
+    l.push(canonical::to_vec(&Value::Object(m)).unwrap());
+    f.resign(&l);
+    // Each verifier reads the state the other wrote: the format is shared.
+    let saved = std::fs::read(&state).unwrap();
+    assert_both_fail(&f.bundle, &["--state", s], "fork");
+    assert_eq!(std::fs::read(&state).unwrap(), saved);
+}
+
+#[test]
+fn a_ledger_regenerated_under_a_new_key_is_caught_with_the_pin() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let new_key = SecretKey::generate_signing("forged ledger").unwrap();
+    let mut l = lines(&f.bundle);
+    let mut g = entry(&l, 0);
+    g.insert(
+        "ledger_cert".into(),
+        new_key.public().armored().unwrap().into(),
+    );
+    g.insert("ledger_fingerprint".into(), new_key.fingerprint().into());
+    set_entry(&mut l, 0, g);
+    write_and_resign(&f.bundle, &l, &new_key, &f.vault_id);
+    std::fs::write(
+        f.bundle.join("ledger-cert.asc"),
+        new_key.public().armored().unwrap(),
+    )
+    .unwrap();
+    // Self-consistent, and the output names the new key and the new
+    // fingerprint, unpinned ...
+    let out = assert_both_pass(&f.bundle, &[]);
+    assert!(
+        out.contains(&new_key.fingerprint()) && out.contains("not pinned"),
+        "{out}"
+    );
+    // ... which the fingerprint given at `init` does not match.
+    assert_both_fail(
+        &f.bundle,
+        &["--pin", &f.fingerprint],
+        "entry 0: vault fingerprint mismatch",
+    );
+}
+
+#[test]
+fn a_bundle_restored_from_an_older_copy_is_caught_with_state() {
+    if !python_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault");
+    let mut v = make_vault(&vault);
+    release(&mut v, ["alice", "bob"]);
+    let old = dir.path().join("old");
+    audit::export(v.store(), &v.ledger_cert(), &old).unwrap();
+    release(&mut v, ["bob", "carol"]);
+    let new = dir.path().join("new");
+    audit::export(v.store(), &v.ledger_cert(), &new).unwrap();
+    let state = dir.path().join("state.json");
+    let s = state.to_str().unwrap();
+    assert_eq!(python(&new, &["--state", s]).0, 0);
+    // The older copy is valid on its own: only the state shows it.
+    assert_both_pass(&old, &[]);
+    assert_both_fail(&old, &["--state", s], "rolled back or truncated");
+}
+
+#[test]
+fn a_bundle_of_another_vault_is_an_origin_mismatch() {
+    if !python_ok() {
+        return;
+    }
+    let a = fixture();
+    let b = fixture();
+    let state = a.root.join("state.json");
+    let s = state.to_str().unwrap();
+    assert_eq!(python(&a.bundle, &["--state", s]).0, 0);
+    assert_both_fail(&b.bundle, &["--state", s], "origin mismatch");
+}
+
+#[test]
+fn a_checkpoint_of_another_vault_is_an_origin_mismatch() {
+    if !python_ok() {
+        return;
+    }
+    let a = fixture();
+    let b = fixture();
+    let l = lines(&b.bundle);
+    write_and_resign(&b.bundle, &l, &b.ledger_key, &a.vault_id);
+    assert_both_fail(&b.bundle, &[], "origin mismatch");
+}
+
+#[test]
+fn a_non_canonical_entry() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let m = entry(&l, 1);
+    l[1] = serde_json::to_vec(&Value::Object(m))
+        .unwrap()
+        .into_iter()
+        .flat_map(|b| if b == b',' { vec![b',', b' '] } else { vec![b] })
+        .collect();
+    f.resign(&l);
+    assert_both_fail_alike(&f.bundle, &[], "entry 1: not canonical JSON");
+}
+
+#[test]
+fn a_forged_checkpoint_signature() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    let f = fixture();
+    let other = SecretKey::generate_signing("not the ledger").unwrap();
+    let l = lines(&f.bundle);
+    write_and_resign(&f.bundle, &l, &other, &f.vault_id);
+    assert_both_fail(&f.bundle, &[], "bad checkpoint signature");
+}
+
+#[test]
+fn an_approval_signed_by_a_key_that_is_not_an_officers() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    let mut a = approvals(&m);
+    let mallory = SecretKey::generate_signing("mallory").unwrap();
+    let st = canonical::to_vec(&a[1]["statement"]).unwrap();
+    a[1]["signature"] = mallory.sign_detached(&st, 1_800_000_000).unwrap().into();
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: bad approval signature"),
+    );
+}
+
+#[test]
+fn an_approval_without_its_signature() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    let mut a = approvals(&m);
+    a[0].as_object_mut().unwrap().remove("signature");
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: bad approval signature"),
+    );
+}
+
+#[test]
+fn an_approval_copied_from_another_release_is_a_replay() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let first = index_of(&l, "release", 0);
+    let second = index_of(&l, "release", 1);
+    let bob_first = approvals(&entry(&l, first))
+        .into_iter()
+        .find(|a| a["officer"] == "bob")
+        .unwrap();
+    let mut m = entry(&l, second);
+    let a: Vec<Value> = approvals(&m)
+        .into_iter()
+        .map(|a| {
+            if a["officer"] == "bob" {
+                bob_first.clone()
+            } else {
+                a
+            }
+        })
+        .collect();
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, second, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {second}: replayed approval"),
+    );
+}
+
+#[test]
+fn an_approval_used_after_its_expiry() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 1);
+    let late = breakglass::clock::rfc3339(
+        breakglass::clock::parse_rfc3339(entry(&l, i)["time"].as_str().unwrap()).unwrap() + 16 * 60,
+    );
+    for j in i..l.len() {
+        let mut m = entry(&l, j);
+        m.insert("time".into(), late.clone().into());
+        set_entry(&mut l, j, m);
+    }
+    f.resign(&l);
+    assert_both_fail(&f.bundle, &[], &format!("entry {i}: expired approval"));
+}
+
+#[test]
+fn a_release_without_a_quorum() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    let mut a = approvals(&m);
+    a.pop();
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: release without a quorum"),
+    );
+}
+
+#[test]
+fn an_item_released_twice() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let first = entry(&l, index_of(&l, "release", 0));
+    let i = index_of(&l, "release", 1);
+    let mut m = entry(&l, i);
+    m.insert("index".into(), Value::from(0));
+    m.insert("digest".into(), first["digest"].clone());
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(&f.bundle, &[], &format!("entry {i}: item released twice"));
+}
+
+#[test]
+fn time_going_backwards() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let mut m = entry(&l, 2);
+    m.insert("time".into(), "2001-01-01T00:00:00Z".into());
+    set_entry(&mut l, 2, m);
+    f.resign(&l);
+    assert_both_fail(&f.bundle, &[], "entry 2: time goes backwards");
+}
+
+#[test]
+fn entries_after_the_checkpoint_are_unsigned() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let n = l.len();
+    let mut m = entry(&l, n - 1);
+    m.insert("seq".into(), Value::from(n as u64));
+    l.push(canonical::to_vec(&Value::Object(m)).unwrap());
+    write_lines(&f.bundle, &l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {n}: unsigned entries: entries {n}..{n} are not covered"),
+    );
+}
+
+#[test]
+fn an_export_of_a_vault_with_an_unsigned_tail() {
+    if !python_ok() {
+        return;
+    }
+    // A vault whose stored tail is not covered by its latest checkpoint
+    // (the vault locks itself then) exports every entry; the verifiers
+    // check them all and report the tail.
+    let f = fixture();
+    let v = Vault::open(&f.vault).unwrap();
+    let size = v.status().unwrap().ledger_size;
+    let (_, last) = v.ledger_entries().last().unwrap().unwrap();
+    let mut m = ledger::parse_entry(&last).unwrap();
+    m.insert("seq".into(), Value::from(size));
+    let extra = canonical::to_vec(&Value::Object(m)).unwrap();
+    v.store()
+        .transact(|tx| tx.put(Table::Ledger, &size.to_be_bytes(), &extra))
+        .unwrap();
+    let out = f.root.join("bundle2");
+    audit::export(v.store(), &v.ledger_cert(), &out).unwrap();
+    assert_both_fail(&out, &[], &format!("entry {size}: unsigned entries"));
+    // Every entry is still checked: a broken rule in the tail is found
+    // before the tail is reported.
+    let mut l = lines(&out);
+    let mut m = entry(&l, size as usize);
+    m.insert("seq".into(), Value::from(size + 5));
+    set_entry(&mut l, size as usize, m);
+    write_lines(&out, &l);
+    assert_both_fail(&out, &[], &format!("entry {size}: entry missing"));
+}
+
+/// The second release rebuilt from the first one's nonce and approvals:
+/// only the nonce's reuse gives it away.
+#[test]
+fn a_release_forged_from_another_releases_nonce_and_approvals_is_a_replay() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let state = f.root.join("state.json");
+    let mut l = lines(&f.bundle);
+    let first_i = index_of(&l, "release", 0);
+    let second = index_of(&l, "release", 1);
+    let first = entry(&l, first_i);
+    let mut m = entry(&l, second);
+    for k in ["nonce", "approvals", "actor"] {
+        m.insert(k.into(), first[k].clone());
+    }
+    set_entry(&mut l, second, m);
+    let shown = second + 1;
+    let mut d = entry(&l, shown);
+    d.insert("actor".into(), first["actor"].clone());
+    set_entry(&mut l, shown, d);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &["--state", state.to_str().unwrap()],
+        &format!(
+            "entry {second}: replayed approval: the nonce was already used by the release in entry {first_i}"
+        ),
+    );
+    assert!(!state.exists(), "a failed verification wrote the state");
+}
+
+#[test]
+fn an_unknown_field_is_an_error() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let mut m = entry(&l, 1);
+    m.insert("note".into(), "harmless?".into());
+    set_entry(&mut l, 1, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        "entry 1: malformed entry: a deposit entry has the unknown field \"note\"",
+    );
+}
+
+#[test]
+fn checkpoint_problems_name_the_checkpoint_not_an_entry() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let cp = f.bundle.join("checkpoint");
+    let body = std::fs::read_to_string(&cp).unwrap();
+    std::fs::write(&cp, body.replacen('\n', "\n0", 1)).unwrap();
+    let (py, _) = both_fail(&f.bundle, &[], "the bundle's checkpoint");
+    assert!(!py.contains("entry"), "{py}");
+}
+
+#[test]
+fn a_missing_bundle_file_is_reported() {
+    if !python_ok() {
+        return;
+    }
+    for file in ["checkpoint.asc", "checkpoint", "entries.jsonl"] {
+        let f = fixture();
+        std::fs::remove_file(f.bundle.join(file)).unwrap();
+        assert_both_fail(&f.bundle, &[], "bad bundle");
+    }
+}
+
+#[test]
+fn the_state_file_is_the_same_as_breakglass_writes() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let py_state = f.root.join("py-state.json");
+    let rs_state = f.root.join("rs-state.json");
+    let (code, out, err) = python(&f.bundle, &["--state", py_state.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created"), "{out}");
+    assert_eq!(
+        rust(&f.bundle, &["--state", rs_state.to_str().unwrap()]).0,
+        0
+    );
+    assert_eq!(
+        std::fs::read_to_string(&py_state).unwrap(),
+        std::fs::read_to_string(&rs_state).unwrap()
+    );
+    let s: audit::State = serde_json::from_slice(&std::fs::read(&py_state).unwrap()).unwrap();
+    assert_eq!(s.origin, format!("breakglass/{}", f.vault_id));
+    // A second run extends it (nothing new), and a garbled one is refused.
+    let (code, _, err) = python(&f.bundle, &["--state", py_state.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(&py_state, "{\"origin\": 1}").unwrap();
+    let s = py_state.to_str().unwrap();
+    assert_both_fail_alike(&f.bundle, &["--state", s], "unreadable state file");
+}
+
+// ---------------------------------------------------------------------------
+// The cases the spec names (docs/LEDGER.md §1, §2, §6)
+
+#[test]
+fn time_stamps_in_any_other_spelling_are_refused() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    for bad in [
+        "2026-11-28T02:32:31+01:00",
+        "2026-11-28T02:32:31+00:00",
+        "2026-11-28T02:32:31.5Z",
+        "2026-11-28t02:32:31z",
+        "2026-11-28t02:32:31Z",
+        "2026-11-28T02:32:31z",
+        "2026-11-28 02:32:31Z",
+        "2026-11-28T02:32:31",
+        "2026-02-30T00:00:00Z",
+        "2026-11-28T24:00:00Z",
+        "2026-11-28T02:32:60Z",
+        "1969-12-31T23:59:59Z",
+        "２026-11-28T02:32:31Z",
+    ] {
+        let mut l = base.clone();
+        let n = l.len();
+        let mut m = entry(&l, n - 1);
+        m.insert("time".into(), bad.into());
+        set_entry(&mut l, n - 1, m);
+        f.resign(&l);
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!("entry {}: malformed entry: time", n - 1),
+        );
+    }
+}
+
+#[test]
+fn a_last_entry_without_its_final_newline() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let path = f.bundle.join("entries.jsonl");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.pop();
+    std::fs::write(&path, bytes).unwrap();
+    assert_both_fail(&f.bundle, &[], "the last entry has no final newline");
+}
+
+#[test]
+fn empty_lines_and_empty_files() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let path = f.bundle.join("entries.jsonl");
+    let good = std::fs::read(&path).unwrap();
+    std::fs::write(&path, b"").unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        "bad bundle: entries.jsonl line 1: the file is empty",
+    );
+    let mut twice = good.clone();
+    twice.push(b'\n');
+    std::fs::write(&path, &twice).unwrap();
+    assert_both_fail(&f.bundle, &[], "an empty line");
+    let mut crlf = good.clone();
+    crlf.pop();
+    crlf.extend_from_slice(b"\r\n");
+    std::fs::write(&path, &crlf).unwrap();
+    assert_both_fail_alike(&f.bundle, &[], "not canonical JSON");
+}
+
+#[test]
+fn deep_nesting_is_refused_in_one_line() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let n = l.len();
+    let deep = 100_000;
+    let mut line = b"{\"x\":".to_vec();
+    line.extend(std::iter::repeat_n(b'[', deep));
+    line.extend(std::iter::repeat_n(b']', deep));
+    line.push(b'}');
+    l.push(line);
+    f.resign(&l);
+    assert_both_fail_alike(&f.bundle, &[], &format!("entry {n}: not canonical JSON"));
+    // Within the limit (127 levels, as serde_json's) nesting is only
+    // JSON; here it is a field of a kind that has none.
+    let mut l = lines(&f.bundle);
+    let nested = format!(
+        r#"{{"action":"x","actor":"","cause":{}{},"kind":"refused","seq":{n},"time":"{}","v":2}}"#,
+        "[".repeat(126),
+        "]".repeat(126),
+        entry(&l, n - 1)["time"].as_str().unwrap()
+    );
+    l[n] = nested.into_bytes();
+    f.resign(&l);
+    assert_both_pass(&f.bundle, &[]);
+    let mut l = lines(&f.bundle);
+    l[n] = String::from_utf8(l[n].clone())
+        .unwrap()
+        .replacen('[', "[[", 1)
+        .replacen(']', "]]", 1)
+        .into_bytes();
+    f.resign(&l);
+    assert_both_fail_alike(&f.bundle, &[], &format!("entry {n}: not canonical JSON"));
+}
+
+#[test]
+fn canonical_strings_numbers_and_keys() {
+    if !python_ok() {
+        return;
+    }
+    // (cause as it appears in the entry's bytes, canonical?)
+    let cases: &[(&str, bool)] = &[
+        (r#""plain""#, true),
+        ("\"caf\u{e9} \u{1F600} \u{7f}\"", true),
+        (r#""caf\u00e9""#, false),
+        (r#""\u007f""#, false),
+        (r#""\b\f\n\r\t\"\\""#, true),
+        (r#""\u0008""#, false),
+        (r#""\u0001\u001f""#, true),
+        (r#""\u001F""#, false),
+        (r#""a\/b""#, false),
+        (r#""\ud800""#, false),
+        (r#""\ud83d\ude00""#, false),
+        ("0", true),
+        ("-1", true),
+        ("-0", false),
+        ("1.0", false),
+        ("1e3", false),
+        ("18446744073709551615", true),
+        ("18446744073709551616", false),
+        ("-9223372036854775808", true),
+        ("-9223372036854775809", false),
+        ("01", false),
+        ("true", true),
+        ("null", true),
+        ("[1,2]", true),
+        ("[1, 2]", false),
+        (r#"{"a":1,"b":2}"#, true),
+        (r#"{"b":1,"a":2}"#, false),
+        (r#"{"a":1,"a":1}"#, false),
+        (r#"{"é":1,"z":2}"#, false),
+        (r#"{"z":1,"é":2}"#, true),
+        ("NaN", false),
+    ];
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let n = base.len();
+    let time = f.last_time();
+    for (cause, canonical) in cases {
+        let mut l = base.clone();
+        l.push(
+            format!(
+                r#"{{"action":"release","actor":"","cause":{cause},"kind":"refused","seq":{n},"time":"{time}","v":2}}"#
+            )
+            .into_bytes(),
+        );
+        f.resign(&l);
+        if *canonical {
+            assert_both_pass(&f.bundle, &[]);
+        } else {
+            assert_both_fail_alike(&f.bundle, &[], &format!("entry {n}: not canonical JSON"));
+        }
+    }
+    // Raw control characters and invalid UTF-8 are not JSON at all.
+    for bytes in [&b"\"a\x01b\""[..], &b"\"\xff\""[..]] {
+        let mut l = base.clone();
+        let mut line = br#"{"action":"release","actor":"","cause":"#.to_vec();
+        line.extend_from_slice(bytes);
+        line.extend_from_slice(
+            format!(r#","kind":"refused","seq":{n},"time":"{time}","v":2}}"#).as_bytes(),
+        );
+        l.push(line);
+        f.resign(&l);
+        assert_both_fail_alike(&f.bundle, &[], &format!("entry {n}: not canonical JSON"));
+    }
+}
+
+#[test]
+fn a_swapped_officer_certificate_file() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let other = SecretKey::generate_signing("bob").unwrap();
+    std::fs::write(
+        f.bundle.join("officers/bob.asc"),
+        other.public().armored().unwrap(),
+    )
+    .unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        "officer certificate file does not match the ledger: officers/bob.asc is not the certificate the ledger enrolled for bob",
+    );
+}
+
+#[test]
+fn officer_files_missing_extra_or_misnamed() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let officers = f.bundle.join("officers");
+    let carol = std::fs::read(officers.join("carol.asc")).unwrap();
+    std::fs::remove_file(officers.join("carol.asc")).unwrap();
+    assert_both_fail(&f.bundle, &[], "officers/carol.asc is missing");
+    std::fs::write(officers.join("carol.asc"), &carol).unwrap();
+    std::fs::write(officers.join("dave.asc"), &carol).unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        "officers/dave.asc is not an officer the ledger enrolled",
+    );
+    std::fs::remove_file(officers.join("dave.asc")).unwrap();
+    std::fs::write(officers.join("README"), b"hi").unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        "officers/README is not NAME.asc for a valid officer name",
+    );
+    std::fs::remove_file(officers.join("README")).unwrap();
+    assert_both_pass(&f.bundle, &[]);
+    std::fs::remove_dir_all(&officers).unwrap();
+    assert_both_fail_alike(
+        &f.bundle,
+        &[],
+        "officer certificate file does not match the ledger",
+    );
+}
+
+#[test]
+fn the_same_officer_approving_twice_is_a_duplicate_approval() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    let mut a = approvals(&m);
+    a.push(a[1].clone());
+    m.insert("approvals".into(), Value::Array(a.clone()));
+    set_entry(&mut l, i, m.clone());
+    f.resign(&l);
+    // An error, not an approval that does not count: the release has its
+    // quorum without it.
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: duplicate approval: bob approves twice"),
+    );
+    a.truncate(2);
+    a[1] = a[0].clone();
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: duplicate approval: alice approves twice"),
+    );
+}
+
+#[test]
+fn the_actor_must_be_the_approvers() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let i = index_of(&l, "release", 0);
+    let mut m = entry(&l, i);
+    m.insert("actor".into(), "bob+alice".into());
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: malformed entry: the actor is not the approvers"),
+    );
+}
+
+#[test]
+fn unknown_and_missing_fields_are_errors() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let i = index_of(&base, "displayed", 0);
+    let mut l = base.clone();
+    let mut m = entry(&l, i);
+    m.insert("note".into(), "x".into());
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: malformed entry: a displayed entry has the unknown field \"note\""),
+    );
+    let mut l = base.clone();
+    let mut m = entry(&l, i);
+    m.remove("outcome");
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: malformed entry: a displayed entry needs the field \"outcome\""),
+    );
+    let mut l = base.clone();
+    let r = index_of(&l, "release", 0);
+    let mut m = entry(&l, r);
+    let mut a = approvals(&m);
+    a[0]["statement"]["note"] = "x".into();
+    m.insert("approvals".into(), Value::Array(a));
+    set_entry(&mut l, r, m);
+    f.resign(&l);
+    if crypto_ok() {
+        // The statement no longer matches its signature.
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!("entry {r}: bad approval signature"),
+        );
+    }
+    let mut l = base;
+    let mut m = entry(&l, 0);
+    m.insert("kind".into(), "genesis2".into());
+    set_entry(&mut l, 0, m);
+    f.resign(&l);
+    assert_both_fail(&f.bundle, &[], "entry 0: malformed entry");
+}
+
+#[test]
+fn deposits_agree_with_their_signed_statements() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let i = index_of(&base, "deposit", 0);
+    for (field, value) in [
+        ("total", Value::from(4)),
+        ("count", Value::from(2)),
+        ("item_kind", Value::from("credential")),
+        ("min_approvals", Value::from(3)),
+    ] {
+        let mut l = base.clone();
+        let mut m = entry(&l, i);
+        m.insert(field.into(), value);
+        set_entry(&mut l, i, m);
+        f.resign(&l);
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!(
+                "entry {i}: bad deposit signature: the signed deposit statement does not match"
+            ),
+        );
+    }
+    let mut l = base.clone();
+    let mut m = entry(&l, i);
+    m.insert("actor".into(), "mallory".into());
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(&f.bundle, &[], &format!("entry {i}: unknown officer"));
+    if crypto_ok() {
+        let mut l = base.clone();
+        let mut m = entry(&l, i);
+        m["statement"]["items"][0] = "00".repeat(32).into();
+        set_entry(&mut l, i, m);
+        f.resign(&l);
+        assert_both_fail(&f.bundle, &[], &format!("entry {i}: bad deposit signature"));
+    }
+    let mut l = base;
+    let r = index_of(&l, "release", 0);
+    let mut m = entry(&l, r);
+    m.insert("digest".into(), "00".repeat(32).into());
+    set_entry(&mut l, r, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {r}: release of an item never deposited"),
+    );
+}
+
+#[test]
+fn clock_entries_may_go_back_only_as_recorded() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let n = base.len();
+    let previous = f.last_time();
+    let earlier = "2020-01-01T00:00:00Z";
+    let clock = |direction: &str, clock: &str, previous: &str, time: &str| {
+        format!(
+            r#"{{"actor":"","clock":"{clock}","direction":"{direction}","kind":"clock","previous":"{previous}","seq":{n},"time":"{time}","v":2}}"#
+        )
+        .into_bytes()
+    };
+    f.append_raw(&clock("behind", earlier, &previous, earlier));
+    assert_both_pass(&f.bundle, &[]);
+    // A later entry keeps time from there.
+    let mut l = lines(&f.bundle);
+    l.push(
+        format!(
+            r#"{{"action":"release","actor":"","cause":"c","kind":"refused","seq":{},"time":"{earlier}","v":2}}"#,
+            n + 1
+        )
+        .into_bytes(),
+    );
+    f.resign(&l);
+    assert_both_pass(&f.bundle, &[]);
+    for (entry_bytes, want) in [
+        (
+            clock("behind", earlier, "2021-01-01T00:00:00Z", earlier),
+            "time goes backwards",
+        ),
+        (
+            clock("ahead", earlier, &previous, earlier),
+            "time goes backwards",
+        ),
+        (
+            clock("sideways", &previous, &previous, &previous),
+            "malformed entry: a clock entry's direction",
+        ),
+        (
+            clock("ahead", earlier, &previous, &previous),
+            "malformed entry: a clock entry's direction",
+        ),
+    ] {
+        let mut l = base.clone();
+        l.push(entry_bytes);
+        f.resign(&l);
+        assert_both_fail(&f.bundle, &[], &format!("entry {n}: {want}"));
+    }
+}
+
+#[test]
+fn a_re_release_of_an_unconfirmed_release_is_allowed_once() {
+    if !python_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault");
+    let mut v = make_vault(&vault);
+    let mut req = v.begin_release("gh", REASON).unwrap();
+    for o in ["alice", "bob"] {
+        v.approve(&mut req, o, &pass(o)).unwrap();
+    }
+    let r = v.complete_release(req).unwrap();
+    v.record_display(&r, Displayed::TimedOut).unwrap();
+    // Not confirmed: the next release takes the same item again.
+    release(&mut v, ["bob", "carol"]);
+    let bundle = dir.path().join("bundle");
+    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
+    let out = assert_both_pass(&bundle, &[]);
+    assert!(out.contains("2 releases"), "{out}");
+    let l = lines(&bundle);
+    let second = index_of(&l, "release", 1);
+    assert_eq!(entry(&l, second)["re_release_of"], Value::from(r.seq));
+    // Pointing it elsewhere, or dropping it, is a double release.
+    let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())
+        .unwrap();
+    let key = SecretKey::from_bytes(&rec.tsk).unwrap();
+    for change in [Some(Value::from(0)), None] {
+        let mut l = lines(&bundle);
+        let mut m = entry(&l, second);
+        match change {
+            Some(x) => m.insert("re_release_of".into(), x),
+            None => m.remove("re_release_of"),
+        };
+        set_entry(&mut l, second, m);
+        let tmp = dir.path().join("tampered");
+        let _ = std::fs::remove_dir_all(&tmp);
+        copy_dir(&bundle, &tmp);
+        write_and_resign(&tmp, &l, &key, v.id());
+        assert_both_fail(&tmp, &[], &format!("entry {second}: item released twice"));
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn malformed_checkpoints_name_the_checkpoint() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let body = std::fs::read_to_string(f.bundle.join("checkpoint")).unwrap();
+    let n = lines(&f.bundle).len();
+    let root = body.lines().nth(2).unwrap().to_string();
+    let origin = format!("breakglass/{}", f.vault_id);
+    for (bad, want) in [
+        (format!("{origin}\n{n}\n{root}"), "no final newline"),
+        (format!("{origin}\n0{n}\n{root}\n"), "size is not canonical"),
+        (format!("{origin}\n+{n}\n{root}\n"), "size is not canonical"),
+        (format!("{origin}\nx\n{root}\n"), "size is not a number"),
+        (
+            format!("{origin}\n{n}\n{root}\nextra\n"),
+            "expected three lines",
+        ),
+        (
+            format!("{origin}\n{n}\nAAAA\n"),
+            "root is not 32 bytes of base64",
+        ),
+        (
+            format!("{origin}\r\n{n}\r\n{root}\r\n"),
+            "size is not a number",
+        ),
+        (
+            format!("breakglass/{}\n{n}\n{root}\n", "0".repeat(32)),
+            "origin mismatch",
+        ),
+        (
+            format!("{origin}\n0\n{}\n", root),
+            "entry 0: unsigned entries",
+        ),
+    ] {
+        std::fs::write(f.bundle.join("checkpoint"), &bad).unwrap();
+        std::fs::write(
+            f.bundle.join("checkpoint.asc"),
+            f.ledger_key
+                .sign_detached(bad.as_bytes(), 1_800_000_000)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_both_fail(&f.bundle, &[], want);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Random edits: both verifiers must reach the same verdict
+
+/// Every JSON path in `v`, as keys and indices.
+fn paths(v: &Value, here: Vec<Value>, out: &mut Vec<Vec<Value>>) {
+    out.push(here.clone());
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let mut p = here.clone();
+                p.push(Value::from(k.clone()));
+                paths(x, p, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                let mut p = here.clone();
+                p.push(Value::from(i));
+                paths(x, p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn at<'a>(v: &'a mut Value, path: &[Value]) -> &'a mut Value {
+    path.iter().fold(v, |v, k| match k {
+        Value::String(s) => &mut v[s.as_str()],
+        _ => &mut v[k.as_u64().unwrap() as usize],
+    })
+}
+
+fn random_value(rng: &mut impl rand::Rng, near: &Value) -> Value {
+    match rng.gen_range(0..12) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.r#gen()),
+        2 => Value::from(rng.gen_range(0..8)),
+        3 => Value::from(u64::from(u32::MAX)),
+        4 => Value::from(-1),
+        5 => Value::from("alice"),
+        6 => Value::from("bob+carol"),
+        7 => Value::from("2026-11-28T02:32:31Z"),
+        8 => serde_json::json!([]),
+        9 => serde_json::json!({}),
+        10 => match near {
+            Value::String(s) if !s.is_empty() => Value::from(&s[..s.len() - 1]),
+            Value::Number(n) => Value::from(n.as_u64().unwrap_or(0) + 1),
+            _ => Value::from("x"),
+        },
+        _ => Value::from("00".repeat(32)),
+    }
+}
+
+/// One random edit of a random entry, re-signed as an attacker with the
+/// ledger key would. Returns a description.
+fn random_edit(f: &Fixture, base: &[Vec<u8>], rng: &mut impl rand::Rng) -> String {
+    let mut l = base.to_vec();
+    let i = rng.gen_range(0..l.len());
+    let mut v = Value::Object(entry(&l, i));
+    let kind = v["kind"].as_str().unwrap_or_default().to_string();
+    let mut all = Vec::new();
+    paths(&v, Vec::new(), &mut all);
+    let path = all[rng.gen_range(0..all.len())].clone();
+    let what;
+    match rng.gen_range(0..3) {
+        0 if !path.is_empty() => {
+            let (last, parent) = path.split_last().unwrap();
+            match at(&mut v, parent) {
+                Value::Object(m) => {
+                    m.remove(last.as_str().unwrap());
+                }
+                Value::Array(a) => {
+                    a.remove(last.as_u64().unwrap() as usize);
+                }
+                _ => unreachable!(),
+            }
+            what = format!("entry {i} ({kind}): remove {path:?}");
+        }
+        1 if matches!(at(&mut v, &path), Value::Object(_)) => {
+            let key = ["note", "v", "actor", "signature", "re_release_of"][rng.gen_range(0..5)];
+            let x = random_value(rng, &Value::Null);
+            what = format!("entry {i} ({kind}): add {key} = {x} at {path:?}");
+            at(&mut v, &path)[key] = x;
+        }
+        _ => {
+            let target = at(&mut v, &path);
+            let x = random_value(rng, target);
+            what = format!("entry {i} ({kind}): set {path:?} = {x}");
+            *target = x;
+        }
+    }
+    l[i] = canonical::to_vec(&v).unwrap();
+    f.resign(&l);
+    what
+}
+
+/// The failure's entry and kind ("entry 4: replayed approval"), or "ok".
+fn verdict(res: &Run, prefix: &str) -> String {
+    if res.0 == 0 {
+        return "ok".into();
+    }
+    let line = res.2.trim_end().replace(": ledger: ", ": ");
+    let line = line.strip_prefix(prefix).unwrap_or(&line);
+    let kinds = [
+        "not canonical JSON",
+        "malformed entry",
+        "entry missing",
+        "entry inserted",
+        "entries reordered",
+        "time goes backwards",
+        "entries do not match the signed root",
+        "bad checkpoint signature",
+        "ledger truncated",
+        "unsigned entries",
+        "origin mismatch",
+        "bad deposit signature",
+        "bad approval signature",
+        "unknown officer",
+        "approval for something else",
+        "replayed approval",
+        "expired approval",
+        "release without a quorum",
+        "item released twice",
+        "bad bundle",
+        "vault fingerprint mismatch",
+        "release of an item never deposited",
+        "duplicate approval",
+        "officer certificate file does not match the ledger",
+    ];
+    match kinds
+        .iter()
+        .filter_map(|k| line.find(k).map(|p| p + k.len()))
+        .min()
+    {
+        Some(end) => line[..end].to_string(),
+        None => line.to_string(),
+    }
+}
+
+/// Where breakglass is laxer than docs/LEDGER.md, and the Python verifier
+/// follows the document (reported with issue 7): `re_release_of` that is
+/// not an integer is ignored rather than refused; `min_approvals` that is
+/// neither an integer nor null, or missing from a deposit statement, is
+/// taken as "no minimum"; a ceremony's carried `secrets` may hold unknown
+/// fields, a secret twice, or a non-integer `release`; a gap
+/// acknowledgement's approvals may hold unknown fields, and its actor is
+/// not checked.
+fn known_rust_gap(what: &str) -> bool {
+    what.contains("re_release_of")
+        || what.contains("min_approvals")
+        || what.contains("[String(\"secrets\")")
+        || what.contains("(gap_acknowledged)")
+}
+
+/// Random edits of every kind of entry; the two verifiers must agree on
+/// each. `PYVERIFY_EDITS` sets how many (default 40 per fixture),
+/// `PYVERIFY_SEED` the seed.
+#[test]
+fn random_edits_get_the_same_verdict() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    random_edits(&fixture(), 7);
+}
+
+/// The same on a ledger with ceremonies.
+#[test]
+fn random_edits_of_ceremonies_get_the_same_verdict() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    random_edits(&ceremony_fixture(), 11);
+}
+
+fn random_edits(f: &Fixture, default_seed: u64) {
+    use rand::SeedableRng;
+    let n: usize = std::env::var("PYVERIFY_EDITS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    let seed: u64 = std::env::var("PYVERIFY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let base = lines(&f.bundle);
+    for _ in 0..n {
+        let what = random_edit(f, &base, &mut rng);
+        let py = verdict(&python_with(&[], &f.bundle, &[]), "verify-ledger: ");
+        let rs = verdict(
+            &rust(&f.bundle, &[]),
+            "breakglass: ledger verification failed: ",
+        );
+        println!("{what} -> {py}");
+        if py != rs && rs == "ok" && known_rust_gap(&what) {
+            println!("  (breakglass accepts this: a known gap, see known_rust_gap)");
+            continue;
+        }
+        assert_eq!(py, rs, "{what}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Ceremonies (officer add, officer remove, rekey), backup and restore
+
+#[test]
+fn a_ledger_with_ceremonies_verifies() {
+    if !python_ok() {
+        return;
+    }
+    let f = ceremony_fixture();
+    let out = assert_both_pass(&f.bundle, &["--pin", &f.fingerprint]);
+    // The release after the backup is not in the restored ledger.
+    assert!(
+        out.contains("3 releases") && out.contains("3 officers"),
+        "{out}"
+    );
+    let l = lines(&f.bundle);
+    for kind in ["rekey", "backup", "restored", "gap_acknowledged"] {
+        index_of(&l, kind, 0);
+    }
+    // Every officer ever enrolled has a certificate file, carol too.
+    for o in ["alice", "bob", "carol", "dave"] {
+        assert!(f.bundle.join(format!("officers/{o}.asc")).is_file());
+    }
+}
+
+#[test]
+fn tampered_ceremonies() {
+    if !python_ok() {
+        return;
+    }
+    let f = ceremony_fixture();
+    let base = lines(&f.bundle);
+    let add = index_of(&base, "rekey", 0);
+    let remove = index_of(&base, "rekey", 1);
+    let rekey = index_of(&base, "rekey", 2);
+    let edit = |i: usize, change: &dyn Fn(&mut Map<String, Value>)| {
+        let mut l = base.clone();
+        let mut m = entry(&l, i);
+        change(&mut m);
+        set_entry(&mut l, i, m);
+        f.resign(&l);
+    };
+    // The threshold the approvers did not sign.
+    edit(rekey, &|m| {
+        m.insert("threshold".into(), 2.into());
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {rekey}: approval for something else"),
+    );
+    // One approval short.
+    edit(remove, &|m| {
+        let mut a = approvals(m);
+        a.pop();
+        m.insert("approvals".into(), Value::Array(a));
+        m.insert("actor".into(), "bob".into());
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {remove}: release without a quorum"),
+    );
+    // The removed officer still approving afterwards.
+    edit(add, &|m| {
+        m.insert("added".into(), serde_json::json!([]));
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {add}: malformed entry: added and removed do not match"),
+    );
+    edit(add, &|m| {
+        m.insert("pending".into(), serde_json::json!({}));
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {add}: malformed entry: pending does not deliver"),
+    );
+    edit(rekey, &|m| {
+        m["secrets"][0]["items"][0]["state"] = "available".into();
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {rekey}: malformed entry: the ceremony carries gh #1 in another state"),
+    );
+    edit(rekey, &|m| {
+        m.insert("secrets".into(), serde_json::json!([]));
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {rekey}: malformed entry: the ceremony does not carry every secret"),
+    );
+    edit(rekey, &|m| {
+        m.insert("epoch".into(), 5.into());
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {rekey}: malformed entry: a ceremony opens the next epoch"),
+    );
+    // A ceremony's nonce reused by the next one.
+    let nonce = entry(&base, add)["nonce"].clone();
+    edit(remove, &|m| {
+        m.insert("nonce".into(), nonce.clone());
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {remove}: replayed approval"),
+    );
+    // Officers removed from officers/ that a ceremony enrolled.
+    let mut l = base.clone();
+    l.truncate(l.len());
+    f.resign(&l);
+    std::fs::remove_file(f.bundle.join("officers/dave.asc")).unwrap();
+    assert_both_fail(&f.bundle, &[], "officers/dave.asc is missing");
+}
+
+#[test]
+fn tampered_gap_acknowledgements() {
+    if !python_ok() {
+        return;
+    }
+    let f = ceremony_fixture();
+    let base = lines(&f.bundle);
+    let i = index_of(&base, "gap_acknowledged", 0);
+    let restored = index_of(&base, "restored", 0);
+    assert_eq!(entry(&base, i)["restored"], Value::from(restored));
+    let edit = |change: &dyn Fn(&mut Map<String, Value>)| {
+        let mut l = base.clone();
+        let mut m = entry(&l, i);
+        change(&mut m);
+        set_entry(&mut l, i, m);
+        f.resign(&l);
+    };
+    edit(&|m| {
+        let mut a = approvals(m);
+        a.pop();
+        m.insert("approvals".into(), Value::Array(a));
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: release without a quorum: 2 officers acknowledged the gap, 3 needed"),
+    );
+    edit(&|m| {
+        m.insert("restored".into(), Value::from(restored - 1));
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: approval for something else"),
+    );
+    edit(&|m| {
+        let mut a = approvals(m);
+        a[2] = a[0].clone();
+        m.insert("approvals".into(), Value::Array(a));
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry {i}: approval for something else: alice's acknowledgement is for something else, or repeated"
+        ),
+    );
+    if crypto_ok() {
+        edit(&|m| {
+            let mut a = approvals(m);
+            a[1]["signature"] = a[0]["signature"].clone();
+            m.insert("approvals".into(), Value::Array(a));
+        });
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!("entry {i}: bad approval signature"),
+        );
+    }
+}
