@@ -1017,6 +1017,7 @@ class Meaning:
         self.items = {}  # (secret, index) -> [release seq, confirmed]
         self.releases = {}  # seq -> (secret, index, actor)
         self.nonces = {}  # nonce -> release seq
+        self.gaps = set()  # `restored` entries without replay, not yet acknowledged
         self.release_count = 0
 
     def run(self):
@@ -1045,6 +1046,14 @@ class Meaning:
                         self.rekey(seq, m)
                     elif kind == "gap_acknowledged":
                         self.gap_acknowledged(seq, m)
+                    elif kind == "restored":
+                        u64_field(m, seq, "backup_entries")
+                        u64_field(m, seq, "replayed")
+                        gap = m.get("gap")
+                        if gap is True:
+                            self.gaps.add(seq)
+                        elif gap is not False:
+                            fail(seq, "Malformed", "gap is not true or false")
                     elif kind == "displayed":
                         self.displayed(seq, m)
                     elif kind in ("drill", "passphrase", "auth_failed"):
@@ -1504,25 +1513,38 @@ class Meaning:
 
     def gap_acknowledged(self, seq, m):
         """A quorum of current officers acknowledges the gap a restore
-        without replay left, each signing a statement for this vault,
-        epoch and `restored` entry, with the entry's nonce."""
+        without replay left (a `restored` entry with `gap` true, not yet
+        acknowledged), each signing a statement for this vault, epoch and
+        `restored` entry, with the entry's nonce, used once."""
         restored = u64_field(m, seq, "restored")
         nonce = str_field(m, seq, "nonce")
+        if restored not in self.gaps:
+            fail(
+                seq,
+                "Malformed",
+                "entry %d is not a restore without replay waiting for acknowledgement" % restored,
+            )
+        self.gaps.discard(restored)
+        if nonce in self.nonces:
+            fail(seq, "ApprovalReplayed", "the nonce was already used by entry %d" % self.nonces[nonce])
         approvals = m.get("approvals")
         if not isinstance(approvals, list):
             fail(seq, "Malformed", "no approvals")
         approvers = []
         for a in approvals:
             if not isinstance(a, dict):
-                a = {}
-            officer = a.get("officer") if isinstance(a.get("officer"), str) else ""
+                fail(seq, "Malformed", "approval is not an object")
+            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
+            officer = str_field(a, seq, "officer")
+            sig = signature_field(a, seq, "BadApprovalSignature", "%s's acknowledgement" % officer)
             st = a.get("statement")
-            sig = a.get("signature") if isinstance(a.get("signature"), str) else ""
             signer = self.officer(seq, officer, "BadApprovalSignature")
             try:
                 self.v.check_signature(signer, canonical(st), sig)
             except Bad:
                 fail(seq, "BadApprovalSignature", "%s's acknowledgement does not verify" % officer)
+            if officer in approvers:
+                fail(seq, "DuplicateApproval", "%s approves twice" % officer)
             expected = {
                 "type": "breakglass-gap/v1",
                 "vault": self.vault,
@@ -1531,13 +1553,8 @@ class Meaning:
                 "nonce": nonce,
                 "officer": officer,
             }
-            if not json_eq(st, expected) or officer in approvers:
-                fail(
-                    seq,
-                    "ApprovalMismatch",
-                    "%s's acknowledgement is for something else, or repeated" % officer,
-                )
-            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
+            if not json_eq(st, expected):
+                fail(seq, "ApprovalMismatch", "%s's acknowledgement is for something else" % officer)
             approvers.append(officer)
         if len(approvers) < self.threshold:
             fail(
@@ -1547,6 +1564,7 @@ class Meaning:
             )
         if str_field(m, seq, "actor") != "+".join(approvers):
             fail(seq, "Malformed", 'the actor is not the approvers joined by "+"')
+        self.nonces[nonce] = seq
 
     def displayed(self, seq, m):
         r = u64_field(m, seq, "release")

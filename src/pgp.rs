@@ -362,6 +362,11 @@ impl Verifier {
             Ok(openpgp::Packet::Signature(sig)) => sig,
             _ => return Err(bad("unreadable signature")),
         };
+        // A binary-document signature only: sequoia also accepts a
+        // canonical-text one (type 0x01) for the same bytes.
+        if sig.typ() != openpgp::types::SignatureType::Binary {
+            return Err(bad("not a binary-document signature"));
+        }
         if !matches!(
             sig.hash_algo(),
             openpgp::types::HashAlgorithm::SHA256

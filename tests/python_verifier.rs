@@ -2050,7 +2050,10 @@ fn tampered_gap_acknowledgements() {
     assert_both_fail(
         &f.bundle,
         &[],
-        &format!("entry {i}: approval for something else"),
+        &format!(
+            "entry {i}: malformed entry: entry {} is not a restore without replay waiting for acknowledgement",
+            restored - 1
+        ),
     );
     edit(&|m| {
         let mut a = approvals(m);
@@ -2060,9 +2063,7 @@ fn tampered_gap_acknowledgements() {
     assert_both_fail(
         &f.bundle,
         &[],
-        &format!(
-            "entry {i}: approval for something else: alice's acknowledgement is for something else, or repeated"
-        ),
+        &format!("entry {i}: duplicate approval: alice approves twice"),
     );
     if crypto_ok() {
         edit(&|m| {

@@ -413,6 +413,31 @@ fn an_officer_file_swapped_in_the_bundle_fails_verification() {
 }
 
 #[test]
+fn a_ledger_certificate_swapped_in_the_bundle_fails_verification() {
+    let v = vault_with(&["C0DE-0001"]);
+    let bundle = v.scratch.dir.path().join("bundle");
+    v.cmd()
+        .args(["ledger", "export"])
+        .arg(&bundle)
+        .assert()
+        .success();
+    let mallory = SecretKey::generate_signing("breakglass ledger").unwrap();
+    std::fs::write(
+        bundle.join("ledger-cert.asc"),
+        mallory.public().armored().unwrap(),
+    )
+    .unwrap();
+    let out = v
+        .cmd()
+        .args(["ledger", "verify", "--bundle"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    let err = expect_error(&out, 3);
+    assert_mentions(&err, &["ledger-cert.asc is not the ledger key"]);
+}
+
+#[test]
 fn a_genesis_with_a_swapped_officer_passes_cert_but_not_pin() {
     let v = vault_with(&["C0DE-0001"]);
     let pin = fingerprint(&v);

@@ -116,9 +116,15 @@ impl<R: BufRead> Iterator for Lines<R> {
 fn read_small(path: &Path) -> Result<String> {
     let mut s = String::new();
     std::fs::File::open(path)?
-        .take(MAX_SMALL_FILE)
+        .take(MAX_SMALL_FILE + 1)
         .read_to_string(&mut s)
         .map_err(|e| Error::Ledger(format!("{}: {e}", path.display())))?;
+    if s.len() as u64 > MAX_SMALL_FILE {
+        return Err(Error::Ledger(format!(
+            "{} is larger than {MAX_SMALL_FILE} bytes",
+            path.display()
+        )));
+    }
     Ok(s)
 }
 
@@ -130,6 +136,19 @@ impl Source for BundleSource {
             line: 0,
             done: false,
         }))
+    }
+
+    fn ledger_cert_file(&self) -> Result<Option<Vec<u8>>, Failure> {
+        match self.ledger_cert() {
+            None => Ok(None),
+            Some(p) => read_small(&p)
+                .map(|s| Some(s.into_bytes()))
+                .map_err(|e| Failure {
+                    entry: None,
+                    kind: FailureKind::BadLedgerCertFile,
+                    detail: e.to_string(),
+                }),
+        }
     }
 
     fn officer_files(&self) -> Result<Option<OfficerFiles>, Failure> {
@@ -150,8 +169,13 @@ impl Source for BundleSource {
             }
             let mut bytes = Vec::new();
             std::fs::File::open(e.path())
-                .and_then(|f| f.take(MAX_SMALL_FILE).read_to_end(&mut bytes))
+                .and_then(|f| f.take(MAX_SMALL_FILE + 1).read_to_end(&mut bytes))
                 .or_else(|err| bad(format!("officers/{file}: {err}")))?;
+            if bytes.len() as u64 > MAX_SMALL_FILE {
+                return bad(format!(
+                    "officers/{file} is larger than {MAX_SMALL_FILE} bytes"
+                ));
+            }
             out.push((name.to_string(), bytes));
         }
         Ok(Some(out))

@@ -8,6 +8,8 @@ pub(super) struct Integrity {
     pub(super) checkpoints_checked: u64,
     pub(super) ledger_fingerprint: String,
     pub(super) genesis_leaf: Hash,
+    /// The ledger key's fingerprint as genesis names it.
+    pub(super) genesis_ledger_key: String,
 }
 
 /// Reads the ledger key from genesis and compares it with the pin.
@@ -111,6 +113,7 @@ pub(super) fn check_integrity(
     let mut checked = 0u64;
     let mut pos = 0u64;
     let mut genesis_leaf = Hash::default();
+    let mut genesis_ledger_key = String::new();
     let which = if source.keeps_every_checkpoint() {
         "a stored checkpoint"
     } else {
@@ -206,6 +209,7 @@ pub(super) fn check_integrity(
                 }
             }
             genesis_leaf = leaf;
+            genesis_ledger_key = str_field(&m, 0, "ledger_fingerprint")?.to_string();
             verifier = Some(ledger_verifier(&m, opts.cert.as_ref())?);
             origin = ledger::origin(str_field(&m, 0, "vault")?);
         }
@@ -318,6 +322,7 @@ pub(super) fn check_integrity(
         checkpoints_checked: checked,
         ledger_fingerprint: fpr,
         genesis_leaf,
+        genesis_ledger_key,
     })
 }
 

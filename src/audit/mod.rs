@@ -110,6 +110,8 @@ pub enum FailureKind {
     /// A bundle's `officers/NAME.asc` is not the certificate the ledger
     /// enrolled under that name.
     BadOfficerFile,
+    /// A bundle's `ledger-cert.asc` is not the ledger key genesis names.
+    BadLedgerCertFile,
 }
 
 impl FailureKind {
@@ -147,6 +149,7 @@ impl FailureKind {
             UnknownItem => "release of an item never deposited",
             DuplicateApproval => "duplicate approval",
             BadOfficerFile => "officer certificate file does not match the ledger",
+            BadLedgerCertFile => "ledger certificate file does not match the ledger",
         }
     }
 }
@@ -226,6 +229,11 @@ pub trait Source {
     /// The officer certificate files shipped beside the ledger (a
     /// bundle's `officers/`), by name; `None` for a vault.
     fn officer_files(&self) -> Result<Option<OfficerFiles>, Failure> {
+        Ok(None)
+    }
+    /// The ledger certificate shipped beside the ledger (a bundle's
+    /// `ledger-cert.asc`), if any; `None` for a vault.
+    fn ledger_cert_file(&self) -> Result<Option<Vec<u8>>, Failure> {
         Ok(None)
     }
 }
@@ -350,6 +358,18 @@ pub fn verify(source: &dyn Source, opts: &Options) -> Result<Report, Failure> {
     let meaning = check_meaning(source)?;
     if let Some(files) = source.officer_files()? {
         check_officer_files(&files, &meaning.certs)?;
+    }
+    // A bundle's ledger-cert.asc must be the ledger key genesis names: an
+    // auditor who imports it into gpg checks the checkpoint with it.
+    if let Some(bytes) = source.ledger_cert_file()? {
+        let named = PublicCert::from_bytes(&bytes).map(|c| c.fingerprint()).ok();
+        if named.as_deref() != Some(integrity.genesis_ledger_key.as_str()) {
+            return fail(
+                None,
+                FailureKind::BadLedgerCertFile,
+                "ledger-cert.asc is not the ledger key the genesis entry names",
+            );
+        }
     }
     let state = match &opts.state_path {
         Some(p) => {

@@ -206,6 +206,8 @@ struct Semantics {
     items: HashMap<(String, u64), ItemInfo>,
     releases: HashMap<u64, (String, u64, String)>,
     nonces: HashMap<String, u64>,
+    /// `restored` entries without replay, not yet acknowledged.
+    gaps: std::collections::HashSet<u64>,
     release_count: u64,
     signatures: u64,
 }
@@ -231,6 +233,17 @@ pub(super) fn check_meaning(source: &dyn Source) -> Result<Meaning, Failure> {
             "release" => s.release(seq, &m)?,
             "rekey" => s.rekey(seq, &m)?,
             "gap_acknowledged" => s.gap_acknowledged(seq, &m)?,
+            "restored" => {
+                u64_field(&m, seq, "backup_entries")?;
+                u64_field(&m, seq, "replayed")?;
+                match m.get("gap").and_then(Value::as_bool) {
+                    Some(true) => {
+                        s.gaps.insert(seq);
+                    }
+                    Some(false) => {}
+                    None => return malformed(seq, "gap is not true or false"),
+                }
+            }
             "displayed" => s.displayed(seq, &m)?,
             "drill" | "passphrase" | "auth_failed" => {
                 s.officer(seq, actor, FailureKind::UnknownOfficer)?;
@@ -364,6 +377,7 @@ fn genesis(m: &Map<String, Value>) -> Result<Semantics, Failure> {
         items: HashMap::new(),
         releases: HashMap::new(),
         nonces: HashMap::new(),
+        gaps: Default::default(),
         release_count: 0,
         signatures: 0,
     };
@@ -441,6 +455,15 @@ impl Semantics {
             });
         let prev = self.secrets.get(secret);
         let prev_total = prev.map_or(0, |s| s.digests.len() as u64);
+        // Every statement field is there, and a minimum is a number or
+        // null, in the entry and in what the depositor signed.
+        if let Some(f) = DEPOSIT_FIELDS.iter().find(|f| !st.contains_key(**f)) {
+            return malformed(seq, format!("the deposit statement has no {f:?}"));
+        }
+        let typed = |v: Option<&Value>| v.is_some_and(|v| v.is_null() || v.is_u64());
+        if !typed(m.get("min_approvals")) || !typed(st.get("min_approvals")) {
+            return malformed(seq, "min_approvals is neither a number nor null");
+        }
         let entry_min = m.get("min_approvals").filter(|v| !v.is_null());
         let signed_min = st.get("min_approvals").filter(|v| !v.is_null());
         let field = |k: &str| st.get(k).and_then(Value::as_str);
@@ -542,7 +565,7 @@ impl Semantics {
                 FailureKind::UnknownItem,
                 format!(
                     "{secret} #{} with digest {digest} is not an item any deposit signed",
-                    index + 1
+                    index.saturating_add(1)
                 ),
             );
         }
@@ -671,7 +694,13 @@ impl Semantics {
             );
         }
         let key = (secret.clone(), index);
-        let again = m.get("re_release_of").and_then(Value::as_u64);
+        let again = match m.get("re_release_of") {
+            None => None,
+            Some(v) => Some(v.as_u64().map_or_else(
+                || malformed(seq, "re_release_of is not an entry number"),
+                Ok,
+            )?),
+        };
         match (self.items.get(&key), again) {
             (None, None) => {}
             (Some(prev), Some(r)) if prev.release_seq == r && !prev.confirmed => {}
@@ -681,7 +710,7 @@ impl Semantics {
                     FailureKind::DoubleRelease,
                     format!(
                         "{secret} #{} was already released by entry {}{}",
-                        index + 1,
+                        index.saturating_add(1),
                         prev.release_seq,
                         if prev.confirmed {
                             " and confirmed seen"
@@ -941,14 +970,27 @@ impl Semantics {
         }
         let mut carried: HashMap<String, Vec<String>> = HashMap::new();
         for s in list {
+            let Some(s) = s.as_object() else {
+                return malformed(seq, "a carried secret is not an object");
+            };
+            exact_fields(s, seq, "a carried secret", |k| {
+                matches!(k, "name" | "kind" | "min_approvals" | "items")
+            })?;
             let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
+            if carried.contains_key(name) {
+                return malformed(seq, format!("the ceremony carries {name:?} twice"));
+            }
             let Some(info) = self.secrets.get(name) else {
                 return malformed(
                     seq,
                     format!("the ceremony carries {name:?}, which was never deposited"),
                 );
             };
-            let min = s.get("min_approvals").and_then(Value::as_u64).unwrap_or(0);
+            let min = match s.get("min_approvals") {
+                Some(Value::Null) => 0,
+                Some(v) if v.is_u64() => v.as_u64().unwrap_or_default(),
+                _ => return malformed(seq, format!("{name}'s min_approvals is not a number")),
+            };
             let items = s.get("items").and_then(Value::as_array);
             let same = s.get("kind").and_then(Value::as_str) == Some(info.kind.as_str())
                 && min == info.min_approvals
@@ -961,6 +1003,15 @@ impl Semantics {
             }
             let mut digests = Vec::new();
             for (i, it) in items.into_iter().flatten().enumerate() {
+                let Some(it) = it.as_object() else {
+                    return malformed(seq, "a carried item is not an object");
+                };
+                exact_fields(it, seq, "a carried item", |k| {
+                    matches!(k, "digest" | "state" | "release")
+                })?;
+                if it.get("release").is_some_and(|r| !r.is_u64()) {
+                    return malformed(seq, "a carried item's release is not an entry number");
+                }
                 let d = it
                     .get("digest")
                     .and_then(Value::as_str)
@@ -1007,17 +1058,40 @@ impl Semantics {
     fn gap_acknowledged(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
         let restored = u64_field(m, seq, "restored")?;
         let nonce = str_field(m, seq, "nonce")?;
+        if !self.gaps.remove(&restored) {
+            return malformed(
+                seq,
+                format!(
+                    "entry {restored} is not a restore without replay waiting for acknowledgement"
+                ),
+            );
+        }
+        if let Some(first) = self.nonces.get(nonce) {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalReplayed,
+                format!("the nonce was already used by entry {first}"),
+            );
+        }
         let Some(approvals) = m.get("approvals").and_then(Value::as_array) else {
             return malformed(seq, "no approvals");
         };
         let mut approvers: Vec<&str> = Vec::new();
         for a in approvals {
-            let officer = a.get("officer").and_then(Value::as_str).unwrap_or_default();
+            let Some(a) = a.as_object() else {
+                return malformed(seq, "approval is not an object");
+            };
+            exact_fields(a, seq, "an approval", |k| {
+                matches!(k, "officer" | "statement" | "signature")
+            })?;
+            let officer = str_field(a, seq, "officer")?;
             let st = a.get("statement").cloned().unwrap_or_default();
-            let sig = a
-                .get("signature")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let sig = signature_field(
+                a,
+                seq,
+                FailureKind::BadApprovalSignature,
+                &format!("{officer}'s acknowledgement"),
+            )?;
             let v = self.officer(seq, officer, FailureKind::BadApprovalSignature)?;
             if v.verify(&statement_bytes(&st), sig.as_bytes()).is_err() {
                 return fail(
@@ -1027,6 +1101,13 @@ impl Semantics {
                 );
             }
             self.signatures += 1;
+            if approvers.contains(&officer) {
+                return fail(
+                    Some(seq),
+                    FailureKind::DuplicateApproval,
+                    format!("{officer} approves twice"),
+                );
+            }
             let expected = serde_json::json!({
                 "type": "breakglass-gap/v1",
                 "vault": self.vault,
@@ -1035,11 +1116,11 @@ impl Semantics {
                 "nonce": nonce,
                 "officer": officer,
             });
-            if st != expected || approvers.contains(&officer) {
+            if st != expected {
                 return fail(
                     Some(seq),
                     FailureKind::ApprovalMismatch,
-                    format!("{officer}'s acknowledgement is for something else, or repeated"),
+                    format!("{officer}'s acknowledgement is for something else"),
                 );
             }
             approvers.push(officer);
@@ -1055,6 +1136,10 @@ impl Semantics {
                 ),
             );
         }
+        if str_field(m, seq, "actor")? != approvers.join("+") {
+            return malformed(seq, "the actor is not the approvers joined by \"+\"");
+        }
+        self.nonces.insert(nonce.to_string(), seq);
         Ok(())
     }
 
@@ -1076,7 +1161,7 @@ impl Semantics {
                 FailureKind::Malformed,
                 format!(
                     "entry {r} is not the release of {secret} #{} by its actor",
-                    index + 1
+                    index.saturating_add(1)
                 ),
             );
         }

@@ -16,6 +16,7 @@ pub enum StateOutcome {
 
 /// The auditor's last seen tree, kept outside the machine.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct State {
     /// Checkpoint origin, `breakglass/<vault id>`.
     pub origin: String,
@@ -29,13 +30,31 @@ impl State {
     /// Reads a state file; `Ok(None)` when it does not exist.
     pub fn load(path: &Path) -> Result<Option<State>, Failure> {
         match std::fs::read(path) {
-            Ok(b) => serde_json::from_slice(&b).map(Some).or_else(|e| {
-                fail(
-                    None,
-                    FailureKind::BadState,
-                    format!("{}: {e}", path.display()),
-                )
-            }),
+            Ok(b) => {
+                let bad = |why: String| {
+                    fail(
+                        None,
+                        FailureKind::BadState,
+                        format!("{}: {why}", path.display()),
+                    )
+                };
+                // An object with exactly origin, size and root, a tree
+                // with at least the genesis entry.
+                let state = match serde_json::from_slice::<serde_json::Value>(&b) {
+                    Ok(v @ serde_json::Value::Object(_)) => {
+                        serde_json::from_value::<State>(v).map_err(|e| e.to_string())
+                    }
+                    Ok(_) => Err("not a JSON object".to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match state {
+                    Ok(s) if s.size == 0 => {
+                        bad("size 0: a ledger holds at least its genesis".into())
+                    }
+                    Ok(s) => Ok(Some(s)),
+                    Err(e) => bad(e),
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => fail(
                 None,

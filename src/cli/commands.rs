@@ -728,10 +728,10 @@ fn ledger_export(dir: &std::path::Path, out: &std::path::Path) -> Result<i32> {
         count(n, "entry", "entries"),
         abs.display()
     );
-    out!("Verify with: breakglass ledger verify --bundle {d} --cert LEDGER-CERT");
+    out!("Verify with: breakglass ledger verify --bundle {d} --pin FINGERPRINT --state STATE-FILE");
     out!(
-        "  (LEDGER-CERT: the ledger-cert.asc kept from the vault's first export; this export's copy is {})",
-        file("ledger-cert.asc")
+        "  (FINGERPRINT: the vault fingerprint `init` printed, taken down by the auditors; this vault's is {})",
+        vault.fingerprint()?
     );
     out!(
         "or with gpg: gpg --import {} && gpg --verify {} {}",
