@@ -307,23 +307,19 @@ impl Vault {
     }
 
     fn ceremony_expired(&self, req: &CeremonyRequest, now: i64) -> bool {
-        let elapsed = self.clock.monotonic().saturating_sub(req.started);
-        now > req.expires || elapsed.as_secs() as i64 > self.approval_ttl
+        self.approvals_expired(req.started, req.expires, now)
     }
 
     /// Discards an expired ceremony's approvals and logs the expiry (I9).
     fn expire_ceremony(&self, req: &mut CeremonyRequest) -> Error {
         let count = req.approvals.len();
         req.approvals.clear();
-        let d = Draft::new("expired", "")
-            .field("ceremony", req.kind.as_str())
-            .field("nonce", req.nonce.clone())
-            .field("approvals", count);
-        let err = Error::Expired(rfc3339(req.expires));
-        match self.log(d) {
-            Ok(_) => err,
-            Err(e) => e,
-        }
+        self.log_expiry(
+            ("ceremony", req.kind.as_str()),
+            &req.nonce,
+            count,
+            req.expires,
+        )
     }
 
     /// One current officer approves `req` with their passphrase and signs

@@ -423,6 +423,30 @@ impl Vault {
         })
     }
 
+    /// Whether approvals collected since the monotonic reading `started`,
+    /// which expire at `expires` by the wall clock, have expired at vault
+    /// time `now`: by either clock, so no clock setting extends them (I9,
+    /// I16).
+    fn approvals_expired(&self, started: std::time::Duration, expires: i64, now: i64) -> bool {
+        let elapsed = self.clock.monotonic().saturating_sub(started);
+        now > expires || elapsed.as_secs() as i64 > self.approval_ttl
+    }
+
+    /// Logs the expiry of `count` collected approvals (I9) for what
+    /// `about` names (`("secret", name)` or `("ceremony", kind)`); returns
+    /// the error to report, or the logging failure (fail closed).
+    fn log_expiry(&self, about: (&str, &str), nonce: &str, count: usize, expires: i64) -> Error {
+        let d = Draft::new("expired", "")
+            .field(about.0, about.1)
+            .field("nonce", nonce)
+            .field("approvals", count);
+        let err = Error::Expired(rfc3339(expires));
+        match self.log(d) {
+            Ok(_) => err,
+            Err(e) => e,
+        }
+    }
+
     /// Appends one entry in its own transaction and flushes.
     fn log(&self, draft: Draft) -> Result<u64> {
         let now = self.now();

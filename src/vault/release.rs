@@ -172,15 +172,7 @@ impl Vault {
     fn expire(&self, req: &mut ReleaseRequest) -> Error {
         let count = req.approvals.len();
         req.approvals.clear();
-        let d = Draft::new("expired", "")
-            .field("secret", req.secret.clone())
-            .field("nonce", req.nonce.clone())
-            .field("approvals", count);
-        let err = Error::Expired(rfc3339(req.expires));
-        match self.log(d) {
-            Ok(_) => err,
-            Err(e) => e,
-        }
+        self.log_expiry(("secret", &req.secret), &req.nonce, count, req.expires)
     }
 
     /// One officer approves `req`: authenticates with their passphrase and
@@ -210,8 +202,7 @@ impl Vault {
     /// Whether `req` has expired at vault time `now`: by the wall clock,
     /// or by the monotonic clock, which no clock setting moves (I16).
     fn has_expired(&self, req: &ReleaseRequest, now: i64) -> bool {
-        let elapsed = self.clock.monotonic().saturating_sub(req.started);
-        now > req.expires || elapsed.as_secs() as i64 > self.approval_ttl
+        self.approvals_expired(req.started, req.expires, now)
     }
 
     /// Refuses (and logs) an approval that cannot count: the request has
