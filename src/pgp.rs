@@ -199,20 +199,7 @@ impl SecretKey {
     /// `gpg --verify sig data` checks), dated `unix` (clamped, see
     /// [`KEY_TIME`]).
     pub fn sign_detached(&self, data: &[u8], unix: i64) -> Result<String> {
-        let keypair = self
-            .0
-            .keys()
-            .with_policy(&*POLICY, Some(key_time()))
-            .supported()
-            .alive()
-            .revoked(false)
-            .for_signing()
-            .secret()
-            .next()
-            .ok_or_else(|| Error::Pgp("key has no usable signing key".into()))?
-            .key()
-            .clone()
-            .into_keypair()?;
+        let keypair = self.signing_keypair()?;
         let mut sink = Vec::new();
         {
             let message = Message::new(&mut sink);
@@ -227,6 +214,43 @@ impl SecretKey {
             signer.finalize()?;
         }
         String::from_utf8(sink).map_err(|_| Error::Pgp("armor is not UTF-8".into()))
+    }
+
+    /// A raw Ed25519 signature (R ‖ S, 64 bytes) over `message` by the
+    /// key's signing key: what a C2SP signed note carries (`note.rs`).
+    /// For EdDSA keys sequoia's `Signer::sign` signs the given bytes as the
+    /// Ed25519 message itself (no OpenPGP hashing), and Ed25519 is
+    /// deterministic, so the same message always gets the same signature.
+    pub fn sign_ed25519(&self, message: &[u8]) -> Result<[u8; 64]> {
+        use openpgp::crypto::Signer as _;
+        use openpgp::crypto::mpi;
+        let mut keypair = self.signing_keypair()?;
+        match keypair.sign(HashAlgorithm::SHA512, message)? {
+            mpi::Signature::EdDSA { r, s } => {
+                let mut out = [0u8; 64];
+                out[..32].copy_from_slice(&r.value_padded(32)?);
+                out[32..].copy_from_slice(&s.value_padded(32)?);
+                Ok(out)
+            }
+            _ => Err(Error::Pgp("the signing key is not an Ed25519 key".into())),
+        }
+    }
+
+    fn signing_keypair(&self) -> Result<openpgp::crypto::KeyPair> {
+        Ok(self
+            .0
+            .keys()
+            .with_policy(&*POLICY, Some(key_time()))
+            .supported()
+            .alive()
+            .revoked(false)
+            .for_signing()
+            .secret()
+            .next()
+            .ok_or_else(|| Error::Pgp("key has no usable signing key".into()))?
+            .key()
+            .clone()
+            .into_keypair()?)
     }
 
     /// Decrypts a message encrypted to this key by [`PublicCert::encrypt`].
@@ -337,6 +361,38 @@ impl Verifier {
     /// The certificate's fingerprint.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The signing key's raw 32-byte Ed25519 public key (the `q` point
+    /// without its 0x40 prefix), for a signed note's key hash.
+    pub fn ed25519_public(&self) -> Result<[u8; 32]> {
+        use openpgp::crypto::mpi;
+        use openpgp::types::Curve;
+        match self.key.mpis() {
+            mpi::PublicKey::EdDSA { curve, q } if *curve == Curve::Ed25519 => {
+                let (point, _) = q.decode_point(&Curve::Ed25519)?;
+                point
+                    .try_into()
+                    .map_err(|_| Error::Pgp("the Ed25519 point is not 32 bytes".into()))
+            }
+            _ => Err(Error::Pgp(format!(
+                "ledger key {} is not an Ed25519 key",
+                self.fingerprint
+            ))),
+        }
+    }
+
+    /// Checks a raw Ed25519 signature (R ‖ S) over `message`, as made by
+    /// [`SecretKey::sign_ed25519`].
+    pub fn verify_ed25519(&self, message: &[u8], signature: &[u8; 64]) -> Result<()> {
+        use openpgp::crypto::mpi;
+        let sig = mpi::Signature::EdDSA {
+            r: mpi::MPI::new(&signature[..32]),
+            s: mpi::MPI::new(&signature[32..]),
+        };
+        self.key
+            .verify(&sig, HashAlgorithm::SHA512, message)
+            .map_err(|_| Error::Pgp("bad signature".into()))
     }
 
     /// Checks one detached signature (armored or binary) over `data`: a

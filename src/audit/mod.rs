@@ -31,6 +31,7 @@ use crate::pgp::{PublicCert, Verifier};
 use crate::records::CheckpointRecord;
 use crate::store::Store;
 mod bundle_source;
+mod collected;
 mod integrity;
 mod semantics;
 mod state;
@@ -110,6 +111,9 @@ pub enum FailureKind {
     /// A bundle's `officers/NAME.asc` is not the certificate the ledger
     /// enrolled under that name.
     BadOfficerFile,
+    /// A collected checkpoint (`--checkpoint FILE`) is unreadable or not
+    /// a checkpoint.
+    BadCheckpointFile,
 }
 
 impl FailureKind {
@@ -147,6 +151,7 @@ impl FailureKind {
             UnknownItem => "release of an item never deposited",
             DuplicateApproval => "duplicate approval",
             BadOfficerFile => "officer certificate file does not match the ledger",
+            BadCheckpointFile => "unusable collected checkpoint",
         }
     }
 }
@@ -207,6 +212,8 @@ pub struct Report {
     pub fingerprint_pinned: bool,
     /// What happened with the state file, if one was given.
     pub state: Option<StateOutcome>,
+    /// Collected checkpoints (`--checkpoint`) the ledger extends.
+    pub collected: u64,
 }
 
 /// Officer certificate files beside a ledger: name and bytes.
@@ -263,6 +270,10 @@ pub struct Options {
     /// The pinned vault fingerprint (`--pin`): the genesis entry's leaf
     /// hash.
     pub pin: Option<Hash>,
+    /// Checkpoints collected elsewhere (`--checkpoint FILE`): alert
+    /// events, checkpoint bodies with `FILE.asc`, or signed notes. The
+    /// ledger must extend each.
+    pub checkpoints: Vec<PathBuf>,
 }
 
 /// Parses a vault fingerprint: 64 hex digits.
@@ -382,6 +393,7 @@ pub fn verify(source: &dyn Source, opts: &Options) -> Result<Report, Failure> {
         fingerprint: hex::encode(integrity.genesis_leaf),
         fingerprint_pinned: opts.pin.is_some(),
         state,
+        collected: opts.checkpoints.len() as u64,
     })
 }
 
