@@ -97,10 +97,21 @@ impl fmt::Debug for SecretKey {
 /// signature and a positive certification carrying the primary key's
 /// metadata, and a subkey binding.
 fn build_cert(userid: &str, primary_flags: KeyFlags, encryption: bool) -> Result<Cert> {
+    let mut primary_seed = zeroize::Zeroizing::new([0u8; 32]);
+    crate::crypto::fill_random(&mut primary_seed[..]);
+    build_cert_seeded(userid, primary_flags, encryption, &primary_seed)
+}
+
+/// [`build_cert`] with the primary key's Ed25519 seed given (test vectors).
+fn build_cert_seeded(
+    userid: &str,
+    primary_flags: KeyFlags,
+    encryption: bool,
+    primary_seed: &[u8; 32],
+) -> Result<Cert> {
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-    crate::crypto::fill_random(&mut seed[..]);
     let primary: Key<SecretParts, PrimaryRole> =
-        Key4::import_secret_ed25519(&seed[..], key_time())?.into();
+        Key4::import_secret_ed25519(&primary_seed[..], key_time())?.into();
     let mut signer = primary.clone().into_keypair()?;
     let metadata = |sig: SignatureBuilder| -> Result<SignatureBuilder> {
         Ok(sig
@@ -523,6 +534,36 @@ mod tests {
             }
         }
     }
+
+    /// The signed-note vector of docs/ALERTS.md: the Ed25519 seed is the
+    /// bytes 0x00..0x1f; the expected note was computed independently with
+    /// Python's `cryptography` (see the doc).
+    #[test]
+    fn signed_note_matches_the_documented_vector() {
+        let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let flags = KeyFlags::empty().set_certification().set_signing();
+        let key = SecretKey(build_cert_seeded("ledger", flags, false, &seed).unwrap());
+        let public = key.public().verifier().unwrap().ed25519_public().unwrap();
+        assert_eq!(hex::encode(public), NOTE_VECTOR_PUBLIC);
+        let id = "00112233445566778899aabbccddeeff";
+        let body = crate::ledger::checkpoint_body(id, 1, &[0u8; 32]);
+        let note = crate::ledger::signed_note(&body, id, &key).unwrap();
+        assert_eq!(note, NOTE_VECTOR);
+        let v = key.public().verifier().unwrap();
+        let parsed = crate::note::parse(&note).unwrap();
+        let sig = parsed
+            .ed25519_signature(&format!("breakglass/{id}"), &public)
+            .unwrap();
+        v.verify_ed25519(body.as_bytes(), &sig).unwrap();
+        let mut bad = sig;
+        bad[10] ^= 1;
+        assert!(v.verify_ed25519(body.as_bytes(), &bad).is_err());
+        assert!(v.verify_ed25519(b"other", &sig).is_err());
+    }
+
+    const NOTE_VECTOR_PUBLIC: &str =
+        "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+    const NOTE_VECTOR: &str = "breakglass/00112233445566778899aabbccddeeff\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u{2014} breakglass/00112233445566778899aabbccddeeff /b9nDzH098EoFLC71AKZVlI8cyEoJuvu8N2wlXCcHx4yeKANALxEJ3w05e/dQTepnhs6RDnot37rNs+Mtgh3UBjEzwQ=\n";
 
     #[test]
     fn encrypt_decrypt_round_trip_and_wrong_key() {
