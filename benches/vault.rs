@@ -126,10 +126,18 @@ struct ReleaseFixture {
     /// The last release, confirmed as displayed before the next begins,
     /// so every release takes a fresh item (no I10 re-release).
     last: Option<Released>,
+    /// Whether an alert hook is set, so every append queues its event.
+    alerts: bool,
 }
 
 impl ReleaseFixture {
     fn new(items: usize, per_secret: usize) -> Self {
+        Self::with_alerts(items, per_secret, false)
+    }
+
+    /// With `alerts`, a hook (`/bin/true`) is set after the deposits, so
+    /// every later append also queues its event (never delivered here).
+    fn with_alerts(items: usize, per_secret: usize, alerts: bool) -> Self {
         assert_eq!(items % per_secret, 0);
         let dir = tempfile::tempdir().expect("tempdir");
         let mut vault =
@@ -145,6 +153,11 @@ impl ReleaseFixture {
                 .deposit(&session, &Self::secret(s), SecretKind::Codes, None, &codes)
                 .expect("deposit");
         }
+        if alerts {
+            vault
+                .set_alert_hook(&session, "/bin/true", &[], None)
+                .expect("set the alert hook");
+        }
         drop(session);
         let db = File::open(vault.path().join("db")).expect("open sled's db file");
         ReleaseFixture {
@@ -155,6 +168,7 @@ impl ReleaseFixture {
             _dir: dir,
             started: 0,
             last: None,
+            alerts,
         }
     }
 
@@ -172,7 +186,7 @@ impl ReleaseFixture {
                 .expect("record_display");
         }
         if self.started == self.items {
-            *self = ReleaseFixture::new(self.items, self.per_secret);
+            *self = ReleaseFixture::with_alerts(self.items, self.per_secret, self.alerts);
         }
         let secret = Self::secret(self.started / self.per_secret);
         self.started += 1;
@@ -235,6 +249,69 @@ fn release(c: &mut Criterion) {
         }
     }
     g.finish();
+}
+
+// ------------------------------------------------------------------ Alerts
+
+/// I17's cost: the release critical path after the last passphrase with
+/// and without a hook set (so with and without queuing the event and the
+/// signed note), side by side in one run; and one delivery of many
+/// pending events to a program that exits at once.
+fn alerts(c: &mut Criterion) {
+    let mut g = c.benchmark_group("alerts");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(8));
+    g.warm_up_time(Duration::from_secs(1));
+    let items = items_per_vault();
+    for (name, hook) in [("release/no-hook", false), ("release/hook", true)] {
+        if !selected(&format!("alerts/{name}")) {
+            continue;
+        }
+        let fixture = RefCell::new(ReleaseFixture::with_alerts(items, 10, hook));
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || fixture.borrow_mut().next_request(),
+                |req| {
+                    let mut fx = fixture.borrow_mut();
+                    let released = fx.vault.complete_release(req).expect("complete_release");
+                    fx.last = Some(released);
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+    // Delivery of a large backlog: timed once (criterion's minimum of ten
+    // samples would mean ten backlogs), printed for docs/PERFORMANCE.md.
+    if selected("alerts/deliver_backlog") {
+        let n = if quick() { 200 } else { 10_000 };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut vault =
+            Vault::init(&dir.path().join("vault"), release_vault_options()).expect("init");
+        let session = vault
+            .authenticate("alice", &pass("alice"), "alerts", None)
+            .expect("authenticate");
+        vault
+            .set_alert_hook(&session, "/bin/true", &[], None)
+            .expect("set the alert hook");
+        drop(session);
+        // The alerts entry is the first event; refusals, one append each,
+        // are the cheapest entries to make for the rest.
+        for _ in 1..n {
+            let _ = vault.begin_release("no-such-secret", "benchmark backlog");
+        }
+        let start = Instant::now();
+        let r = vault
+            .deliver_alerts(Duration::from_secs(600))
+            .expect("deliver");
+        let took = start.elapsed();
+        assert_eq!((r.delivered, r.pending), (n, 0), "{r:?}");
+        println!(
+            "alerts/deliver_backlog: {n} events to /bin/true in {:.2} s ({:.2} ms per event)",
+            took.as_secs_f64(),
+            took.as_secs_f64() * 1000.0 / n as f64
+        );
+    }
 }
 
 // ------------------------------------------------------------------ Ledger
@@ -551,6 +628,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    targets = argon2id, release, ledger_append, deposit
+    targets = argon2id, release, ledger_append, deposit, alerts
 }
 criterion_main!(benches);

@@ -19,6 +19,9 @@ pub enum FaultPoint {
     CheckpointSigning,
     /// `flush()` after the transaction committed.
     Flush,
+    /// Queuing the entry's alert event inside the transaction (a full
+    /// disk while queuing).
+    AlertQueue,
 }
 
 /// Everything that can go wrong in the library.

@@ -70,7 +70,15 @@ pub struct Appended {
     pub size: u64,
     /// The root after it.
     pub root: Hash,
+    /// The entry's canonical bytes.
+    pub bytes: Vec<u8>,
+    /// The signed checkpoint over the tree that ends with it.
+    pub checkpoint: CheckpointRecord,
+    /// The same checkpoint as a C2SP signed note (`note.rs`).
+    pub note: String,
 }
+
+const META_NOTE: &[u8] = b"checkpoint_note";
 
 /// The checkpoint body (C2SP tlog-checkpoint): origin, size, base64 root,
 /// each followed by a newline.
@@ -249,11 +257,40 @@ fn write_entry(
         return Err(Error::Injected(FaultPoint::CheckpointSigning));
     }
     let signature = ledger_key.sign_detached(body.as_bytes(), time)?;
+    // The same checkpoint as a signed note, for witnesses. Only the latest
+    // is kept: Ed25519 is deterministic, so any note can be made again.
+    let note = signed_note(&body, vault_id, ledger_key)?;
     let cp = CheckpointRecord { body, signature };
     tx.put(Table::Checkpoints, &seq_key(size), &cp.encode()?)?;
+    tx.put(Table::Meta, META_NOTE, note.as_bytes())?;
     tx.put(Table::Meta, META_SIZE, &size.to_be_bytes())?;
     tx.put(Table::Meta, META_TIME, &(time as u64).to_be_bytes())?;
-    Ok(Appended { seq, size, root })
+    Ok(Appended {
+        seq,
+        size,
+        root,
+        bytes: bytes.to_vec(),
+        checkpoint: cp,
+        note,
+    })
+}
+
+/// `body`, a checkpoint of `vault_id`'s ledger, as a C2SP signed note
+/// signed by the ledger key under the key name `breakglass/<vault-id>`.
+pub fn signed_note(body: &str, vault_id: &str, ledger_key: &SecretKey) -> Result<String> {
+    let name = origin(vault_id);
+    let public = ledger_key.public().verifier()?.ed25519_public()?;
+    let signature = ledger_key.sign_ed25519(body.as_bytes())?;
+    Ok(crate::note::format(body, &name, &public, &signature))
+}
+
+/// The signed note of the latest checkpoint, if one was written (vaults
+/// made before signed notes have none until their next append).
+pub fn latest_note(store: &Store) -> Result<Option<String>> {
+    store
+        .get(Table::Meta, META_NOTE)?
+        .map(|b| String::from_utf8(b).map_err(|_| Error::Corrupt("signed note".into())))
+        .transpose()
 }
 
 /// The number of entries, inside a transaction (the next entry's `seq`).
@@ -280,6 +317,11 @@ pub fn size(store: &Store) -> Result<u64> {
 /// The root of the first `size` entries, from stored subtrees.
 pub fn root(store: &Store, size: u64) -> Result<Hash> {
     merkle::root(&StoreNodes(store), size)
+}
+
+/// The leaf hash of entry `seq` inside a transaction.
+pub fn leaf_in(tx: &Tx<'_>, seq: u64) -> Result<Option<Hash>> {
+    TxNodes(tx).get_node(0, seq)
 }
 
 /// The stored leaf hash of entry `seq`.
@@ -345,9 +387,23 @@ pub fn item_no(m: &Map<String, Value>) -> u64 {
 /// kind's main fields. Never a secret: entries hold none.
 pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
     let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
+    let kind = s("kind");
+    let actor = if s("actor").is_empty() {
+        "-"
+    } else {
+        s("actor")
+    };
+    let detail = summary_detail(m);
+    format!("{seq:>6}  {}  {kind:<11}  {actor:<16}  {detail}", s("time"))
+}
+
+/// The kind's main fields of an entry, in words (the end of
+/// [`summary_line`]). Never a secret: entries hold none.
+pub fn summary_detail(m: &Map<String, Value>) -> String {
+    let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
     let n = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
     let kind = s("kind");
-    let detail = match kind {
+    match kind {
         "genesis" => format!("vault {} threshold {}", s("vault"), n("threshold")),
         "deposit" => format!(
             "{} +{} {} ({} in all)",
@@ -418,14 +474,21 @@ pub fn summary_line(seq: u64, m: &Map<String, Value>) -> String {
             let noun = if count == 1 { "approval" } else { "approvals" };
             format!("{what} ({count} {noun} discarded)")
         }
+        "alerts" if s("action") == "set" => {
+            let args: Vec<String> = m
+                .get("args")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|a| format!("{:?}", a.as_str().unwrap_or("")))
+                .collect();
+            format!("alert hook set: {:?} {}", s("program"), args.join(" "))
+                .trim_end()
+                .to_string()
+        }
+        "alerts" => "alert hook cleared".to_string(),
         _ => String::new(),
-    };
-    let actor = if s("actor").is_empty() {
-        "-"
-    } else {
-        s("actor")
-    };
-    format!("{seq:>6}  {}  {kind:<11}  {actor:<16}  {detail}", s("time"))
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod audit;
 pub mod canonical;
 pub mod clock;
@@ -26,6 +27,7 @@ pub mod item;
 pub mod ledger;
 pub mod merkle;
 pub mod names;
+pub mod note;
 pub mod pgp;
 pub mod records;
 pub mod secret;

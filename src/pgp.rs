@@ -97,10 +97,21 @@ impl fmt::Debug for SecretKey {
 /// signature and a positive certification carrying the primary key's
 /// metadata, and a subkey binding.
 fn build_cert(userid: &str, primary_flags: KeyFlags, encryption: bool) -> Result<Cert> {
+    let mut primary_seed = zeroize::Zeroizing::new([0u8; 32]);
+    crate::crypto::fill_random(&mut primary_seed[..]);
+    build_cert_seeded(userid, primary_flags, encryption, &primary_seed)
+}
+
+/// [`build_cert`] with the primary key's Ed25519 seed given (test vectors).
+fn build_cert_seeded(
+    userid: &str,
+    primary_flags: KeyFlags,
+    encryption: bool,
+    primary_seed: &[u8; 32],
+) -> Result<Cert> {
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-    crate::crypto::fill_random(&mut seed[..]);
     let primary: Key<SecretParts, PrimaryRole> =
-        Key4::import_secret_ed25519(&seed[..], key_time())?.into();
+        Key4::import_secret_ed25519(&primary_seed[..], key_time())?.into();
     let mut signer = primary.clone().into_keypair()?;
     let metadata = |sig: SignatureBuilder| -> Result<SignatureBuilder> {
         Ok(sig
@@ -199,20 +210,7 @@ impl SecretKey {
     /// `gpg --verify sig data` checks), dated `unix` (clamped, see
     /// [`KEY_TIME`]).
     pub fn sign_detached(&self, data: &[u8], unix: i64) -> Result<String> {
-        let keypair = self
-            .0
-            .keys()
-            .with_policy(&*POLICY, Some(key_time()))
-            .supported()
-            .alive()
-            .revoked(false)
-            .for_signing()
-            .secret()
-            .next()
-            .ok_or_else(|| Error::Pgp("key has no usable signing key".into()))?
-            .key()
-            .clone()
-            .into_keypair()?;
+        let keypair = self.signing_keypair()?;
         let mut sink = Vec::new();
         {
             let message = Message::new(&mut sink);
@@ -227,6 +225,43 @@ impl SecretKey {
             signer.finalize()?;
         }
         String::from_utf8(sink).map_err(|_| Error::Pgp("armor is not UTF-8".into()))
+    }
+
+    /// A raw Ed25519 signature (R ‖ S, 64 bytes) over `message` by the
+    /// key's signing key: what a C2SP signed note carries (`note.rs`).
+    /// For EdDSA keys sequoia's `Signer::sign` signs the given bytes as the
+    /// Ed25519 message itself (no OpenPGP hashing), and Ed25519 is
+    /// deterministic, so the same message always gets the same signature.
+    pub fn sign_ed25519(&self, message: &[u8]) -> Result<[u8; 64]> {
+        use openpgp::crypto::Signer as _;
+        use openpgp::crypto::mpi;
+        let mut keypair = self.signing_keypair()?;
+        match keypair.sign(HashAlgorithm::SHA512, message)? {
+            mpi::Signature::EdDSA { r, s } => {
+                let mut out = [0u8; 64];
+                out[..32].copy_from_slice(&r.value_padded(32)?);
+                out[32..].copy_from_slice(&s.value_padded(32)?);
+                Ok(out)
+            }
+            _ => Err(Error::Pgp("the signing key is not an Ed25519 key".into())),
+        }
+    }
+
+    fn signing_keypair(&self) -> Result<openpgp::crypto::KeyPair> {
+        Ok(self
+            .0
+            .keys()
+            .with_policy(&*POLICY, Some(key_time()))
+            .supported()
+            .alive()
+            .revoked(false)
+            .for_signing()
+            .secret()
+            .next()
+            .ok_or_else(|| Error::Pgp("key has no usable signing key".into()))?
+            .key()
+            .clone()
+            .into_keypair()?)
     }
 
     /// Decrypts a message encrypted to this key by [`PublicCert::encrypt`].
@@ -337,6 +372,38 @@ impl Verifier {
     /// The certificate's fingerprint.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The signing key's raw 32-byte Ed25519 public key (the `q` point
+    /// without its 0x40 prefix), for a signed note's key hash.
+    pub fn ed25519_public(&self) -> Result<[u8; 32]> {
+        use openpgp::crypto::mpi;
+        use openpgp::types::Curve;
+        match self.key.mpis() {
+            mpi::PublicKey::EdDSA { curve, q } if *curve == Curve::Ed25519 => {
+                let (point, _) = q.decode_point(&Curve::Ed25519)?;
+                point
+                    .try_into()
+                    .map_err(|_| Error::Pgp("the Ed25519 point is not 32 bytes".into()))
+            }
+            _ => Err(Error::Pgp(format!(
+                "ledger key {} is not an Ed25519 key",
+                self.fingerprint
+            ))),
+        }
+    }
+
+    /// Checks a raw Ed25519 signature (R ‖ S) over `message`, as made by
+    /// [`SecretKey::sign_ed25519`].
+    pub fn verify_ed25519(&self, message: &[u8], signature: &[u8; 64]) -> Result<()> {
+        use openpgp::crypto::mpi;
+        let sig = mpi::Signature::EdDSA {
+            r: mpi::MPI::new(&signature[..32]),
+            s: mpi::MPI::new(&signature[32..]),
+        };
+        self.key
+            .verify(&sig, HashAlgorithm::SHA512, message)
+            .map_err(|_| Error::Pgp("bad signature".into()))
     }
 
     /// Checks one detached signature (armored or binary) over `data`: a
@@ -472,6 +539,36 @@ mod tests {
             }
         }
     }
+
+    /// The signed-note vector of docs/ALERTS.md: the Ed25519 seed is the
+    /// bytes 0x00..0x1f; the expected note was computed independently with
+    /// Python's `cryptography` (see the doc).
+    #[test]
+    fn signed_note_matches_the_documented_vector() {
+        let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let flags = KeyFlags::empty().set_certification().set_signing();
+        let key = SecretKey(build_cert_seeded("ledger", flags, false, &seed).unwrap());
+        let public = key.public().verifier().unwrap().ed25519_public().unwrap();
+        assert_eq!(hex::encode(public), NOTE_VECTOR_PUBLIC);
+        let id = "00112233445566778899aabbccddeeff";
+        let body = crate::ledger::checkpoint_body(id, 1, &[0u8; 32]);
+        let note = crate::ledger::signed_note(&body, id, &key).unwrap();
+        assert_eq!(note, NOTE_VECTOR);
+        let v = key.public().verifier().unwrap();
+        let parsed = crate::note::parse(&note).unwrap();
+        let sig = parsed
+            .ed25519_signature(&format!("breakglass/{id}"), &public)
+            .unwrap();
+        v.verify_ed25519(body.as_bytes(), &sig).unwrap();
+        let mut bad = sig;
+        bad[10] ^= 1;
+        assert!(v.verify_ed25519(body.as_bytes(), &bad).is_err());
+        assert!(v.verify_ed25519(b"other", &sig).is_err());
+    }
+
+    const NOTE_VECTOR_PUBLIC: &str =
+        "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+    const NOTE_VECTOR: &str = "breakglass/00112233445566778899aabbccddeeff\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u{2014} breakglass/00112233445566778899aabbccddeeff /b9nDzH098EoFLC71AKZVlI8cyEoJuvu8N2wlXCcHx4yeKANALxEJ3w05e/dQTepnhs6RDnot37rNs+Mtgh3UBjEzwQ=\n";
 
     #[test]
     fn encrypt_decrypt_round_trip_and_wrong_key() {

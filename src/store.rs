@@ -3,8 +3,9 @@
 //! A vault directory is one sled database with one tree per [`Table`]. sled
 //! holds an exclusive file lock while the database is open, so a second
 //! process gets [`Error::InUse`] at once instead of waiting. Writes that
-//! belong together go through [`Store::transact`]; nothing here removes a
-//! key (the ledger is append-only, invariant I11).
+//! belong together go through [`Store::transact`]. The one removal is
+//! [`Tx::remove`], and it works on the alert queue only: the ledger's tables
+//! are append-only (invariant I11).
 
 use std::path::{Path, PathBuf};
 
@@ -30,10 +31,13 @@ pub enum Table {
     Merkle,
     /// Signed checkpoints by big-endian tree size.
     Checkpoints,
+    /// Alert events waiting for delivery, by big-endian sequence number
+    /// and a copy byte (`alerts.rs`); removed once delivered.
+    Alerts,
 }
 
 impl Table {
-    const ALL: [Table; 7] = [
+    const ALL: [Table; 8] = [
         Table::Meta,
         Table::Officers,
         Table::Secrets,
@@ -41,6 +45,7 @@ impl Table {
         Table::Ledger,
         Table::Merkle,
         Table::Checkpoints,
+        Table::Alerts,
     ];
 
     fn name(self) -> &'static str {
@@ -52,6 +57,7 @@ impl Table {
             Table::Ledger => "ledger",
             Table::Merkle => "merkle",
             Table::Checkpoints => "checkpoints",
+            Table::Alerts => "alerts",
         }
     }
 
@@ -262,6 +268,26 @@ impl Store {
             .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(storage))
     }
 
+    /// The number of keys in a table (a scan: for small tables and counts
+    /// shown to people).
+    pub fn count(&self, t: Table) -> Result<u64> {
+        let mut n = 0;
+        for kv in self.tree(t).iter().keys() {
+            kv.map_err(storage)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The pair with the smallest key.
+    pub fn first(&self, t: Table) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        Ok(self
+            .tree(t)
+            .first()
+            .map_err(storage)?
+            .map(|(k, v)| (k.to_vec(), v.to_vec())))
+    }
+
     /// The pair with the greatest key.
     pub fn last(&self, t: Table) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         Ok(self
@@ -335,6 +361,22 @@ impl Tx<'_> {
     pub fn put(&self, t: Table, key: &[u8], value: &[u8]) -> Result<()> {
         self.views[t.idx()]
             .insert(key, value)
+            .map(|_| ())
+            .map_err(|e| Error::Storage(format!("transaction write failed: {e:?}")))
+    }
+
+    /// Removes one delivered alert event. Only the alert queue has a
+    /// removal: every other table, the ledger's above all, is append-only
+    /// or overwritten in place (I11).
+    pub fn remove(&self, t: Table, key: &[u8]) -> Result<()> {
+        if t != Table::Alerts {
+            return Err(Error::Storage(format!(
+                "refusing to remove a key from the {} table",
+                t.name()
+            )));
+        }
+        self.views[t.idx()]
+            .remove(key)
             .map(|_| ())
             .map_err(|e| Error::Storage(format!("transaction write failed: {e:?}")))
     }

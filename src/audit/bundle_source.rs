@@ -12,6 +12,8 @@ pub mod bundle {
     pub const CHECKPOINT: &str = "checkpoint";
     /// Its armored detached signature.
     pub const CHECKPOINT_SIG: &str = "checkpoint.asc";
+    /// The same checkpoint as a C2SP signed note (docs/ALERTS.md).
+    pub const CHECKPOINT_NOTE: &str = "checkpoint.note";
     /// The ledger key's certificate, armored.
     pub const LEDGER_CERT: &str = "ledger-cert.asc";
     /// Officers' certificates, `officers/<name>.asc`.
@@ -198,7 +200,7 @@ impl Source for BundleSource {
 
 /// Writes an export bundle into `dir` (created; must not exist or be
 /// empty): `entries.jsonl`, `checkpoint`, `checkpoint.asc`,
-/// `ledger-cert.asc` and `officers/<name>.asc`. Every stored entry is
+/// `checkpoint.note`, `ledger-cert.asc` and `officers/<name>.asc`. Every stored entry is
 /// written, even ones the latest checkpoint does not cover, so that the
 /// auditor's verification reports them rather than the export hiding them.
 pub fn export(store: &Store, ledger_cert: &PublicCert, dir: &Path) -> Result<u64> {
@@ -232,6 +234,13 @@ pub fn export(store: &Store, ledger_cert: &PublicCert, dir: &Path) -> Result<u64
         .sync_all()?;
     std::fs::write(dir.join(bundle::CHECKPOINT), &latest.body)?;
     std::fs::write(dir.join(bundle::CHECKPOINT_SIG), &latest.signature)?;
+    // The note of the latest checkpoint, when the vault kept one for it.
+    if let Some(note) = ledger::latest_note(store)?.filter(|n| {
+        n.strip_prefix(latest.body.as_str())
+            .is_some_and(|r| r.starts_with('\n'))
+    }) {
+        std::fs::write(dir.join(bundle::CHECKPOINT_NOTE), note)?;
+    }
     std::fs::write(dir.join(bundle::LEDGER_CERT), ledger_cert.armored()?)?;
     Ok(n)
 }

@@ -317,6 +317,9 @@ pub(super) fn check_integrity(
     if let Some(s) = saved {
         check_against_state(s, &cp, &leaves)?;
     }
+    for path in &opts.checkpoints {
+        super::collected::check_collected(path, &v, &origin, &cp, &leaves)?;
+    }
     Ok(Integrity {
         checkpoint: cp,
         checkpoints_checked: checked,

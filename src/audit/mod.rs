@@ -31,6 +31,7 @@ use crate::pgp::{PublicCert, Verifier};
 use crate::records::CheckpointRecord;
 use crate::store::Store;
 mod bundle_source;
+mod collected;
 mod integrity;
 mod semantics;
 mod state;
@@ -112,6 +113,9 @@ pub enum FailureKind {
     BadOfficerFile,
     /// A bundle's `ledger-cert.asc` is not the ledger key genesis names.
     BadLedgerCertFile,
+    /// A collected checkpoint (`--checkpoint FILE`) is unreadable or not
+    /// a checkpoint.
+    BadCheckpointFile,
 }
 
 impl FailureKind {
@@ -150,6 +154,7 @@ impl FailureKind {
             DuplicateApproval => "duplicate approval",
             BadOfficerFile => "officer certificate file does not match the ledger",
             BadLedgerCertFile => "ledger certificate file does not match the ledger",
+            BadCheckpointFile => "unusable collected checkpoint",
         }
     }
 }
@@ -210,6 +215,8 @@ pub struct Report {
     pub fingerprint_pinned: bool,
     /// What happened with the state file, if one was given.
     pub state: Option<StateOutcome>,
+    /// Collected checkpoints (`--checkpoint`) the ledger extends.
+    pub collected: u64,
 }
 
 /// Officer certificate files beside a ledger: name and bytes.
@@ -271,6 +278,10 @@ pub struct Options {
     /// The pinned vault fingerprint (`--pin`): the genesis entry's leaf
     /// hash.
     pub pin: Option<Hash>,
+    /// Checkpoints collected elsewhere (`--checkpoint FILE`): alert
+    /// events, checkpoint bodies with `FILE.asc`, or signed notes. The
+    /// ledger must extend each.
+    pub checkpoints: Vec<PathBuf>,
 }
 
 /// Parses a vault fingerprint: 64 hex digits.
@@ -402,6 +413,7 @@ pub fn verify(source: &dyn Source, opts: &Options) -> Result<Report, Failure> {
         fingerprint: hex::encode(integrity.genesis_leaf),
         fingerprint_pinned: opts.pin.is_some(),
         state,
+        collected: opts.checkpoints.len() as u64,
     })
 }
 

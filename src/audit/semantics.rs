@@ -90,6 +90,16 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
     ("restored", &["backup_entries", "replayed", "gap"], &[]),
     ("gap_acknowledged", &["restored", "nonce", "approvals"], &[]),
     ("clock", &["direction", "clock", "previous"], &[]),
+    (
+        "alerts",
+        &["action", "program", "args", "statement", "signature"],
+        &[],
+    ),
+];
+
+/// The fields of a signed `alerts` statement.
+const ALERTS_FIELDS: [&str; 8] = [
+    "type", "vault", "epoch", "action", "program", "args", "officer", "time",
 ];
 
 /// The common fields of every entry.
@@ -245,6 +255,7 @@ pub(super) fn check_meaning(source: &dyn Source) -> Result<Meaning, Failure> {
                 }
             }
             "displayed" => s.displayed(seq, &m)?,
+            "alerts" => s.alerts(seq, &m)?,
             "drill" | "passphrase" | "auth_failed" => {
                 s.officer(seq, actor, FailureKind::UnknownOfficer)?;
             }
@@ -1140,6 +1151,69 @@ impl Semantics {
             return malformed(seq, "the actor is not the approvers joined by \"+\"");
         }
         self.nonces.insert(nonce.to_string(), seq);
+        Ok(())
+    }
+
+    /// Setting or clearing the alert hook: signed by an officer of the
+    /// epoch, for this vault, naming exactly the entry's program and
+    /// arguments.
+    fn alerts(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        let actor = str_field(m, seq, "actor")?;
+        let action = str_field(m, seq, "action")?;
+        let st = m
+            .get("statement")
+            .and_then(Value::as_object)
+            .map_or_else(|| malformed(seq, "no alerts statement"), Ok)?;
+        let sig = signature_field(
+            m,
+            seq,
+            FailureKind::BadApprovalSignature,
+            "the alerts change",
+        )?;
+        let v = self.officer(seq, actor, FailureKind::UnknownOfficer)?;
+        if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
+            .is_err()
+        {
+            return fail(
+                Some(seq),
+                FailureKind::BadApprovalSignature,
+                format!("the alerts statement does not verify with {actor}'s certificate"),
+            );
+        }
+        self.signatures += 1;
+        exact_fields(st, seq, "the alerts statement", |k| {
+            ALERTS_FIELDS.contains(&k)
+        })?;
+        time_field(st, seq, "time")?;
+        let args_ok = m
+            .get("args")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().all(Value::is_string));
+        let shape_ok = match action {
+            "set" => m.get("program").is_some_and(Value::is_string) && args_ok,
+            "clear" => {
+                m.get("program").is_some_and(Value::is_null)
+                    && m.get("args")
+                        .and_then(Value::as_array)
+                        .is_some_and(Vec::is_empty)
+            }
+            _ => false,
+        };
+        let field = |k: &str| st.get(k).and_then(Value::as_str);
+        let same = field("type") == Some("breakglass-alerts/v1")
+            && field("vault") == Some(&self.vault)
+            && st.get("epoch").and_then(Value::as_u64) == Some(self.epoch)
+            && field("action") == Some(action)
+            && st.get("program") == m.get("program")
+            && st.get("args") == m.get("args")
+            && field("officer") == Some(actor);
+        if !shape_ok || !same {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalMismatch,
+                "the signed alerts statement does not match the entry",
+            );
+        }
         Ok(())
     }
 

@@ -117,6 +117,10 @@ Batch stdin: the old passphrase, then the new one.")]
         officer: String,
     },
 
+    /// Alert a program about every ledger entry (docs/ALERTS.md)
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+
     /// Add or remove an officer (a quorum ceremony that starts a new epoch)
     #[command(subcommand)]
     Officer(OfficerCommand),
@@ -175,6 +179,46 @@ Without it the restored vault refuses releases until a quorum runs `acknowledge-
         /// Where to create it [default: a new directory under the system temp dir]
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertsCommand {
+    /// Send every ledger entry from now on to PROGRAM (one officer signs the change)
+    #[command(
+        after_help = "PROGRAM runs directly (no shell) with the event as one JSON line on stdin,\n\
+an environment of only PATH=/usr/bin:/bin and LANG=C, and your user's rights; exit 0\n\
+means delivered. It is killed after 10 s. The change is a ledger entry, alerted through\n\
+the new hook and the old one.\n\
+Batch stdin: the officer's passphrase.\n\
+Example: breakglass alerts set --officer alice -- /usr/bin/logger -t breakglass"
+    )]
+    Set {
+        /// The officer who signs the change
+        #[arg(long, value_name = "O", value_parser = officer_name)]
+        officer: String,
+
+        /// The program and its arguments, after `--`
+        #[arg(last = true, required = true, num_args = 1.., value_name = "PROGRAM")]
+        command: Vec<String>,
+    },
+
+    /// Stop alerting (one officer signs the change; alerted through the old hook)
+    #[command(after_help = "Batch stdin: the officer's passphrase.")]
+    Clear {
+        /// The officer who signs the change
+        #[arg(long, value_name = "O", value_parser = officer_name)]
+        officer: String,
+    },
+
+    /// Show the hook, undelivered events, the last delivery and the last error
+    Status {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Deliver the pending events now
+    Retry,
 }
 
 #[derive(Subcommand, Debug)]
@@ -297,7 +341,8 @@ ledger key, every officer's certificate, the vault encryption key and the thresh
 ledger regenerated or with a rewritten genesis fails. Without --pin (or --cert) the ledger\n\
 only proves it is self-consistent. With --state the ledger must extend the size and root\n\
 seen last time (catches truncation, rollback and forks); the file is created on first use\n\
-and updated on success."
+and updated on success. Each --checkpoint FILE (an alert event, a checkpoint with FILE.asc,\n\
+or a signed note) must be signed by the ledger key and extended by the ledger."
     )]
     Verify {
         /// Verify an export bundle instead of the vault (no vault needed)
@@ -315,6 +360,11 @@ and updated on success."
         /// The auditor's saved {size, root}, kept outside the vault's machine
         #[arg(long, value_name = "FILE")]
         state: Option<PathBuf>,
+
+        /// A checkpoint collected elsewhere: an alert event, a checkpoint body
+        /// with FILE.asc beside it, or a signed note; repeatable
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<PathBuf>,
     },
 
     /// Write an export bundle for auditors: entries.jsonl, checkpoint,

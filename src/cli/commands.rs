@@ -6,14 +6,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use breakglass::alerts::DeliveryReport;
 use breakglass::crypto::KdfParams;
 use breakglass::records::SecretKind;
 use breakglass::vault::{CeremonyKind, CeremonyPlan, Displayed, InitOptions, NewOfficer};
 use breakglass::{Passphrase, Vault, ledger};
 
 use super::args::{
-    Cli, Command, DepositArgs, InitArgs, Kind, LedgerCommand, OfficerCommand, RekeyArgs,
-    ReleaseArgs,
+    AlertsCommand, Cli, Command, DepositArgs, InitArgs, Kind, LedgerCommand, OfficerCommand,
+    RekeyArgs, ReleaseArgs,
 };
 use super::input::Input;
 
@@ -84,7 +85,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let mut input = Input::new(cli.batch);
     match cli.command {
         None => {
-            let vault = open_vault(&vault_dir)?;
+            // The console shows the clock warning and delivers alerts itself.
+            let vault = Vault::open(&vault_dir)?;
             let end = breakglass::tui::run(vault, breakglass::tui::Options::default())?;
             Ok(console_exit(end))
         }
@@ -99,7 +101,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             pin,
             cert,
             state,
-        })) => ledger_verify(&vault_dir, bundle, pin, cert, state),
+            checkpoints,
+        })) => ledger_verify(&vault_dir, bundle, pin, cert, state, checkpoints),
+        Some(Command::Alerts(cmd)) => alerts(&vault_dir, &mut input, cmd),
         Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
         Some(Command::Backup { dest }) => {
@@ -213,13 +217,82 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
 }
 
 /// Opens the vault, warning on stderr when the system clock disagrees with
-/// the ledger (I16): the next write records the jump.
-fn open_vault(dir: &std::path::Path) -> Result<Vault> {
+/// the ledger (I16): the next write records the jump. When the command
+/// ends, pending alert events are delivered (see [`Opened`]).
+fn open_vault(dir: &std::path::Path) -> Result<Opened> {
     let vault = Vault::open(dir)?;
     if let Some(w) = vault.clock_warning() {
         eprintln!("breakglass: warning: {w}");
     }
-    Ok(vault)
+    Ok(Opened {
+        vault,
+        background: None,
+    })
+}
+
+/// The most a command waits for alert delivery at its end (I17); what is
+/// left stays queued for the next command or `alerts retry`.
+const ALERT_BUDGET: Duration = Duration::from_secs(1);
+/// How long `alerts retry` may deliver for.
+const RETRY_BUDGET: Duration = Duration::from_secs(600);
+
+/// An open vault that delivers pending alert events when the command
+/// ends, whether it succeeded or failed: after every flush, within
+/// [`ALERT_BUDGET`]. A failure is one warning line; the events stay queued.
+struct Opened {
+    vault: Vault,
+    /// A delivery started early (during a reveal), joined at the end.
+    background: Option<std::thread::JoinHandle<breakglass::Result<DeliveryReport>>>,
+}
+
+impl std::ops::Deref for Opened {
+    type Target = Vault;
+    fn deref(&self) -> &Vault {
+        &self.vault
+    }
+}
+
+impl std::ops::DerefMut for Opened {
+    fn deref_mut(&mut self) -> &mut Vault {
+        &mut self.vault
+    }
+}
+
+impl Opened {
+    /// Starts delivering in the background, so that the alert for a
+    /// release goes out while the item is on screen, never before it.
+    fn deliver_in_background(&mut self) {
+        if self.background.is_none() {
+            let courier = self.vault.courier();
+            self.background = Some(std::thread::spawn(move || courier.deliver(ALERT_BUDGET)));
+        }
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        let start = std::time::Instant::now();
+        if let Some(h) = self.background.take() {
+            let _ = h.join();
+        }
+        let budget = ALERT_BUDGET.saturating_sub(start.elapsed());
+        match self.vault.deliver_alerts(budget) {
+            Ok(r) => {
+                if let Some(e) = &r.error {
+                    eprintln!(
+                        "breakglass: warning: alert not delivered ({e}); {} pending, retried at the next command or with `breakglass alerts retry`",
+                        r.pending
+                    );
+                } else if r.pending > 0 && r.out_of_time {
+                    eprintln!(
+                        "breakglass: warning: {} alert events pending; they are retried at the next command or with `breakglass alerts retry`",
+                        r.pending
+                    );
+                }
+            }
+            Err(e) => eprintln!("breakglass: warning: alert delivery failed: {e}"),
+        }
+    }
 }
 
 /// `$XDG_DATA_HOME/breakglass/vault`, or `~/.local/share/breakglass/vault`.
@@ -396,6 +469,9 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     if let Some(w) = &st.clock_warning {
         out!("CLOCK        {w}");
     }
+    if let Some(w) = &st.alerts_warning {
+        out!("ALERTS       {w}");
+    }
     Ok(0)
 }
 
@@ -439,6 +515,8 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         }
     }
     let released = vault.complete_release(req)?;
+    // Flushed: the release's alert may go out, but never delays the item.
+    vault.deliver_in_background();
     if input.is_batch() {
         let mut out = std::io::stdout().lock();
         let written = writeln!(out, "{}", released.value.expose_secret()).and_then(|_| out.flush());
@@ -613,6 +691,7 @@ fn ledger_verify(
     pin: Option<String>,
     cert: Option<PathBuf>,
     state: Option<PathBuf>,
+    checkpoints: Vec<PathBuf>,
 ) -> Result<i32> {
     use breakglass::audit::{self, BundleSource, Options, StateOutcome, VaultSource};
     let cert = match &cert {
@@ -631,6 +710,7 @@ fn ledger_verify(
         cert,
         state_path: state.clone(),
         pin,
+        checkpoints,
     };
     let (report, what) = match &bundle {
         Some(b) => {
@@ -693,6 +773,12 @@ fn ledger_verify(
             "s"
         }
     );
+    if report.collected > 0 {
+        out!(
+            "  collected checkpoints: {} signed by the ledger key and extended by this ledger",
+            report.collected
+        );
+    }
     if let (Some(path), Some(outcome)) = (&state, &report.state) {
         match outcome {
             StateOutcome::Created => out!(
@@ -740,6 +826,100 @@ fn ledger_export(dir: &std::path::Path, out: &std::path::Path) -> Result<i32> {
         file("checkpoint")
     );
     Ok(0)
+}
+
+fn alerts(dir: &std::path::Path, input: &mut Input, cmd: AlertsCommand) -> Result<i32> {
+    match cmd {
+        AlertsCommand::Set { officer, command } => {
+            let (program, args) = command
+                .split_first()
+                .ok_or_else(|| Usage("give the program after `--`".into()))?;
+            let search = std::env::var("PATH").ok();
+            // Refused before anyone types a passphrase.
+            let program = breakglass::alerts::resolve_program(program, search.as_deref())?;
+            breakglass::alerts::check_args(args)?;
+            let vault = open_vault(dir)?;
+            let pass = input.passphrase(&officer)?;
+            let session = vault.authenticate(&officer, &pass, "alerts", None)?;
+            drop(pass);
+            let seq = vault.set_alert_hook(&session, &program, args, None)?;
+            let hook = vault.alert_hook()?;
+            out!(
+                "Alert hook set by {officer}: {} (ledger entry {seq}). Every ledger entry from now on is delivered to it.",
+                hook.map(|h| h.command_line()).unwrap_or(program)
+            );
+            Ok(0)
+        }
+        AlertsCommand::Clear { officer } => {
+            let vault = open_vault(dir)?;
+            let pass = input.passphrase(&officer)?;
+            let session = vault.authenticate(&officer, &pass, "alerts", None)?;
+            drop(pass);
+            let seq = vault.clear_alert_hook(&session)?;
+            out!(
+                "Alert hook cleared by {officer} (ledger entry {seq}); entries are no longer alerted."
+            );
+            Ok(0)
+        }
+        AlertsCommand::Status { json } => {
+            // A look at the queue, without delivering.
+            let vault = Vault::open(dir)?;
+            let st = vault.alert_status()?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&st)?);
+                return Ok(0);
+            }
+            match (&st.hook, &st.hook_problem) {
+                (Some(h), _) => out!(
+                    "hook           {} (set by {}, ledger entry {})",
+                    h.command_line(),
+                    h.set_by,
+                    h.seq
+                ),
+                (None, Some(p)) => out!("hook           NOT RUN: {p}"),
+                (None, None) => out!("hook           none (`breakglass alerts set` sets one)"),
+            }
+            out!("pending        {}", st.pending);
+            if let Some(o) = &st.oldest_pending {
+                out!("oldest         entry {}: {}", o.seq, o.summary);
+            }
+            match (&st.state.last_delivered, &st.state.last_delivered_at) {
+                (Some(seq), Some(at)) => out!("last delivery  entry {seq} at {at}"),
+                _ => out!("last delivery  none"),
+            }
+            if let (Some(e), Some(at)) = (&st.state.last_error, &st.state.last_error_at) {
+                out!("last error     {e} (at {at})");
+            }
+            if let Some(e) = &st.state.last_stderr {
+                out!("last stderr    {e}");
+            }
+            if let Some(w) = &st.warning {
+                out!("WARNING        {w}");
+            }
+            Ok(0)
+        }
+        AlertsCommand::Retry => {
+            let vault = Vault::open(dir)?;
+            let r = vault.deliver_alerts(RETRY_BUDGET)?;
+            if r.pending == 0 {
+                out!(
+                    "Delivered {}; nothing is pending.",
+                    count(r.delivered, "alert event", "alert events")
+                );
+                return Ok(0);
+            }
+            let why = match (&r.error, r.no_hook) {
+                (Some(e), _) => e.clone(),
+                (None, true) => "no alert hook is set (`breakglass alerts set`)".into(),
+                (None, false) => "out of time".into(),
+            };
+            Err(anyhow::Error::new(breakglass::Error::Refused(format!(
+                "delivered {}, {} still pending: {why}",
+                count(r.delivered, "alert event", "alert events"),
+                r.pending
+            ))))
+        }
+    }
 }
 
 fn demo(dir: Option<PathBuf>) -> Result<i32> {

@@ -12,6 +12,7 @@
 //! quorum release and its display record) and `view` (counts and status,
 //! never a value).
 
+mod alerts;
 mod auth;
 mod ceremony;
 mod deposit;
@@ -52,6 +53,7 @@ use crate::secret::{Passphrase, SecretBytes, SecretValue, VaultKey};
 use crate::shamir::{self, NamedShare};
 use crate::store::{self, Store, Table};
 
+pub use alerts::AlertStatus;
 pub use ceremony::{CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
 pub use release::ReleaseRequest;
 pub use restore::{BackupReport, RestoreReport};
@@ -60,7 +62,7 @@ const META_FORMAT: &[u8] = b"format";
 const META_CONFIG: &[u8] = b"config";
 const META_LEDGER_KEY: &[u8] = b"ledger_key";
 /// Sequence number of the ledger entry that opened the current epoch.
-const META_EPOCH_ENTRY: &[u8] = b"epoch_entry";
+pub(crate) const META_EPOCH_ENTRY: &[u8] = b"epoch_entry";
 /// Why the vault locked itself (a [`LockRecord`]).
 const META_LOCK: &[u8] = b"lock";
 const KEY_CHECK: &[u8] = b"breakglass key check v1";
@@ -179,6 +181,11 @@ pub struct Status {
     /// A warning about the system clock, if it disagrees with the ledger
     /// (I16).
     pub clock_warning: Option<String>,
+    /// Alert events not yet delivered (I17).
+    pub alerts_pending: u64,
+    /// A warning about alerts: undelivered events, or a hook that cannot
+    /// run.
+    pub alerts_warning: Option<String>,
 }
 
 /// What `deposit` did.
@@ -395,14 +402,18 @@ impl Vault {
         if let Some(e) = self.write_lock() {
             return Err(e);
         }
-        ledger::append(
+        let a = ledger::append(
             tx,
             draft,
             now,
             &self.config.vault_id,
             &self.ledger_key,
             fault,
-        )
+        )?;
+        // I17: the entry's alert event is queued in the entry's own
+        // transaction, so no path appends without it.
+        self.queue_alert(tx, &a)?;
+        Ok(a)
     }
 
     /// Runs `f` as one transaction. When the clock has jumped (see

@@ -67,6 +67,8 @@ impl Vault {
             ledger_problem: self.ledger_problem.clone(),
             locked: self.locked(),
             clock_warning: self.clock_warning(),
+            alerts_pending: self.store.count(Table::Alerts)?,
+            alerts_warning: self.alert_status().ok().and_then(|a| a.warning),
         })
     }
 
