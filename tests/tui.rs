@@ -1256,3 +1256,59 @@ fn a_clock_behind_the_ledger_is_warned_about_on_the_home_screen() {
     assert_shows(&s, "CLOCK");
     assert_shows(&s, "earlier than the ledger's last entry");
 }
+
+#[test]
+fn the_console_delivers_alerts_in_the_background_and_warns_when_they_fail() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut c = console();
+    let sink = c.dir.path().join("alerts.jsonl");
+    let hook = c.dir.path().join("hook.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncat >> '{}'\necho >> '{}'\n",
+            sink.display(),
+            sink.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    {
+        let v = c.app.vault();
+        let s = v
+            .authenticate("alice", &pass("alice"), "alerts", None)
+            .unwrap();
+        v.set_alert_hook(&s, hook.to_str().unwrap(), &[], None)
+            .unwrap();
+    }
+    c.start_release("INC-9 alerts");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    // The reveal is on screen; delivery runs beside it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut delivered = String::new();
+    while std::time::Instant::now() < deadline {
+        c.app.tick();
+        delivered = std::fs::read_to_string(&sink).unwrap_or_default();
+        if delivered.contains("\\\"kind\\\":\\\"release\\\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        delivered.contains("\\\"kind\\\":\\\"release\\\""),
+        "the release was not alerted: {delivered}"
+    );
+    // A broken hook: home warns that events are undelivered.
+    std::fs::write(&hook, "#!/bin/sh\nexit 3\n").unwrap();
+    c.key(KeyCode::Enter); // confirm the reveal: one more entry
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        c.app.tick();
+        if c.screen_at(200, 50).contains("ALERTS") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_shows(&c.screen_at(200, 50), "ALERTS");
+}

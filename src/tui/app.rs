@@ -33,6 +33,9 @@ pub const MIN_HEIGHT: u16 = 24;
 /// How long a released item stays on screen, in seconds (I3).
 pub const REVEAL_SECS: i64 = 60;
 
+/// How often the console retries undelivered alert events, seconds.
+const ALERT_PERIOD: i64 = 30;
+
 /// Everything a key can ask for.
 #[derive(Debug)]
 pub enum Action {
@@ -114,6 +117,11 @@ pub struct App {
     job: Option<Job>,
     generation: u64,
     verify_job: Option<(u64, JoinHandle<VerifyResult>)>,
+    /// A background alert delivery, if one runs (I17).
+    alert_job: Option<JoinHandle<()>>,
+    /// The ledger size when delivery last started, and when (clock time).
+    alerts_seen_size: u64,
+    alerts_last_run: i64,
     verified: Option<(u64, std::result::Result<Report, String>)>,
     theme: Theme,
     reveal_secs: i64,
@@ -180,6 +188,9 @@ impl App {
             job: None,
             generation: 0,
             verify_job: None,
+            alert_job: None,
+            alerts_seen_size: 0,
+            alerts_last_run: 0,
             verified: None,
             theme,
             reveal_secs: REVEAL_SECS,
@@ -311,6 +322,7 @@ impl App {
         if matches!(self.screen, Screen::Home) {
             self.status.clock_warning = self.vault.clock_warning();
         }
+        self.tick_alerts();
         // The reveal is timed by the clock itself: vault time stands still
         // while a clock set back catches up, and the code must still clear.
         let now = self.vault.clock_now();
@@ -328,6 +340,32 @@ impl App {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Delivers pending alert events in the background (I17): on a worker
+    /// thread, one run at a time, soon after anything was appended and at
+    /// most every [`ALERT_PERIOD`] seconds otherwise. Never waited for: a
+    /// reveal is not delayed by a slow or broken hook. The home screen's
+    /// warning is refreshed when a run ends.
+    fn tick_alerts(&mut self) {
+        if self.alert_job.as_ref().is_some_and(|h| h.is_finished()) {
+            if let Some(h) = self.alert_job.take() {
+                let _ = h.join();
+            }
+            self.status.alerts_warning = self.vault.alert_status().ok().and_then(|a| a.warning);
+        }
+        let now = self.vault.clock_now();
+        let size = crate::ledger::size(self.vault.store()).unwrap_or(self.alerts_seen_size);
+        let appended = size != self.alerts_seen_size;
+        let due = now.saturating_sub(self.alerts_last_run) >= ALERT_PERIOD;
+        if self.alert_job.is_none() && (appended || due) {
+            self.alerts_seen_size = size;
+            self.alerts_last_run = now;
+            let courier = self.vault.courier();
+            self.alert_job = Some(std::thread::spawn(move || {
+                let _ = courier.deliver(std::time::Duration::from_secs(10));
+            }));
         }
     }
 

@@ -109,6 +109,12 @@ impl Home {
                 theme.warn(),
             )));
         }
+        if let Some(w) = &status.alerts_warning {
+            warnings.push(Line::from(Span::styled(
+                format!("ALERTS: {w}"),
+                theme.warn(),
+            )));
+        }
         let head_height = (4 + 3 * warnings.len() as u16).min(area.height.saturating_sub(3));
         let [head, table] =
             Layout::vertical([Constraint::Length(head_height), Constraint::Min(3)]).areas(area);
