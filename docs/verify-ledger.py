@@ -50,6 +50,7 @@ MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z
 ENTRIES = "entries.jsonl"
 CHECKPOINT = "checkpoint"
 CHECKPOINT_SIG = "checkpoint.asc"
+LEDGER_CERT = "ledger-cert.asc"
 OFFICERS = "officers"
 
 # The failure kinds and how they read (docs/LEDGER.md section 6).
@@ -81,6 +82,7 @@ DESCRIBE = {
     "UnknownItem": "release of an item never deposited",
     "DuplicateApproval": "duplicate approval",
     "BadOfficerFile": "officer certificate file does not match the ledger",
+    "BadLedgerCertFile": "ledger certificate file does not match the ledger",
 }
 
 # Each kind's own fields besides the common ones: required, optional.
@@ -383,6 +385,12 @@ def parse_time(s):
     return unix if 0 <= unix <= MAX_TIME else None
 
 
+def plus_one(n):
+    """n + 1, saturating at 2^64 - 1 (an item index of 2^64 - 1 is named
+    #18446744073709551615, as breakglass names it)."""
+    return min(n + 1, U64_MAX)
+
+
 def is_u64(v):
     return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= U64_MAX
 
@@ -400,8 +408,10 @@ HASHES = {8: "sha256", 9: "sha384", 10: "sha512"}
 KEY_TIME = 1  # breakglass keys are created at 1970-01-01T00:00:01Z
 
 
-def dearmor(data, label):
-    """The binary content of ASCII armor `-----BEGIN PGP <label>-----`."""
+def dearmor(data, label, alone=False):
+    """The binary content of ASCII armor `-----BEGIN PGP <label>-----`.
+    With `alone`, no other armored block may follow it (one certificate
+    per armored text); other text after it is ignored."""
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
@@ -424,6 +434,8 @@ def dearmor(data, label):
         i += 1
     if i == len(lines):
         raise Bad("the armor has no %s line" % end)
+    if alone and any(line.lstrip().startswith("-----BEGIN") for line in lines[i + 1 :]):
+        raise Bad("more than one armored block")
     try:
         return base64.b64decode("".join(body), validate=True)
     except (binascii.Error, ValueError):
@@ -493,12 +505,14 @@ class Cert:
 
     def __init__(self, raw):
         if raw.lstrip().startswith(b"-----BEGIN"):
-            raw = dearmor(raw, "PUBLIC KEY BLOCK")
+            raw = dearmor(raw, "PUBLIC KEY BLOCK", alone=True)
         self.packets = packets(raw)
         if not self.packets or self.packets[0][0] != 6:
             raise Bad("does not start with a public key packet")
         if any(tag in (5, 7) for tag, _ in self.packets):
             raise Bad("holds secret key material")
+        if sum(1 for tag, _ in self.packets if tag == 6) != 1:
+            raise Bad("holds more than one certificate")
         key = self.packets[0][1]
         if len(key) < 6 or key[0] != 4:
             raise Bad("the primary key is not a version 4 key")
@@ -752,14 +766,25 @@ class Lines:
         self.f.close()
 
 
-def read_small(path):
-    """A checkpoint or signature file: its first 64 KiB, as UTF-8."""
+def read_small(path, kind="BadBundle"):
+    """A checkpoint, signature or ledger certificate file, as UTF-8 text of
+    at most 64 KiB; a longer file is refused, not cut."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_SMALL_FILE)
-        return data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise Failure(None, "BadBundle", "%s: %s" % (path, e))
+        f = open(path, "rb")
+    except OSError as e:  # breakglass does not name the file here
+        raise Failure(None, kind, os_error(e))
+    try:
+        with f:
+            data = f.read(MAX_SMALL_FILE + 1)
+    except OSError as e:
+        raise Failure(None, kind, "%s: %s" % (path, os_error(e)))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(None, kind, "%s: stream did not contain valid UTF-8" % path)
+    if len(data) > MAX_SMALL_FILE:
+        raise Failure(None, kind, "%s is larger than %d bytes" % (path, MAX_SMALL_FILE))
+    return text
 
 
 # ---------------------------------------------------------------------------
@@ -815,7 +840,7 @@ def check_fields(m, seq, kind):
 
 
 # ---------------------------------------------------------------------------
-# Pass 1: bytes, sequence, time, tree, checkpoint, state (section 6, 1-12)
+# Pass 1: bytes, sequence, time, tree, checkpoint, state (section 6, rules 1-14)
 
 class Verifier:
     def __init__(self, bundle, pin, state_path):
@@ -931,6 +956,9 @@ class Verifier:
                         % (leaf.hex(), self.pin.hex()),
                     )
                 self.genesis_leaf = leaf
+                # The ledger key as genesis names it (ledger-cert.asc must
+                # be that key, section 6 rule 26).
+                self.genesis_ledger_key = str_field(m, 0, "ledger_fingerprint")
                 ledger = self.ledger_key(m)
                 origin = "breakglass/" + str_field(m, 0, "vault")
             frontier.push(leaf)
@@ -999,14 +1027,13 @@ def check_against_state(saved, cp, leaves):
             % (cp[1], size),
         )
     # The saved tree must be a prefix of this one. (The reference verifier
-    # checks an RFC 6962 consistency proof, which says the same.) A saved
-    # size of 0 is extended by every tree.
-    if size > 0 and root_of(leaves[:size]) != root:
+    # checks an RFC 6962 consistency proof, which says the same.)
+    if root_of(leaves[:size]) != root:
         fail(None, "Fork", "the first %d entries differ from the ones seen before: history was rewritten" % size)
 
 
 # ---------------------------------------------------------------------------
-# Pass 2: what the entries mean (section 6, 13-40)
+# Pass 2: what the entries mean (section 6, rules 15-25)
 
 class Meaning:
     def __init__(self, verifier):
@@ -1168,11 +1195,17 @@ class Meaning:
         digests = items if isinstance(items, list) and all(is_digest(d) for d in items) else None
         prev = self.secrets.get(secret)
         prev_total = len(prev["digests"]) if prev else 0
+        # Every statement field is there, and a minimum is an integer or
+        # null, in the entry and in what the depositor signed.
+        for f in DEPOSIT_FIELDS:
+            if f not in st:
+                fail(seq, "Malformed", "the deposit statement has no %s" % q(f))
         entry_min, signed_min = m.get("min_approvals"), st.get("min_approvals")
+        if not all(v is None or is_u64(v) for v in (entry_min, signed_min)):
+            fail(seq, "Malformed", "min_approvals is neither a number nor null")
         kind = st.get("kind")
         matches = (
-            "min_approvals" in st
-            and st.get("type") == "breakglass-deposit/v2"
+            st.get("type") == "breakglass-deposit/v2"
             and st.get("vault") == self.vault
             and is_u64(st.get("epoch"))
             and st.get("epoch") == self.epoch
@@ -1196,7 +1229,7 @@ class Meaning:
                 or (
                     prev["kind"] == kind
                     and prev["kind"] == "codes"
-                    and (signed_min is None or (is_u64(signed_min) and signed_min == prev["min"]))
+                    and (signed_min is None or signed_min == prev["min"])
                 )
             )
         )
@@ -1218,8 +1251,6 @@ class Meaning:
                 "BadDepositSignature",
                 "the ciphertexts in the entry are not the ones the depositor signed",
             )
-        if signed_min is not None and not is_u64(signed_min):
-            fail(seq, "Malformed", "min_approvals is neither an integer nor null")
         if signed_min is not None and (signed_min < self.threshold or signed_min > len(self.officers)):
             fail(seq, "Malformed", "min_approvals is outside threshold..officers")
         if prev is None:
@@ -1243,7 +1274,7 @@ class Meaning:
             fail(
                 seq,
                 "UnknownItem",
-                "%s #%d with digest %s is not an item any deposit signed" % (secret, index + 1, digest),
+                "%s #%d with digest %s is not an item any deposit signed" % (secret, plus_one(index), digest),
             )
         needed = max(self.threshold, info["min"])
         if nonce in self.nonces:
@@ -1299,7 +1330,7 @@ class Meaning:
             fail(seq, "Malformed", 'the actor is not the approvers joined by "+" (%s)' % actor)
         again = m.get("re_release_of")
         if "re_release_of" in m and not is_u64(again):
-            fail(seq, "Malformed", "no integer field %s" % q("re_release_of"))
+            fail(seq, "Malformed", "re_release_of is not an entry number")
         prev = self.items.get((secret, index))
         if prev is None and again is not None:
             fail(seq, "DoubleRelease", "re-release of entry %d, which did not release this item" % again)
@@ -1308,7 +1339,7 @@ class Meaning:
                 seq,
                 "DoubleRelease",
                 "%s #%d was already released by entry %d%s"
-                % (secret, index + 1, prev[0], " and confirmed seen" if prev[1] else ""),
+                % (secret, plus_one(index), prev[0], " and confirmed seen" if prev[1] else ""),
             )
         self.items[(secret, index)] = [seq, False]
         self.nonces[nonce] = seq
@@ -1466,19 +1497,20 @@ class Meaning:
         carried = {}
         for s in secrets:
             if not isinstance(s, dict):
-                s = {}
+                bad("a carried secret is not an object")
             exact_fields(s, seq, "a carried secret", ("name", "kind", "min_approvals", "items"))
             name = s.get("name") if isinstance(s.get("name"), str) else ""
+            if name in carried:
+                bad("the ceremony carries %s twice" % q(name))
             info = self.secrets.get(name)
             if info is None:
                 bad("the ceremony carries %s, which was never deposited" % q(name))
-            if name in carried:
-                bad("the ceremony carries %s twice" % q(name))
             smin = s.get("min_approvals")
+            if "min_approvals" not in s or not (smin is None or is_u64(smin)):
+                bad("%s's min_approvals is not a number" % name)
             items = s.get("items")
             same = (
                 s.get("kind") == info["kind"]
-                and (smin is None or is_u64(smin))
                 and (smin or 0) == info["min"]
                 and isinstance(items, list)
                 and len(items) == len(info["digests"])
@@ -1488,13 +1520,13 @@ class Meaning:
             digests = []
             for i, it in enumerate(items):
                 if not isinstance(it, dict):
-                    it = {}
+                    bad("a carried item is not an object")
                 exact_fields(it, seq, "a carried item", ("digest", "state", "release"))
+                if "release" in it and not is_u64(it["release"]):
+                    bad("a carried item's release is not an entry number")
                 d = it.get("digest") if is_digest(it.get("digest")) else None
                 state = it.get("state")
                 release = it.get("release")
-                if "release" in it and not is_u64(release):
-                    release = "not an integer"
                 now = self.items.get((name, i))
                 if now is None:
                     fits = state == "available" and release is None
@@ -1575,7 +1607,7 @@ class Meaning:
             fail(seq, "Malformed", "entry %d is not a release" % r)
         s, i, actor = self.releases[r]
         if (s, i) != (secret, index) or str_field(m, seq, "actor") != actor:
-            fail(seq, "Malformed", "entry %d is not the release of %s #%d by its actor" % (r, secret, index + 1))
+            fail(seq, "Malformed", "entry %d is not the release of %s #%d by its actor" % (r, secret, plus_one(index)))
         if outcome not in ("confirmed", "stdout", "timeout", "dismissed"):
             fail(seq, "Malformed", "unknown display outcome %s" % q(outcome))
         if outcome in ("confirmed", "stdout"):
@@ -1584,9 +1616,18 @@ class Meaning:
                 item[1] = True
 
 
+def os_error(e):
+    """An OSError as breakglass (Rust) words it: `No such file or directory
+    (os error 2)`."""
+    if e.errno is not None and e.strerror:
+        return "%s (os error %d)" % (e.strerror, e.errno)
+    return str(e)
+
+
 def check_officer_files(bundle, certs):
     """officers/ holds exactly NAME.asc for each enrolled officer, each the
-    certificate genesis enrolled under that name (same packets)."""
+    certificate the ledger enrolled under that name (same packets). Every
+    file is read (and its name and size checked) before any is compared."""
     d = os.path.join(bundle, OFFICERS)
 
     def bad(why):
@@ -1595,51 +1636,120 @@ def check_officer_files(bundle, certs):
     try:
         names = sorted(os.listdir(d))
     except OSError as e:
-        bad("%s: %s" % (d, e))
-    enrolled = dict(certs)
+        bad("%s: %s" % (d, os_error(e)))
+    files = []
     for file in names:
         name = file[:-4] if file.endswith(".asc") else ""
         if not OFFICER_NAME.fullmatch(name) or not os.path.isfile(os.path.join(d, file)):
             bad("officers/%s is not NAME.asc for a valid officer name" % file)
         try:
             with open(os.path.join(d, file), "rb") as f:
-                data = f.read(MAX_SMALL_FILE)
+                data = f.read(MAX_SMALL_FILE + 1)
         except OSError as e:
-            bad("officers/%s: %s" % (file, e))
+            bad("officers/%s: %s" % (file, os_error(e)))
+        if len(data) > MAX_SMALL_FILE:
+            bad("officers/%s is larger than %d bytes" % (file, MAX_SMALL_FILE))
+        files.append((name, data))
+    enrolled = dict(certs)
+    for name, data in files:
         if name not in enrolled:
-            bad("officers/%s is not an officer the ledger enrolled" % file)
+            bad("officers/%s.asc is not an officer the ledger enrolled" % name)
         try:
             same = Cert(data).packets == parse_cert(enrolled[name]).packets
         except Bad:
             same = False
         if not same:
-            bad("officers/%s is not the certificate the ledger enrolled for %s" % (file, name))
+            bad("officers/%s.asc is not the certificate the ledger enrolled for %s" % (name, name))
     for name, _ in certs:
         if name + ".asc" not in names:
             bad("officers/%s.asc is missing" % name)
 
 
+def check_ledger_cert_file(bundle, ledger_fingerprint):
+    """ledger-cert.asc, when the bundle has one, is a certificate of the
+    ledger key the genesis entry names (by fingerprint)."""
+    path = os.path.join(bundle, LEDGER_CERT)
+    if not os.path.isfile(path):
+        return
+    text = read_small(path, "BadLedgerCertFile")
+    try:
+        named = Cert(text.encode("utf-8")).fingerprint
+    except Bad:
+        named = None
+    if named != ledger_fingerprint:
+        fail(None, "BadLedgerCertFile", "%s is not the ledger key the genesis entry names" % LEDGER_CERT)
+
+
 # ---------------------------------------------------------------------------
 # The state file (docs/LEDGER.md section 7)
 
+STATE_FIELDS = ("origin", "size", "root")
+
+
+def _unexpected(v):
+    """A JSON value as serde names what it found instead."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean `%s`" % ("true" if v else "false")
+    if isinstance(v, int):
+        return "integer `%d`" % v
+    if isinstance(v, str):
+        return "string %s" % q(v)
+    return "sequence" if isinstance(v, list) else "map"
+
+
 def load_state(path):
-    """(origin, size, root or None) from the state file, or None if absent."""
+    """(origin, size, root or None) from the state file, or None if absent.
+    An object with exactly origin (string), size (integer, at least 1) and
+    root (string): members are checked in key order, as breakglass reads
+    them; a member given twice counts once, with its last value."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
         return None
     except OSError as e:
-        fail(None, "BadState", "%s: %s" % (path, e))
+        fail(None, "BadState", "%s: %s" % (path, os_error(e)))
+
+    def bad(why):
+        fail(None, "BadState", "%s: %s" % (path, why))
+
+    def no_float(t):
+        raise Bad("%s is not an integer" % t[:40])
+
+    def integer(t):
+        if len(t) > 21 or t == "-0" or not I64_MIN <= int(t) <= U64_MAX:
+            no_float(t)
+        return int(t)
+
     try:
-        s = parse_json(data)
+        text = data.decode("utf-8")
+        _check_depth(data)
+        s = json.loads(text, parse_float=no_float, parse_int=integer, parse_constant=_no_constant)
+        canonical(s)  # no lone surrogate
     except Bad as e:
-        fail(None, "BadState", "%s: %s" % (path, e))
+        bad(e)
+    except (ValueError, RecursionError) as e:
+        bad("not JSON: %s" % e)
     if not isinstance(s, dict):
-        fail(None, "BadState", "%s: not a JSON object" % path)
-    for k, ok in (("origin", isinstance(s.get("origin"), str)), ("size", is_u64(s.get("size"))), ("root", isinstance(s.get("root"), str))):
-        if not ok:
-            fail(None, "BadState", "%s: no valid field %s" % (path, q(k)))
+        bad("not a JSON object")
+    for k in sorted(s):
+        v = s[k]
+        if k not in STATE_FIELDS:
+            bad("unknown field `%s`, expected one of `origin`, `size`, `root`" % k)
+        if k == "size":
+            if isinstance(v, int) and not isinstance(v, bool) and v < 0:
+                bad("invalid value: %s, expected u64" % _unexpected(v))
+            if not is_u64(v):
+                bad("invalid type: %s, expected u64" % _unexpected(v))
+        elif not isinstance(v, str):
+            bad("invalid type: %s, expected a string" % _unexpected(v))
+    for k in STATE_FIELDS:
+        if k not in s:
+            bad("missing field `%s`" % k)
+    if s["size"] == 0:
+        bad("size 0: a ledger holds at least its genesis")
     return s["origin"], s["size"], decode_root(s["root"])
 
 
@@ -1709,6 +1819,7 @@ def verify(bundle, pin, state_path):
     meaning = Meaning(v)
     meaning.run()
     check_officer_files(bundle, meaning.certs)
+    check_ledger_cert_file(bundle, v.genesis_ledger_key)
     cp = v.checkpoint
     state = ""
     if state_path:
