@@ -150,7 +150,9 @@ SCHEMA = {
     "passphrase": ((), ()),
     "locked": (("cause",), ()),
     "clock": (("direction", "clock", "previous"), ()),
+    "alerts": (("action", "program", "args", "statement", "signature"), ()),
 }
+ALERTS_FIELDS = ("type", "vault", "epoch", "action", "program", "args", "officer", "time")
 APPROVAL_FIELDS = ("type", "vault", "epoch", "secret", "reason", "nonce", "expires", "officer")
 CEREMONY_FIELDS = (
     "type",
@@ -1071,6 +1073,8 @@ class Meaning:
                         self.release(seq, m)
                     elif kind == "rekey":
                         self.rekey(seq, m)
+                    elif kind == "alerts":
+                        self.alerts(seq, m)
                     elif kind == "gap_acknowledged":
                         self.gap_acknowledged(seq, m)
                     elif kind == "restored":
@@ -1542,6 +1546,45 @@ class Meaning:
             carried[name] = digests
         for name, digests in carried.items():
             self.secrets[name]["digests"] = digests
+
+    def alerts(self, seq, m):
+        """An officer sets or clears the alert hook (docs/ALERTS.md): a
+        `breakglass-alerts/v1` statement they sign names the action, the
+        program and its arguments exactly as the entry does."""
+        actor = str_field(m, seq, "actor")
+        action = str_field(m, seq, "action")
+        st = m.get("statement")
+        if not isinstance(st, dict):
+            fail(seq, "Malformed", "no alerts statement")
+        sig = signature_field(m, seq, "BadApprovalSignature", "the alerts change")
+        signer = self.officer(seq, actor, "UnknownOfficer")
+        try:
+            self.v.check_signature(signer, canonical(st), sig)
+        except Bad:
+            fail(seq, "BadApprovalSignature", "the alerts statement does not verify with %s's certificate" % actor)
+        exact_fields(st, seq, "the alerts statement", ALERTS_FIELDS)
+        time_field(st, seq, "time")
+        args = m.get("args")
+        args_ok = isinstance(args, list) and all(isinstance(a, str) for a in args)
+        if action == "set":
+            shape_ok = isinstance(m.get("program"), str) and args_ok
+        elif action == "clear":
+            shape_ok = m.get("program") is None and "program" in m and args == []
+        else:
+            shape_ok = False
+        same = (
+            st.get("type") == "breakglass-alerts/v1"
+            and st.get("vault") == self.vault
+            and json_eq(st.get("epoch"), self.epoch)
+            and st.get("action") == action
+            and json_eq(st.get("program"), m.get("program"))
+            and "program" in st
+            and json_eq(st.get("args"), m.get("args"))
+            and "args" in st
+            and st.get("officer") == actor
+        )
+        if not shape_ok or not same:
+            fail(seq, "ApprovalMismatch", "the signed alerts statement does not match the entry")
 
     def gap_acknowledged(self, seq, m):
         """A quorum of current officers acknowledges the gap a restore

@@ -2536,3 +2536,48 @@ fn state_files_hold_exactly_origin_size_and_root() {
         assert_eq!(code, 0, "{err}");
     }
 }
+
+/// An alert hook set and cleared (issue 8): both verifiers accept the
+/// signed `alerts` entries, and both refuse one whose program was changed
+/// and re-signed by the ledger key, since the officer's statement names
+/// another program.
+#[test]
+fn alert_hook_changes_are_checked_alike() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let true_bin = ["/bin/true", "/usr/bin/true"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("a true program");
+    let a = format!("{}\n", OFFICERS[0].1);
+    cli(
+        &f.vault,
+        &["alerts", "set", "--officer", "alice", "--", true_bin],
+        &a,
+    );
+    cli(&f.vault, &["alerts", "clear", "--officer", "alice"], &a);
+    let bundle = f.root.join("alerts-bundle");
+    {
+        let v = Vault::open(&f.vault).unwrap();
+        audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
+    }
+    assert_both_pass(&bundle, &[]);
+    if !crypto_ok() {
+        return;
+    }
+    let mut l = lines(&bundle);
+    let i = index_of(&l, "alerts", 0);
+    let mut m = entry(&l, i);
+    m.insert("program".into(), "/tmp/evil".into());
+    set_entry(&mut l, i, m);
+    write_and_resign(&bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_both_fail(
+        &bundle,
+        &[],
+        &format!(
+            "entry {i}: approval for something else: the signed alerts statement does not match the entry"
+        ),
+    );
+}
