@@ -7,6 +7,7 @@ use breakglass::clock::ManualClock;
 use breakglass::crypto::KdfParams;
 use breakglass::records::SecretKind;
 use breakglass::tui::App;
+use breakglass::tui::officers::SHARE_WAITING;
 use breakglass::tui::theme::Theme;
 use breakglass::vault::{InitOptions, NewOfficer};
 use breakglass::{Passphrase, SecretValue, Vault, ledger};
@@ -1591,12 +1592,67 @@ fn help_and_keys_name_the_officer_screens() {
         &c.screen(),
         &[
             "o officers",
-            "a add · x remove the selected · t threshold · k rekey.",
-            "current and proposed side by side",
+            "d drill ·",
+            "a add · x remove · t threshold · k rekey: a ceremony shows current",
+            "and proposed side by side",
         ],
     );
     c.key(KeyCode::Char('x'));
     // The key closed the help and did nothing else.
     assert_shows(&c.screen(), "· officers ·");
     assert_no_colour(&c);
+}
+
+#[test]
+fn an_officer_drills_from_the_officers_screen_and_takes_a_waiting_share() {
+    let mut c = console();
+    // A ceremony that carol does not attend leaves her share waiting.
+    c.key(KeyCode::Char('o'));
+    c.key(KeyCode::Char('k'));
+    c.key(KeyCode::Enter);
+    c.approve_next("alice");
+    c.approve_next("bob");
+    assert_shows(row_with(&c.screen(), "carol"), SHARE_WAITING);
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Char('d'));
+    assert_whole(
+        &c.screen(),
+        &[
+            "Passphrase for carol (hidden): ▏",
+            "carol proves their passphrase still opens their share; nothing is released.",
+            "1 officer has a new share waiting: a drill (d) takes it.",
+        ],
+    );
+    c.type_text("not-carols");
+    c.key(KeyCode::Enter);
+    c.app.settle();
+    c.app.tick();
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "Wrong passphrase for carol (attempt 1 of 3, logged).",
+            "Passphrase for carol (hidden, attempt 2 of 3)",
+        ],
+    );
+    assert!(!s.contains("not-carols"), "{s}");
+    c.sign("carol");
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &["carol's passphrase unlocks their share; drill logged as ledger entry"],
+    );
+    assert_shows(row_with(&s, "carol"), "2027-01-15 08:00");
+    assert!(!s.contains("share waiting"), "{s}");
+    assert_no_passphrase(&s);
+    assert_eq!(c.last_entry()["kind"], "drill");
+    // Her new share opens: carol approves a release in the new epoch.
+    c.key(KeyCode::Esc);
+    c.start_release("after the rekey");
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Down);
+    c.approve_next("carol");
+    c.approve_next("alice");
+    assert_shows(&c.screen(), "K7QX");
 }

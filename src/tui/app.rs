@@ -872,6 +872,7 @@ impl App {
                 )
             }
             Screen::Deposit(_) => ("deposit", None, Ok(())),
+            Screen::Officers(_) => ("drill", None, Ok(())),
             _ => return,
         };
         let params = checked.and_then(|()| {
@@ -976,6 +977,15 @@ impl App {
                     self.apply(Action::StatementFor(o));
                 }
             }
+            Screen::Officers(o) => {
+                let text = if matches!(e, Error::BadPassphrase(_)) {
+                    o.drill_failed(&officer)
+                } else {
+                    o.drill_done();
+                    format!("The drill failed: {}", err_text(&e))
+                };
+                self.say(true, text);
+            }
             Screen::Deposit(d) => {
                 if matches!(e, Error::BadPassphrase(_)) {
                     d.wrong += 1;
@@ -1064,6 +1074,16 @@ impl App {
                 c.note = None;
                 c.quorum_reached();
             }
+            Screen::Officers(_) => match self.vault.drill_derived(&officer, &kek) {
+                // A fresh screen: the drill's time, and any share taken.
+                Ok(seq) => self.back_to_officers(
+                    false,
+                    format!(
+                        "{officer}'s passphrase unlocks their share; drill logged as ledger entry {seq}."
+                    ),
+                ),
+                Err(e) => self.unlock_failed(officer, e),
+            },
             Screen::Deposit(d) => match self
                 .vault
                 .authenticate_derived(&officer, &kek, "deposit", None)
@@ -1161,7 +1181,7 @@ impl App {
             Screen::Release(r) => r.render(f, body, self.vault.now(), self.spinner(), &self.theme),
             Screen::Deposit(d) => d.render(f, body, self.spinner(), &self.theme),
             Screen::Ledger(l) => l.render(f, body, &verified, &self.theme),
-            Screen::Officers(o) => o.render(f, body, self.vault.now(), &self.theme),
+            Screen::Officers(o) => o.render(f, body, self.vault.now(), self.spinner(), &self.theme),
             Screen::Ceremony(c) => c.render(f, body, self.vault.now(), self.spinner(), &self.theme),
             Screen::Reveal(_) => {}
         }
@@ -1254,6 +1274,7 @@ impl App {
             Screen::Officers(o) if o.is_editing() => &[("Enter", "continue"), ("Esc", "cancel")],
             Screen::Officers(_) => &[
                 ("↑↓", "select"),
+                ("d", "drill"),
                 ("a", "add"),
                 ("x", "remove"),
                 ("t", "threshold"),
@@ -1308,12 +1329,12 @@ impl App {
             Line::from("          codes one per line (hidden), confirm the count."),
             Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
             Line::from("          s secret · o officer · c clear filters · e export · v verify"),
-            Line::from("Officers  each officer's last drill and any new share waiting for them;"),
+            Line::from("Officers  each officer's last drill, any new share waiting; d drill ·"),
             Line::from(
-                "          a add · x remove the selected · t threshold · k rekey. Each shows",
+                "          a add · x remove · t threshold · k rekey: a ceremony shows current",
             ),
             Line::from(
-                "          current and proposed side by side, then approves like a release.",
+                "          and proposed side by side, then collects approvals as a release.",
             ),
             Line::from(""),
             Line::from("q quits from home. Ctrl-C quits from anywhere: a release or ceremony in"),

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::Action;
+use super::release::{ATTEMPTS, Attempts};
 use super::theme::Theme;
 use super::widgets::{InputEvent, TextInput, plural, step};
 use crate::clock::rfc3339;
@@ -24,6 +25,10 @@ enum Prompt {
     Name(TextInput),
     /// The new threshold.
     Threshold(TextInput),
+    /// The officer who drills types their passphrase (hidden).
+    Drill(String, TextInput),
+    /// Argon2 runs for the officer who drills.
+    Drilling(String),
 }
 
 /// Officers screen state.
@@ -35,6 +40,8 @@ pub struct Officers {
     prompt: Option<Prompt>,
     /// A problem with what was typed, shown until the next key.
     pub error: Option<String>,
+    /// Wrong passphrases typed in drills on this screen, per officer.
+    wrong: Attempts,
 }
 
 impl Officers {
@@ -47,12 +54,38 @@ impl Officers {
             selected: 0,
             prompt: None,
             error: None,
+            wrong: Attempts::default(),
         }
     }
 
     /// Whether a prompt takes the keys (so `?` is typed, not help).
     pub fn is_editing(&self) -> bool {
         self.prompt.is_some()
+    }
+
+    /// A drill's passphrase was wrong: counts it, and asks again unless
+    /// the officer has used every attempt on this screen. Returns the
+    /// message to show.
+    pub fn drill_failed(&mut self, officer: &str) -> String {
+        self.wrong.add(officer);
+        let n = self.wrong.count(officer);
+        if n < ATTEMPTS {
+            self.prompt = Some(Prompt::Drill(officer.to_string(), TextInput::hidden(1024)));
+            format!(
+                "Wrong passphrase for {officer} (attempt {n} of {ATTEMPTS}, logged). Try again, or Esc."
+            )
+        } else {
+            self.prompt = None;
+            format!(
+                "Wrong passphrase for {officer} {ATTEMPTS} times (logged). The drill failed: \
+                 find out why before {officer} is needed in an emergency."
+            )
+        }
+    }
+
+    /// A drill ended other than with a wrong passphrase.
+    pub fn drill_done(&mut self) {
+        self.prompt = None;
     }
 
     /// The selected officer's name.
@@ -63,8 +96,10 @@ impl Officers {
     /// Pasted text goes to the open prompt.
     pub fn paste(&mut self, text: &str) {
         match &mut self.prompt {
-            Some(Prompt::Name(i)) | Some(Prompt::Threshold(i)) => i.paste(text),
-            None => {}
+            Some(Prompt::Name(i)) | Some(Prompt::Threshold(i)) | Some(Prompt::Drill(_, i)) => {
+                i.paste(text)
+            }
+            Some(Prompt::Drilling(_)) | None => {}
         }
     }
 
@@ -75,6 +110,23 @@ impl Officers {
             let (input, is_name) = match p {
                 Prompt::Name(i) => (i, true),
                 Prompt::Threshold(i) => (i, false),
+                Prompt::Drill(officer, i) => {
+                    return match i.on_key(key) {
+                        InputEvent::Edited => Action::None,
+                        InputEvent::Cancel => {
+                            self.prompt = None;
+                            Action::None
+                        }
+                        InputEvent::Submit => {
+                            let officer = officer.clone();
+                            let action = i.unlock(officer.clone());
+                            self.prompt = Some(Prompt::Drilling(officer));
+                            action
+                        }
+                    };
+                }
+                // Keys wait while Argon2 runs.
+                Prompt::Drilling(_) => return Action::None,
             };
             return match input.on_key(key) {
                 InputEvent::Edited => Action::None,
@@ -144,6 +196,20 @@ impl Officers {
                 }),
                 None => Action::None,
             },
+            KeyCode::Char('d') => {
+                match self.selected() {
+                    Some(o) if self.wrong.count(o) >= ATTEMPTS => {
+                        self.error = Some(format!(
+                            "{o} has used every attempt on this screen; drill again later."
+                        ));
+                    }
+                    Some(o) => {
+                        self.prompt = Some(Prompt::Drill(o.to_string(), TextInput::hidden(1024)));
+                    }
+                    None => {}
+                }
+                Action::None
+            }
             KeyCode::Char('k') => Action::BeginCeremony(CeremonyPlan {
                 kind: CeremonyKind::Rekey,
                 add: Vec::new(),
@@ -155,8 +221,9 @@ impl Officers {
         }
     }
 
-    /// Draws the screen. `now` (Unix seconds) dates the drills.
-    pub fn render(&self, f: &mut Frame<'_>, area: Rect, now: i64, theme: &Theme) {
+    /// Draws the screen. `now` (Unix seconds) dates the drills; `spinner`
+    /// turns while a drill's Argon2 runs.
+    pub fn render(&self, f: &mut Frame<'_>, area: Rect, now: i64, spinner: &str, theme: &Theme) {
         let [head, table, foot] = Layout::vertical([
             Constraint::Length(4),
             Constraint::Min(4),
@@ -173,21 +240,16 @@ impl Officers {
                 ),
                 Span::styled(format!("   Epoch {}", self.epoch), theme.dim()),
             ]),
-            Line::from(
-                "Drill quarterly: `breakglass drill --officer NAME` proves a passphrase works.",
-            )
-            .style(theme.dim()),
+            Line::from("Drill quarterly and after each ceremony: d drills the selected officer.")
+                .style(theme.dim()),
         ];
         if waiting > 0 {
             lines.push(Line::from(Span::styled(
-                format!(
-                    "{} the share a ceremony left for them: ask them to drill.",
-                    if waiting == 1 {
-                        "1 officer has not yet taken".to_string()
-                    } else {
-                        format!("{waiting} officers have not yet taken")
-                    }
-                ),
+                if waiting == 1 {
+                    "1 officer has a new share waiting: a drill (d) takes it.".to_string()
+                } else {
+                    format!("{waiting} officers have a new share waiting: a drill (d) takes it.")
+                },
                 theme.warn(),
             )));
         }
@@ -232,10 +294,39 @@ impl Officers {
             lines.push(Line::from(Span::styled(e.clone(), theme.error())));
         }
         match &self.prompt {
+            Some(Prompt::Drilling(o)) => {
+                lines.push(Line::from(Span::styled(
+                    format!("{spinner} Unlocking {o}'s share (Argon2id)…"),
+                    theme.warn(),
+                )));
+                f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), foot);
+            }
+            Some(Prompt::Drill(o, i)) => {
+                let [hint, input] =
+                    Layout::vertical([Constraint::Length(2), Constraint::Length(1)]).areas(foot);
+                if lines.is_empty() {
+                    lines.push(Line::from(Span::styled(
+                        format!("{o} proves their passphrase still opens their share; nothing is released."),
+                        theme.dim(),
+                    )));
+                }
+                f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), hint);
+                let n = self.wrong.count(o);
+                let label = if n == 0 {
+                    format!("Passphrase for {o} (hidden)")
+                } else {
+                    format!(
+                        "Passphrase for {o} (hidden, attempt {} of {ATTEMPTS})",
+                        n + 1
+                    )
+                };
+                i.render(f, input, &label, theme);
+            }
             Some(p) => {
                 let [hint, input] =
                     Layout::vertical([Constraint::Length(2), Constraint::Length(1)]).areas(foot);
                 let (label, input_w, text) = match p {
+                    Prompt::Drill(..) | Prompt::Drilling(_) => return,
                     Prompt::Name(i) => (
                         "New officer's name",
                         i,
