@@ -1656,3 +1656,19 @@ fn an_officer_drills_from_the_officers_screen_and_takes_a_waiting_share() {
     c.approve_next("alice");
     assert_shows(&c.screen(), "K7QX");
 }
+
+#[test]
+fn ctrl_c_during_a_ceremony_cancels_it_and_logs_the_cancellation() {
+    let mut c = console();
+    begin_add(&mut c, "dave");
+    c.key(KeyCode::Enter);
+    c.approve_next("alice");
+    c.ctrl('c');
+    assert!(c.app.should_quit());
+    let last = c.last_entry();
+    assert_eq!(
+        (last["kind"].as_str(), last["approvals"].as_u64()),
+        (Some("cancelled"), Some(1))
+    );
+    assert_eq!(c.app.vault().status().unwrap().officers.len(), 3);
+}

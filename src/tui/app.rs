@@ -615,13 +615,15 @@ impl App {
                     _ => 0,
                 };
                 self.cancel_in_progress();
-                self.back_to_officers(
-                    false,
+                let text = if n == 0 {
+                    "Ceremony cancelled before anyone signed (logged). Nothing changed.".into()
+                } else {
                     format!(
-                        "Ceremony cancelled and logged; {} discarded.",
+                        "Ceremony cancelled and logged; {} discarded. Nothing changed.",
                         plural(n, "approval", "approvals")
-                    ),
-                );
+                    )
+                };
+                self.back_to_officers(false, text);
             }
             Action::OpenRelease(pre) => {
                 self.message = None;
@@ -820,10 +822,18 @@ impl App {
         }
     }
 
-    /// Back to a fresh officers screen (after a ceremony ended) with `text`.
+    /// Back to a fresh officers screen (after a ceremony or a drill ended)
+    /// with `text`, the same officer selected if still listed.
     fn back_to_officers(&mut self, error: bool, text: String) {
+        let selected = match &self.screen {
+            Screen::Officers(o) => o.selected().map(str::to_owned),
+            _ => None,
+        };
         self.refresh();
         self.open_officers();
+        if let (Screen::Officers(o), Some(name)) = (&mut self.screen, selected) {
+            o.select(&name);
+        }
         self.say(error, text);
     }
 
@@ -1271,6 +1281,7 @@ impl App {
                 ("v", "verify"),
                 ("q", "back"),
             ],
+            Screen::Officers(o) if o.is_drilling() => &[],
             Screen::Officers(o) if o.is_editing() => &[("Enter", "continue"), ("Esc", "cancel")],
             Screen::Officers(_) => &[
                 ("↑↓", "select"),

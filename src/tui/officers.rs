@@ -63,6 +63,18 @@ impl Officers {
         self.prompt.is_some()
     }
 
+    /// Whether a drill's Argon2 is running (keys wait).
+    pub fn is_drilling(&self) -> bool {
+        matches!(self.prompt, Some(Prompt::Drilling(_)))
+    }
+
+    /// Selects the officer called `name`, if listed.
+    pub fn select(&mut self, name: &str) {
+        if let Some(i) = self.rows.iter().position(|r| r.name == name) {
+            self.selected = i;
+        }
+    }
+
     /// A drill's passphrase was wrong: counts it, and asks again unless
     /// the officer has used every attempt on this screen. Returns the
     /// message to show.
@@ -367,11 +379,32 @@ pub fn drill_text(t: i64, now: i64) -> String {
         stamp.get(..10).unwrap_or(&stamp),
         stamp.get(11..16).unwrap_or("")
     );
-    let days = (now - t).max(0) / 86_400;
-    let ago = match days {
-        0 => "today".to_string(),
-        1 => "yesterday".to_string(),
-        d => format!("{d} days ago"),
+    let secs = (now - t).max(0);
+    let ago = match (secs / 3600, secs / 86_400) {
+        (0, _) => "just now".to_string(),
+        (h, 0) => format!("{h} h ago"),
+        (_, 1) => "1 day ago".to_string(),
+        (_, d) => format!("{d} days ago"),
     };
     format!("{short}, {ago}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drill_text;
+
+    #[test]
+    fn a_drill_time_reads_as_a_date_and_how_long_ago() {
+        let t = 1_800_000_000; // 2027-01-15T08:00:00Z
+        for (later, want) in [
+            (0, "2027-01-15 08:00, just now"),
+            (59 * 60, "2027-01-15 08:00, just now"),
+            (5 * 3600, "2027-01-15 08:00, 5 h ago"),
+            (86_400, "2027-01-15 08:00, 1 day ago"),
+            (120 * 86_400, "2027-01-15 08:00, 120 days ago"),
+            (-60, "2027-01-15 08:00, just now"),
+        ] {
+            assert_eq!(drill_text(t, t + later), want, "{later} s later");
+        }
+    }
 }
