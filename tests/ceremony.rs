@@ -297,3 +297,45 @@ fn a_failure_at_any_step_leaves_the_old_epoch_whole() {
         assert!(release(&mut v, &["alice", "bob"]).is_err());
     }
 }
+
+#[test]
+fn the_officer_overview_shows_drills_and_waiting_shares_from_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path(), &["A-1"]);
+    let view = |v: &Vault| -> Vec<(String, bool, bool)> {
+        v.officer_overview()
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.name, o.last_drill.is_some(), o.share_waiting))
+            .collect()
+    };
+    let row = |n: &str, drilled, waiting| (n.to_string(), drilled, waiting);
+    v.drill("alice", &pass("alice")).unwrap();
+    // A wrong passphrase is no drill.
+    assert!(v.drill("bob", &pass("nobody")).is_err());
+    assert_eq!(
+        view(&v),
+        [
+            row("alice", true, false),
+            row("bob", false, false),
+            row("carol", false, false)
+        ]
+    );
+    // carol misses the ceremony: her share waits until she authenticates;
+    // a refusal naming her does not count as that.
+    ceremony(&mut v, add("dave"), &["alice", "bob"]).unwrap();
+    assert!(ceremony(&mut v, add("carol"), &["alice", "bob"]).is_err());
+    assert_eq!(last_kind(&v), "refused");
+    let waiting: Vec<bool> = view(&v).iter().map(|r| r.2).collect();
+    assert_eq!(waiting, [false, false, true, false]);
+    v.drill("carol", &pass("carol")).unwrap();
+    assert_eq!(
+        view(&v),
+        [
+            row("alice", true, false),
+            row("bob", false, false),
+            row("carol", true, false),
+            row("dave", false, false)
+        ]
+    );
+}

@@ -7,6 +7,7 @@ use breakglass::clock::ManualClock;
 use breakglass::crypto::KdfParams;
 use breakglass::records::SecretKind;
 use breakglass::tui::App;
+use breakglass::tui::officers::SHARE_WAITING;
 use breakglass::tui::theme::Theme;
 use breakglass::vault::{InitOptions, NewOfficer};
 use breakglass::{Passphrase, SecretValue, Vault, ledger};
@@ -470,7 +471,7 @@ fn help_opens_on_question_mark_and_closes_on_any_key() {
     let s = c.screen();
     assert_shows(&s, "Press any key to close this help.");
     assert_shows(&s, "breakglass console");
-    assert_shows(&s, "l ledger · q quit");
+    assert_shows(&s, "l ledger · o officers");
     c.key(KeyCode::Char('x'));
     assert!(!c.screen().contains("Press any key"));
 }
@@ -1311,4 +1312,419 @@ fn the_console_delivers_alerts_in_the_background_and_warns_when_they_fail() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_shows(&c.screen_at(200, 50), "ALERTS");
+}
+
+// ---- Officers and ceremonies (issue 9) ----
+
+const DAVE: &str = "dave-pass-4444";
+
+/// No officer's passphrase, nor dave's, is anywhere on `screen`.
+fn assert_no_passphrase(screen: &str) {
+    for p in OFFICERS.iter().map(|(_, p)| *p).chain([DAVE]) {
+        assert!(!screen.contains(p), "a passphrase is on screen:\n{screen}");
+    }
+}
+
+/// Every cell is drawn without colour (the console's theme is NO_COLOR).
+fn assert_no_colour(c: &Console) {
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| c.app.render(f)).unwrap();
+    for cell in t.backend().buffer().content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "{cell:?}"
+        );
+    }
+}
+
+/// The screen's row that holds `needle`.
+fn row_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no row with {needle:?}:\n{screen}"))
+}
+
+#[test]
+fn the_officers_screen_shows_each_last_drill() {
+    let mut c = console();
+    c.key(KeyCode::Char('o'));
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &["OFFICER", "LAST DRILL (UTC)", "Quorum 2 of 3", "Esc back"],
+    );
+    assert_shows(row_with(&s, "alice"), "never");
+    c.key(KeyCode::Esc);
+    c.app.vault().drill("alice", &pass("alice")).unwrap();
+    c.clock.advance(3 * 86_400);
+    c.key(KeyCode::Char('o'));
+    let s = c.screen();
+    assert_shows(row_with(&s, "alice"), "2027-01-15 08:00, 3 days ago");
+    assert_shows(row_with(&s, "bob"), "never");
+    assert_no_passphrase(&s);
+    assert_no_colour(&c);
+    c.key(KeyCode::Char('a'));
+    assert_whole(
+        &c.screen(),
+        &["a name the vault has never used.", "New officer's name: ▏"],
+    );
+    c.key(KeyCode::Esc);
+    assert_whole(&c.screen(), &["k rekey"]);
+}
+
+/// Home → officers → `a`, the name, Enter: the review screen.
+fn begin_add(c: &mut Console, name: &str) {
+    c.key(KeyCode::Char('o'));
+    c.key(KeyCode::Char('a'));
+    c.type_text(name);
+    c.key(KeyCode::Enter);
+}
+
+#[test]
+fn adding_an_officer_shows_current_and_proposed_before_anyone_signs() {
+    let mut c = console();
+    let entries = c.kinds().len();
+    begin_add(&mut c, "dave");
+    let s = c.screen();
+    // Side by side on one row each, before any signature.
+    assert_shows(row_with(&s, "CURRENT (epoch 0)"), "PROPOSED (epoch 1)");
+    assert_shows(row_with(&s, "2 of 3"), "2 of 4");
+    assert_shows(&s, "+ dave (joins)");
+    assert_whole(
+        &s,
+        &[
+            "Nothing is signed yet.",
+            "Needs 2 approvals",
+            "Enter begin signing",
+        ],
+    );
+    assert_no_colour(&c);
+    assert_eq!(c.kinds().len(), entries, "reviewing logs nothing");
+
+    c.key(KeyCode::Enter);
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "alice signs:",
+            "ceremony  officer_add",
+            "quorum  2 of 4",
+            "officers  alice, bob, carol, dave",
+            "0 of 2 approvals",
+            "Esc cancel ceremony",
+        ],
+    );
+    assert_no_colour(&c);
+    c.approve_next("alice");
+    assert_whole(&c.screen(), &["alice approved (1 of 2).", "bob signs:"]);
+    c.approve_next("bob");
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "alice, bob approved (2 of 2).",
+            "New passphrase for dave (hidden)",
+        ],
+    );
+
+    // Too short, then two that differ, then the same twice.
+    c.type_text("short");
+    c.key(KeyCode::Enter);
+    assert_whole(&c.screen(), &["must have at least 8 characters."]);
+    c.type_text(DAVE);
+    c.key(KeyCode::Enter);
+    assert_shows(&c.screen(), "dave, again to confirm (hidden): ▏");
+    c.type_text("dave-pass-4445");
+    assert_shows(
+        &c.screen(),
+        "dave, again to confirm (hidden): ••••••••••••••▏",
+    );
+    c.key(KeyCode::Enter);
+    assert_whole(&c.screen(), &["The two passphrases for dave differ."]);
+    c.type_text(DAVE);
+    c.key(KeyCode::Enter);
+    c.type_text(DAVE);
+    assert_no_passphrase(&c.screen());
+    c.key(KeyCode::Enter);
+    assert_whole(&c.screen(), &["Re-encrypting the vault for epoch 1…"]);
+    c.app.settle();
+
+    let st = c.app.vault().status().unwrap();
+    assert_eq!((st.threshold, st.officers.len(), st.epoch), (2, 4, 1));
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "Epoch 1: 2 of 4 (alice, bob, carol, dave); ledger entry",
+            "Quorum 2 of 4",
+            "new share waiting (drill to take it)",
+        ],
+    );
+    assert_shows(row_with(&s, "carol"), "new share waiting");
+    assert!(!row_with(&s, "dave ").contains("waiting"), "{s}");
+    assert_no_passphrase(&s);
+    assert_eq!(c.last_entry()["kind"], "rekey");
+
+    // dave's passphrase is the one typed twice; carol's drill takes her share.
+    c.app
+        .vault()
+        .drill("dave", &Passphrase::new(DAVE.to_string()))
+        .unwrap();
+    c.app.vault().drill("carol", &pass("carol")).unwrap();
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('o'));
+    let s = c.screen();
+    assert!(!s.contains("share waiting"), "{s}");
+    assert_shows(row_with(&s, "carol"), "2027-01-15 08:00");
+    assert_shows(&c.screen(), "Quorum 2 of 4");
+    c.key(KeyCode::Esc);
+    assert_shows(&c.screen(), "Quorum 2 of 4");
+}
+
+#[test]
+fn removing_an_officer_then_below_the_threshold_is_refused_with_one_message() {
+    let mut c = console();
+    c.key(KeyCode::Char('o'));
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Char('x'));
+    let s = c.screen();
+    assert_whole(&s, &["Remove officer carol", "− carol (leaves)"]);
+    assert_shows(row_with(&s, "2 of 3"), "2 of 2");
+    c.key(KeyCode::Enter);
+    c.approve_next("alice");
+    c.approve_next("bob");
+    let st = c.app.vault().status().unwrap();
+    assert_eq!(
+        (st.threshold, st.officers.clone()),
+        (2, vec!["alice".to_string(), "bob".into()])
+    );
+    assert_whole(
+        &c.screen(),
+        &["Epoch 1: 2 of 2 (alice, bob)", "Quorum 2 of 2"],
+    );
+
+    // bob is selected: removing him would leave 1 officer for a threshold of 2.
+    let entries = c.kinds().len();
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Char('x'));
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &["Refused (logged): removing would leave 1", "Quorum 2 of 2"],
+    );
+    assert_shows(&s, "· officers ·");
+    assert_eq!(c.kinds().len(), entries + 1);
+    assert_eq!(c.last_entry()["kind"], "refused");
+    let after = c.app.vault().status().unwrap();
+    assert_eq!(
+        (after.threshold, after.officers, after.epoch),
+        (2, st.officers, 1)
+    );
+    assert_no_colour(&c);
+}
+
+#[test]
+fn the_threshold_changes_to_three_after_the_quorum_approves() {
+    let mut c = console();
+    c.key(KeyCode::Char('o'));
+    c.key(KeyCode::Char('t'));
+    assert_whole(&c.screen(), &["New threshold:", "Enter continue"]);
+    c.type_text("x");
+    c.key(KeyCode::Enter);
+    assert_whole(
+        &c.screen(),
+        &["Type a number of officers, from 2 to 3, or Esc."],
+    );
+    c.key(KeyCode::Backspace);
+    c.type_text("3");
+    c.key(KeyCode::Enter);
+    let s = c.screen();
+    assert_whole(&s, &["Change the threshold: 2 → 3"]);
+    assert_shows(row_with(&s, "2 of 3"), "3 of 3");
+    c.key(KeyCode::Enter);
+    assert_whole(&c.screen(), &["quorum  3 of 3"]);
+    c.approve_next("alice");
+    c.approve_next("bob");
+    let st = c.app.vault().status().unwrap();
+    assert_eq!((st.threshold, st.officers.len()), (3, 3));
+    assert_whole(
+        &c.screen(),
+        &[
+            "Epoch 1: 3 of 3 (alice, bob, carol)",
+            "carol takes the new share",
+        ],
+    );
+    // A threshold out of range is refused and changes nothing.
+    c.key(KeyCode::Char('t'));
+    c.type_text("4");
+    c.key(KeyCode::Enter);
+    assert_shows(&c.screen(), "Refused (logged):");
+    assert_eq!(c.app.vault().status().unwrap().threshold, 3);
+}
+
+#[test]
+fn a_ceremony_counts_wrong_passphrases_and_asks_before_discarding_approvals() {
+    let mut c = console();
+    c.key(KeyCode::Char('o'));
+    c.key(KeyCode::Char('k'));
+    assert_whole(&c.screen(), &["Rekey: new keys, same officers"]);
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Enter);
+    c.type_text("wrong-guess");
+    c.key(KeyCode::Enter);
+    c.app.settle();
+    c.app.tick();
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "Wrong passphrase for alice (attempt 1 of 3, logged).",
+            "Passphrase for alice (hidden, attempt 2 of 3)",
+        ],
+    );
+    assert!(!s.contains("wrong-guess"), "{s}");
+    assert_eq!(c.last_entry()["kind"], "auth_failed");
+    c.sign("alice");
+    c.key(KeyCode::Esc);
+    assert_whole(
+        &c.screen(),
+        &[
+            "Cancel the ceremony and discard 1 approval (alice)?",
+            "any other key: keep collecting",
+        ],
+    );
+    c.key(KeyCode::Char('n'));
+    assert_shows(&c.screen(), "bob signs:");
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('y'));
+    assert_whole(
+        &c.screen(),
+        &[
+            "Ceremony cancelled and logged; 1 approval discarded.",
+            "Quorum 2 of 3",
+        ],
+    );
+    let last = c.last_entry();
+    assert_eq!(
+        (last["kind"].as_str(), last["ceremony"].as_str()),
+        (Some("cancelled"), Some("rekey"))
+    );
+    assert_eq!(c.app.vault().status().unwrap().epoch, 0);
+    // The ledger still verifies after all of it.
+    c.key(KeyCode::Esc);
+    c.app.settle();
+    assert_shows(&c.screen(), "verified ✓");
+}
+
+#[test]
+fn ceremony_approvals_expire_while_waiting() {
+    let mut c = console();
+    begin_add(&mut c, "dave");
+    c.key(KeyCode::Enter);
+    c.approve_next("alice");
+    c.clock.advance(16 * 60);
+    c.app.tick();
+    assert_whole(
+        &c.screen(),
+        &["Ceremony ended: its approvals expired", "Quorum 2 of 3"],
+    );
+    assert_eq!(c.last_entry()["kind"], "expired");
+    assert_eq!(c.app.vault().status().unwrap().officers.len(), 3);
+}
+
+#[test]
+fn help_and_keys_name_the_officer_screens() {
+    let mut c = console();
+    assert_whole(&c.screen(), &["o officers", "q quit"]);
+    c.key(KeyCode::Char('o'));
+    assert_whole(
+        &c.screen(),
+        &["a add  x remove  t threshold  k rekey  ? help  Esc back"],
+    );
+    c.key(KeyCode::Char('?'));
+    assert_whole(
+        &c.screen(),
+        &[
+            "o officers",
+            "d drill ·",
+            "a add · x remove · t threshold · k rekey: a ceremony shows current",
+            "and proposed side by side",
+        ],
+    );
+    c.key(KeyCode::Char('x'));
+    // The key closed the help and did nothing else.
+    assert_shows(&c.screen(), "· officers ·");
+    assert_no_colour(&c);
+}
+
+#[test]
+fn an_officer_drills_from_the_officers_screen_and_takes_a_waiting_share() {
+    let mut c = console();
+    // A ceremony that carol does not attend leaves her share waiting.
+    c.key(KeyCode::Char('o'));
+    c.key(KeyCode::Char('k'));
+    c.key(KeyCode::Enter);
+    c.approve_next("alice");
+    c.approve_next("bob");
+    assert_shows(row_with(&c.screen(), "carol"), SHARE_WAITING);
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Char('d'));
+    assert_whole(
+        &c.screen(),
+        &[
+            "Passphrase for carol (hidden): ▏",
+            "carol proves their passphrase still opens their share; nothing is released.",
+            "1 officer has a new share waiting: a drill (d) takes it.",
+        ],
+    );
+    c.type_text("not-carols");
+    c.key(KeyCode::Enter);
+    c.app.settle();
+    c.app.tick();
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "Wrong passphrase for carol (attempt 1 of 3, logged).",
+            "Passphrase for carol (hidden, attempt 2 of 3)",
+        ],
+    );
+    assert!(!s.contains("not-carols"), "{s}");
+    c.sign("carol");
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &["carol's passphrase unlocks their share; drill logged as ledger entry"],
+    );
+    assert_shows(row_with(&s, "carol"), "2027-01-15 08:00");
+    assert!(!s.contains("share waiting"), "{s}");
+    assert_no_passphrase(&s);
+    assert_eq!(c.last_entry()["kind"], "drill");
+    // Her new share opens: carol approves a release in the new epoch.
+    c.key(KeyCode::Esc);
+    c.start_release("after the rekey");
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Down);
+    c.approve_next("carol");
+    c.approve_next("alice");
+    assert_shows(&c.screen(), "K7QX");
+}
+
+#[test]
+fn ctrl_c_during_a_ceremony_cancels_it_and_logs_the_cancellation() {
+    let mut c = console();
+    begin_add(&mut c, "dave");
+    c.key(KeyCode::Enter);
+    c.approve_next("alice");
+    c.ctrl('c');
+    assert!(c.app.should_quit());
+    let last = c.last_entry();
+    assert_eq!(
+        (last["kind"].as_str(), last["approvals"].as_u64()),
+        (Some("cancelled"), Some(1))
+    );
+    assert_eq!(c.app.vault().status().unwrap().officers.len(), 3);
 }

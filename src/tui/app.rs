@@ -13,9 +13,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use super::ceremony::{self as ceremony_screen, Ceremony, Step as CeremonyStep};
 use super::deposit::Deposit;
 use super::home::Home;
 use super::ledger_view::LedgerView;
+use super::officers::Officers;
 use super::release::{ATTEMPTS, Release, Step, WrongPassphrase, nothing_left, statement_lines};
 use super::reveal::{RevealKey, RevealScreen};
 use super::theme::Theme;
@@ -24,7 +26,7 @@ use crate::audit::{self, Failure, Options, Report, VaultSource};
 use crate::error::{Error, Result};
 use crate::records::SecretKind;
 use crate::secret::Passphrase;
-use crate::vault::{DerivedKey, Displayed, Released, Status, Vault};
+use crate::vault::{CeremonyPlan, CeremonyReport, DerivedKey, Displayed, Released, Status, Vault};
 
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 80;
@@ -51,6 +53,12 @@ pub enum Action {
     OpenDeposit,
     /// Open the ledger view.
     OpenLedger,
+    /// Open the officers screen.
+    OpenOfficers,
+    /// Begin a ceremony (its refusal is shown on the officers screen).
+    BeginCeremony(CeremonyPlan),
+    /// Abandon the ceremony, discarding approvals.
+    CancelCeremony,
     /// Begin the release request.
     BeginRelease {
         /// Secret.
@@ -97,6 +105,8 @@ enum Screen {
     Reveal(Box<RevealState>),
     Deposit(Box<Deposit>),
     Ledger(Box<LedgerView>),
+    Officers(Box<Officers>),
+    Ceremony(Box<Ceremony>),
 }
 
 struct Job {
@@ -154,6 +164,28 @@ fn kind_noun(kind: SecretKind, many: bool) -> &'static str {
         (SecretKind::Credential, false) => "credential",
         (SecretKind::Credential, true) => "credentials",
     }
+}
+
+/// What a finished ceremony tells the officers: the new epoch, its
+/// quorum, and who takes their share later.
+fn report_text(r: &CeremonyReport) -> String {
+    let mut text = format!(
+        "Epoch {}: {} of {} ({}); ledger entry {}. Re-encrypted {} to the new vault key.",
+        r.epoch,
+        r.threshold,
+        r.officers.len(),
+        r.officers.join(", "),
+        r.seq,
+        plural(r.reencrypted, "item", "items")
+    );
+    if !r.delivered.is_empty() {
+        text.push_str(&format!(
+            " {} take{} the new share at the next drill.",
+            r.delivered.join(", "),
+            if r.delivered.len() == 1 { "s" } else { "" }
+        ));
+    }
+    text
 }
 
 /// `s` cut from the left to `max` columns, starting with "…" when cut.
@@ -339,6 +371,20 @@ impl App {
                     }
                 }
             }
+            // The "Re-encrypting" screen is drawn once before the work.
+            Screen::Ceremony(c) if c.step == CeremonyStep::Completing(false) => {
+                c.step = CeremonyStep::Completing(true);
+            }
+            Screen::Ceremony(c) if c.step == CeremonyStep::Completing(true) => {
+                self.complete_ceremony();
+            }
+            Screen::Ceremony(c) if self.job.is_none() => {
+                if let Some(req) = c.request.as_mut() {
+                    if let Err(e) = self.vault.check_ceremony_expiry(req) {
+                        self.unlock_failed(String::new(), e);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -378,6 +424,10 @@ impl App {
                 .join()
                 .unwrap_or(Err(Error::Corrupt("worker panicked".into())));
             self.unlocked(job.officer, result);
+        }
+        if matches!(&self.screen, Screen::Ceremony(c) if matches!(c.step, CeremonyStep::Completing(_)))
+        {
+            self.complete_ceremony();
         }
         while self.verify_job.is_some()
             || self
@@ -473,6 +523,8 @@ impl App {
             Screen::Release(r) => r.paste(text),
             Screen::Deposit(d) => d.paste(text),
             Screen::Ledger(l) => l.paste(text),
+            Screen::Officers(o) => o.paste(text),
+            Screen::Ceremony(c) => c.paste(text),
             _ => {}
         }
     }
@@ -487,6 +539,8 @@ impl App {
                     | super::deposit::Step::Values
             ),
             Screen::Ledger(l) => l.is_editing(),
+            Screen::Officers(o) => o.is_editing(),
+            Screen::Ceremony(c) => c.is_typing(),
             _ => false,
         }
     }
@@ -523,6 +577,8 @@ impl App {
             Screen::Release(r) => r.on_key(key),
             Screen::Deposit(d) => d.on_key(key),
             Screen::Ledger(l) => l.on_key(key),
+            Screen::Officers(o) => o.on_key(key),
+            Screen::Ceremony(c) => c.on_key(key),
             Screen::Reveal(r) => match RevealScreen::new(&r.released, 0).on_key(key) {
                 RevealKey::None => Action::None,
                 RevealKey::ToggleSpelling => {
@@ -543,7 +599,7 @@ impl App {
         match action {
             Action::None => {}
             Action::Quit => {
-                self.cancel_release_in_progress();
+                self.cancel_in_progress();
                 if let Screen::Reveal(r) = &self.screen {
                     let r = &r.released;
                     let note = format!(
@@ -558,9 +614,54 @@ impl App {
                 self.quit = true;
             }
             Action::Back => {
-                self.cancel_release_in_progress();
+                self.cancel_in_progress();
                 self.screen = Screen::Home;
                 self.refresh();
+            }
+            Action::OpenOfficers => {
+                self.message = None;
+                self.open_officers();
+            }
+            Action::BeginCeremony(plan) => {
+                let result = self.vault.begin_ceremony(&plan);
+                self.generation += 1; // a refusal is logged
+                match result {
+                    Ok(req) => {
+                        self.screen = Screen::Ceremony(Box::new(Ceremony::new(
+                            req,
+                            self.status.officers.clone(),
+                            self.status.threshold,
+                            self.status.epoch,
+                        )));
+                    }
+                    // Refused (logged) or invalid: one message on the
+                    // officers screen, and nothing else changes.
+                    Err(e @ Error::Refused(_)) => self.say(
+                        true,
+                        format!("Refused (logged): {}. Nothing changed.", err_text(&e)),
+                    ),
+                    Err(e) => self.say(true, format!("Nothing changed: {}.", err_text(&e))),
+                }
+            }
+            Action::CancelCeremony => {
+                let n = match &self.screen {
+                    Screen::Ceremony(c) => c
+                        .request
+                        .as_ref()
+                        .map(|q| q.approved_by().len())
+                        .unwrap_or(0),
+                    _ => 0,
+                };
+                self.cancel_in_progress();
+                let text = if n == 0 {
+                    "Ceremony cancelled before anyone signed (logged). Nothing changed.".into()
+                } else {
+                    format!(
+                        "Ceremony cancelled and logged; {} discarded. Nothing changed.",
+                        plural(n, "approval", "approvals")
+                    )
+                };
+                self.back_to_officers(false, text);
             }
             Action::OpenRelease(pre) => {
                 self.message = None;
@@ -619,13 +720,21 @@ impl App {
                     }
                 }
             }
-            Action::StatementFor(officer) => {
-                if let (Screen::Release(r), Some(o)) = (&mut self.screen, officer) {
+            Action::StatementFor(officer) => match (&mut self.screen, officer) {
+                (Screen::Release(r), Some(o)) => {
                     if let Some(req) = &r.request {
                         r.statement = statement_lines(&self.vault.statement(req, &o));
                     }
                 }
-            }
+                (Screen::Ceremony(c), Some(o)) => {
+                    if let Some(req) = &c.request {
+                        c.statement = ceremony_screen::ceremony_statement_lines(
+                            &self.vault.ceremony_statement(req, &o),
+                        );
+                    }
+                }
+                _ => {}
+            },
             Action::Unlock {
                 officer,
                 passphrase,
@@ -639,7 +748,7 @@ impl App {
                         .unwrap_or(0),
                     _ => 0,
                 };
-                self.cancel_release_in_progress();
+                self.cancel_in_progress();
                 self.screen = Screen::Home;
                 self.say(
                     false,
@@ -726,14 +835,64 @@ impl App {
         }
     }
 
-    fn cancel_release_in_progress(&mut self) {
-        if let Screen::Release(r) = &mut self.screen {
-            if let Some(req) = r.request.take() {
-                if let Err(e) = self.vault.cancel_release(req) {
-                    self.say(true, err_text(&e));
-                }
-                self.generation += 1;
+    /// Cancels (and logs) the release or ceremony in progress, if any.
+    fn cancel_in_progress(&mut self) {
+        let result = match &mut self.screen {
+            Screen::Release(r) => r.request.take().map(|q| self.vault.cancel_release(q)),
+            Screen::Ceremony(c) => c.request.take().map(|q| self.vault.cancel_ceremony(q)),
+            _ => None,
+        };
+        if let Some(result) = result {
+            if let Err(e) = result {
+                self.say(true, err_text(&e));
             }
+            self.generation += 1;
+        }
+    }
+
+    /// Opens the officers screen on the current status and ledger.
+    fn open_officers(&mut self) {
+        match self.vault.officer_overview() {
+            Ok(rows) => {
+                self.screen = Screen::Officers(Box::new(Officers::new(rows, &self.status)));
+            }
+            Err(e) => self.say(true, err_text(&e)),
+        }
+    }
+
+    /// Back to a fresh officers screen (after a ceremony or a drill ended)
+    /// with `text`, the same officer selected if still listed.
+    fn back_to_officers(&mut self, error: bool, text: String) {
+        let selected = match &self.screen {
+            Screen::Officers(o) => o.selected().map(str::to_owned),
+            _ => None,
+        };
+        self.refresh();
+        self.open_officers();
+        if let (Screen::Officers(o), Some(name)) = (&mut self.screen, selected) {
+            o.select(&name);
+        }
+        self.say(error, text);
+    }
+
+    /// Writes the new epoch of the ceremony whose approvals and new
+    /// passphrases are in. Slow (every item is re-encrypted, and each new
+    /// officer's passphrase goes through Argon2), so the app draws
+    /// "Re-encrypting…" first; the `Vault` cannot leave this thread.
+    fn complete_ceremony(&mut self) {
+        let Screen::Ceremony(c) = &mut self.screen else {
+            return;
+        };
+        let Some(req) = c.request.take() else {
+            return;
+        };
+        let new = c.take_new_passphrases();
+        self.generation += 1;
+        let result = self.vault.complete_ceremony(req, &new);
+        drop(new);
+        match result {
+            Ok(r) => self.back_to_officers(false, report_text(&r)),
+            Err(e) => self.back_to_officers(true, format!("Nothing changed: {}", err_text(&e))),
         }
     }
 
@@ -750,7 +909,18 @@ impl App {
                     self.vault.check_approver(req, &officer),
                 )
             }
+            Screen::Ceremony(c) => {
+                let Some(req) = c.request.as_mut() else {
+                    return;
+                };
+                (
+                    req.kind().action(),
+                    None,
+                    self.vault.check_ceremony_approver(req, &officer),
+                )
+            }
             Screen::Deposit(_) => ("deposit", None, Ok(())),
+            Screen::Officers(_) => ("drill", None, Ok(())),
             _ => return,
         };
         let params = checked.and_then(|()| {
@@ -795,7 +965,7 @@ impl App {
                         }
                         WrongPassphrase::QuorumOut => {
                             let n = r.request.as_ref().map_or(0, |q| q.approved_by().len());
-                            self.cancel_release_in_progress();
+                            self.cancel_in_progress();
                             self.screen = Screen::Home;
                             self.say(
                                 true,
@@ -811,6 +981,58 @@ impl App {
                     r.error = Some(err_text(&e));
                     r.back_to_approvers();
                 }
+            }
+            Screen::Ceremony(c) => {
+                if let Error::Expired(at) = &e {
+                    c.request = None; // discarded and logged as expired
+                    let text = format!(
+                        "Ceremony ended: its approvals expired at {at} (logged); nothing changed. Begin it again."
+                    );
+                    self.back_to_officers(true, text);
+                } else if matches!(e, Error::BadPassphrase(_)) {
+                    c.note = None;
+                    match c.wrong_passphrase(&officer) {
+                        WrongPassphrase::Retry(n) => {
+                            c.error = Some(format!(
+                                "Wrong passphrase for {officer} (attempt {n} of {ATTEMPTS}, logged). Try again, or Esc to choose another officer."
+                            ));
+                            c.retry(officer);
+                        }
+                        WrongPassphrase::OfficerOut => {
+                            c.error = Some(format!(
+                                "Wrong passphrase for {officer} {ATTEMPTS} times (logged): {officer} cannot approve this ceremony. Another officer can."
+                            ));
+                            c.back_to_approvers();
+                            let o = c.chosen_officer();
+                            self.apply(Action::StatementFor(o));
+                        }
+                        WrongPassphrase::QuorumOut => {
+                            let n = c.request.as_ref().map_or(0, |q| q.approved_by().len());
+                            self.cancel_in_progress();
+                            self.back_to_officers(
+                                true,
+                                format!(
+                                    "Ceremony cancelled: wrong passphrase for {officer} {ATTEMPTS} times, and too few officers are left to approve; {} discarded (logged). Nothing changed.",
+                                    plural(n, "approval", "approvals")
+                                ),
+                            );
+                        }
+                    }
+                } else {
+                    c.error = Some(err_text(&e));
+                    c.back_to_approvers();
+                    let o = c.chosen_officer();
+                    self.apply(Action::StatementFor(o));
+                }
+            }
+            Screen::Officers(o) => {
+                let text = if matches!(e, Error::BadPassphrase(_)) {
+                    o.drill_failed(&officer)
+                } else {
+                    o.drill_done();
+                    format!("The drill failed: {}", err_text(&e))
+                };
+                self.say(true, text);
             }
             Screen::Deposit(d) => {
                 if matches!(e, Error::BadPassphrase(_)) {
@@ -881,6 +1103,35 @@ impl App {
                     }
                 }
             }
+            Screen::Ceremony(c) => {
+                let Some(req) = c.request.as_mut() else {
+                    return;
+                };
+                if let Err(e) = self.vault.approve_ceremony_derived(req, &officer, kek) {
+                    return self.unlock_failed(officer, e);
+                }
+                c.error = None;
+                let (have, need) = (req.approved_by().len(), req.needed());
+                if have < need {
+                    c.note = Some(format!("{officer} approved ({have} of {need})."));
+                    c.back_to_approvers();
+                    let o = c.chosen_officer();
+                    self.apply(Action::StatementFor(o));
+                    return;
+                }
+                c.note = None;
+                c.quorum_reached();
+            }
+            Screen::Officers(_) => match self.vault.drill_derived(&officer, &kek) {
+                // A fresh screen: the drill's time, and any share taken.
+                Ok(seq) => self.back_to_officers(
+                    false,
+                    format!(
+                        "{officer}'s passphrase unlocks their share; drill logged as ledger entry {seq}."
+                    ),
+                ),
+                Err(e) => self.unlock_failed(officer, e),
+            },
             Screen::Deposit(d) => match self
                 .vault
                 .authenticate_derived(&officer, &kek, "deposit", None)
@@ -951,6 +1202,8 @@ impl App {
             Screen::Release(_) => "release",
             Screen::Deposit(_) => "deposit",
             Screen::Ledger(_) => "ledger",
+            Screen::Officers(_) => "officers",
+            Screen::Ceremony(_) => "ceremony",
             Screen::Reveal(_) => "reveal",
         };
         let head = format!("· {screen_name} · ");
@@ -976,6 +1229,8 @@ impl App {
             Screen::Release(r) => r.render(f, body, self.vault.now(), self.spinner(), &self.theme),
             Screen::Deposit(d) => d.render(f, body, self.spinner(), &self.theme),
             Screen::Ledger(l) => l.render(f, body, &verified, &self.theme),
+            Screen::Officers(o) => o.render(f, body, self.vault.now(), self.spinner(), &self.theme),
+            Screen::Ceremony(c) => c.render(f, body, self.vault.now(), self.spinner(), &self.theme),
             Screen::Reveal(_) => {}
         }
         if demo_height > 0 {
@@ -1028,6 +1283,7 @@ impl App {
                 ("r/Enter", "release"),
                 ("d", "deposit"),
                 ("l", "ledger"),
+                ("o", "officers"),
                 ("?", "help"),
                 ("q", "quit"),
             ],
@@ -1063,6 +1319,41 @@ impl App {
                 ("v", "verify"),
                 ("q", "back"),
             ],
+            Screen::Officers(o) if o.is_drilling() => &[],
+            Screen::Officers(o) if o.is_editing() => &[("Enter", "continue"), ("Esc", "cancel")],
+            Screen::Officers(_) => &[
+                ("↑↓", "select"),
+                ("d", "drill"),
+                ("a", "add"),
+                ("x", "remove"),
+                ("t", "threshold"),
+                ("k", "rekey"),
+                ("?", "help"),
+                ("Esc", "back"),
+            ],
+            Screen::Ceremony(c) if c.confirming_cancel() => &[
+                ("y", "discard the approvals and cancel"),
+                ("any other key", "keep collecting"),
+            ],
+            Screen::Ceremony(c) => match c.step {
+                CeremonyStep::Review => &[
+                    ("Enter", "begin signing"),
+                    ("Esc", "cancel ceremony"),
+                    ("?", "help"),
+                ],
+                CeremonyStep::Approvers => &[
+                    ("↑↓", "officer"),
+                    ("Enter", "sign"),
+                    ("Esc", "cancel ceremony"),
+                    ("?", "help"),
+                ],
+                CeremonyStep::Passphrase(_) => &[("Enter", "sign"), ("Esc", "other officer")],
+                CeremonyStep::Unlocking(_) => &[("Esc", "cancel ceremony")],
+                CeremonyStep::NewPassphrase(..) => {
+                    &[("Enter", "continue"), ("Esc", "cancel ceremony")]
+                }
+                CeremonyStep::Completing(_) => &[],
+            },
             Screen::Reveal(_) => &[],
         }
     }
@@ -1071,7 +1362,7 @@ impl App {
         let text = vec![
             Line::from(Span::styled("breakglass console", self.theme.accent())),
             Line::from(""),
-            Line::from("Home      ↑↓ select · r/Enter release · d deposit · l ledger · q quit"),
+            Line::from("Home      ↑↓ select · r/Enter release · d deposit · l ledger · o officers"),
             Line::from("Release   choose a secret, type the reason; then each officer picks their"),
             Line::from("          name, reads the exact statement they sign and types their"),
             Line::from(format!(
@@ -1087,9 +1378,17 @@ impl App {
             Line::from("          codes one per line (hidden), confirm the count."),
             Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
             Line::from("          s secret · o officer · c clear filters · e export · v verify"),
+            Line::from("Officers  each officer's last drill, any new share waiting; d drill ·"),
+            Line::from(
+                "          a add · x remove · t threshold · k rekey: a ceremony shows current",
+            ),
+            Line::from(
+                "          and proposed side by side, then collects approvals as a release.",
+            ),
             Line::from(""),
-            Line::from("Ctrl-C quits from anywhere (a release in progress is cancelled; on the"),
-            Line::from("reveal, the item is cleared unconfirmed and the exit status says so)."),
+            Line::from("q quits from home. Ctrl-C quits from anywhere: a release or ceremony in"),
+            Line::from("progress is cancelled; on the reveal, the item is cleared unconfirmed and"),
+            Line::from("the exit status says so."),
             Line::from(Span::styled(
                 "Press any key to close this help.",
                 self.theme.dim(),

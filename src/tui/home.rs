@@ -72,6 +72,7 @@ impl Home {
             }
             KeyCode::Char('d') => Action::OpenDeposit,
             KeyCode::Char('l') => Action::OpenLedger,
+            KeyCode::Char('o') => Action::OpenOfficers,
             KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
             _ => Action::None,
         }

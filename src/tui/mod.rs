@@ -5,9 +5,11 @@
 //! on the alternate screen, and is cleared on confirmation or timeout (I3).
 
 pub mod app;
+pub mod ceremony;
 pub mod deposit;
 pub mod home;
 pub mod ledger_view;
+pub mod officers;
 pub mod release;
 pub mod reveal;
 pub mod theme;

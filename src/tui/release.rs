@@ -49,7 +49,7 @@ pub struct Release {
     /// The statement the chosen officer signs, as display lines.
     pub statement: Vec<(String, String)>,
     /// Wrong passphrases typed so far, per officer, in this release.
-    wrong: Vec<(String, u32)>,
+    wrong: Attempts,
     /// Asking whether to discard the approvals collected so far.
     confirm_cancel: bool,
 }
@@ -68,6 +68,53 @@ pub enum WrongPassphrase {
     /// The officer used every attempt, and too few officers are left to
     /// reach the quorum: the release must be cancelled.
     QuorumOut,
+}
+
+/// Wrong passphrases typed so far, per officer, in one release or
+/// ceremony: [`ATTEMPTS`] each.
+#[derive(Debug, Default)]
+pub struct Attempts(Vec<(String, u32)>);
+
+impl Attempts {
+    /// Wrong passphrases `officer` has typed.
+    pub fn count(&self, officer: &str) -> u32 {
+        self.0
+            .iter()
+            .find(|(o, _)| o == officer)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+
+    /// Counts one more wrong passphrase for `officer`.
+    pub fn add(&mut self, officer: &str) {
+        match self.0.iter_mut().find(|(o, _)| o == officer) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((officer.to_string(), 1)),
+        }
+    }
+
+    /// What follows `officer`'s latest wrong passphrase, when `able`
+    /// approvals are still possible (given, plus officers who may still
+    /// try) and `needed` are needed.
+    pub fn outcome(&self, officer: &str, able: usize, needed: usize) -> WrongPassphrase {
+        let n = self.count(officer);
+        if n < ATTEMPTS {
+            WrongPassphrase::Retry(n)
+        } else if able < needed {
+            WrongPassphrase::QuorumOut
+        } else {
+            WrongPassphrase::OfficerOut
+        }
+    }
+
+    /// Officers out of attempts, in the order they ran out.
+    pub fn out(&self) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(_, n)| *n >= ATTEMPTS)
+            .map(|(o, _)| o.as_str())
+            .collect()
+    }
 }
 
 impl Release {
@@ -97,7 +144,7 @@ impl Release {
             error: None,
             note: None,
             statement: Vec::new(),
-            wrong: Vec::new(),
+            wrong: Attempts::default(),
             confirm_cancel: false,
         }
     }
@@ -109,33 +156,19 @@ impl Release {
 
     /// Wrong passphrases `officer` has typed in this release.
     pub fn wrong_count(&self, officer: &str) -> u32 {
-        self.wrong
-            .iter()
-            .find(|(o, _)| o == officer)
-            .map(|(_, n)| *n)
-            .unwrap_or(0)
+        self.wrong.count(officer)
     }
 
     /// Counts a wrong passphrase for `officer` and says what follows.
     pub fn wrong_passphrase(&mut self, officer: &str) -> WrongPassphrase {
-        match self.wrong.iter_mut().find(|(o, _)| o == officer) {
-            Some((_, n)) => *n += 1,
-            None => self.wrong.push((officer.to_string(), 1)),
-        }
-        let n = self.wrong_count(officer);
-        if n < ATTEMPTS {
-            return WrongPassphrase::Retry(n);
-        }
+        self.wrong.add(officer);
         let (approved, needed) = self
             .request
             .as_ref()
             .map(|r| (r.approved_by().len(), r.needed()))
             .unwrap_or((0, 0));
-        if approved + self.pending().len() < needed {
-            WrongPassphrase::QuorumOut
-        } else {
-            WrongPassphrase::OfficerOut
-        }
+        self.wrong
+            .outcome(officer, approved + self.pending().len(), needed)
     }
 
     fn secret(&self) -> Option<&SecretSummary> {
@@ -159,11 +192,7 @@ impl Release {
 
     /// Officers out of passphrase attempts in this release.
     fn locked_out(&self) -> Vec<&str> {
-        self.wrong
-            .iter()
-            .filter(|(_, n)| *n >= ATTEMPTS)
-            .map(|(o, _)| o.as_str())
-            .collect()
+        self.wrong.out()
     }
 
     fn approvals(&self) -> usize {

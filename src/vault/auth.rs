@@ -49,7 +49,14 @@ impl Vault {
     /// share, without releasing anything. The drill is logged either way
     /// (a failure as `auth_failed`).
     pub fn drill(&self, officer: &str, pass: &Passphrase) -> Result<u64> {
-        let session = self.authenticate(officer, pass, "drill", None)?;
+        let kek = self.unlock_params(officer, "drill", None)?.derive(pass)?;
+        self.drill_derived(officer, &kek)
+    }
+
+    /// [`Vault::drill`] with a key derived by [`Unlock::derive`] (so a
+    /// console can run Argon2 off its UI thread).
+    pub fn drill_derived(&self, officer: &str, kek: &DerivedKey) -> Result<u64> {
+        let session = self.authenticate_derived(officer, kek, "drill", None)?;
         if session.share.len() != shamir::SHARE_LEN || session.share.expose_secret()[0] == 0 {
             return Err(self.refuse(
                 "drill",

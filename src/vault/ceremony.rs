@@ -42,6 +42,11 @@ impl CeremonyKind {
             CeremonyKind::Rekey => "rekey",
         }
     }
+
+    /// The command's words (`officer add`), as refusals name the action.
+    pub fn action(self) -> &'static str {
+        ceremony_action(self)
+    }
 }
 
 /// What a ceremony changes.
@@ -322,6 +327,35 @@ impl Vault {
         )
     }
 
+    /// Discards `req`'s approvals and logs the expiry if it has expired
+    /// (I9); a console calls this as time passes.
+    pub fn check_ceremony_expiry(&self, req: &mut CeremonyRequest) -> Result<()> {
+        if self.ceremony_expired(req, self.now()) {
+            return Err(self.expire_ceremony(req));
+        }
+        Ok(())
+    }
+
+    /// Refuses (and logs) an approval that cannot count: the ceremony has
+    /// expired, or this officer already approved it. A console calls this
+    /// before it spends a second on Argon2.
+    pub fn check_ceremony_approver(
+        &mut self,
+        req: &mut CeremonyRequest,
+        officer: &str,
+    ) -> Result<()> {
+        self.check_ceremony_expiry(req)?;
+        if req.approvals.iter().any(|a| a.officer == officer) {
+            return Err(self.refuse(
+                ceremony_action(req.kind),
+                None,
+                &[officer],
+                Error::DuplicateOfficer(officer.into()),
+            ));
+        }
+        Ok(())
+    }
+
     /// One current officer approves `req` with their passphrase and signs
     /// its statement. A wrong passphrase is logged and may be retried.
     pub fn approve_ceremony(
@@ -330,20 +364,27 @@ impl Vault {
         officer: &str,
         pass: &Passphrase,
     ) -> Result<()> {
+        self.check_ceremony_approver(req, officer)?;
+        let kek = self
+            .unlock_params(officer, ceremony_action(req.kind), None)?
+            .derive(pass)?;
+        self.approve_ceremony_derived(req, officer, kek)
+    }
+
+    /// [`Vault::approve_ceremony`] with a key derived by [`Unlock::derive`]
+    /// (so a console can run Argon2 off its UI thread). The key is kept
+    /// until the ceremony ends: it re-seals the officer's new share.
+    pub fn approve_ceremony_derived(
+        &mut self,
+        req: &mut CeremonyRequest,
+        officer: &str,
+        kek: DerivedKey,
+    ) -> Result<()> {
+        self.check_ceremony_approver(req, officer)?;
         let action = ceremony_action(req.kind);
-        if self.ceremony_expired(req, self.now()) {
-            return Err(self.expire_ceremony(req));
-        }
-        if req.approvals.iter().any(|a| a.officer == officer) {
-            return Err(self.refuse(
-                action,
-                None,
-                &[officer],
-                Error::DuplicateOfficer(officer.into()),
-            ));
-        }
+        // The salt and parameters the key was derived with: the record's,
+        // which authenticating (and taking a delivered share) keeps.
         let unlock = self.unlock_params(officer, action, None)?;
-        let kek = unlock.derive(pass)?;
         let session = self.authenticate_derived(officer, &kek, action, None)?;
         let statement = self.ceremony_statement(req, officer);
         let signature = session

@@ -188,6 +188,19 @@ pub struct Status {
     pub alerts_warning: Option<String>,
 }
 
+/// One current officer as the officers screen shows them: read from the
+/// ledger, never from a sealed record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OfficerOverview {
+    /// The officer's name.
+    pub name: String,
+    /// When their latest successful drill was logged, Unix seconds.
+    pub last_drill: Option<i64>,
+    /// The latest ceremony left them a new share, and no entry since shows
+    /// them authenticated (their next authentication takes it).
+    pub share_waiting: bool,
+}
+
 /// What `deposit` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepositReport {

@@ -72,6 +72,52 @@ impl Vault {
         })
     }
 
+    /// The current officers, in name order, with their latest drill and
+    /// whether a ceremony's share still waits for them. Computed from the
+    /// ledger alone: a share is waiting when the latest `rekey` entry lists
+    /// the officer as `pending` and no later entry names them as an actor
+    /// who authenticated (a refusal or a failed authentication does not
+    /// count). An approximation for people: the sealed record decides.
+    pub fn officer_overview(&self) -> Result<Vec<OfficerOverview>> {
+        let mut drills: std::collections::HashMap<String, i64> = Default::default();
+        let mut waiting: std::collections::HashSet<String> = Default::default();
+        for e in self.ledger_entries() {
+            let (_, bytes) = e?;
+            let m = ledger::parse_entry(&bytes)?;
+            let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default();
+            let actors = text("actor").split('+').filter(|a| !a.is_empty());
+            match text("kind") {
+                "rekey" => {
+                    waiting = m
+                        .get("pending")
+                        .and_then(Value::as_object)
+                        .map(|p| p.keys().cloned().collect())
+                        .unwrap_or_default();
+                }
+                "refused" | "auth_failed" => {}
+                kind => {
+                    if kind == "drill" {
+                        if let Some(t) = crate::clock::parse_rfc3339(text("time")) {
+                            drills.insert(text("actor").to_string(), t);
+                        }
+                    }
+                    for a in actors {
+                        waiting.remove(a);
+                    }
+                }
+            }
+        }
+        Ok(self
+            .active_officers()?
+            .into_iter()
+            .map(|o| OfficerOverview {
+                last_drill: drills.get(&o.name).copied(),
+                share_waiting: waiting.contains(&o.name),
+                name: o.name,
+            })
+            .collect())
+    }
+
     /// The vault fingerprint: the SHA-256 leaf hash of the genesis entry,
     /// lower-case hex. It covers the vault id, the ledger key, every
     /// officer's certificate, the vault encryption key and the threshold;
