@@ -407,12 +407,7 @@ impl Vault {
         let count = req.approvals.len();
         let actor = req.approved_by().join("+");
         req.approvals.clear();
-        self.log(
-            Draft::new("cancelled", actor)
-                .field("ceremony", req.kind.as_str())
-                .field("nonce", req.nonce.clone())
-                .field("approvals", count),
-        )?;
+        self.log_cancel(("ceremony", req.kind.as_str()), &req.nonce, count, &actor)?;
         Ok(())
     }
 
@@ -459,15 +454,7 @@ impl Vault {
                 share: &a.session.share,
             })
             .collect();
-        let vk = shamir::combine(self.config.threshold, &shares).map_err(&fail)?;
-        let check = crypto::open(
-            vk.expose_secret(),
-            &self.config.key_check,
-            &key_check_aad(&self.config.vault_id, self.config.epoch),
-        );
-        if !matches!(&check, Ok(c) if c.expose_secret() == KEY_CHECK) {
-            return Err(fail(Error::KeyCheckFailed));
-        }
+        let vk = self.rebuild_vault_key(&shares).map_err(&fail)?;
         let old_key = {
             let tsk = crypto::open(
                 vk.expose_secret(),

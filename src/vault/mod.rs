@@ -471,6 +471,39 @@ impl Vault {
         }
     }
 
+    /// Rebuilds the vault key from a quorum's shares (I1) and passes the key
+    /// check: a key that fails it is refused before any use.
+    fn rebuild_vault_key(&self, shares: &[NamedShare<'_>]) -> Result<VaultKey> {
+        let vk = shamir::combine(self.config.threshold, shares)?;
+        let check = crypto::open(
+            vk.expose_secret(),
+            &self.config.key_check,
+            &key_check_aad(&self.config.vault_id, self.config.epoch),
+        );
+        if !matches!(&check, Ok(c) if c.expose_secret() == KEY_CHECK) {
+            return Err(Error::KeyCheckFailed);
+        }
+        Ok(vk)
+    }
+
+    /// Logs that a request was abandoned with `count` approvals by `actor`
+    /// (I7), for what `about` names (`("secret", name)` or `("ceremony",
+    /// kind)`).
+    fn log_cancel(
+        &self,
+        about: (&str, &str),
+        nonce: &str,
+        count: usize,
+        actor: &str,
+    ) -> Result<u64> {
+        self.log(
+            Draft::new("cancelled", actor)
+                .field(about.0, about.1)
+                .field("nonce", nonce)
+                .field("approvals", count),
+        )
+    }
+
     /// Appends one entry in its own transaction and flushes.
     fn log(&self, draft: Draft) -> Result<u64> {
         let now = self.now();

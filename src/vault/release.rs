@@ -249,12 +249,7 @@ impl Vault {
         let count = req.approvals.len();
         let actor = req.approved_by().join("+");
         req.approvals.clear();
-        self.log(
-            Draft::new("cancelled", actor)
-                .field("secret", req.secret.clone())
-                .field("nonce", req.nonce.clone())
-                .field("approvals", count),
-        )?;
+        self.log_cancel(("secret", &req.secret), &req.nonce, count, &actor)?;
         Ok(())
     }
 
@@ -302,15 +297,7 @@ impl Vault {
                 share: &a.share,
             })
             .collect();
-        let vk = shamir::combine(self.config.threshold, &shares).map_err(&fail)?;
-        let check = crypto::open(
-            vk.expose_secret(),
-            &self.config.key_check,
-            &key_check_aad(&self.config.vault_id, self.config.epoch),
-        );
-        if !matches!(&check, Ok(c) if c.expose_secret() == KEY_CHECK) {
-            return Err(fail(Error::KeyCheckFailed));
-        }
+        let vk = self.rebuild_vault_key(&shares).map_err(&fail)?;
 
         // I10: an item released but never confirmed as seen goes first; it
         // is still unused. Otherwise the next item in deposit order.
