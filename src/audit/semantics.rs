@@ -426,6 +426,44 @@ impl Semantics {
         )
     }
 
+    /// The statement of an entry its actor signs alone (a deposit, an
+    /// alerts change): a `statement` object (`no NOUN statement`), a
+    /// signature (missing: `SIG_WHAT has no signature`) by the actor, a
+    /// current officer, over its canonical JSON (else `kind`), exactly
+    /// `fields`, and a ledger `time`. `what` is (NOUN, SIG_WHAT).
+    fn actor_statement<'m>(
+        &mut self,
+        seq: u64,
+        m: &'m Map<String, Value>,
+        what: (&str, &str),
+        kind: FailureKind,
+        fields: &[&str],
+    ) -> Result<&'m Map<String, Value>, Failure> {
+        let (noun, sig_what) = what;
+        let actor = str_field(m, seq, "actor")?;
+        let st = m
+            .get("statement")
+            .and_then(Value::as_object)
+            .map_or_else(|| malformed(seq, format!("no {noun} statement")), Ok)?;
+        let sig = signature_field(m, seq, kind, sig_what)?;
+        let v = self.officer(seq, actor, FailureKind::UnknownOfficer)?;
+        if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
+            .is_err()
+        {
+            return fail(
+                Some(seq),
+                kind,
+                format!("the {noun} statement does not verify with {actor}'s certificate"),
+            );
+        }
+        self.signatures += 1;
+        exact_fields(st, seq, &format!("the {noun} statement"), |k| {
+            fields.contains(&k)
+        })?;
+        time_field(st, seq, "time")?;
+        Ok(st)
+    }
+
     fn deposit(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
         let actor = str_field(m, seq, "actor")?;
         let secret = str_field(m, seq, "secret")?;
@@ -438,26 +476,13 @@ impl Semantics {
         }
         let count = u64_field(m, seq, "count")?;
         let total = u64_field(m, seq, "total")?;
-        let st = m.get("statement").and_then(Value::as_object).map_or_else(
-            || fail(Some(seq), FailureKind::Malformed, "no deposit statement"),
-            Ok,
+        let st = self.actor_statement(
+            seq,
+            m,
+            ("deposit", "the deposit"),
+            FailureKind::BadDepositSignature,
+            &DEPOSIT_FIELDS,
         )?;
-        let sig = signature_field(m, seq, FailureKind::BadDepositSignature, "the deposit")?;
-        let v = self.officer(seq, actor, FailureKind::UnknownOfficer)?;
-        if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
-            .is_err()
-        {
-            return fail(
-                Some(seq),
-                FailureKind::BadDepositSignature,
-                format!("the deposit statement does not verify with {actor}'s certificate"),
-            );
-        }
-        self.signatures += 1;
-        exact_fields(st, seq, "the deposit statement", |k| {
-            DEPOSIT_FIELDS.contains(&k)
-        })?;
-        time_field(st, seq, "time")?;
         let digests: Option<Vec<String>> =
             st.get("items").and_then(Value::as_array).and_then(|a| {
                 a.iter()
@@ -1160,31 +1185,13 @@ impl Semantics {
     fn alerts(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
         let actor = str_field(m, seq, "actor")?;
         let action = str_field(m, seq, "action")?;
-        let st = m
-            .get("statement")
-            .and_then(Value::as_object)
-            .map_or_else(|| malformed(seq, "no alerts statement"), Ok)?;
-        let sig = signature_field(
-            m,
+        let st = self.actor_statement(
             seq,
+            m,
+            ("alerts", "the alerts change"),
             FailureKind::BadApprovalSignature,
-            "the alerts change",
+            &ALERTS_FIELDS,
         )?;
-        let v = self.officer(seq, actor, FailureKind::UnknownOfficer)?;
-        if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
-            .is_err()
-        {
-            return fail(
-                Some(seq),
-                FailureKind::BadApprovalSignature,
-                format!("the alerts statement does not verify with {actor}'s certificate"),
-            );
-        }
-        self.signatures += 1;
-        exact_fields(st, seq, "the alerts statement", |k| {
-            ALERTS_FIELDS.contains(&k)
-        })?;
-        time_field(st, seq, "time")?;
         let args_ok = m
             .get("args")
             .and_then(Value::as_array)
