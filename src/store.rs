@@ -1,13 +1,19 @@
 //! The only module that knows sled.
 //!
 //! A vault directory is one sled database with one tree per [`Table`]. sled
-//! holds an exclusive file lock while the database is open, so a second
-//! process gets [`Error::InUse`] at once instead of waiting. Writes that
-//! belong together go through [`Store::transact`]. The one removal is
-//! [`Tx::remove`], and it works on the alert queue only: the ledger's tables
-//! are append-only (invariant I11).
+//! lets one process at a time have the database open, so readers and
+//! writers share it by time: a store opens sled on first use and can let
+//! go of it between operations ([`Store::suspend`]; the console does when
+//! idle), and opening waits a few seconds for another process to let go.
+//! Writers also hold a writer lock (`flock` on `writer`) for their whole
+//! life, so there is one writer per vault, however many readers
+//! ([`Access`]). Writes that belong together go through
+//! [`Store::transact`]. The one removal is [`Tx::remove`], and it works on
+//! the alert queue only: the ledger's tables are append-only (invariant
+//! I11).
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -66,8 +72,32 @@ impl Table {
     }
 }
 
-/// How many times (50 ms apart) opening retries a held lock.
-const LOCK_RETRIES: u32 = 10;
+/// How long opening waits for another process to let go of the database
+/// unless [`set_lock_wait`] says otherwise. Readers hold it only while they
+/// read, and the console only during an operation, so this is rarely
+/// reached; when it is, the message names the holder.
+pub const DEFAULT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The wait in milliseconds (see [`set_lock_wait`]).
+static LOCK_WAIT_MS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(DEFAULT_LOCK_WAIT.as_millis() as u64);
+
+/// Sets how long opening a vault waits for another process to let go of
+/// its database (the CLI's `--wait`). The writer lock is never waited for.
+pub fn set_lock_wait(wait: std::time::Duration) {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    LOCK_WAIT_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn lock_wait() -> std::time::Duration {
+    std::time::Duration::from_millis(LOCK_WAIT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+/// How often opening retries a held database while it waits.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The file a writer holds locked (`flock`) for as long as it may write:
+/// one writer per vault, however many readers.
+const WRITER: &str = "writer";
 
 /// Checks that a new vault may be created at `path`: it must not exist, or
 /// be an empty directory.
@@ -81,15 +111,54 @@ pub fn check_new_vault_path(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// An open vault database. Clones share the same open database (and its
-/// lock), e.g. for verifying the ledger on another thread.
-#[derive(Clone)]
-pub struct Store {
+/// What a process may do with a vault it opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read only: `list`, `status`, `ledger show/verify/export`. Needs no
+    /// writer lock, so it works while the console or another writer has the
+    /// vault; it waits for sled's lock only as long as that writer is in
+    /// the middle of an operation.
+    Read,
+    /// Read and write. Holds the vault's writer lock for the store's whole
+    /// life: a second writer gets [`Error::InUse`] naming this one.
+    Write,
+}
+
+/// sled's database while this process has it open.
+struct Db {
     db: sled::Db,
     trees: Vec<sled::Tree>,
-    path: PathBuf,
     /// sled's data file, for the fsync its own flush does not do.
-    data_file: std::sync::Arc<std::fs::File>,
+    data_file: std::fs::File,
+}
+
+/// The open database, if any: a strong reference while this process keeps
+/// it, a weak one while someone (a background thread, an iterator) may
+/// still be using it after [`Store::suspend`].
+#[derive(Default)]
+struct Slot {
+    kept: Option<Arc<Db>>,
+    last: Weak<Db>,
+    /// Set by [`Store::suspend`]: a use opens the database only for as
+    /// long as it lasts, until [`Store::resume`].
+    suspended: bool,
+}
+
+struct Shared {
+    path: PathBuf,
+    access: Access,
+    slot: Mutex<Slot>,
+    /// The locked writer file, held while the store lives (writers only).
+    _writer: Option<std::fs::File>,
+}
+
+/// A vault database. sled allows one process at a time, so the database is
+/// opened on first use and can be let go between operations
+/// ([`Store::suspend`]); the writer lock stays. Clones share the same
+/// database, e.g. for verifying the ledger on another thread.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
 }
 
 fn storage(e: sled::Error) -> Error {
@@ -107,14 +176,16 @@ fn storage(e: sled::Error) -> Error {
     }
 }
 
-/// The file naming the process that holds the vault open, for the
-/// message another process gets. Informative only: it is written after the
-/// lock is taken and never trusted for anything else.
+/// The files naming the process that holds the vault's writer lock
+/// (`holder`) and the one that has sled open (`opener`), for the message
+/// another process gets. Informative only: each is written after its lock
+/// is taken and never trusted for anything else.
 const HOLDER: &str = "holder";
+const OPENER: &str = "opener";
 
-/// Records this process as the vault's holder: its pid, and its terminal
-/// where it has one. A failure to write it is not an error.
-fn write_holder(path: &Path) {
+/// Records this process in `name` ([`HOLDER`] or [`OPENER`]): its pid, and
+/// its terminal where it has one. A failure to write it is not an error.
+fn write_holder(path: &Path, name: &str) {
     let pid = std::process::id();
     let tty = std::fs::read_link("/proc/self/fd/0")
         .ok()
@@ -124,16 +195,16 @@ fn write_holder(path: &Path) {
         Some(t) => format!("pid {pid} on {t}"),
         None => format!("pid {pid}"),
     };
-    let tmp = path.join(format!(".{HOLDER}.{pid}"));
+    let tmp = path.join(format!(".{name}.{pid}"));
     if std::fs::write(&tmp, text).is_ok() {
-        let _ = std::fs::rename(&tmp, path.join(HOLDER));
+        let _ = std::fs::rename(&tmp, path.join(name));
     }
 }
 
-/// Who holds the vault, as [`write_holder`] recorded it, if the holder is
-/// still alive.
-fn read_holder(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path.join(HOLDER)).ok()?;
+/// Who holds the lock `name` records, as [`write_holder`] recorded it, if
+/// that process is still alive.
+fn read_holder(path: &Path, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path.join(name)).ok()?;
     let text: String = text.chars().take(200).filter(|c| !c.is_control()).collect();
     let pid: u32 = text.strip_prefix("pid ")?.split(' ').next()?.parse().ok()?;
     std::path::Path::new(&format!("/proc/{pid}"))
@@ -141,6 +212,42 @@ fn read_holder(path: &Path) -> Option<String> {
         .then_some(text)
 }
 
+/// Takes the vault's writer lock, or names who has it.
+fn lock_writer(path: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path.join(WRITER))
+        .map_err(|e| {
+            Error::Storage(format!(
+                "cannot open the vault for writing ({e}); read-only commands still work"
+            ))
+        })?;
+    // A short grace, not a wait: a lock just released can still be held for
+    // a moment by a child process forked meanwhile by another thread (it
+    // keeps a copy of the descriptor until it runs its program).
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => {
+                write_holder(path, HOLDER);
+                return Ok(file);
+            }
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < WRITER_GRACE => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::InUse(read_holder(path, HOLDER)));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// How long a writer retries a held writer lock before it is refused.
+const WRITER_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 /// Removes the snapshot files sled was still writing when its process
 /// died (`snap.*.generating`). sled 0.34.7 writes a snapshot under that
 /// name, syncs it and renames it, but when listing snapshots it only skips
@@ -163,7 +270,7 @@ fn remove_unfinished_snapshots(path: &Path) -> Result<bool> {
 
 impl Store {
     /// Creates a new, empty database at `path`, which must not exist or be
-    /// an empty directory.
+    /// an empty directory, and opens it for writing.
     pub fn create(path: &Path) -> Result<Store> {
         check_new_vault_path(path)?;
         // Only the owner may read the vault: it holds the ledger key.
@@ -173,11 +280,16 @@ impl Store {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
         }
-        Self::open_db(path)
+        Self::start(path, Access::Write)
     }
 
-    /// Opens an existing database at `path`.
+    /// Opens an existing database at `path` for writing.
     pub fn open(path: &Path) -> Result<Store> {
+        Self::open_with(path, Access::Write)
+    }
+
+    /// Opens an existing database at `path` with `access`.
+    pub fn open_with(path: &Path, access: Access) -> Result<Store> {
         if path.is_file() {
             return Err(Error::NotADirectory(path.to_owned()));
         }
@@ -188,91 +300,134 @@ impl Store {
                 Err(Error::NoVault(path.to_owned()))
             };
         }
-        Self::open_db(path)
+        Self::start(path, access)
     }
 
-    fn open_db(path: &Path) -> Result<Store> {
-        let config = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::LowSpace)
-            // No background flusher: every write path flushes itself before
-            // anything is shown.
-            .flush_every_ms(None);
-        // sled finishes closing a dropped database on its own threads, so a
-        // store reopened in the same process can find the lock still held
-        // for a moment. Another process holding it gets "in use" after this
-        // short grace, never a hang.
-        let mut attempts = 0;
-        let mut cleaned = false;
-        let db = loop {
-            match config.open().map_err(storage) {
-                Err(Error::InUse(_)) if attempts < LOCK_RETRIES => {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                // sled reported corruption after taking the lock, so no
-                // live process is writing a snapshot: an unfinished one
-                // left by a killed process may be the cause.
-                Err(Error::Corrupt(_)) if !cleaned && remove_unfinished_snapshots(path)? => {
-                    cleaned = true;
-                }
-                Err(Error::InUse(_)) => return Err(Error::InUse(read_holder(path))),
-                other => break other?,
-            }
+    /// Takes the writer lock if `access` asks for it, then opens sled.
+    fn start(path: &Path, access: Access) -> Result<Store> {
+        let writer = match access {
+            Access::Write => Some(lock_writer(path)?),
+            Access::Read => None,
         };
-        write_holder(path);
-        let trees = Table::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(storage)?;
-        let data_file = std::sync::Arc::new(std::fs::File::open(path.join("db"))?);
-        Ok(Store {
-            db,
-            trees,
-            path: path.to_owned(),
-            data_file,
-        })
+        let store = Store {
+            shared: Arc::new(Shared {
+                path: path.to_owned(),
+                access,
+                slot: Mutex::new(Slot::default()),
+                _writer: writer,
+            }),
+        };
+        store.db()?;
+        Ok(store)
+    }
+
+    /// The open database, opening it again if it was let go.
+    fn db(&self) -> Result<Arc<Db>> {
+        let mut slot = self
+            .shared
+            .slot
+            .lock()
+            .map_err(|_| Error::Storage("the database handle was poisoned".into()))?;
+        if let Some(db) = &slot.kept {
+            return Ok(db.clone());
+        }
+        let db = match slot.last.upgrade() {
+            Some(db) => db,
+            None => Arc::new(open_db(&self.shared.path)?),
+        };
+        slot.last = Arc::downgrade(&db);
+        if !slot.suspended {
+            slot.kept = Some(db.clone());
+        }
+        Ok(db)
+    }
+
+    /// Lets go of the database, so that readers in other processes can open
+    /// it: it closes once no thread of this process is using it, and until
+    /// [`Store::resume`] each use opens it only for as long as it lasts.
+    /// The writer lock stays.
+    pub fn suspend(&self) {
+        if let Ok(mut slot) = self.shared.slot.lock() {
+            slot.kept = None;
+            slot.suspended = true;
+        }
+    }
+
+    /// Closes the database now (once no thread of this process is using
+    /// it); the next use opens it again and keeps it. For a command that is
+    /// about to wait for a person, so readers can work meanwhile.
+    pub fn let_go(&self) {
+        if let Ok(mut slot) = self.shared.slot.lock() {
+            slot.kept = None;
+        }
+    }
+
+    /// Keeps the database open again from its next use (after
+    /// [`Store::suspend`]).
+    pub fn resume(&self) {
+        if let Ok(mut slot) = self.shared.slot.lock() {
+            slot.suspended = false;
+        }
+    }
+
+    /// Whether this store keeps the database open (it was used since the
+    /// last [`Store::suspend`]).
+    pub fn is_open(&self) -> bool {
+        self.shared.slot.lock().is_ok_and(|s| s.kept.is_some())
+    }
+
+    /// What this store may do.
+    pub fn access(&self) -> Access {
+        self.shared.access
     }
 
     /// The vault directory.
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn tree(&self, t: Table) -> &sled::Tree {
-        &self.trees[t.idx()]
+        &self.shared.path
     }
 
     /// One value.
     pub fn get(&self, t: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree(t).get(key).map_err(storage)?.map(|v| v.to_vec()))
+        let db = self.db()?;
+        Ok(db.tree(t).get(key).map_err(storage)?.map(|v| v.to_vec()))
     }
 
     /// All pairs whose key starts with `prefix`, in key order.
     pub fn scan_prefix(&self, t: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.tree(t)
+        self.db()?
+            .tree(t)
             .scan_prefix(prefix)
             .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(storage))
             .collect()
     }
 
-    /// Values with keys in `[from, ..)`, in key order, lazily.
-    pub fn range_from<'a>(
-        &'a self,
+    /// Values with keys in `[from, ..)`, in key order, lazily. The iterator
+    /// keeps the database open until it is dropped.
+    pub fn range_from(
+        &self,
         t: Table,
         from: &[u8],
-    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + use<'a> {
-        self.tree(t)
-            .range(from.to_vec()..)
-            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(storage))
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + use<> {
+        let (db, failed) = match self.db() {
+            Ok(db) => (Some(db), None),
+            Err(e) => (None, Some(Err(e))),
+        };
+        let range = db.as_ref().map(|db| db.tree(t).range(from.to_vec()..));
+        failed
+            .into_iter()
+            .chain(range.into_iter().flatten().map(move |kv| {
+                // Holds the database open for as long as the range is read.
+                let _open = &db;
+                kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(storage)
+            }))
     }
 
     /// The number of keys in a table (a scan: for small tables and counts
     /// shown to people).
     pub fn count(&self, t: Table) -> Result<u64> {
+        let db = self.db()?;
         let mut n = 0;
-        for kv in self.tree(t).iter().keys() {
+        for kv in db.tree(t).iter().keys() {
             kv.map_err(storage)?;
             n += 1;
         }
@@ -282,6 +437,7 @@ impl Store {
     /// The pair with the smallest key.
     pub fn first(&self, t: Table) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         Ok(self
+            .db()?
             .tree(t)
             .first()
             .map_err(storage)?
@@ -291,6 +447,7 @@ impl Store {
     /// The pair with the greatest key.
     pub fn last(&self, t: Table) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         Ok(self
+            .db()?
             .tree(t)
             .last()
             .map_err(storage)?
@@ -299,9 +456,16 @@ impl Store {
 
     /// Runs `f` as one atomic transaction over every table: all its writes
     /// land, or none do. `f` may run more than once on a conflict, so it
-    /// must not have side effects outside the transaction.
+    /// must not have side effects outside the transaction. A store opened
+    /// for reading refuses.
     pub fn transact<T>(&self, f: impl Fn(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let res = self
+        if self.shared.access == Access::Read {
+            return Err(Error::Storage(
+                "this command opened the vault for reading only".into(),
+            ));
+        }
+        let db = self.db()?;
+        let res = db
             .trees
             .as_slice()
             .transaction(|views: &Vec<TransactionalTree>| {
@@ -317,15 +481,18 @@ impl Store {
 
     /// Copies every table into `dest`, a new, empty store, and makes the
     /// copy durable. The copy is consistent: the caller holds this vault's
-    /// lock, so nothing writes meanwhile.
+    /// writer lock, and the database stays open for the whole copy, so
+    /// nothing writes meanwhile.
     pub fn copy_into(&self, dest: &Store) -> Result<()> {
+        let src = self.db()?;
+        let dst = dest.db()?;
         for t in Table::ALL {
             let mut batch = sled::Batch::default();
-            for kv in self.tree(t).iter() {
+            for kv in src.tree(t).iter() {
                 let (k, v) = kv.map_err(storage)?;
                 batch.insert(k, v);
             }
-            dest.tree(t).apply_batch(batch).map_err(storage)?;
+            dst.tree(t).apply_batch(batch).map_err(storage)?;
         }
         dest.flush()
     }
@@ -337,10 +504,61 @@ impl Store {
     /// writes metadata (spacejam/sled#1452), so the data file is synced
     /// here as well.
     pub fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(storage)?;
-        self.data_file.sync_data()?;
+        let db = self.db()?;
+        db.db.flush().map_err(storage)?;
+        db.data_file.sync_data()?;
         Ok(())
     }
+}
+
+impl Db {
+    fn tree(&self, t: Table) -> &sled::Tree {
+        &self.trees[t.idx()]
+    }
+}
+
+/// Opens sled at `path`, waiting up to [`set_lock_wait`]'s time for another process
+/// (a reader, or a writer in the middle of an operation) to let go.
+fn open_db(path: &Path) -> Result<Db> {
+    let config = sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::LowSpace)
+        // No background flusher: every write path flushes itself before
+        // anything is shown.
+        .flush_every_ms(None);
+    // sled also finishes closing a dropped database on its own threads, so
+    // a store reopened in the same process can find the lock still held
+    // for a moment.
+    let started = std::time::Instant::now();
+    let wait = lock_wait();
+    let mut cleaned = false;
+    let db = loop {
+        match config.open().map_err(storage) {
+            Err(Error::InUse(_)) if started.elapsed() < wait => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            // sled reported corruption after taking the lock, so no live
+            // process is writing a snapshot: an unfinished one left by a
+            // killed process may be the cause.
+            Err(Error::Corrupt(_)) if !cleaned && remove_unfinished_snapshots(path)? => {
+                cleaned = true;
+            }
+            Err(Error::InUse(_)) => return Err(Error::InUse(read_holder(path, OPENER))),
+            other => break other?,
+        }
+    };
+    write_holder(path, OPENER);
+    let trees = Table::ALL
+        .iter()
+        .map(|t| db.open_tree(t.name()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(storage)?;
+    let data_file = std::fs::File::open(path.join("db"))?;
+    Ok(Db {
+        db,
+        trees,
+        data_file,
+    })
 }
 
 /// The tables as seen inside a transaction.
@@ -427,6 +645,46 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().contains(&own), "{e}");
+    }
+
+    #[test]
+    fn a_reader_opens_while_the_writer_is_suspended_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        let w = Store::create(&p).unwrap();
+        w.transact(|tx| tx.put(Table::Meta, b"x", b"1")).unwrap();
+        w.flush().unwrap();
+        w.suspend();
+        assert!(!w.is_open());
+        {
+            let r = Store::open_with(&p, Access::Read).unwrap();
+            assert_eq!(r.get(Table::Meta, b"x").unwrap(), Some(b"1".to_vec()));
+            let e = r
+                .transact(|tx| tx.put(Table::Meta, b"x", b"2"))
+                .unwrap_err();
+            assert!(e.to_string().contains("reading only"), "{e}");
+        }
+        // The writer's next use opens the database again; while suspended
+        // it does not keep it, after `resume` it does.
+        w.transact(|tx| tx.put(Table::Meta, b"x", b"3")).unwrap();
+        w.flush().unwrap();
+        assert!(!w.is_open());
+        w.resume();
+        assert_eq!(w.get(Table::Meta, b"x").unwrap(), Some(b"3".to_vec()));
+        assert!(w.is_open());
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_even_while_the_first_is_suspended() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        let w = Store::create(&p).unwrap();
+        w.flush().unwrap();
+        w.suspend();
+        let e = Store::open(&p).err().expect("one writer at a time");
+        assert!(matches!(e, Error::InUse(Some(_))), "{e}");
+        drop(w);
+        Store::open(&p).expect("the writer lock goes with the writer");
     }
 
     #[test]

@@ -464,14 +464,15 @@ fn help_offers_no_option_that_takes_a_secret() {
                 );
             }
         }
-        // The only environment variable read is the vault path.
+        // The only environment variables read are the vault path and how
+        // long to wait for it: never a secret.
         let envs: Vec<&str> = help
             .match_indices("env: ")
             .map(|(i, _)| &help[i..])
             .collect();
         for e in envs {
             assert!(
-                e.starts_with("env: BREAKGLASS_VAULT="),
+                e.starts_with("env: BREAKGLASS_VAULT=") || e.starts_with("env: BREAKGLASS_WAIT="),
                 "`{sub}` reads an environment variable: {e:.60}"
             );
         }

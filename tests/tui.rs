@@ -1728,3 +1728,51 @@ fn ctrl_c_during_a_ceremony_cancels_it_and_logs_the_cancellation() {
     );
     assert_eq!(c.app.vault().status().unwrap().officers.len(), 3);
 }
+
+/// Runs `breakglass --vault DIR ARGS` (the real binary), as an auditor
+/// would beside the console.
+fn reader(c: &Console, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_breakglass"))
+        .env_remove("BREAKGLASS_VAULT")
+        .arg("--vault")
+        .arg(c.dir.path().join("v"))
+        .args(["--wait", "2"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_idle_console_lets_readers_in_and_its_next_release_still_works() {
+    let mut c = console();
+    c.app.idle();
+    let out = reader(&c, &["list", "--json"]);
+    assert!(out.status.success(), "{:?}", out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("github/admin"));
+
+    // Mid-release, between approvals, readers still get in.
+    c.start_release("IdP outage INC-8");
+    c.approve_next("alice");
+    c.app.idle();
+    let out = reader(&c, &["ledger", "verify"]);
+    assert!(out.status.success(), "{:?}", out);
+    c.approve_next("bob");
+    assert_shows(&c.screen(), "K7QX P2MW");
+    c.key(KeyCode::Enter);
+    c.app.idle();
+    let out = reader(&c, &["ledger", "show"]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("release") && shown.contains("confirmed"),
+        "{shown} {:?}",
+        out
+    );
+    // A second writer is refused while the console is open.
+    let out = reader(&c, &["drill", "--officer", "alice"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{:?}",
+        out
+    );
+}

@@ -43,6 +43,19 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub batch: bool,
 
+    /// How long to wait, in seconds, while another process is using the
+    /// vault's database (the console lets go of it when idle; readers hold
+    /// it while they read). A second writer is refused at once.
+    #[arg(
+        long,
+        global = true,
+        env = "BREAKGLASS_WAIT",
+        value_name = "SECS",
+        default_value = "10",
+        value_parser = parse_wait
+    )]
+    pub wait: std::time::Duration,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -374,4 +387,15 @@ or a signed note) must be signed by the ledger key and extended by the ledger."
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+}
+
+/// `--wait`: seconds, a decimal number from 0 to 3600.
+fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=3600.0).contains(&secs) {
+        return Err("must be from 0 to 3600 seconds".into());
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }

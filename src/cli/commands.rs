@@ -83,6 +83,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         None => default_vault_dir()?,
     };
     let mut input = Input::new(cli.batch);
+    breakglass::store::set_lock_wait(cli.wait);
     match cli.command {
         None => {
             // The console shows the clock warning and delivers alerts itself.
@@ -148,6 +149,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Some(Command::AcknowledgeGap { officers }) => {
             let mut vault = open_vault(&vault_dir)?;
             let mut passes = Vec::new();
+            vault.let_go();
             for o in &officers {
                 passes.push(input.passphrase(o)?);
             }
@@ -196,6 +198,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Some(Command::Drill { officer }) => {
             let vault = open_vault(&vault_dir)?;
+            vault.let_go();
             let pass = input.passphrase(&officer)?;
             let seq = vault.drill(&officer, &pass)?;
             report(&[format!(
@@ -205,6 +208,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Some(Command::Passphrase { officer }) => {
             let mut vault = open_vault(&vault_dir)?;
+            vault.let_go();
             let old = input.passphrase(&officer)?;
             let new = input.new_passphrase(&officer)?;
             let seq = vault.change_passphrase(&officer, &old, &new)?;
@@ -228,6 +232,18 @@ fn open_vault(dir: &std::path::Path) -> Result<Opened> {
         vault,
         background: None,
     })
+}
+
+/// Opens the vault for reading only (`list`, `status`, the ledger
+/// commands): these work while the console or another writer has it, and
+/// deliver no alerts. Warns like [`open_vault`] when the clock disagrees
+/// with the ledger.
+fn open_reader(dir: &std::path::Path) -> Result<Vault> {
+    let vault = Vault::open_reader(dir)?;
+    if let Some(w) = vault.clock_warning() {
+        eprintln!("breakglass: warning: {w}");
+    }
+    Ok(vault)
 }
 
 /// The most a command waits for alert delivery at its end (I17); what is
@@ -363,9 +379,11 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
 
 fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Result<i32> {
     let mut vault = open_vault(dir)?;
+    vault.let_go();
     let pass = input.passphrase(&args.officer)?;
     let session = vault.authenticate(&args.officer, &pass, "deposit", Some(&args.name))?;
     drop(pass);
+    vault.let_go();
     let (kind, values) = match args.kind {
         Kind::Codes => (SecretKind::Codes, input.codes()?),
         Kind::Credential => (SecretKind::Credential, vec![input.credential()?]),
@@ -386,7 +404,7 @@ fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Resul
 }
 
 fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
-    let vault = open_vault(dir)?;
+    let vault = open_reader(dir)?;
     let secrets = vault.secrets()?;
     if json {
         out!("{}", serde_json::to_string_pretty(&secrets)?);
@@ -436,7 +454,7 @@ fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
 
 fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     // The clock warning is part of the status itself.
-    let vault = Vault::open(dir)?;
+    let vault = Vault::open_reader(dir)?;
     let st = vault.status()?;
     if json {
         out!("{}", serde_json::to_string_pretty(&st)?);
@@ -502,7 +520,8 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
             let st = vault.statement(&req, officer);
             eprintln!("{officer} approves: {}", serde_json::to_string_pretty(&st)?);
         }
-        let approved = with_retries(input, officer, |pass| {
+        let store = vault.store().clone();
+        let approved = with_retries(input, &store, officer, |pass| {
             vault.approve(&mut req, officer, pass)
         });
         if let Err(e) = approved {
@@ -596,7 +615,8 @@ fn ceremony(
             let st = vault.ceremony_statement(&req, officer);
             eprintln!("{officer} approves: {}", serde_json::to_string_pretty(&st)?);
         }
-        let approved = with_retries(input, officer, |pass| {
+        let store = vault.store().clone();
+        let approved = with_retries(input, &store, officer, |pass| {
             vault.approve_ceremony(&mut req, officer, pass)
         });
         if let Err(e) = approved {
@@ -607,6 +627,7 @@ fn ceremony(
         }
     }
     let mut new = Vec::new();
+    vault.let_go();
     for name in plan.add.iter() {
         new.push((name.clone(), input.new_passphrase(name)?));
     }
@@ -644,6 +665,7 @@ fn ceremony(
 /// try.
 fn with_retries(
     input: &mut Input,
+    store: &breakglass::store::Store,
     officer: &str,
     mut approve: impl FnMut(&Passphrase) -> breakglass::Result<()>,
 ) -> Result<()> {
@@ -653,6 +675,8 @@ fn with_retries(
         TERMINAL_ATTEMPTS
     };
     for attempt in 1..=attempts {
+        // Readers may open the vault while the officer types.
+        store.let_go();
         let pass: Passphrase = input.passphrase(officer)?;
         match approve(&pass) {
             Err(breakglass::Error::BadPassphrase(_)) if attempt < attempts => {
@@ -667,7 +691,7 @@ fn with_retries(
 }
 
 fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
-    let vault = open_vault(dir)?;
+    let vault = open_reader(dir)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for e in vault.ledger_entries() {
@@ -724,7 +748,7 @@ fn ledger_verify(
             )
         }
         None => {
-            let vault = open_vault(dir)?;
+            let vault = open_reader(dir)?;
             let report = audit::verify(&VaultSource(vault.store()), &opts)?;
             (report, format!("vault {}", dir.display()))
         }
@@ -802,7 +826,7 @@ fn ledger_verify(
 }
 
 fn ledger_export(dir: &std::path::Path, out: &std::path::Path) -> Result<i32> {
-    let vault = open_vault(dir)?;
+    let vault = open_reader(dir)?;
     let n = breakglass::audit::export(vault.store(), &vault.ledger_cert(), out)?;
     let abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
     // The hints name the files through the directory as it was given, so
@@ -839,6 +863,7 @@ fn alerts(dir: &std::path::Path, input: &mut Input, cmd: AlertsCommand) -> Resul
             let program = breakglass::alerts::resolve_program(program, search.as_deref())?;
             breakglass::alerts::check_args(args)?;
             let vault = open_vault(dir)?;
+            vault.let_go();
             let pass = input.passphrase(&officer)?;
             let session = vault.authenticate(&officer, &pass, "alerts", None)?;
             drop(pass);
@@ -852,6 +877,7 @@ fn alerts(dir: &std::path::Path, input: &mut Input, cmd: AlertsCommand) -> Resul
         }
         AlertsCommand::Clear { officer } => {
             let vault = open_vault(dir)?;
+            vault.let_go();
             let pass = input.passphrase(&officer)?;
             let session = vault.authenticate(&officer, &pass, "alerts", None)?;
             drop(pass);
@@ -863,7 +889,7 @@ fn alerts(dir: &std::path::Path, input: &mut Input, cmd: AlertsCommand) -> Resul
         }
         AlertsCommand::Status { json } => {
             // A look at the queue, without delivering.
-            let vault = Vault::open(dir)?;
+            let vault = Vault::open_reader(dir)?;
             let st = vault.alert_status()?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&st)?);
@@ -952,7 +978,9 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
         demo.suggested
     );
     out!("  {exe} --vault {v} ledger show");
-    out!("  {exe} --vault {v}            # the console (one process at a time holds the vault)");
+    out!(
+        "  {exe} --vault {v}            # the console (one writer at a time; readers work beside it)"
+    );
     std::io::stdout().flush().map_err(stdout_error)?;
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         let demo_passphrases = demo

@@ -402,7 +402,7 @@ impl App {
             self.status.alerts_warning = self.vault.alert_status().ok().and_then(|a| a.warning);
         }
         let now = self.vault.clock_now();
-        let size = crate::ledger::size(self.vault.store()).unwrap_or(self.alerts_seen_size);
+        let size = self.vault.ledger_size();
         let appended = size != self.alerts_seen_size;
         let due = now.saturating_sub(self.alerts_last_run) >= ALERT_PERIOD;
         if self.alert_job.is_none() && (appended || due) {
@@ -413,6 +413,14 @@ impl App {
                 let _ = courier.deliver(std::time::Duration::from_secs(10));
             }));
         }
+    }
+
+    /// Nothing happened for a while: lets go of the vault's database so
+    /// that readers in other processes (`list`, `status`, `ledger verify`)
+    /// can open it. The next operation opens it again; the writer lock
+    /// stays, so no other process writes meanwhile.
+    pub fn idle(&mut self) {
+        self.vault.suspend();
     }
 
     /// Waits for background work (Argon2, verification) and applies it:
@@ -519,6 +527,7 @@ impl App {
 
     /// Pasted text goes to the focused input.
     pub fn on_paste(&mut self, text: &str) {
+        self.vault.resume();
         match &mut self.screen {
             Screen::Release(r) => r.paste(text),
             Screen::Deposit(d) => d.paste(text),
@@ -547,6 +556,8 @@ impl App {
 
     /// Handles one key press.
     pub fn on_key(&mut self, key: KeyEvent) {
+        // Someone is at the console: keep the database open while they work.
+        self.vault.resume();
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             self.apply(Action::Quit);
             return;

@@ -149,6 +149,12 @@ pub struct ConsoleEnd {
     pub unconfirmed: Option<String>,
 }
 
+/// How long the console waits without input before it lets go of the
+/// vault's database for readers (see [`App::idle`]). Short enough that a
+/// reader's wait is rarely noticed, long enough that scrolling the ledger
+/// does not reopen it at every key.
+const IDLE: Duration = Duration::from_secs(1);
+
 /// Runs the console on `vault` until the user quits.
 pub fn run(vault: Vault, options: Options) -> Result<ConsoleEnd> {
     if !io::stdin().is_terminal() {
@@ -164,6 +170,7 @@ pub fn run(vault: Vault, options: Options) -> Result<ConsoleEnd> {
     let _guard = TerminalGuard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;
+    let mut last_input = std::time::Instant::now();
     loop {
         app.tick();
         if app.take_clear() {
@@ -175,7 +182,12 @@ pub fn run(vault: Vault, options: Options) -> Result<ConsoleEnd> {
         if app.should_quit() {
             break;
         }
-        if event::poll(Duration::from_millis(100))? {
+        if !event::poll(Duration::from_millis(100))? {
+            if last_input.elapsed() >= IDLE {
+                app.idle();
+            }
+        } else {
+            last_input = std::time::Instant::now();
             match event::read()? {
                 Event::Key(k) if k.kind == KeyEventKind::Press => app.on_key(k),
                 Event::Paste(text) => app.on_paste(&text),

@@ -51,7 +51,7 @@ use crate::records::{
 };
 use crate::secret::{Passphrase, SecretBytes, SecretValue, VaultKey};
 use crate::shamir::{self, NamedShare};
-use crate::store::{self, Store, Table};
+use crate::store::{self, Access, Store, Table};
 
 pub use alerts::AlertStatus;
 pub use ceremony::{CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
@@ -269,6 +269,10 @@ pub struct Vault {
     /// Set when stored data disagrees with what officers signed (read from
     /// `meta/lock` on open, or found now); nothing is written while set.
     lock: std::cell::RefCell<Option<String>>,
+    /// The ledger's size and last entry time when last read, for what the
+    /// console asks while it has let go of the database (no other process
+    /// writes meanwhile: it holds the writer lock).
+    tail: std::cell::Cell<(u64, i64)>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -361,7 +365,7 @@ impl Vault {
     /// [`Vault::clock_warning`]).
     pub fn now(&self) -> i64 {
         let wall = self.clock.now();
-        let last = ledger::last_time(&self.store).unwrap_or(0);
+        let last = self.tail().1;
         if wall + CLOCK_SKEW >= last {
             wall.max(last)
         } else {
@@ -374,7 +378,7 @@ impl Vault {
     /// [`CLOCK_AHEAD`] after it. The next write records it in the ledger.
     pub fn clock_warning(&self) -> Option<String> {
         let wall = self.clock.now();
-        let last = ledger::last_time(&self.store).ok()?;
+        let last = self.tail().1;
         clock_drift(wall, last).map(|d| match d {
             "behind" => format!(
                 "the system clock reads {}, earlier than the ledger's last entry ({}); the next entry records the jump, check the clock",
@@ -387,6 +391,48 @@ impl Vault {
                 rfc3339(last)
             ),
         })
+    }
+
+    /// The ledger's size and its last entry's time: read from the database
+    /// while it is open, else as last read (see [`Vault::suspend`]).
+    fn tail(&self) -> (u64, i64) {
+        if self.store.is_open() {
+            if let (Ok(size), Ok(last)) =
+                (ledger::size(&self.store), ledger::last_time(&self.store))
+            {
+                self.tail.set((size, last));
+            }
+        }
+        self.tail.get()
+    }
+
+    /// The number of ledger entries (as last read while the database was
+    /// open; see [`Vault::suspend`]).
+    pub fn ledger_size(&self) -> u64 {
+        self.tail().0
+    }
+
+    /// Lets go of the database until the next operation, so that readers
+    /// (`list`, `status`, `ledger verify`…) in other processes can open it
+    /// meanwhile; the writer lock stays, so no other process writes. The
+    /// console calls it when idle.
+    pub fn suspend(&self) {
+        self.tail();
+        self.store.suspend();
+    }
+
+    /// Closes the database until the next operation, which opens it again
+    /// and keeps it: what a command does before it waits for a passphrase,
+    /// so readers can work meanwhile. The writer lock stays.
+    pub fn let_go(&self) {
+        self.tail();
+        self.store.let_go();
+    }
+
+    /// Someone is at the console again: keeps the database open from its
+    /// next use until the next [`Vault::suspend`].
+    pub fn resume(&self) {
+        self.store.resume();
     }
 
     /// The ledger key's public certificate.

@@ -231,6 +231,7 @@ impl Vault {
             fault: None,
             ledger_problem,
             lock: Default::default(),
+            tail: Default::default(),
         })
     }
 
@@ -241,7 +242,18 @@ impl Vault {
 
     /// [`Vault::open`] with an injected clock.
     pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Vault> {
-        let store = Store::open(path)?;
+        Self::open_as(path, clock, Access::Write)
+    }
+
+    /// Opens the vault at `path` for reading only: for `list`, `status` and
+    /// the ledger commands, which then work while the console (or another
+    /// writer) has the vault. Every write is refused.
+    pub fn open_reader(path: &Path) -> Result<Vault> {
+        Self::open_as(path, Arc::new(SystemClock::default()), Access::Read)
+    }
+
+    fn open_as(path: &Path, clock: Arc<dyn Clock>, access: Access) -> Result<Vault> {
+        let store = Store::open_with(path, access)?;
         let format = store
             .get(Table::Meta, META_FORMAT)?
             .ok_or_else(|| Error::NotAVault(path.to_owned()))?;
@@ -280,6 +292,7 @@ impl Vault {
             fault: None,
             ledger_problem,
             lock: std::cell::RefCell::new(lock),
+            tail: Default::default(),
         })
     }
 }

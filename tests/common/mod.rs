@@ -32,6 +32,7 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 pub fn bin() -> Command {
     let mut c = Command::new(BIN);
     c.env_remove("BREAKGLASS_VAULT");
+    c.env_remove("BREAKGLASS_WAIT");
     c.timeout(COMMAND_TIMEOUT);
     c
 }
