@@ -1776,3 +1776,58 @@ fn an_idle_console_lets_readers_in_and_its_next_release_still_works() {
         out
     );
 }
+
+/// The seq column of the ledger table's rows on `screen` (rows start with
+/// the number in the first column).
+fn table_seqs(screen: &str) -> Vec<u64> {
+    screen
+        .lines()
+        .skip_while(|l| !l.starts_with("SEQ"))
+        .skip(1)
+        .take_while(|l| !l.contains(" Entry "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn a_long_ledger_scrolls_a_window_at_a_time_and_filters_find_old_entries() {
+    let mut c = console();
+    for _ in 0..60 {
+        c.app.vault().drill("carol", &pass("carol")).unwrap();
+    }
+    let total = c.kinds().len() as u64;
+    c.key(KeyCode::Char('l'));
+    // Opens on the newest entry; only the rows that fit are drawn.
+    let s = c.screen();
+    let seqs = table_seqs(&s);
+    assert!(seqs.contains(&(total - 1)), "{s}");
+    assert!(!seqs.contains(&0), "{s}");
+    assert!(seqs.len() < 24, "{s}");
+    assert_shows(&s, &format!("{total} of {total} entries"));
+
+    // Home shows the genesis; PageDown moves ten at a time, the selection
+    // always on screen.
+    c.key(KeyCode::Home);
+    let s = c.screen();
+    assert_eq!(table_seqs(&s).first(), Some(&0), "{s}");
+    assert_shows(&s, "genesis");
+    for _ in 0..3 {
+        c.key(KeyCode::PageDown);
+    }
+    let s = c.screen();
+    assert!(table_seqs(&s).contains(&30), "{s}");
+    assert_shows(&s, "seq: 30");
+    c.key(KeyCode::End);
+    assert!(table_seqs(&c.screen()).contains(&(total - 1)));
+
+    // A filter finds the one deposit far up the ledger.
+    for _ in 0..10 {
+        if c.screen().contains("kind deposit") {
+            break;
+        }
+        c.key(KeyCode::Char('f'));
+    }
+    let s = c.screen();
+    assert_shows(&s, &format!("1 of {total} entries"));
+    assert_eq!(table_seqs(&s), vec![1], "{s}");
+}

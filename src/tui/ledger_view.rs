@@ -8,6 +8,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use super::Action;
 use super::theme::Theme;
@@ -55,63 +57,162 @@ enum Editing {
     Export,
 }
 
-/// Ledger screen state.
+/// Rows kept in memory at most; the view reads what it shows, so a
+/// million-entry ledger costs no more than a small one.
+const ROW_CACHE: usize = 4096;
+
+/// Ledger screen state. Entries are read lazily: a frame reads only the
+/// rows it draws (and keeps a bounded cache), so opening and scrolling do
+/// not depend on the ledger's size. A filter scans the ledger once, keeping
+/// only the matching sequence numbers.
 pub struct LedgerView {
     store: Store,
-    rows: Vec<LedgerRow>,
+    /// The number of entries when the view opened.
+    total: u64,
+    /// The entries passing the filters, when one is set.
+    matches: Option<Vec<u64>>,
     kind_filter: usize,
     secret_filter: String,
     officer_filter: String,
     selected: usize,
+    /// The first row drawn, kept between frames so scrolling is smooth.
+    offset: std::cell::Cell<usize>,
+    rows: RefCell<HashMap<u64, LedgerRow>>,
+    /// The selected entry's detail lines.
+    detail: RefCell<Option<(u64, Vec<Line<'static>>)>>,
     detail_scroll: u16,
     editing: Option<(Editing, TextInput)>,
     export_default: String,
 }
 
+/// The table row of one stored entry.
+fn row_of(seq: u64, bytes: &[u8]) -> Result<LedgerRow> {
+    let m = ledger::parse_entry(bytes)?;
+    let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    Ok(LedgerRow {
+        seq,
+        time: s("time"),
+        kind: s("kind"),
+        actor: s("actor"),
+        secret: s("secret"),
+        reason: s("reason"),
+    })
+}
+
 impl LedgerView {
-    /// Reads every entry's summary. `export_default` is the directory the
-    /// export prompt offers.
+    /// Opens the view on the last entry, reading nothing but the ledger's
+    /// size. `export_default` is the directory the export prompt offers.
     pub fn new(store: Store, export_default: String) -> Result<Self> {
-        let mut rows = Vec::new();
-        for e in ledger::entries_from(&store, 0) {
-            let (seq, bytes) = e?;
-            let m = ledger::parse_entry(&bytes)?;
-            let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            rows.push(LedgerRow {
-                seq,
-                time: s("time"),
-                kind: s("kind"),
-                actor: s("actor"),
-                secret: s("secret"),
-                reason: s("reason"),
-            });
-        }
-        let selected = rows.len().saturating_sub(1);
+        let total = ledger::size(&store)?;
         Ok(LedgerView {
             store,
-            rows,
+            total,
+            matches: None,
             kind_filter: 0,
             secret_filter: String::new(),
             officer_filter: String::new(),
-            selected,
+            selected: (total as usize).saturating_sub(1),
+            offset: std::cell::Cell::new(0),
+            rows: RefCell::new(HashMap::new()),
+            detail: RefCell::new(None),
             detail_scroll: 0,
             editing: None,
             export_default,
         })
     }
 
-    /// Rows passing the filters.
-    pub fn visible(&self) -> Vec<&LedgerRow> {
-        let kind = KINDS[self.kind_filter];
-        self.rows
-            .iter()
-            .filter(|r| kind.is_empty() || r.kind == kind)
-            .filter(|r| r.secret.contains(&self.secret_filter))
-            .filter(|r| {
-                self.officer_filter.is_empty()
-                    || r.actor.split('+').any(|a| a == self.officer_filter)
+    /// How many entries pass the filters.
+    pub fn len(&self) -> usize {
+        match &self.matches {
+            Some(m) => m.len(),
+            None => self.total as usize,
+        }
+    }
+
+    /// Whether no entry passes the filters.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The sequence number of the `i`-th entry passing the filters.
+    fn seq_at(&self, i: usize) -> Option<u64> {
+        match &self.matches {
+            Some(m) => m.get(i).copied(),
+            None => (i < self.total as usize).then_some(i as u64),
+        }
+    }
+
+    /// The rows `from..from + count` of those passing the filters, read
+    /// from the cache or the store (consecutive entries in one range read).
+    fn window(&self, from: usize, count: usize) -> Vec<LedgerRow> {
+        let seqs: Vec<u64> = (from..from + count).map_while(|i| self.seq_at(i)).collect();
+        let mut cache = self.rows.borrow_mut();
+        if seqs.iter().any(|s| !cache.contains_key(s)) {
+            if cache.len() + seqs.len() > ROW_CACHE {
+                cache.clear();
+            }
+            if self.matches.is_none() {
+                if let Some(&first) = seqs.first() {
+                    for e in ledger::entries_from(&self.store, first).take(seqs.len()) {
+                        if let Ok((seq, bytes)) = e {
+                            if let Ok(row) = row_of(seq, &bytes) {
+                                cache.insert(seq, row);
+                            }
+                        }
+                    }
+                }
+            } else {
+                let missing: Vec<u64> = seqs
+                    .iter()
+                    .copied()
+                    .filter(|s| !cache.contains_key(s))
+                    .collect();
+                for seq in missing {
+                    if let Ok(Some(bytes)) = ledger::entry(&self.store, seq) {
+                        if let Ok(row) = row_of(seq, &bytes) {
+                            cache.insert(seq, row);
+                        }
+                    }
+                }
+            }
+        }
+        seqs.iter()
+            .map(|&seq| {
+                cache.get(&seq).cloned().unwrap_or_else(|| LedgerRow {
+                    seq,
+                    time: String::new(),
+                    kind: "unreadable".into(),
+                    actor: String::new(),
+                    secret: String::new(),
+                    reason: String::new(),
+                })
             })
             .collect()
+    }
+
+    /// Applies the filters: none set shows every entry without reading
+    /// any; otherwise one pass over the ledger keeps the matching sequence
+    /// numbers. Selects the last match.
+    fn apply_filters(&mut self) {
+        let kind = KINDS[self.kind_filter];
+        if kind.is_empty() && self.secret_filter.is_empty() && self.officer_filter.is_empty() {
+            self.matches = None;
+        } else {
+            let mut matches = Vec::new();
+            for e in ledger::entries_from(&self.store, 0).take(self.total as usize) {
+                let Ok((seq, bytes)) = e else { continue };
+                let Ok(r) = row_of(seq, &bytes) else { continue };
+                if (kind.is_empty() || r.kind == kind)
+                    && r.secret.contains(&self.secret_filter)
+                    && (self.officer_filter.is_empty()
+                        || r.actor.split('+').any(|a| a == self.officer_filter))
+                {
+                    matches.push(seq);
+                }
+            }
+            self.matches = Some(matches);
+        }
+        self.selected = self.len().saturating_sub(1);
     }
 
     /// Whether a filter or the export path is being typed.
@@ -138,16 +239,16 @@ impl LedgerView {
                         Editing::Secret => self.secret_filter = text,
                         Editing::Officer => self.officer_filter = text,
                         Editing::Export if !text.is_empty() => return Action::Export(text.into()),
-                        Editing::Export => {}
+                        Editing::Export => return Action::None,
                     }
-                    self.selected = self.visible().len().saturating_sub(1);
+                    self.apply_filters();
                 }
                 InputEvent::Cancel => self.editing = None,
                 InputEvent::Edited => {}
             }
             return Action::None;
         }
-        let n = self.visible().len();
+        let n = self.len();
         if !matches!(key.code, KeyCode::Char('J') | KeyCode::Char('K')) {
             self.detail_scroll = 0;
         }
@@ -162,7 +263,7 @@ impl LedgerView {
             KeyCode::End | KeyCode::Char('G') => self.selected = n.saturating_sub(1),
             KeyCode::Char('f') => {
                 self.kind_filter = (self.kind_filter + 1) % KINDS.len();
-                self.selected = self.visible().len().saturating_sub(1);
+                self.apply_filters();
             }
             KeyCode::Char('s') => self.editing = Some((Editing::Secret, TextInput::visible(64))),
             KeyCode::Char('o') => self.editing = Some((Editing::Officer, TextInput::visible(32))),
@@ -170,7 +271,7 @@ impl LedgerView {
                 self.kind_filter = 0;
                 self.secret_filter.clear();
                 self.officer_filter.clear();
-                self.selected = self.rows.len().saturating_sub(1);
+                self.apply_filters();
             }
             KeyCode::Char('e') => {
                 let input = TextInput::offering(4096, &self.export_default);
@@ -183,7 +284,20 @@ impl LedgerView {
         Action::None
     }
 
+    /// The selected entry's detail lines, read once per selection.
     fn detail(&self, seq: u64, theme: &Theme) -> Vec<Line<'static>> {
+        let mut cached = self.detail.borrow_mut();
+        match &*cached {
+            Some((s, lines)) if *s == seq => lines.clone(),
+            _ => {
+                let lines = self.read_detail(seq, theme);
+                *cached = Some((seq, lines.clone()));
+                lines
+            }
+        }
+    }
+
+    fn read_detail(&self, seq: u64, theme: &Theme) -> Vec<Line<'static>> {
         let Ok(Some(bytes)) = ledger::entry(&self.store, seq) else {
             return vec![Line::from("entry unreadable")];
         };
@@ -241,7 +355,7 @@ impl LedgerView {
         } else {
             KINDS[self.kind_filter]
         };
-        let visible = self.visible();
+        let len = self.len();
         f.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled("kind ", theme.dim()),
@@ -258,10 +372,7 @@ impl LedgerView {
                 } else {
                     self.officer_filter.clone()
                 }),
-                Span::styled(
-                    format!("  {} of {} entries", visible.len(), self.rows.len()),
-                    theme.dim(),
-                ),
+                Span::styled(format!("  {} of {} entries", len, self.total), theme.dim()),
             ])),
             filters,
         );
@@ -282,7 +393,17 @@ impl LedgerView {
             .width
             .saturating_sub(widths.iter().sum::<u16>() + 5)
             .max(6) as usize;
-        let rows = visible.iter().map(|r| {
+        // Only the rows that fit are read: the table's height less its
+        // border and header.
+        let height = (table_area.height as usize).saturating_sub(2).max(1);
+        let selected = self.selected.min(len.saturating_sub(1));
+        let mut offset = self.offset.get().min(selected);
+        if selected >= offset + height {
+            offset = selected + 1 - height;
+        }
+        self.offset.set(offset);
+        let window = self.window(offset, height);
+        let rows = window.iter().map(|r| {
             let time = r.time.replace('T', " ");
             let time = time.trim_end_matches('Z');
             let time = if wide {
@@ -327,10 +448,8 @@ impl LedgerView {
                 .borders(Borders::TOP)
                 .title(Span::styled(" Entries ", theme.accent())),
         );
-        let mut state = TableState::default().with_selected(
-            (!visible.is_empty()).then_some(self.selected.min(visible.len().saturating_sub(1))),
-        );
-        if visible.is_empty() && !self.rows.is_empty() {
+        let mut state = TableState::default().with_selected((len > 0).then_some(selected - offset));
+        if len == 0 && self.total > 0 {
             f.render_widget(
                 Paragraph::new(vec![
                     Line::from(""),
@@ -350,9 +469,9 @@ impl LedgerView {
         } else {
             f.render_stateful_widget(table, table_area, &mut state);
         }
-        let detail = visible
-            .get(self.selected.min(visible.len().saturating_sub(1)))
-            .map(|r| self.detail(r.seq, theme))
+        let detail = self
+            .seq_at(selected)
+            .map(|seq| self.detail(seq, theme))
             .unwrap_or_default();
         f.render_widget(
             Paragraph::new(detail)
