@@ -153,11 +153,10 @@ impl LedgerView {
             }
             if self.matches.is_none() {
                 if let Some(&first) = seqs.first() {
-                    for e in ledger::entries_from(&self.store, first).take(seqs.len()) {
-                        if let Ok((seq, bytes)) = e {
-                            if let Ok(row) = row_of(seq, &bytes) {
-                                cache.insert(seq, row);
-                            }
+                    let read = ledger::entries_from(&self.store, first).take(seqs.len());
+                    for (seq, bytes) in read.flatten() {
+                        if let Ok(row) = row_of(seq, &bytes) {
+                            cache.insert(seq, row);
                         }
                     }
                 }
