@@ -1831,3 +1831,28 @@ fn a_long_ledger_scrolls_a_window_at_a_time_and_filters_find_old_entries() {
     assert_shows(&s, &format!("1 of {total} entries"));
     assert_eq!(table_seqs(&s), vec![1], "{s}");
 }
+
+#[test]
+fn a_reader_holding_the_vault_fails_an_approval_cleanly_and_the_approvals_stay() {
+    use breakglass::store::{Access, Store};
+    let mut c = console();
+    c.start_release("busy reader");
+    c.approve_next("alice");
+    c.app.idle();
+    // An auditor's long read has the database when bob signs.
+    let reader = Store::open_with(&c.dir.path().join("v"), Access::Read).unwrap();
+    breakglass::store::set_lock_wait(std::time::Duration::from_millis(300));
+    c.approve_next("bob");
+    let s = c.screen();
+    assert_shows(&s, "in use");
+    assert_shows(&s, "1 of 2 approvals");
+    assert_no_code(&s);
+    drop(reader);
+    assert!(
+        !c.kinds().contains(&"release".to_string()),
+        "released while the database was busy"
+    );
+    // Once the reader is done, bob signs again and the release completes.
+    c.approve_next("bob");
+    assert_shows(&c.screen(), "K7QX P2MW");
+}

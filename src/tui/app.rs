@@ -420,7 +420,11 @@ impl App {
     /// can open it. The next operation opens it again; the writer lock
     /// stays, so no other process writes meanwhile.
     pub fn idle(&mut self) {
-        self.vault.suspend();
+        // Not while an officer's passphrase is being checked: its approval,
+        // and the release it may complete, follow at once.
+        if self.job.is_none() {
+            self.vault.suspend();
+        }
     }
 
     /// Waits for background work (Argon2, verification) and applies it:
@@ -891,6 +895,7 @@ impl App {
     /// officer's passphrase goes through Argon2), so the app draws
     /// "Re-encrypting…" first; the `Vault` cannot leave this thread.
     fn complete_ceremony(&mut self) {
+        self.vault.resume();
         let Screen::Ceremony(c) = &mut self.screen else {
             return;
         };
@@ -1074,6 +1079,8 @@ impl App {
     }
 
     fn unlocked(&mut self, officer: String, derived: Result<DerivedKey>) {
+        // An operation follows: keep the database open for all of it.
+        self.vault.resume();
         let kek = match derived {
             Ok(k) => k,
             Err(e) => return self.unlock_failed(officer, e),
