@@ -210,7 +210,9 @@ impl App {
         let status = vault.status()?;
         let mut home = Home::default();
         home.set_secrets(vault.secrets()?);
-        let mut app = App {
+        // The whole-ledger verification starts at the first tick, after the
+        // first frame: on a large ledger it takes both cores for a while.
+        Ok(App {
             vault,
             status,
             home,
@@ -234,9 +236,7 @@ impl App {
             exit_note: None,
             export_base: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             reverify: false,
-        };
-        app.start_verify();
-        Ok(app)
+        })
     }
 
     /// Sets how long a reveal stays on screen.

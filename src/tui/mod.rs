@@ -172,7 +172,6 @@ pub fn run(vault: Vault, options: Options) -> Result<ConsoleEnd> {
     term.clear()?;
     let mut last_input = std::time::Instant::now();
     loop {
-        app.tick();
         if app.take_clear() {
             term.clear()?;
         }
@@ -195,6 +194,9 @@ pub fn run(vault: Vault, options: Options) -> Result<ConsoleEnd> {
                 _ => {}
             }
         }
+        // After the frame: the first one is drawn before any background
+        // work (the ledger's verification) starts.
+        app.tick();
     }
     term.clear()?;
     Ok(ConsoleEnd {
