@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Mutex, OnceLock};
 
 use super::*;
@@ -193,9 +193,7 @@ impl SigCheck<'_> {
     }
 }
 
-/// Hands batches of signature checks to the workers, in entry order. When
-/// every worker is busy and the queue is full, the walking thread checks
-/// the batch itself rather than wait.
+/// Hands batches of signature checks to the workers, in entry order.
 struct Dispatch<'a> {
     check: &'a SigCheck<'a>,
     tx: Option<SyncSender<Vec<SigJob>>>,
@@ -221,14 +219,14 @@ impl Dispatch<'_> {
         if batch.is_empty() {
             return;
         }
-        let full = match &self.tx {
-            Some(tx) => match tx.try_send(batch) {
-                Ok(()) => None,
-                Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) => Some(b),
-            },
+        // Waits while the queue is full: the walk is the shorter share of
+        // the work, and a walking thread busy with a batch of signatures
+        // would leave the workers idle.
+        let unsent = match &self.tx {
+            Some(tx) => tx.send(batch).err().map(|e| e.0),
             None => Some(batch),
         };
-        if let Some(b) = full {
+        if let Some(b) = unsent {
             self.check.run(b);
         }
     }
