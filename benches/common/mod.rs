@@ -1,4 +1,9 @@
-//! Helpers shared by the benchmarks: fixture size and criterion filters.
+//! Helpers shared by the benchmarks: fixture size and criterion filters,
+//! and the cached large vaults of the scale benchmarks.
+
+// Each bench binary compiles this module and uses only part of it.
+#[allow(dead_code)]
+pub mod fixture;
 
 /// Small fixtures: not a `cargo bench` run (criterion's test mode under
 /// `cargo test --benches`), or `BREAKGLASS_BENCH_QUICK` is set.

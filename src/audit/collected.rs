@@ -4,6 +4,7 @@
 //! extend it (RFC 6962 §2.1.2 consistency), so a ledger truncated, rolled
 //! back or forked after any of them fails (I17).
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use super::*;
@@ -38,8 +39,26 @@ fn read_bounded(path: &Path) -> Result<String, Failure> {
     Ok(s)
 }
 
+/// A collected checkpoint as read: its body and how it is signed.
+pub(super) struct Loaded {
+    body: String,
+    proof: Proof,
+}
+
+impl Loaded {
+    /// The size its body claims, if it parses: the walk keeps the root of
+    /// the ledger's prefix of that size.
+    pub(super) fn size(&self) -> Option<u64> {
+        ledger::parse_checkpoint(&self.body).ok().map(|c| c.size)
+    }
+}
+
 /// Reads a collected checkpoint: its body and how it is signed.
-fn load(path: &Path) -> Result<(String, Proof), Failure> {
+pub(super) fn load(path: &Path) -> Result<Loaded, Failure> {
+    read(path).map(|(body, proof)| Loaded { body, proof })
+}
+
+fn read(path: &Path) -> Result<(String, Proof), Failure> {
     let text = read_bounded(path)?;
     if text.trim_start().starts_with('{') {
         let v: Value = serde_json::from_str(&text)
@@ -112,17 +131,19 @@ fn check_note(
     Ok(())
 }
 
-/// Checks one collected checkpoint against the verified ledger: the
-/// ledger key signed it, it is of this ledger, and the ledger (`leaves`,
-/// ending in `latest`) extends it.
+/// Checks one collected checkpoint (read by [`load`]) against the
+/// verified ledger: the ledger key signed it, it is of this ledger, and
+/// the ledger (ending in `latest`, with the roots of its prefixes at the
+/// sizes collected checkpoints name) extends it.
 pub(super) fn check_collected(
     path: &Path,
+    loaded: Loaded,
     verifier: &Verifier,
     origin: &str,
     latest: &Checkpoint,
-    leaves: &[Hash],
+    prefix_roots: &BTreeMap<u64, Hash>,
 ) -> Result<(), Failure> {
-    let (body, proof) = load(path)?;
+    let Loaded { body, proof } = loaded;
     let which = format!("checkpoint {}", path.display());
     let cp = ledger::parse_checkpoint(&body).or_else(|e| bad_file(path, e))?;
     match &proof {
@@ -161,8 +182,7 @@ pub(super) fn check_collected(
             ),
         );
     }
-    let proof = merkle::consistency_proof(leaves, cp.size as usize);
-    if !merkle::verify_consistency(cp.size, latest.size, &cp.root, &latest.root, &proof) {
+    if !super::integrity::extends(cp.size, &cp.root, prefix_roots.get(&cp.size)) {
         return fail(
             None,
             FailureKind::Fork,

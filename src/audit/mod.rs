@@ -3,8 +3,10 @@
 //! with no vault present; trusts nothing but the ledger certificate (pinned
 //! with `--cert`, or taken from genesis and reported as such).
 //!
-//! Verification makes two streaming passes, so memory is bounded by the
-//! leaf hashes: the first checks the bytes (canonical JSON, sequence,
+//! Verification makes two streaming passes, at the same time. Memory does
+//! not grow with the number of entries: the tree is kept as its O(log n)
+//! complete subtrees, and only the meaning pass remembers anything per
+//! item, release and officer. The first checks the bytes (canonical JSON, sequence,
 //! time, Merkle root against every stored checkpoint and the signatures on
 //! them, and the saved state); the second checks meaning (officer
 //! signatures, quorum, expiry, replay, double release).
@@ -360,13 +362,30 @@ fn time_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<i64, Failure>
 
 /// Verifies a ledger. `Ok` is a passing report; `Err(Failure)` names the
 /// first failure. The state file, if given, is updated only on success.
-pub fn verify(source: &dyn Source, opts: &Options) -> Result<Report, Failure> {
+///
+/// The two passes run at the same time, and the integrity pass checks
+/// checkpoint signatures on every core; the failure reported is still the
+/// one a sequential run would report: the integrity pass's first failure
+/// in entry order, else the meaning pass's.
+pub fn verify(source: &(dyn Source + Sync), opts: &Options) -> Result<Report, Failure> {
     let saved = match &opts.state_path {
         Some(p) => State::load(p)?,
         None => None,
     };
-    let integrity = check_integrity(source, opts, saved.as_ref())?;
-    let meaning = check_meaning(source)?;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (integrity, meaning) = std::thread::scope(|s| {
+        let meaning = s.spawn(|| check_meaning(source, &stop));
+        let integrity = check_integrity(source, opts, saved.as_ref());
+        if integrity.is_err() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let meaning = meaning
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (integrity, meaning)
+    });
+    let integrity = integrity?;
+    let meaning = meaning?;
     if let Some(files) = source.officer_files()? {
         check_officer_files(&files, &meaning.certs)?;
     }

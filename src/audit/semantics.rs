@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::atomic::AtomicBool;
+
 use super::*;
 use crate::names;
 
@@ -222,9 +224,15 @@ struct Semantics {
     signatures: u64,
 }
 
-pub(super) fn check_meaning(source: &dyn Source) -> Result<Meaning, Failure> {
+/// `stop` is set when the integrity pass, running at the same time, has
+/// failed: what this pass finds is then never reported, so it ends early
+/// (with an error no one reads).
+pub(super) fn check_meaning(source: &dyn Source, stop: &AtomicBool) -> Result<Meaning, Failure> {
     let mut sem: Option<Semantics> = None;
     for (pos, bytes) in source.entries().map_err(io_fail)?.enumerate() {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return fail(None, FailureKind::Malformed, "stopped: the ledger failed");
+        }
         let seq = pos as u64;
         let bytes = bytes.map_err(io_fail)?;
         let m = ledger::parse_entry(&bytes)
