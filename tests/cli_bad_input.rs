@@ -304,6 +304,11 @@ fn catalogue() -> Vec<Case> {
         case("ledger show --json into a closed pipe", Vault, args(&["ledger", "show", "--json"]), "", 0, &[], Unchanged).stdout(Stdout::Broken),
     ];
 
+    // 256 officers: one more than a share index can name.
+    let many: Vec<String> = (0..256).map(|i| format!("o{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    t.push(case("init: 256 officers", Nothing, init_of("2", &many), pws(&many), 2, &["256", "255"], Absent));
+
     // Names, on init and on a vault.
     let long_officer = "a".repeat(33);
     let officer_bidi = "ali\u{202e}ce".to_string();
