@@ -111,7 +111,15 @@ impl Vault {
             // Close the database before it moves; reopen it in place.
             drop(v);
             std::fs::rename(&building, path)?;
-            Vault::open_with_clock(path, clock)
+            Vault::open_with_clock(path, clock).inspect_err(|e| {
+                // Reopening failed (a full disk: sled writes when it
+                // opens). Nobody has seen this vault's fingerprint yet:
+                // remove it, so that a failed init leaves nothing behind.
+                // Not when another process holds it: that one uses it.
+                if !matches!(e, Error::InUse(_)) {
+                    let _ = std::fs::remove_dir_all(path);
+                }
+            })
         });
         if result.is_err() {
             // Nothing of a failed init is left behind.
