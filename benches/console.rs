@@ -58,7 +58,10 @@ fn console(dir: &std::path::Path) -> (App, Terminal<TestBackend>) {
     let vault = Vault::open(dir).expect("open the fixture");
     let mut app = App::new(vault, Theme::new(false), Vec::new()).expect("console");
     app.on_resize(80, 24);
-    (app, Terminal::new(TestBackend::new(80, 24)).expect("terminal"))
+    (
+        app,
+        Terminal::new(TestBackend::new(80, 24)).expect("terminal"),
+    )
 }
 
 fn bench_size(c: &mut Criterion, entries: u64) {

@@ -161,7 +161,33 @@ pub struct Store {
     shared: Arc<Shared>,
 }
 
+/// What a full disk or a read-only file system means for the vault, in
+/// place of the bare system error.
+fn io_problem(e: &std::io::Error) -> Option<Error> {
+    match e.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => Some(Error::Storage(
+            "the vault's file system is read-only: nothing was changed or released. sled needs \
+             write access even to read, so copy the vault directory somewhere writable to look \
+             at it, or verify an export bundle (`ledger verify --bundle`)"
+                .into(),
+        )),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            Some(Error::Storage(
+                "the disk holding the vault is full: nothing was written and nothing released; \
+                 free some space and run the command again"
+                    .into(),
+            ))
+        }
+        _ => None,
+    }
+}
+
 fn storage(e: sled::Error) -> Error {
+    if let sled::Error::Io(io) = &e {
+        if let Some(problem) = io_problem(io) {
+            return problem;
+        }
+    }
     match e {
         sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
             Error::InUse(None)
@@ -221,9 +247,11 @@ fn lock_writer(path: &Path) -> Result<std::fs::File> {
         .truncate(false)
         .open(path.join(WRITER))
         .map_err(|e| {
-            Error::Storage(format!(
-                "cannot open the vault for writing ({e}); read-only commands still work"
-            ))
+            io_problem(&e).unwrap_or_else(|| {
+                Error::Storage(format!(
+                    "cannot open the vault for writing ({e}): nothing was changed"
+                ))
+            })
         })?;
     // A short grace, not a wait: a lock just released can still be held for
     // a moment by a child process forked meanwhile by another thread (it
@@ -274,7 +302,10 @@ impl Store {
     pub fn create(path: &Path) -> Result<Store> {
         check_new_vault_path(path)?;
         // Only the owner may read the vault: it holds the ledger key.
-        std::fs::create_dir_all(path)?;
+        std::fs::create_dir_all(path).map_err(|e| {
+            io_problem(&e)
+                .unwrap_or_else(|| Error::Storage(format!("cannot create {}: {e}", path.display())))
+        })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -506,7 +537,9 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         let db = self.db()?;
         db.db.flush().map_err(storage)?;
-        db.data_file.sync_data()?;
+        db.data_file
+            .sync_data()
+            .map_err(|e| io_problem(&e).unwrap_or(Error::Io(e)))?;
         Ok(())
     }
 }

@@ -268,3 +268,67 @@ fn wait_takes_seconds_and_refuses_nonsense() {
         assert_mentions(&expect_error(&out, 2), &["--wait"]);
     }
 }
+
+/// A read-only bind mount of `dir`, unmounted on drop; `None` where this
+/// process may not mount (not root, or a container without the right).
+struct ReadOnlyMount(std::path::PathBuf);
+
+impl ReadOnlyMount {
+    fn of(dir: &std::path::Path, at: &std::path::Path) -> Option<ReadOnlyMount> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = |args: &[&str]| {
+            StdCommand::new("mount")
+                .args(args)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let (d, a) = (dir.to_str()?, at.to_str()?);
+        if !ok(&["--bind", d, a]) {
+            return None;
+        }
+        let m = ReadOnlyMount(at.to_owned());
+        ok(&["-o", "remount,ro,bind", a]).then_some(m)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = StdCommand::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_vault_on_a_read_only_file_system_says_so_and_changes_nothing() {
+    let v = vault();
+    let before = v.snapshot();
+    let at = v.scratch.dir.path().join("ro");
+    let Some(mount) = ReadOnlyMount::of(v.path.parent().unwrap(), &at) else {
+        eprintln!("skipped: cannot make a read-only bind mount here");
+        return;
+    };
+    let ro = at.join(v.path.file_name().unwrap());
+    let deposit = bin()
+        .arg("--vault")
+        .arg(&ro)
+        .args(["--batch", "deposit", "gh", "--officer", "alice"])
+        .write_stdin(format!("{}\nGH-9\n", passphrase_for("alice")))
+        .output()
+        .unwrap();
+    let release = bin()
+        .arg("--vault")
+        .arg(&ro)
+        .args(["--batch", "release", "gh", "--reason", REASON])
+        .args(["--officer", "alice", "--officer", "bob"])
+        .write_stdin(lines(&[&passphrase_for("alice"), &passphrase_for("bob")]))
+        .output()
+        .unwrap();
+    let list = bin().arg("--vault").arg(&ro).arg("list").output().unwrap();
+    for out in [deposit, release, list] {
+        let err = expect_error(&out, 1);
+        assert_mentions(&err, &["read-only", "nothing was changed"]);
+        assert!(out.stdout.is_empty(), "{}", describe(&out));
+    }
+    drop(mount);
+    assert_eq!(v.snapshot(), before);
+}
