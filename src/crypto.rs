@@ -99,7 +99,7 @@ pub fn derive_kek(pass: &Passphrase, salt: &[u8], params: KdfParams) -> Result<S
     argon
         .hash_password_into(pass.expose_secret().as_bytes(), salt, &mut out)
         .map_err(|e| Error::Corrupt(format!("Argon2 failed: {e}")))?;
-    Ok(SecretBytes::new(std::mem::take(&mut *out)))
+    Ok(SecretBytes::take(&mut out))
 }
 
 /// Seals `plaintext` under a 32-byte key with a random nonce.

@@ -24,7 +24,7 @@ pub fn write(secret: &str, index: u32, kind: SecretKind, value: &SecretValue) ->
     out.extend_from_slice(secret.as_bytes());
     out.extend_from_slice(&index.to_be_bytes());
     out.extend_from_slice(v);
-    SecretBytes::new(std::mem::take(&mut *out))
+    SecretBytes::take(&mut out)
 }
 
 /// Reads an item's plaintext, checking that it names `secret`, `index` and

@@ -265,15 +265,35 @@ impl SecretKey {
     }
 
     /// Decrypts a message encrypted to this key by [`PublicCert::encrypt`].
+    ///
+    /// The plaintext is read into one zeroizing buffer sized from the
+    /// ciphertext, which is always longer: it never grows, so no copy is
+    /// left where it was. (Sequoia's own layers hold the plaintext too,
+    /// in buffers the binary's allocator wipes when they are freed; see
+    /// `harden::memory`.)
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<SecretBytes> {
+        use std::io::Read;
         let helper = DecryptHelper { key: &self.0 };
-        let mut plaintext = zeroize::Zeroizing::new(Vec::new());
+        let mut plaintext = zeroize::Zeroizing::new(vec![0u8; ciphertext.len()]);
         let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
             .map_err(|_| Error::DecryptionFailed)?
             .with_policy(&*POLICY, Some(key_time()), helper)
             .map_err(|_| Error::DecryptionFailed)?;
-        std::io::copy(&mut decryptor, &mut *plaintext).map_err(|_| Error::DecryptionFailed)?;
-        Ok(SecretBytes::new(std::mem::take(&mut *plaintext)))
+        let mut len = 0;
+        loop {
+            if len == plaintext.len() {
+                // The plaintext cannot be as long as the ciphertext.
+                return Err(Error::DecryptionFailed);
+            }
+            match decryptor.read(&mut plaintext[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Error::DecryptionFailed),
+            }
+        }
+        plaintext.truncate(len);
+        Ok(SecretBytes::take(&mut plaintext))
     }
 }
 

@@ -537,8 +537,7 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
     // Flushed: the release's alert may go out, but never delays the item.
     vault.deliver_in_background();
     if input.is_batch() {
-        let mut out = std::io::stdout().lock();
-        let written = writeln!(out, "{}", released.value.expose_secret()).and_then(|_| out.flush());
+        let written = super::input::write_item(&released.value);
         // Delivered only once stdout took it; otherwise it stays
         // re-releasable (I10).
         written.context("cannot write the item to stdout; it stays re-releasable")?;

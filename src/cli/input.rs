@@ -1,8 +1,10 @@
 //! Where secrets come from (I6): the terminal, hidden, or stdin with
-//! `--batch`. Never argv or the environment.
+//! `--batch`. Never argv or the environment. Also where a released item
+//! goes with `--batch`: [`write_item`].
 //!
-//! Every read is bounded (DESIGN §5), and input beyond a limit is refused
-//! with one line rather than cut or buffered without end:
+//! Every read is bounded (DESIGN §5), on a terminal as on stdin, and input
+//! beyond a limit is refused with one line rather than cut or buffered
+//! without end:
 //!
 //! | input | limit |
 //! |---|---|
@@ -14,7 +16,8 @@
 //! one small buffer of our own that is zeroized on drop: std's `Stdin` keeps
 //! an 8 KiB buffer of its own that is never wiped. Each line is gathered in
 //! a zeroizing buffer allocated once at its limit (so it never reallocates
-//! and leaves a copy behind) and holds at most limit + 1 bytes.
+//! and leaves a copy behind) and holds at most limit + 1 bytes. On a
+//! terminal, `harden::tty` reads `/dev/tty` with echo off the same way.
 
 use std::io::Read;
 
@@ -158,6 +161,27 @@ fn raw_stdin() -> Box<dyn Read> {
     Box::new(std::io::stdin())
 }
 
+/// Writes a released item and a line ending to stdout. Not through std's
+/// `Stdout`: its line buffer lives as long as the process and would keep
+/// the item after the write. Whatever std had buffered goes first.
+pub fn write_item(value: &SecretValue) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.flush()?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let mut raw = std::fs::File::from(out.as_fd().try_clone_to_owned()?);
+        raw.write_all(value.expose_secret().as_bytes())?;
+        raw.write_all(b"\n")
+    }
+    #[cfg(not(unix))]
+    {
+        writeln!(out, "{}", value.expose_secret())?;
+        out.flush()
+    }
+}
+
 fn too_long(what: &str, limit: usize) -> anyhow::Error {
     Usage(format!(
         "{what} on stdin is longer than {limit} bytes, the limit (read {} bytes without reaching its end)",
@@ -176,13 +200,22 @@ fn exact_string(bytes: &[u8], what: &str) -> Result<String> {
     Ok(out)
 }
 
-/// A secret typed at the terminal, refused beyond `limit` bytes.
-fn prompt_limited(text: &str, limit: usize, what: &str) -> Result<Zeroizing<String>> {
-    let s = Zeroizing::new(prompt(text)?);
-    if s.len() > limit {
-        return Err(Usage(format!("{what} is longer than {limit} bytes, the limit")).into());
+/// A secret typed at the terminal, hidden, refused beyond `limit` bytes.
+/// The line is read by `harden::tty` into a zeroizing buffer of `limit`
+/// bytes and a small chunk: a longer line is read to its end and dropped,
+/// never held whole.
+fn prompt_limited(text: &str, limit: usize, what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    use breakglass::harden::tty::{Hidden, read_hidden_line};
+    match read_hidden_line(text, limit) {
+        Ok(Hidden::Line(line)) => Ok(line),
+        Ok(Hidden::TooLong) => {
+            Err(Usage(format!("{what} is longer than {limit} bytes, the limit")).into())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            bail!("the terminal input ended before {what} was entered")
+        }
+        Err(e) => bail!("cannot ask on the terminal ({e}); use --batch and give secrets on stdin"),
     }
-    Ok(s)
 }
 
 /// A code as stored: trimmed, and refused if it holds a control or format
@@ -244,7 +277,7 @@ impl Input {
                     MAX_PASSPHRASE_BYTES,
                     &what,
                 )?;
-                Ok(Passphrase::new(exact_string(s.as_bytes(), &what)?))
+                Ok(Passphrase::new(exact_string(&s, &what)?))
             }
         }
     }
@@ -267,7 +300,7 @@ impl Input {
                         &what,
                     )?;
                     if *a == *b {
-                        return Ok(Passphrase::new(exact_string(a.as_bytes(), &what)?));
+                        return Ok(Passphrase::new(exact_string(&a, &what)?));
                     }
                     eprintln!("The two passphrases differ; try again.");
                 }
@@ -308,7 +341,9 @@ impl Input {
                         names::MAX_CODE_BYTES,
                         &format!("code {n}"),
                     )?;
-                    match checked_code(&line, n, "")? {
+                    let text = std::str::from_utf8(&line)
+                        .map_err(|_| anyhow!("code {n} is not valid UTF-8"))?;
+                    match checked_code(text, n, "")? {
                         Some(v) => out.push(v),
                         None => break,
                     }
@@ -332,14 +367,8 @@ impl Input {
             }
             Input::Terminal => {
                 let s = prompt_limited("Credential (hidden): ", names::MAX_CREDENTIAL_BYTES, what)?;
-                Ok(SecretValue::new(exact_string(s.as_bytes(), what)?))
+                Ok(SecretValue::new(exact_string(&s, what)?))
             }
         }
     }
-}
-
-fn prompt(text: &str) -> Result<String> {
-    rpassword::prompt_password(text).map_err(|e| {
-        anyhow!("cannot ask on the terminal ({e}); use --batch and give secrets on stdin")
-    })
 }

@@ -2,11 +2,19 @@
 //! crash cannot write the vault key or a released item to disk.
 //!
 //! Also here: the check that stdout can take a released item before a
-//! release starts.
+//! release starts; [`memory`], which wipes freed memory and locks secret
+//! pages in RAM; and [`tty`], hidden bounded input from the terminal.
 //!
-//! This is the only module allowed `unsafe`: `setrlimit`, `prctl` and
-//! `fcntl` are plain libc calls with no Rust wrapper in our dependencies.
+//! This is the only module allowed `unsafe`: `setrlimit`, `prctl`,
+//! `fcntl`, `mlock`, `explicit_bzero` and `tcsetattr` are plain libc calls
+//! with no Rust wrapper in our dependencies, and a global allocator is an
+//! `unsafe` trait.
 #![allow(unsafe_code)]
+
+#[cfg(all(feature = "testing", target_os = "linux"))]
+pub mod leftovers;
+pub mod memory;
+pub mod tty;
 
 /// Disables core dumps for this process. Returns whether it succeeded; the
 /// caller decides whether a failure is fatal.

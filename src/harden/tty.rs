@@ -1,0 +1,167 @@
+//! Hidden input from the controlling terminal, bounded and wiped.
+//!
+//! A passphrase typed at the terminal is read from `/dev/tty` with echo
+//! off, into a zeroizing buffer allocated once at its limit, through a
+//! small zeroizing chunk: no buffer of std's or a prompt crate's keeps a
+//! copy, and a line longer than the limit is refused after reading it to
+//! its end in chunks, never held whole. Echo is restored on every path,
+//! including errors.
+
+use std::fs::File;
+use std::io::{Read, Write};
+
+use zeroize::Zeroizing;
+
+/// A line read by [`read_hidden_line`].
+pub enum Hidden {
+    /// The line, without its line ending.
+    Line(Zeroizing<Vec<u8>>),
+    /// The line was longer than the limit; it was read and discarded.
+    TooLong,
+}
+
+/// Writes `prompt` to the terminal, reads one line with echo off, and
+/// returns it if it holds at most `limit` bytes. Fails if there is no
+/// controlling terminal or the input ends before a line does (Ctrl-D).
+#[cfg(unix)]
+pub fn read_hidden_line(prompt: &str, limit: usize) -> std::io::Result<Hidden> {
+    let mut tty = File::options().read(true).write(true).open("/dev/tty")?;
+    let echo = EchoOff::new(&tty)?;
+    tty.write_all(prompt.as_bytes())?;
+    tty.flush()?;
+    let line = read_line(&mut tty, limit);
+    drop(echo);
+    line
+}
+
+#[cfg(not(unix))]
+pub fn read_hidden_line(_prompt: &str, _limit: usize) -> std::io::Result<Hidden> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "hidden terminal input is not available on this system",
+    ))
+}
+
+/// One line from `r`: at most `limit` bytes kept, the line ending (LF, or
+/// CRLF) dropped. Separate from the terminal so it can be tested.
+fn read_line(r: &mut impl Read, limit: usize) -> std::io::Result<Hidden> {
+    let mut line = Zeroizing::new(Vec::with_capacity(limit + 1));
+    let mut chunk = Zeroizing::new([0u8; 256]);
+    let mut too_long = false;
+    loop {
+        let n = match r.read(&mut chunk[..]) {
+            Ok(0) if line.is_empty() && !too_long => {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let got = &chunk[..n];
+        let (body, done) = match got.iter().position(|&b| b == b'\n') {
+            Some(i) => (&got[..i], true),
+            None => (got, false),
+        };
+        // One byte over the limit is kept, for a CR that ends the line.
+        if !too_long && line.len() + body.len() <= limit + 1 {
+            line.extend_from_slice(body);
+        } else {
+            too_long = true;
+        }
+        if done {
+            break;
+        }
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    if too_long || line.len() > limit {
+        return Ok(Hidden::TooLong);
+    }
+    Ok(Hidden::Line(line))
+}
+
+/// Echo off on a terminal until dropped; the newline the user types is
+/// still echoed (ECHONL), so the next output starts on its own line.
+#[cfg(unix)]
+struct EchoOff {
+    fd: std::os::fd::RawFd,
+    saved: libc::termios,
+}
+
+#[cfg(unix)]
+impl EchoOff {
+    fn new(tty: &File) -> std::io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let fd = tty.as_raw_fd();
+        // SAFETY: an all-zero termios is a valid value for tcgetattr to
+        // overwrite.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: `fd` is open for the life of `tty`; tcgetattr writes
+        // into the termios we own.
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut hidden = saved;
+        hidden.c_lflag &= !libc::ECHO;
+        hidden.c_lflag |= libc::ECHONL;
+        // SAFETY: as above; tcsetattr reads the termios we own.
+        if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &hidden) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(EchoOff { fd, saved })
+    }
+}
+
+#[cfg(unix)]
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor outlives this guard (it is dropped before
+        // the file in `read_hidden_line`); tcsetattr reads `saved`.
+        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(input: &[u8], limit: usize) -> Option<Vec<u8>> {
+        match read_line(&mut &input[..], limit).unwrap() {
+            Hidden::Line(l) => Some(l.to_vec()),
+            Hidden::TooLong => None,
+        }
+    }
+
+    #[test]
+    fn a_line_ends_at_lf_or_crlf_and_keeps_inner_bytes() {
+        assert_eq!(line(b"pass word\n", 16).unwrap(), b"pass word");
+        assert_eq!(line(b"pass\r\n", 16).unwrap(), b"pass");
+        assert_eq!(line(b"pa\rss\n", 16).unwrap(), b"pa\rss");
+        assert_eq!(line(b"no newline", 16).unwrap(), b"no newline");
+        assert_eq!(line(b"\n", 16).unwrap(), b"");
+        // Only the first line is read.
+        assert_eq!(line(b"one\ntwo\n", 16).unwrap(), b"one");
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_refused_without_being_kept() {
+        assert_eq!(line(&[b'x'; 16], 16).unwrap(), vec![b'x'; 16]);
+        assert_eq!(
+            line(&[b"x".repeat(16), b"\r\n".to_vec()].concat(), 16)
+                .unwrap()
+                .len(),
+            16
+        );
+        assert!(line(&[b'x'; 17], 16).is_none());
+        // Far beyond the limit and across many chunks.
+        let long = [vec![b'y'; 100_000], b"\n".to_vec()].concat();
+        assert!(line(&long, 1024).is_none());
+    }
+
+    #[test]
+    fn end_of_input_before_a_line_is_an_error() {
+        assert!(read_line(&mut &b""[..], 16).is_err());
+    }
+}
