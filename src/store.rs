@@ -550,12 +550,20 @@ impl Db {
     }
 }
 
+/// sled's page cache: ample for the tables every operation reads (meta,
+/// officers, secrets, the Merkle path), small enough that reading a whole
+/// large ledger does not hold it in memory.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Opens sled at `path`, waiting up to [`set_lock_wait`]'s time for another process
 /// (a reader, or a writer in the middle of an operation) to let go.
 fn open_db(path: &Path) -> Result<Db> {
     let config = sled::Config::new()
         .path(path)
         .mode(sled::Mode::LowSpace)
+        // sled's default page cache is 1 GiB, which a verification of a
+        // large ledger fills: memory then grows with the ledger.
+        .cache_capacity(CACHE_BYTES)
         // No background flusher: every write path flushes itself before
         // anything is shown.
         .flush_every_ms(None);
