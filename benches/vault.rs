@@ -31,11 +31,11 @@
 
 mod common;
 
+use common::fixture::copy_dir;
 use common::{quick, selected};
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use breakglass::crypto::{self, KdfParams};
@@ -472,19 +472,6 @@ fn check_ledger(store: &Store, size: u64) {
         .expect("checkpoint")
         .expect("some");
     assert_eq!(cp.body, ledger::checkpoint_body(VAULT_ID, size, &root));
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).expect("mkdir");
-    for e in std::fs::read_dir(src).expect("read_dir") {
-        let e = e.expect("dir entry");
-        let to = dst.join(e.file_name());
-        if e.file_type().expect("file type").is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).expect("copy");
-        }
-    }
 }
 
 fn ledger_append(c: &mut Criterion) {

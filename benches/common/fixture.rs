@@ -139,7 +139,8 @@ pub fn working_copy(fx: &Fixture) -> PathBuf {
     work
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a closed vault directory (sled's files) to `to`, with its mode.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir copy");
     for e in std::fs::read_dir(from).expect("read vault dir") {
         let e = e.expect("dir entry");
