@@ -378,9 +378,12 @@ pub fn parse_entry(bytes: &[u8]) -> Result<Map<String, Value>> {
     }
 }
 
-/// An item's number for people: its 0-based `index` plus one.
-pub fn item_no(m: &Map<String, Value>) -> u64 {
-    m.get("index").and_then(Value::as_u64).map_or(0, |i| i + 1)
+/// An item's number for people: its 0-based `index` plus one (0 when
+/// there is none). Wide enough for any index a hostile entry holds.
+pub fn item_no(m: &Map<String, Value>) -> u128 {
+    m.get("index")
+        .and_then(Value::as_u64)
+        .map_or(0, |i| u128::from(i) + 1)
 }
 
 /// One human-readable line for an entry: seq, time, kind, actor and the
@@ -494,6 +497,16 @@ pub fn summary_detail(m: &Map<String, Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `canonical_entry` fuzz target: the largest index an
+    /// entry can hold overflowed (a panic in debug builds, item #0 in
+    /// release ones) in `ledger show` and the console.
+    #[test]
+    fn the_largest_index_is_numbered_without_overflow() {
+        let m = parse_entry(br#"{"index":18446744073709551615,"kind":"release"}"#).unwrap();
+        assert_eq!(item_no(&m), 18_446_744_073_709_551_616);
+        assert!(summary_detail(&m).contains("#18446744073709551616"));
+    }
 
     #[test]
     fn checkpoint_body_round_trips() {

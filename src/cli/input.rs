@@ -91,6 +91,10 @@ impl StdinReader {
         let mut any = false;
         loop {
             let Some(b) = self.next_byte()? else {
+                // A last line without a line ending is held to the limit too.
+                if line.len() > limit {
+                    return Err(too_long(what, limit));
+                }
                 return Ok(any.then_some(line));
             };
             if std::mem::take(&mut self.skip_lf) && b == b'\n' {
@@ -370,5 +374,40 @@ impl Input {
                 Ok(SecretValue::new(exact_string(&s, what)?))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(stdin: &[u8]) -> StdinReader {
+        StdinReader {
+            source: Box::new(std::io::Cursor::new(stdin.to_vec())),
+            buf: Zeroizing::new(vec![0; CHUNK]),
+            start: 0,
+            end: 0,
+            skip_lf: false,
+        }
+    }
+
+    /// Found by the `batch_stdin` fuzz target: a last line one byte over
+    /// the limit, with no line ending, was accepted.
+    #[test]
+    fn a_last_line_without_a_line_ending_is_held_to_the_limit() {
+        let over = vec![b'x'; MAX_PASSPHRASE_BYTES + 1];
+        for eol in [Eol::Lf, Eol::Any] {
+            let err = reader(&over)
+                .line(MAX_PASSPHRASE_BYTES, eol, "the passphrase")
+                .unwrap_err();
+            assert!(err.to_string().contains("longer than 1024 bytes"), "{err}");
+            let at = reader(&over[1..])
+                .line(MAX_PASSPHRASE_BYTES, eol, "the passphrase")
+                .unwrap()
+                .unwrap();
+            assert_eq!(at.len(), MAX_PASSPHRASE_BYTES);
+        }
+        let mut input = Input::Batch(reader(&over));
+        assert!(input.passphrase("alice").is_err());
     }
 }
