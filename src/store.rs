@@ -407,11 +407,6 @@ impl Store {
         self.shared.slot.lock().is_ok_and(|s| s.kept.is_some())
     }
 
-    /// What this store may do.
-    pub fn access(&self) -> Access {
-        self.shared.access
-    }
-
     /// The vault directory.
     pub fn path(&self) -> &Path {
         &self.shared.path
