@@ -371,10 +371,7 @@ impl PublicCert {
             .key()
             .clone()
             .role_into_unspecified();
-        Ok(Verifier {
-            key,
-            fingerprint: self.fingerprint(),
-        })
+        Ok(Verifier::new(key, self.fingerprint()))
     }
 }
 
@@ -385,10 +382,37 @@ pub struct Verifier {
         openpgp::packet::key::PublicParts,
         openpgp::packet::key::UnspecifiedRole,
     >,
+    /// The Ed25519 key decompressed once, for the fast path of
+    /// [`Verifier::verify`] (pure-Rust backend only).
+    #[cfg(feature = "crypto-rust")]
+    ed25519: Option<ed25519_dalek::VerifyingKey>,
     fingerprint: String,
 }
 
 impl Verifier {
+    fn new(
+        key: openpgp::packet::Key<
+            openpgp::packet::key::PublicParts,
+            openpgp::packet::key::UnspecifiedRole,
+        >,
+        fingerprint: String,
+    ) -> Self {
+        let mut v = Verifier {
+            key,
+            #[cfg(feature = "crypto-rust")]
+            ed25519: None,
+            fingerprint,
+        };
+        #[cfg(feature = "crypto-rust")]
+        {
+            v.ed25519 = v
+                .ed25519_public()
+                .ok()
+                .and_then(|p| ed25519_dalek::VerifyingKey::from_bytes(&p).ok());
+        }
+        v
+    }
+
     /// The certificate's fingerprint.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
@@ -429,18 +453,44 @@ impl Verifier {
     /// Checks one detached signature (armored or binary) over `data`: a
     /// single binary-document signature, by this key, with a hash the
     /// standard policy accepts.
+    ///
+    /// Ledger verification calls this once per checkpoint, so the common
+    /// shape (the armor and v4 EdDSA signature this module writes) takes
+    /// a fast path that gives the same answer as Sequoia's
+    /// `verify_message`, which [`Verifier::verify_with_sequoia`] keeps as
+    /// the reference (a test and the `checkpoint` fuzz target compare
+    /// them): the armor is decoded without Sequoia's streaming reader, the
+    /// public key was decompressed once, and Sequoia's process-wide cache
+    /// of verified signatures (which only grows) is not consulted.
+    /// Anything else takes Sequoia's path.
     pub fn verify(&self, data: &[u8], signature: &[u8]) -> Result<()> {
+        self.check(data, signature, true)
+    }
+
+    /// [`Verifier::verify`] through Sequoia's own `verify_message` only:
+    /// the reference the fast path is tested against.
+    #[doc(hidden)]
+    pub fn verify_with_sequoia(&self, data: &[u8], signature: &[u8]) -> Result<()> {
+        self.check(data, signature, false)
+    }
+
+    fn check(&self, data: &[u8], signature: &[u8], fast: bool) -> Result<()> {
         let bad = |why: &str| Error::Pgp(why.to_string());
         let binary;
         let raw = if signature.starts_with(b"-----BEGIN") {
-            let mut r = openpgp::armor::Reader::from_bytes(
-                signature,
-                openpgp::armor::ReaderMode::Tolerant(Some(openpgp::armor::Kind::Signature)),
-            );
-            let mut v = Vec::with_capacity(signature.len());
-            std::io::Read::read_to_end(&mut r, &mut v)
-                .map_err(|_| bad("unreadable signature armor"))?;
-            binary = v;
+            binary = match fast.then(|| dearmor_signature(signature)).flatten() {
+                Some(b) => b,
+                None => {
+                    let mut r = openpgp::armor::Reader::from_bytes(
+                        signature,
+                        openpgp::armor::ReaderMode::Tolerant(Some(openpgp::armor::Kind::Signature)),
+                    );
+                    let mut v = Vec::with_capacity(signature.len());
+                    std::io::Read::read_to_end(&mut r, &mut v)
+                        .map_err(|_| bad("unreadable signature armor"))?;
+                    v
+                }
+            };
             &binary[..]
         } else {
             signature
@@ -462,9 +512,98 @@ impl Verifier {
         ) {
             return Err(bad("signature uses a weak hash"));
         }
+        if fast {
+            if let Some(ok) = self.check_ed25519_v4(&sig, data) {
+                return if ok {
+                    Ok(())
+                } else {
+                    Err(bad("bad signature"))
+                };
+            }
+        }
         sig.verify_message(&self.key, data)
             .map_err(|_| bad("bad signature"))
     }
+
+    /// What `Signature::verify_message` decides for a v4 EdDSA signature
+    /// by a v4 Ed25519 key, without its cache: `None` for any other
+    /// shape, which Sequoia then checks. The steps and their order are
+    /// Sequoia 2's (`verify_message`, `verify_digest_internal`,
+    /// `Key::verify`, the Rust backend's `ed25519_verify`).
+    #[cfg(feature = "crypto-rust")]
+    fn check_ed25519_v4(&self, sig: &openpgp::packet::Signature, data: &[u8]) -> Option<bool> {
+        use openpgp::crypto::hash::Hash;
+        use openpgp::crypto::mpi;
+        let key = self.ed25519.as_ref()?;
+        if sig.version() != 4 || self.key.version() != 4 {
+            return None;
+        }
+        let mpi::Signature::EdDSA { r, s } = sig.mpis() else {
+            return None;
+        };
+        // No creation time, or one before the key's: Sequoia refuses.
+        match sig.signature_creation_time() {
+            Some(t) if t >= self.key.creation_time() => {}
+            _ => return Some(false),
+        }
+        let mut ctx = sig.hash_algo().context().ok()?.for_signature(4);
+        ctx.update(data);
+        sig.hash(&mut ctx).ok()?;
+        let digest = ctx.into_digest().ok()?;
+        let (Ok(r), Ok(s)) = (r.value_padded(32), s.value_padded(32)) else {
+            return Some(false);
+        };
+        let mut rs = [0u8; 64];
+        rs[..32].copy_from_slice(&r);
+        rs[32..].copy_from_slice(&s);
+        let rs = ed25519_dalek::Signature::from_bytes(&rs);
+        Some(ed25519_dalek::Verifier::verify(key, &digest, &rs).is_ok())
+    }
+
+    #[cfg(not(feature = "crypto-rust"))]
+    fn check_ed25519_v4(&self, _sig: &openpgp::packet::Signature, _data: &[u8]) -> Option<bool> {
+        None
+    }
+}
+
+/// The packet inside an ASCII-armored signature in exactly the form this
+/// module writes (`-----BEGIN PGP SIGNATURE-----`, no headers, base64
+/// lines of at most 76 characters, an optional `=` checksum line, the END
+/// line, LF line endings): `None` for anything else, which Sequoia's
+/// armor reader then decodes. Like that reader, it does not check the
+/// CRC-24 (RFC 9580 §6.1 tells readers not to reject on it).
+fn dearmor_signature(text: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    const BEGIN: &[u8] = b"-----BEGIN PGP SIGNATURE-----\n\n";
+    const END: &[u8] = b"-----END PGP SIGNATURE-----";
+    let rest = text.strip_prefix(BEGIN)?;
+    let rest = rest.strip_suffix(b"\n").unwrap_or(rest);
+    let body = rest.strip_suffix(END)?.strip_suffix(b"\n")?;
+    let mut b64 = Vec::with_capacity(body.len());
+    let mut lines = body.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_none() && line.first() == Some(&b'=') {
+            let sum = &line[1..];
+            if sum.len() != 4
+                || !sum
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+            {
+                return None;
+            }
+            break;
+        }
+        if line.is_empty()
+            || line.len() > 76
+            || !line
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+        {
+            return None;
+        }
+        b64.extend_from_slice(line);
+    }
+    base64::engine::general_purpose::STANDARD.decode(&b64).ok()
 }
 
 struct DecryptHelper<'a> {
@@ -535,6 +674,79 @@ mod tests {
                 .is_err()
         );
         assert!(fast.verify(b"body", b"garbage").is_err());
+    }
+
+    /// The fast path of `Verifier::verify` answers as Sequoia's
+    /// `verify_message` does, on the signatures this module writes and on
+    /// every single-byte change, truncation and re-wrapping of them.
+    #[test]
+    fn fast_verify_agrees_with_sequoia() {
+        let k = SecretKey::generate_signing("t").unwrap();
+        let v = k.public().verifier().unwrap();
+        let other = SecretKey::generate_signing("u")
+            .unwrap()
+            .public()
+            .verifier()
+            .unwrap();
+        let data = b"breakglass/00112233\n42\nAAAA=\n";
+        let armored = k.sign_detached(data, 1_800_000_000).unwrap();
+        assert!(
+            dearmor_signature(armored.as_bytes()).is_some(),
+            "our own armor takes the fast path"
+        );
+        #[cfg(feature = "crypto-rust")]
+        assert!(v.ed25519.is_some(), "an Ed25519 key takes the fast path");
+        let binary = {
+            let mut r = openpgp::armor::Reader::from_bytes(
+                armored.as_bytes(),
+                openpgp::armor::ReaderMode::Tolerant(Some(openpgp::armor::Kind::Signature)),
+            );
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut b).unwrap();
+            b
+        };
+        assert_eq!(dearmor_signature(armored.as_bytes()).unwrap(), binary);
+
+        let mut cases: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for sig in [armored.as_bytes().to_vec(), binary.clone()] {
+            cases.push((data.to_vec(), sig.clone()));
+            cases.push((b"breakglass/00112233\n43\nAAAA=\n".to_vec(), sig.clone()));
+            for i in 0..sig.len() {
+                for flip in [0x01u8, 0x80] {
+                    let mut m = sig.clone();
+                    m[i] ^= flip;
+                    cases.push((data.to_vec(), m));
+                }
+                cases.push((data.to_vec(), sig[..i].to_vec()));
+            }
+        }
+        let text = armored.replace('\n', "\r\n");
+        cases.push((data.to_vec(), text.into_bytes()));
+        let without_sum: String = armored
+            .lines()
+            .filter(|l| !l.starts_with('='))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        cases.push((data.to_vec(), without_sum.into_bytes()));
+        let header = armored.replacen("-----\n\n", "-----\nComment: x\n\n", 1);
+        cases.push((data.to_vec(), header.into_bytes()));
+
+        let mut accepted = 0;
+        for (d, sig) in &cases {
+            let fast = v.verify(d, sig).is_ok();
+            assert_eq!(
+                fast,
+                v.verify_with_sequoia(d, sig).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(sig)
+            );
+            accepted += usize::from(fast);
+            assert!(other.verify(d, sig).is_err());
+        }
+        // The original, both encodings, the checksum-less and commented
+        // armor, CRLF, and the flips Sequoia tolerates too (e.g. in the
+        // ignored checksum).
+        assert!(accepted >= 5, "{accepted}");
     }
 
     /// deny.toml's exception for RUSTSEC-2023-0071 (the `rsa` crate) rests

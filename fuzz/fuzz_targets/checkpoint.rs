@@ -1,5 +1,6 @@
 //! Checkpoints: the body (`ledger::parse_checkpoint`), its OpenPGP detached
-//! signature (`pgp::Verifier::verify`) and the C2SP signed note
+//! signature (`pgp::Verifier::verify`, its fast path compared with
+//! Sequoia's own check) and the C2SP signed note
 //! (`note::parse`), checked against the fixture's real ledger key.
 //!
 //! Input: body \0 signature \0 note (missing parts are empty).
@@ -38,7 +39,12 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let _ = v.verify(body, sig);
+    // The fast path answers as Sequoia's own verification does.
+    assert_eq!(
+        v.verify(body, sig).is_ok(),
+        v.verify_with_sequoia(body, sig).is_ok(),
+        "the fast signature check disagrees with Sequoia's"
+    );
     if let Ok(text) = std::str::from_utf8(note_bytes) {
         if let Ok(n) = note::parse(text) {
             let public = v.ed25519_public().expect("an Ed25519 ledger key");
