@@ -516,14 +516,19 @@ fn walk(
         }
         // Every stored checkpoint must be the root of the prefix it names.
         let mut seen_here = false;
-        while let Some(cp) = checkpoints.next_if(|c| {
-            c.as_ref()
-                .ok()
-                .and_then(|c| ledger::parse_checkpoint(&c.body).ok())
-                .is_none_or(|p| p.size <= size)
-        }) {
-            let cp = cp.map_err(io_fail)?;
-            let parsed = ledger::parse_checkpoint(&cp.body).or_else(|e| {
+        loop {
+            // The next checkpoint belongs here unless it parses and names
+            // a later size; one that cannot be read fails here.
+            let parsed = match checkpoints.peek() {
+                None => break,
+                Some(Err(_)) => None,
+                Some(Ok(c)) => match ledger::parse_checkpoint(&c.body) {
+                    Ok(p) if p.size > size => break,
+                    p => Some(p),
+                },
+            };
+            let cp = checkpoints.next().expect("peeked").map_err(io_fail)?;
+            let parsed = parsed.expect("read").or_else(|e| {
                 fail(
                     None,
                     FailureKind::BadCheckpointSignature,
