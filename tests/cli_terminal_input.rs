@@ -71,3 +71,126 @@ fn a_passphrase_line_over_the_limit_is_refused_and_nothing_is_logged() {
     );
     assert_eq!(v.ledger_lines(), before, "a refused line was logged");
 }
+
+/// `script` running `shell` on a pseudo-terminal: waits until its output
+/// shows `prompt`, then types `keys`, and returns everything it printed
+/// once it ends. `None` where `script` cannot run.
+fn type_at_prompt(shell: &str, prompt: &str, keys: &[u8]) -> Option<String> {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let mut child = match std::process::Command::new("script")
+        .args(["-q", "-e", "-c", shell, "/dev/null"])
+        .env_remove("BREAKGLASS_VAULT")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("skipped: cannot run script(1): {e}");
+            return None;
+        }
+    };
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut out = child.stdout.take().expect("piped");
+    let reader = {
+        let seen = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let text = |seen: &Mutex<Vec<u8>>| String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    while !text(&seen).contains(prompt) {
+        assert!(Instant::now() < deadline, "no prompt: {}", text(&seen));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(keys).expect("type");
+    stdin.flush().expect("type");
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "still running: {}", text(&seen));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    reader.join().expect("reader");
+    Some(text(&seen))
+}
+
+/// The terminal's local flags as `stty -a` printed them last in `out`.
+fn echo_flag(out: &str) -> &'static str {
+    let tokens: Vec<&str> = out.split_whitespace().collect();
+    match tokens
+        .iter()
+        .rev()
+        .find(|t| **t == "echo" || **t == "-echo")
+    {
+        Some(&"echo") => "echo",
+        Some(_) => "-echo",
+        None => panic!("no stty output: {out}"),
+    }
+}
+
+/// Ctrl-C at a hidden prompt ends the command as Ctrl-C does, and leaves
+/// the terminal echoing what is typed next, as it was before the prompt
+/// (it used to be left with echo off). Nothing is logged.
+#[test]
+fn ctrl_c_at_the_prompt_ends_the_command_and_leaves_echo_on() {
+    let v = TestVault::two_of_three();
+    let before = v.ledger_lines();
+    // The shell waits for the command, then runs its trap: `stty -a`
+    // shows the terminal as the command left it.
+    let shell = format!(
+        "trap 'stty -a; exit 130' INT; {BIN} --vault '{}' drill --officer alice; echo returned; stty -a",
+        v.path.display()
+    );
+    let Some(out) = type_at_prompt(&shell, "Passphrase for alice: ", b"\x03") else {
+        return;
+    };
+    assert!(
+        !out.contains("returned"),
+        "Ctrl-C did not end the command: {out}"
+    );
+    assert_eq!(
+        echo_flag(&out),
+        "echo",
+        "the terminal was left with echo off: {out}"
+    );
+    assert_eq!(
+        v.ledger_lines(),
+        before,
+        "an interrupted prompt logged something"
+    );
+}
+
+/// The same for a `kill` (SIGTERM) from elsewhere while the prompt waits
+/// (sent once the terminal shows echo off, so the prompt is up).
+#[test]
+fn a_kill_at_the_prompt_leaves_echo_on() {
+    let v = TestVault::two_of_three();
+    let before = v.ledger_lines();
+    let shell = format!(
+        "{BIN} --vault '{}' drill --officer alice & pid=$!; \
+         until stty -a | grep -q -- ' -echo '; do sleep 0.1; done; \
+         kill -TERM $pid; wait $pid; echo status=$?; stty -a",
+        v.path.display()
+    );
+    let Some(out) = type_at_prompt(&shell, "status=", b"") else {
+        return;
+    };
+    assert!(out.contains("status=143"), "not ended by SIGTERM: {out}");
+    assert_eq!(
+        echo_flag(&out),
+        "echo",
+        "the terminal was left with echo off: {out}"
+    );
+    assert_eq!(v.ledger_lines(), before);
+}

@@ -5,7 +5,11 @@
 //! small zeroizing chunk: no buffer of std's or a prompt crate's keeps a
 //! copy, and a line longer than the limit is refused after reading it to
 //! its end in chunks, never held whole. Echo is restored on every path,
-//! including errors.
+//! including errors and the signals a terminal sends (Ctrl-C, Ctrl-\,
+//! Ctrl-Z) or a hang-up or `kill` brings: as `readpassphrase(3)` does,
+//! they are caught while the prompt is up, the terminal is put back, and
+//! the signal is then raised again with the caller's own disposition
+//! (after Ctrl-Z, and `fg`, the prompt asks again).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -26,12 +30,31 @@ pub enum Hidden {
 #[cfg(unix)]
 pub fn read_hidden_line(prompt: &str, limit: usize) -> std::io::Result<Hidden> {
     let mut tty = File::options().read(true).write(true).open("/dev/tty")?;
-    let echo = EchoOff::new(&tty)?;
-    tty.write_all(prompt.as_bytes())?;
-    tty.flush()?;
-    let line = read_line(&mut tty, limit);
-    drop(echo);
-    line
+    loop {
+        let caught = signals::Catch::install();
+        let echo = EchoOff::new(&tty)?;
+        let line = tty
+            .write_all(prompt.as_bytes())
+            .and_then(|()| tty.flush())
+            .and_then(|()| read_line(&mut signals::Interruptible(&mut tty), limit));
+        drop(echo);
+        let Some(sig) = caught.finish() else {
+            return line;
+        };
+        drop(line);
+        // The terminal is as it was and the caller's handlers are back:
+        // the signal now does what it would have done without the prompt
+        // (Ctrl-C ends the process, Ctrl-Z stops it).
+        signals::raise(sig);
+        if !signals::is_stop(sig) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "interrupted at the prompt",
+            ));
+        }
+        // Resumed after a stop: ask again on a fresh line.
+        tty.write_all(b"\n")?;
+    }
 }
 
 #[cfg(not(unix))]
@@ -80,6 +103,124 @@ fn read_line(r: &mut impl Read, limit: usize) -> std::io::Result<Hidden> {
         return Ok(Hidden::TooLong);
     }
     Ok(Hidden::Line(line))
+}
+
+/// The signals that would end or stop the process while a prompt has
+/// echo off, caught for as long as the prompt is up.
+#[cfg(unix)]
+mod signals {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+
+    const CAUGHT_SIGNALS: [libc::c_int; 9] = [
+        libc::SIGALRM,
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGPIPE,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+    ];
+
+    /// The last signal caught, 0 for none.
+    static CAUGHT: AtomicI32 = AtomicI32::new(0);
+    /// The thread reading the prompt (a `pthread_t`).
+    static READER: AtomicUsize = AtomicUsize::new(0);
+
+    extern "C" fn note(sig: libc::c_int) {
+        CAUGHT.store(sig, Ordering::SeqCst);
+        // The kernel may hand a process-wide signal to any thread; only
+        // the reader's `read` is interrupted by it, so pass it on.
+        // SAFETY: pthread_self and pthread_kill are async-signal-safe;
+        // READER holds the live reading thread while the handler is set.
+        unsafe {
+            let reader = READER.load(Ordering::SeqCst) as libc::pthread_t;
+            if libc::pthread_self() != reader {
+                libc::pthread_kill(reader, sig);
+            }
+        }
+    }
+
+    /// The handlers, set until [`Catch::finish`] puts the old ones back.
+    pub(super) struct Catch {
+        old: Vec<(libc::c_int, libc::sigaction)>,
+    }
+
+    impl Catch {
+        pub(super) fn install() -> Self {
+            CAUGHT.store(0, Ordering::SeqCst);
+            // SAFETY: pthread_self has no preconditions.
+            READER.store(unsafe { libc::pthread_self() } as usize, Ordering::SeqCst);
+            let mut old = Vec::with_capacity(CAUGHT_SIGNALS.len());
+            for sig in CAUGHT_SIGNALS {
+                // SAFETY: all-zero sigaction values are valid to fill in;
+                // the handler is an `extern "C" fn(c_int)` as sa_handler
+                // requires (no SA_SIGINFO); no SA_RESTART, so a blocked
+                // `read` returns EINTR.
+                unsafe {
+                    let mut act: libc::sigaction = std::mem::zeroed();
+                    act.sa_sigaction = note as extern "C" fn(libc::c_int) as usize;
+                    libc::sigemptyset(&mut act.sa_mask);
+                    act.sa_flags = 0;
+                    let mut prev: libc::sigaction = std::mem::zeroed();
+                    if libc::sigaction(sig, &act, &mut prev) == 0 {
+                        old.push((sig, prev));
+                    }
+                }
+            }
+            Catch { old }
+        }
+
+        /// Puts the old handlers back and returns the signal caught, if any.
+        pub(super) fn finish(self) -> Option<libc::c_int> {
+            drop(self);
+            match CAUGHT.swap(0, Ordering::SeqCst) {
+                0 => None,
+                sig => Some(sig),
+            }
+        }
+    }
+
+    impl Drop for Catch {
+        fn drop(&mut self) {
+            for (sig, prev) in &self.old {
+                // SAFETY: `prev` is what sigaction returned for `sig`.
+                unsafe { libc::sigaction(*sig, prev, std::ptr::null_mut()) };
+            }
+        }
+    }
+
+    /// Raises `sig` again, now with the caller's disposition.
+    pub(super) fn raise(sig: libc::c_int) {
+        // SAFETY: raise has no memory preconditions.
+        unsafe { libc::raise(sig) };
+    }
+
+    pub(super) fn is_stop(sig: libc::c_int) -> bool {
+        matches!(sig, libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+    }
+
+    /// The terminal, whose reads end once a signal was caught (a plain
+    /// EINTR without one is retried by `read_line`).
+    pub(super) struct Interruptible<'a>(pub(super) &'a mut std::fs::File);
+
+    impl Read for Interruptible<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let caught = || CAUGHT.load(Ordering::SeqCst) != 0;
+            let interrupted = || std::io::Error::other("a signal arrived at the prompt");
+            if caught() {
+                return Err(interrupted());
+            }
+            match self.0.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted && caught() => {
+                    Err(interrupted())
+                }
+                r => r,
+            }
+        }
+    }
 }
 
 /// Echo off on a terminal until dropped; the newline the user types is
