@@ -422,3 +422,22 @@ fn where_memory_can_be_locked_nothing_is_said() {
         );
     }
 }
+
+/// `--help` and `--version` handle no secret: no warning about locking
+/// them, even where nothing can be locked.
+#[test]
+fn help_and_version_say_nothing_about_locking_memory() {
+    for arg in ["--help", "--version"] {
+        let Some(mut c) = under_memlock_limit(0) else {
+            return;
+        };
+        let out = c.arg(arg).output().unwrap();
+        expect_success(&out, arg);
+        assert_eq!(
+            warnings(&out),
+            Vec::<String>::new(),
+            "{arg}:\n{}",
+            describe(&out)
+        );
+    }
+}

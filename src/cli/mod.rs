@@ -23,6 +23,29 @@ pub fn run() -> i32 {
         Ok(c) => c,
         Err(e) => return clap_error(e),
     };
+    // Said once a command will run (not for `--help`), before any secret
+    // exists and before the console could take the screen.
+    let lock_refused = match breakglass::harden::memory::probe_lock() {
+        Ok(()) => false,
+        Err(why) => {
+            eprintln!(
+                "breakglass: warning: secrets cannot be locked in memory ({why}); the system may write them to swap"
+            );
+            true
+        }
+    };
+    let code = run_command(cli);
+    if !lock_refused {
+        if let Some(why) = breakglass::harden::memory::lock_failure() {
+            eprintln!(
+                "breakglass: warning: some secrets could not be locked in memory ({why}); the system may have written them to swap"
+            );
+        }
+    }
+    code
+}
+
+fn run_command(cli: Cli) -> i32 {
     match commands::dispatch(cli) {
         Ok(code) => code,
         // The reader of stdout went away (`list | head`): a normal end.
