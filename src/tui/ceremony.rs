@@ -9,12 +9,12 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::Action;
 use super::release::{ATTEMPTS, Attempts, WrongPassphrase};
 use super::theme::Theme;
-use super::widgets::{InputEvent, TextInput, list_move, plural, step};
+use super::widgets::{ApprovalPane, InputEvent, Prompt, TextInput, list_move, plural, step};
 use crate::secret::Passphrase;
 use crate::vault::{CeremonyKind, CeremonyRequest, MIN_PASSPHRASE_CHARS};
 
@@ -532,116 +532,34 @@ impl Ceremony {
         spinner: &str,
         theme: &Theme,
     ) {
-        let [top, bottom] =
-            Layout::vertical([Constraint::Min(6), Constraint::Length(3)]).areas(area);
-        // The statement's widest line, "vault key" and a 40-digit
-        // fingerprint, fits whole at 80 columns.
-        let [left, right] =
-            Layout::horizontal([Constraint::Min(52), Constraint::Percentage(34)]).areas(top);
-
-        let officer = match &self.step {
+        let signer = match &self.step {
             Step::Passphrase(o) | Step::Unlocking(o) => Some(o.clone()),
             _ => self.chosen_officer(),
         };
-        let mut lines = vec![Line::from(Span::styled(
-            format!("{} signs:", officer.as_deref().unwrap_or("the officer")),
-            theme.accent(),
-        ))];
-        for (k, v) in &self.statement {
-            lines.push(Line::from(vec![
-                Span::styled(format!("{k:>9}  "), theme.dim()),
-                Span::raw(v.clone()),
-            ]));
+        ApprovalPane {
+            signer: signer.as_deref(),
+            statement: &self.statement,
+            field_width: 9,
+            // The statement's widest line, "vault key" and a 40-digit
+            // fingerprint, fits whole at 80 columns.
+            columns: [Constraint::Min(52), Constraint::Percentage(34)],
+            approved: &req.approved_by(),
+            needed: req.needed(),
+            pending: &self.pending(),
+            chosen: (self.step == Step::Approvers).then_some(self.chosen),
+            locked_out: &self.wrong.out(),
+            seconds_left: req.expires() - now,
+            cancelling: self.confirm_cancel.then_some("ceremony"),
+            prompt: match &self.step {
+                Step::Passphrase(o) => Prompt::Passphrase {
+                    officer: o,
+                    wrong: self.wrong.count(o),
+                },
+                Step::Unlocking(o) => Prompt::Unlocking(o),
+                _ => Prompt::Choose,
+            },
         }
-        f.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(Block::default().borders(Borders::RIGHT).title("Statement")),
-            left,
-        );
-
-        let approved = req.approved_by();
-        let mut items = vec![ListItem::new(Line::from(Span::styled(
-            format!("{} of {} approvals", approved.len(), req.needed()),
-            theme.accent(),
-        )))];
-        for o in &approved {
-            items.push(ListItem::new(Line::from(vec![
-                Span::styled("  ✓ ", theme.ok()),
-                Span::raw(o.to_string()),
-            ])));
-        }
-        for (i, o) in self.pending().iter().enumerate() {
-            let item = ListItem::new(format!("    {o}"));
-            let selected = self.step == Step::Approvers && i == self.chosen;
-            items.push(if selected {
-                item.style(theme.selected())
-            } else {
-                item
-            });
-        }
-        for o in self.wrong.out() {
-            items.push(ListItem::new(Line::from(vec![
-                Span::styled("  ✗ ", theme.error()),
-                Span::raw(format!("{o} ({ATTEMPTS} wrong)")),
-            ])));
-        }
-        let left_secs = (req.expires() - now).max(0);
-        items.push(ListItem::new(Line::from(Span::styled(
-            format!("expires in {}:{:02}", left_secs / 60, left_secs % 60),
-            theme.dim(),
-        ))));
-        f.render_widget(
-            List::new(items).block(Block::default().title(" Officers")),
-            right,
-        );
-
-        if self.confirm_cancel {
-            f.render_widget(
-                Paragraph::new(vec![
-                    Line::from(Span::styled(
-                        format!(
-                            "Cancel the ceremony and discard {} ({})?",
-                            plural(approved.len(), "approval", "approvals"),
-                            approved.join(", ")
-                        ),
-                        theme.warn(),
-                    )),
-                    Line::from("y: discard them and cancel   any other key: keep collecting"),
-                ])
-                .wrap(Wrap { trim: true }),
-                bottom,
-            );
-            return;
-        }
-        match &self.step {
-            Step::Passphrase(o) => {
-                let wrong = self.wrong.count(o);
-                let label = if wrong == 0 {
-                    format!("Passphrase for {o} (hidden)")
-                } else {
-                    format!(
-                        "Passphrase for {o} (hidden, attempt {} of {ATTEMPTS})",
-                        wrong + 1
-                    )
-                };
-                self.passphrase.render(f, bottom, &label, theme)
-            }
-            Step::Unlocking(o) => f.render_widget(
-                Paragraph::new(Line::from(Span::styled(
-                    format!("{spinner} Unlocking {o}'s share (Argon2id)…"),
-                    theme.warn(),
-                ))),
-                bottom,
-            ),
-            _ => f.render_widget(
-                Paragraph::new(
-                    "Choose the next officer and press Enter to sign with their passphrase.",
-                )
-                .style(theme.dim()),
-                bottom,
-            ),
-        }
+        .render(f, area, &self.passphrase, spinner, theme);
     }
 }
 

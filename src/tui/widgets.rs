@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph, Wrap};
 use zeroize::Zeroizing;
 
 use super::theme::Theme;
@@ -268,6 +268,170 @@ pub fn step(selected: usize, len: usize, delta: isize) -> usize {
         return 0;
     }
     (selected as isize + delta).clamp(0, len as isize - 1) as usize
+}
+
+/// The line under an approval pane: the passphrase prompt, the Argon2
+/// wait, or the hint to choose an officer.
+pub enum Prompt<'a> {
+    /// An officer is typing their passphrase.
+    Passphrase {
+        /// Who.
+        officer: &'a str,
+        /// Their wrong passphrases so far.
+        wrong: u32,
+    },
+    /// `officer`'s share is being unlocked.
+    Unlocking(&'a str),
+    /// No officer chosen yet.
+    Choose,
+}
+
+/// The pane where a quorum is collected, shared by the release and the
+/// ceremonies: on the left what the officer signs, on the right the
+/// officers (approved, still able to approve with the chosen one
+/// highlighted, locked out after [`ATTEMPTS`] wrong passphrases) and the
+/// time left; below, the [`Prompt`] or the question whether to cancel.
+///
+/// [`ATTEMPTS`]: super::release::ATTEMPTS
+pub struct ApprovalPane<'a> {
+    /// Who signs: the officer at the prompt, else the one chosen.
+    pub signer: Option<&'a str>,
+    /// The statement, as `(field, value)` lines.
+    pub statement: &'a [(String, String)],
+    /// The field names' column width.
+    pub field_width: usize,
+    /// The widths of the statement and the officer list.
+    pub columns: [Constraint; 2],
+    /// Who approved, in order.
+    pub approved: &'a [&'a str],
+    /// Approvals the quorum needs.
+    pub needed: usize,
+    /// Who can still approve.
+    pub pending: &'a [&'a str],
+    /// The highlighted officer in `pending`, while one is being chosen.
+    pub chosen: Option<usize>,
+    /// Who gave too many wrong passphrases.
+    pub locked_out: &'a [&'a str],
+    /// Until the request expires.
+    pub seconds_left: i64,
+    /// `Some("release")` while asking whether to cancel it.
+    pub cancelling: Option<&'a str>,
+    /// The line under the pane.
+    pub prompt: Prompt<'a>,
+}
+
+impl ApprovalPane<'_> {
+    /// Draws the pane in `area`; `passphrase` is the prompt's input.
+    pub fn render(
+        &self,
+        f: &mut Frame<'_>,
+        area: Rect,
+        passphrase: &TextInput,
+        spinner: &str,
+        theme: &Theme,
+    ) {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(3)]).areas(area);
+        let [left, right] = Layout::horizontal(self.columns).areas(top);
+
+        let mut lines = vec![Line::from(Span::styled(
+            format!("{} signs:", self.signer.unwrap_or("the officer")),
+            theme.accent(),
+        ))];
+        for (k, v) in self.statement {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{k:>w$}  ", w = self.field_width), theme.dim()),
+                Span::raw(v.clone()),
+            ]));
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(Block::default().borders(Borders::RIGHT).title("Statement")),
+            left,
+        );
+
+        let mut items = vec![ListItem::new(Line::from(Span::styled(
+            format!("{} of {} approvals", self.approved.len(), self.needed),
+            theme.accent(),
+        )))];
+        for o in self.approved {
+            items.push(ListItem::new(Line::from(vec![
+                Span::styled("  ✓ ", theme.ok()),
+                Span::raw(o.to_string()),
+            ])));
+        }
+        for (i, o) in self.pending.iter().enumerate() {
+            let item = ListItem::new(format!("    {o}"));
+            items.push(if self.chosen == Some(i) {
+                item.style(theme.selected())
+            } else {
+                item
+            });
+        }
+        for o in self.locked_out {
+            items.push(ListItem::new(Line::from(vec![
+                Span::styled("  ✗ ", theme.error()),
+                Span::raw(format!("{o} ({} wrong)", super::release::ATTEMPTS)),
+            ])));
+        }
+        let left_secs = self.seconds_left.max(0);
+        items.push(ListItem::new(Line::from(Span::styled(
+            format!("expires in {}:{:02}", left_secs / 60, left_secs % 60),
+            theme.dim(),
+        ))));
+        f.render_widget(
+            List::new(items).block(Block::default().title(" Officers")),
+            right,
+        );
+
+        if let Some(what) = self.cancelling {
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::from(Span::styled(
+                        format!(
+                            "Cancel the {what} and discard {} ({})?",
+                            plural(self.approved.len(), "approval", "approvals"),
+                            self.approved.join(", ")
+                        ),
+                        theme.warn(),
+                    )),
+                    Line::from("y: discard them and cancel   any other key: keep collecting"),
+                ])
+                .wrap(Wrap { trim: true }),
+                bottom,
+            );
+            return;
+        }
+        match self.prompt {
+            Prompt::Passphrase { officer, wrong } => {
+                let label = if wrong == 0 {
+                    format!("Passphrase for {officer} (hidden)")
+                } else {
+                    format!(
+                        "Passphrase for {officer} (hidden, attempt {} of {})",
+                        wrong + 1,
+                        super::release::ATTEMPTS
+                    )
+                };
+                passphrase.render(f, bottom, &label, theme)
+            }
+            Prompt::Unlocking(officer) => f.render_widget(
+                Paragraph::new(Line::from(Span::styled(
+                    format!("{spinner} Unlocking {officer}'s share (Argon2id)…"),
+                    theme.warn(),
+                ))),
+                bottom,
+            ),
+            Prompt::Choose => f.render_widget(
+                Paragraph::new(
+                    "Choose the next officer and press Enter to sign with their passphrase.",
+                )
+                .style(theme.dim()),
+                bottom,
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
