@@ -152,6 +152,30 @@ pub struct App {
     reverify: bool,
 }
 
+/// What the approval pane says after a wrong passphrase for `officer` in
+/// a quorum for a `what` ("release", "ceremony"); `None` once the quorum
+/// is lost, which [`quorum_out_text`] says instead.
+fn wrong_passphrase_text(officer: &str, what: &str, outcome: &WrongPassphrase) -> Option<String> {
+    match outcome {
+        WrongPassphrase::Retry(n) => Some(format!(
+            "Wrong passphrase for {officer} (attempt {n} of {ATTEMPTS}, logged). Try again, or Esc to choose another officer."
+        )),
+        WrongPassphrase::OfficerOut => Some(format!(
+            "Wrong passphrase for {officer} {ATTEMPTS} times (logged): {officer} cannot approve this {what}. Another officer can."
+        )),
+        WrongPassphrase::QuorumOut => None,
+    }
+}
+
+/// Why a `what` ("Release", "Ceremony") ended when `officer`'s third wrong
+/// passphrase left too few officers, with the `approved` approvals lost.
+fn quorum_out_text(officer: &str, what: &str, approved: usize) -> String {
+    format!(
+        "{what} cancelled: wrong passphrase for {officer} {ATTEMPTS} times, and too few officers are left to approve; {} discarded (logged).",
+        plural(approved, "approval", "approvals")
+    )
+}
+
 fn err_text(e: &Error) -> String {
     e.to_string()
 }
@@ -964,17 +988,11 @@ impl App {
                     self.refresh();
                 } else if matches!(e, Error::BadPassphrase(_)) {
                     r.note = None;
-                    match r.wrong_passphrase(&officer) {
-                        WrongPassphrase::Retry(n) => {
-                            r.error = Some(format!(
-                                "Wrong passphrase for {officer} (attempt {n} of {ATTEMPTS}, logged). Try again, or Esc to choose another officer."
-                            ));
-                            r.retry(officer);
-                        }
+                    let outcome = r.wrong_passphrase(&officer);
+                    r.error = wrong_passphrase_text(&officer, "release", &outcome);
+                    match outcome {
+                        WrongPassphrase::Retry(_) => r.retry(officer),
                         WrongPassphrase::OfficerOut => {
-                            r.error = Some(format!(
-                                "Wrong passphrase for {officer} {ATTEMPTS} times (logged): {officer} cannot approve this release. Another officer can."
-                            ));
                             r.back_to_approvers();
                             let o = r.chosen_officer();
                             self.apply(Action::StatementFor(o));
@@ -983,13 +1001,7 @@ impl App {
                             let n = r.request.as_ref().map_or(0, |q| q.approved_by().len());
                             self.cancel_in_progress();
                             self.screen = Screen::Home;
-                            self.say(
-                                true,
-                                format!(
-                                    "Release cancelled: wrong passphrase for {officer} {ATTEMPTS} times, and too few officers are left to approve; {} discarded (logged).",
-                                    plural(n, "approval", "approvals")
-                                ),
-                            );
+                            self.say(true, quorum_out_text(&officer, "Release", n));
                             self.refresh();
                         }
                     }
@@ -1007,17 +1019,11 @@ impl App {
                     self.back_to_officers(true, text);
                 } else if matches!(e, Error::BadPassphrase(_)) {
                     c.note = None;
-                    match c.wrong_passphrase(&officer) {
-                        WrongPassphrase::Retry(n) => {
-                            c.error = Some(format!(
-                                "Wrong passphrase for {officer} (attempt {n} of {ATTEMPTS}, logged). Try again, or Esc to choose another officer."
-                            ));
-                            c.retry(officer);
-                        }
+                    let outcome = c.wrong_passphrase(&officer);
+                    c.error = wrong_passphrase_text(&officer, "ceremony", &outcome);
+                    match outcome {
+                        WrongPassphrase::Retry(_) => c.retry(officer),
                         WrongPassphrase::OfficerOut => {
-                            c.error = Some(format!(
-                                "Wrong passphrase for {officer} {ATTEMPTS} times (logged): {officer} cannot approve this ceremony. Another officer can."
-                            ));
                             c.back_to_approvers();
                             let o = c.chosen_officer();
                             self.apply(Action::StatementFor(o));
@@ -1025,13 +1031,8 @@ impl App {
                         WrongPassphrase::QuorumOut => {
                             let n = c.request.as_ref().map_or(0, |q| q.approved_by().len());
                             self.cancel_in_progress();
-                            self.back_to_officers(
-                                true,
-                                format!(
-                                    "Ceremony cancelled: wrong passphrase for {officer} {ATTEMPTS} times, and too few officers are left to approve; {} discarded (logged). Nothing changed.",
-                                    plural(n, "approval", "approvals")
-                                ),
-                            );
+                            let text = quorum_out_text(&officer, "Ceremony", n);
+                            self.back_to_officers(true, format!("{text} Nothing changed."));
                         }
                     }
                 } else {
