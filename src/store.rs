@@ -553,7 +553,7 @@ const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// sled's page cache for a reader. Readers mostly scan (`ledger verify`,
 /// `ledger export`), which a cache does not speed up: at 10^6 entries a
 /// verification is as fast with 8 MiB and peaks at 194 MB instead of 297
-/// (docs/PERFORMANCE.md, "Scale and speed").
+/// (docs/PERFORMANCE-verify.md).
 const READER_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Opens sled at `path`, waiting up to [`set_lock_wait`]'s time for another process
