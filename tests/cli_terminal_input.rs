@@ -194,3 +194,23 @@ fn a_kill_at_the_prompt_leaves_echo_on() {
     );
     assert_eq!(v.ledger_lines(), before);
 }
+
+/// A signal the caller ignores stays ignored at the prompt: under `trap ''
+/// HUP` (what `nohup` does) a hang-up signal does not end the prompt, and
+/// the passphrase typed after it is read.
+#[test]
+fn an_ignored_hangup_does_not_end_the_prompt() {
+    let v = TestVault::two_of_three();
+    let shell = format!(
+        "trap '' HUP; {BIN} --vault '{}' drill --officer alice & pid=$!; \
+         until stty -a | grep -q -- ' -echo '; do sleep 0.1; done; \
+         kill -HUP $pid; echo hup-sent; wait $pid; echo status=$?",
+        v.path.display()
+    );
+    let typed = format!("{}\n", passphrase_for("alice"));
+    let Some(out) = type_at_prompt(&shell, "hup-sent", typed.as_bytes()) else {
+        return;
+    };
+    assert!(out.contains("drill logged"), "{out}");
+    assert!(out.contains("status=0"), "{out}");
+}

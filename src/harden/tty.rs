@@ -106,7 +106,8 @@ fn read_line(r: &mut impl Read, limit: usize) -> std::io::Result<Hidden> {
 }
 
 /// The signals that would end or stop the process while a prompt has
-/// echo off, caught for as long as the prompt is up.
+/// echo off, caught for as long as the prompt is up (those the process
+/// ignores are left alone).
 #[cfg(unix)]
 mod signals {
     use std::io::Read;
@@ -160,11 +161,18 @@ mod signals {
                 // requires (no SA_SIGINFO); no SA_RESTART, so a blocked
                 // `read` returns EINTR.
                 unsafe {
+                    // A signal the caller ignores (Rust's SIGPIPE, nohup's
+                    // SIGHUP) stays ignored.
+                    let mut prev: libc::sigaction = std::mem::zeroed();
+                    if libc::sigaction(sig, std::ptr::null(), &mut prev) != 0
+                        || prev.sa_sigaction == libc::SIG_IGN
+                    {
+                        continue;
+                    }
                     let mut act: libc::sigaction = std::mem::zeroed();
                     act.sa_sigaction = note as extern "C" fn(libc::c_int) as usize;
                     libc::sigemptyset(&mut act.sa_mask);
                     act.sa_flags = 0;
-                    let mut prev: libc::sigaction = std::mem::zeroed();
                     if libc::sigaction(sig, &act, &mut prev) == 0 {
                         old.push((sig, prev));
                     }
