@@ -144,7 +144,7 @@ impl Work {
     /// One append of a cheap entry with its checkpoint, committed and,
     /// with `flush`, flushed; timed.
     fn append(&mut self, flush: bool) -> Duration {
-        let draft: Draft = fixture::cheap_draft(self.appended);
+        let draft: Draft = fixture::cheap_draft(self.appended, fixture::SECRETS);
         self.store();
         let store = self.store.as_ref().expect("store");
         let key = self.key.as_ref().expect("key");

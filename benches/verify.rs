@@ -42,6 +42,7 @@
 
 mod common;
 
+use common::fixture::{self, PAIRS, secret_name};
 use common::{quick, selected};
 
 use std::cell::RefCell;
@@ -51,7 +52,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use breakglass::audit::{self, BundleSource, Options, VaultSource};
-use breakglass::crypto::{self, KdfParams};
+use breakglass::crypto::KdfParams;
 use breakglass::ledger::{self, Draft};
 use breakglass::pgp::{PublicCert, SecretKey};
 use breakglass::records::{CheckpointRecord, LedgerKeyRecord, Record, SecretKind};
@@ -77,9 +78,6 @@ const OFFICERS: [(&str, &str); 3] = [
     ("bob", "bob-bench-passphrase"),
     ("carol", "carol-bench-passphrase"),
 ];
-
-/// The approving pairs, used in turn.
-const PAIRS: [[&str; 2]; 3] = [["alice", "bob"], ["bob", "carol"], ["alice", "carol"]];
 
 /// One release in this many is left unconfirmed (timed out), so the next
 /// release of that secret is a logged re-release (I10).
@@ -295,7 +293,7 @@ fn build(spec: &Spec, dir: &Path) {
         let mut left = due;
         while left > 0 {
             let k = (left as usize).min(BATCH);
-            let drafts: Vec<Draft> = (0..k).map(|i| cheap_draft(cheap + i, spec)).collect();
+            let drafts: Vec<Draft> = (0..k).map(|i| fixture::cheap_draft(cheap + i, spec.secrets)).collect();
             let now = vault.now();
             vault
                 .store()
@@ -352,35 +350,6 @@ fn build(spec: &Spec, dir: &Path) {
         spec.releases,
         started.elapsed().as_secs_f64()
     );
-}
-
-fn secret_name(s: usize) -> String {
-    format!("svc-{s:02}-admin")
-}
-
-/// The entries a vault logs besides deposits and releases, in turn: a
-/// refusal, a failed authentication, a cancel and an expiry.
-fn cheap_draft(i: usize, spec: &Spec) -> Draft {
-    let secret = secret_name(i % spec.secrets);
-    let nonce = hex::encode(crypto::random_array::<16>());
-    let [a, b] = PAIRS[i % PAIRS.len()];
-    match i % 4 {
-        0 => Draft::new("refused", a)
-            .field("action", "release")
-            .field("cause", "1 of 2 officers; at least 2 are needed")
-            .field("secret", secret),
-        1 => Draft::new("auth_failed", b)
-            .field("action", "release")
-            .field("secret", secret),
-        2 => Draft::new("cancelled", a)
-            .field("secret", secret)
-            .field("nonce", nonce)
-            .field("approvals", 1),
-        _ => Draft::new("expired", "")
-            .field("secret", secret)
-            .field("nonce", nonce)
-            .field("approvals", 1),
-    }
 }
 
 // ------------------------------------------------------------ Child runs

@@ -173,9 +173,10 @@ pub fn ledger_key(store: &Store) -> SecretKey {
 }
 
 /// Cheap entry number `i`: in turn a refusal, a failed authentication, a
-/// cancel and an expiry, as a vault logs them.
-pub fn cheap_draft(i: usize) -> Draft {
-    let secret = secret_name(i % SECRETS);
+/// cancel and an expiry, as a vault logs them, naming one of `secrets`
+/// secrets (the verify bench's fixture has its own count).
+pub fn cheap_draft(i: usize, secrets: usize) -> Draft {
+    let secret = secret_name(i % secrets);
     let nonce = hex::encode(crypto::random_array::<16>());
     let [a, b] = PAIRS[i % PAIRS.len()];
     match i % 4 {
@@ -270,7 +271,7 @@ fn build(entries: u64, dir: &Path) {
     let mut last_report = Instant::now();
     while size < entries {
         let k = ((entries - size) as usize).min(BATCH);
-        let drafts: Vec<Draft> = (0..k).map(|i| cheap_draft(cheap + i)).collect();
+        let drafts: Vec<Draft> = (0..k).map(|i| cheap_draft(cheap + i, SECRETS)).collect();
         let now = vault.now();
         vault
             .store()
