@@ -293,7 +293,9 @@ fn build(spec: &Spec, dir: &Path) {
         let mut left = due;
         while left > 0 {
             let k = (left as usize).min(BATCH);
-            let drafts: Vec<Draft> = (0..k).map(|i| fixture::cheap_draft(cheap + i, spec.secrets)).collect();
+            let drafts: Vec<Draft> = (0..k)
+                .map(|i| fixture::cheap_draft(cheap + i, spec.secrets))
+                .collect();
             let now = vault.now();
             vault
                 .store()

@@ -108,7 +108,7 @@ const BATCH: usize = 64;
 
 /// Batches waiting for a worker, per worker. With [`BATCH`] this bounds
 /// the checkpoints in flight, whatever the ledger's size.
-const QUEUED_PER_WORKER: usize = 2;
+const QUEUED_PER_WORKER: usize = 8;
 
 /// One stored checkpoint's signature to check, numbered in entry order.
 struct SigJob {
@@ -242,6 +242,9 @@ impl Dispatch<'_> {
 /// still running.
 struct Walk {
     n: u64,
+    /// The semantic checks' verdict (`semantics::MeaningPass`): reported
+    /// only if every integrity check passes.
+    meaning: Result<Meaning, Failure>,
     frontier: Frontier,
     /// The root at each size a consistency check needs (the saved state's
     /// and the collected checkpoints'): O(number of those), not O(n).
@@ -265,7 +268,7 @@ pub(super) fn check_integrity(
     source: &(dyn Source + Sync),
     opts: &Options,
     saved: Option<&State>,
-) -> Result<Integrity, Failure> {
+) -> Result<(Integrity, Result<Meaning, Failure>), Failure> {
     // Collected checkpoints are read now, for the sizes whose roots the
     // walk must keep; what is wrong with them is reported in its turn,
     // after the ledger's own checks.
@@ -379,13 +382,14 @@ pub(super) fn check_integrity(
     for (path, loaded) in opts.checkpoints.iter().zip(gathered) {
         collected::check_collected(path, loaded?, &v, &w.origin, &cp, &w.prefix_roots)?;
     }
-    Ok(Integrity {
+    let integrity = Integrity {
         checkpoint: cp,
         checkpoints_checked: w.checked,
         ledger_fingerprint: fpr,
         genesis_leaf: w.genesis_leaf,
         genesis_ledger_key: w.genesis_ledger_key,
-    })
+    };
+    Ok((integrity, w.meaning))
 }
 
 /// The ordered part of [`check_integrity`]: every entry and every stored
@@ -408,6 +412,8 @@ fn walk(
     let mut pos = 0u64;
     let mut genesis_leaf = Hash::default();
     let mut genesis_ledger_key = String::new();
+    let mut meaning = MeaningPass::default();
+    let mut meaning_failed = None;
     let keeps_every = source.keeps_every_checkpoint();
     let which = dispatch.check.which;
 
@@ -583,10 +589,19 @@ fn walk(
                 format!("no checkpoint of size {size} is stored"),
             );
         }
+        // The semantic checks see the entry parsed here; their first
+        // failure waits until the integrity checks have passed.
+        if meaning_failed.is_none() {
+            meaning_failed = meaning.entry(pos, &m).err();
+        }
         pos += 1;
     }
     Ok(Walk {
         n: pos,
+        meaning: match meaning_failed {
+            Some(f) => Err(f),
+            None => meaning.finish(),
+        },
         frontier,
         prefix_roots,
         checked,

@@ -42,7 +42,7 @@ pub use bundle_source::{BundleSource, bundle, export};
 pub use state::{State, StateOutcome};
 
 use integrity::check_integrity;
-use semantics::check_meaning;
+use semantics::{Meaning, MeaningPass};
 
 /// What kind of failure verification found. Each tamper has its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,19 +372,10 @@ pub fn verify(source: &(dyn Source + Sync), opts: &Options) -> Result<Report, Fa
         Some(p) => State::load(p)?,
         None => None,
     };
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let (integrity, meaning) = std::thread::scope(|s| {
-        let meaning = s.spawn(|| check_meaning(source, &stop));
-        let integrity = check_integrity(source, opts, saved.as_ref());
-        if integrity.is_err() {
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        let meaning = meaning
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (integrity, meaning)
-    });
-    let integrity = integrity?;
+    // One pass: the integrity walk reads and parses each entry once and
+    // feeds the semantic checks; theirs is reported only if the ledger's
+    // integrity holds.
+    let (integrity, meaning) = check_integrity(source, opts, saved.as_ref())?;
     let meaning = meaning?;
     if let Some(files) = source.officer_files()? {
         check_officer_files(&files, &meaning.certs)?;

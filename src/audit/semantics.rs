@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use std::sync::atomic::AtomicBool;
-
 use super::*;
 use crate::names;
 
@@ -224,36 +222,33 @@ struct Semantics {
     signatures: u64,
 }
 
-/// `stop` is set when the integrity pass, running at the same time, has
-/// failed: what this pass finds is then never reported, so it ends early
-/// (with an error no one reads).
-pub(super) fn check_meaning(source: &dyn Source, stop: &AtomicBool) -> Result<Meaning, Failure> {
-    let mut sem: Option<Semantics> = None;
-    for (pos, bytes) in source.entries().map_err(io_fail)?.enumerate() {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            return fail(None, FailureKind::Malformed, "stopped: the ledger failed");
-        }
-        let seq = pos as u64;
-        let bytes = bytes.map_err(io_fail)?;
-        let m = ledger::parse_entry(&bytes)
-            .or_else(|e| fail(Some(seq), FailureKind::NotCanonical, e.to_string()))?;
-        let kind = str_field(&m, seq, "kind")?;
-        check_fields(&m, seq, kind)?;
-        let Some(s) = sem.as_mut() else {
+/// The semantic checks, fed one entry at a time, in order, by the
+/// integrity walk (which reads and parses each entry once for both).
+#[derive(Default)]
+pub(super) struct MeaningPass {
+    sem: Option<Semantics>,
+}
+
+impl MeaningPass {
+    /// Checks entry `seq`, the next one.
+    pub(super) fn entry(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        let kind = str_field(m, seq, "kind")?;
+        check_fields(m, seq, kind)?;
+        let Some(s) = self.sem.as_mut() else {
             // The integrity pass made sure the first entry, and only it,
             // is the genesis entry.
-            sem = Some(genesis(&m)?);
-            continue;
+            self.sem = Some(genesis(m)?);
+            return Ok(());
         };
-        let actor = str_field(&m, seq, "actor")?;
+        let actor = str_field(m, seq, "actor")?;
         match kind {
-            "deposit" => s.deposit(seq, &m)?,
-            "release" => s.release(seq, &m)?,
-            "rekey" => s.rekey(seq, &m)?,
-            "gap_acknowledged" => s.gap_acknowledged(seq, &m)?,
+            "deposit" => s.deposit(seq, m)?,
+            "release" => s.release(seq, m)?,
+            "rekey" => s.rekey(seq, m)?,
+            "gap_acknowledged" => s.gap_acknowledged(seq, m)?,
             "restored" => {
-                u64_field(&m, seq, "backup_entries")?;
-                u64_field(&m, seq, "replayed")?;
+                u64_field(m, seq, "backup_entries")?;
+                u64_field(m, seq, "replayed")?;
                 match m.get("gap").and_then(Value::as_bool) {
                     Some(true) => {
                         s.gaps.insert(seq);
@@ -262,16 +257,16 @@ pub(super) fn check_meaning(source: &dyn Source, stop: &AtomicBool) -> Result<Me
                     None => return malformed(seq, "gap is not true or false"),
                 }
             }
-            "displayed" => s.displayed(seq, &m)?,
-            "alerts" => s.alerts(seq, &m)?,
+            "displayed" => s.displayed(seq, m)?,
+            "alerts" => s.alerts(seq, m)?,
             "drill" | "passphrase" | "auth_failed" => {
                 s.officer(seq, actor, FailureKind::UnknownOfficer)?;
             }
             "clock" => {
-                let d = str_field(&m, seq, "direction")?;
-                time_field(&m, seq, "previous")?;
+                let d = str_field(m, seq, "direction")?;
+                time_field(m, seq, "previous")?;
                 if !matches!(d, "behind" | "ahead")
-                    || str_field(&m, seq, "clock")? != str_field(&m, seq, "time")?
+                    || str_field(m, seq, "clock")? != str_field(m, seq, "time")?
                 {
                     return fail(
                         Some(seq),
@@ -282,17 +277,22 @@ pub(super) fn check_meaning(source: &dyn Source, stop: &AtomicBool) -> Result<Me
             }
             _ => {}
         }
+        Ok(())
     }
-    let s = sem.map_or_else(
-        || fail(None, FailureKind::Malformed, "the ledger is empty"),
-        Ok,
-    )?;
-    Ok(Meaning {
-        releases: s.release_count,
-        officers: s.officers.len(),
-        signatures: s.signatures,
-        certs: s.certs,
-    })
+
+    /// What the whole ledger means, once every entry was given.
+    pub(super) fn finish(self) -> Result<Meaning, Failure> {
+        let s = self.sem.map_or_else(
+            || fail(None, FailureKind::Malformed, "the ledger is empty"),
+            Ok,
+        )?;
+        Ok(Meaning {
+            releases: s.release_count,
+            officers: s.officers.len(),
+            signatures: s.signatures,
+            certs: s.certs,
+        })
+    }
 }
 
 /// One officer of an epoch entry: name, fingerprint, armored certificate
