@@ -397,19 +397,20 @@ impl Verifier {
         >,
         fingerprint: String,
     ) -> Self {
-        let mut v = Verifier {
+        let v = Verifier {
             key,
             #[cfg(feature = "crypto-rust")]
             ed25519: None,
             fingerprint,
         };
         #[cfg(feature = "crypto-rust")]
-        {
-            v.ed25519 = v
+        let v = Verifier {
+            ed25519: v
                 .ed25519_public()
                 .ok()
-                .and_then(|p| ed25519_dalek::VerifyingKey::from_bytes(&p).ok());
-        }
+                .and_then(|p| ed25519_dalek::VerifyingKey::from_bytes(&p).ok()),
+            ..v
+        };
         v
     }
 
