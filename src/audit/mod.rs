@@ -3,13 +3,14 @@
 //! with no vault present; trusts nothing but the ledger certificate (pinned
 //! with `--cert`, or taken from genesis and reported as such).
 //!
-//! Verification makes two streaming passes, at the same time. Memory does
-//! not grow with the number of entries: the tree is kept as its O(log n)
-//! complete subtrees, and only the meaning pass remembers anything per
-//! item, release and officer. The first checks the bytes (canonical JSON, sequence,
-//! time, Merkle root against every stored checkpoint and the signatures on
-//! them, and the saved state); the second checks meaning (officer
-//! signatures, quorum, expiry, replay, double release).
+//! Verification reads the entries once, in order. Memory does not grow
+//! with the number of entries: the tree is kept as its O(log n) complete
+//! subtrees, and only the meaning checks remember anything per item,
+//! release and officer. The walk checks the bytes (canonical JSON,
+//! sequence, time, Merkle root against every stored checkpoint, whose
+//! signatures worker threads check, and the saved state) and feeds each
+//! parsed entry to the meaning checks (officer signatures, quorum, expiry,
+//! replay, double release).
 //!
 //! Split by concern: `integrity` (bytes, tree, checkpoints, state),
 //! `semantics` (what the entries mean), `bundle` (export bundles on disk)
@@ -363,10 +364,9 @@ fn time_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<i64, Failure>
 /// Verifies a ledger. `Ok` is a passing report; `Err(Failure)` names the
 /// first failure. The state file, if given, is updated only on success.
 ///
-/// The two passes run at the same time, and the integrity pass checks
-/// checkpoint signatures on every core; the failure reported is still the
-/// one a sequential run would report: the integrity pass's first failure
-/// in entry order, else the meaning pass's.
+/// Checkpoint signatures are checked on every core; the failure reported
+/// is still the one a sequential run would report: the first integrity
+/// failure in entry order, else the first meaning failure.
 pub fn verify(source: &(dyn Source + Sync), opts: &Options) -> Result<Report, Failure> {
     let saved = match &opts.state_path {
         Some(p) => State::load(p)?,
