@@ -378,6 +378,14 @@ pub fn parse_entry(bytes: &[u8]) -> Result<Map<String, Value>> {
     }
 }
 
+/// Whether the canonical entry `bytes` opens an epoch (a `genesis` or a
+/// `rekey` entry), found without parsing it: canonical JSON writes the
+/// `kind` field one way only. For scans over the whole ledger.
+pub fn opens_epoch(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b"\"kind\":\"genesis\"").is_some()
+        || memchr::memmem::find(bytes, b"\"kind\":\"rekey\"").is_some()
+}
+
 /// An item's number for people: its 0-based `index` plus one (0 when
 /// there is none). Wide enough for any index a hostile entry holds.
 pub fn item_no(m: &Map<String, Value>) -> u128 {
@@ -501,6 +509,21 @@ mod tests {
     /// Found by the `canonical_entry` fuzz target: the largest index an
     /// entry can hold overflowed (a panic in debug builds, item #0 in
     /// release ones) in `ledger show` and the console.
+    #[test]
+    fn epoch_entries_are_found_unparsed() {
+        let entry = |kind: &'static str, reason: &str| {
+            Draft::new(kind, "alice")
+                .field("reason", reason)
+                .encode(3, 0)
+                .unwrap()
+        };
+        assert!(opens_epoch(&entry("genesis", "")));
+        assert!(opens_epoch(&entry("rekey", "")));
+        assert!(!opens_epoch(&entry("deposit", "")));
+        // A value that spells the field is escaped, so it cannot match.
+        assert!(!opens_epoch(&entry("deposit", "\"kind\":\"rekey\"")));
+    }
+
     #[test]
     fn the_largest_index_is_numbered_without_overflow() {
         let m = parse_entry(br#"{"index":18446744073709551615,"kind":"release"}"#).unwrap();

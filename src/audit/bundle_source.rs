@@ -223,8 +223,7 @@ pub fn export(store: &Store, ledger_cert: &PublicCert, dir: &Path) -> Result<u64
         w.write_all(&bytes)?;
         w.write_all(b"\n")?;
         // Every officer ever enrolled: at genesis and by ceremonies.
-        let opens_epoch = |k: &[u8]| bytes.windows(k.len()).any(|w| w == k);
-        if opens_epoch(b"\"kind\":\"genesis\"") || opens_epoch(b"\"kind\":\"rekey\"") {
+        if ledger::opens_epoch(&bytes) {
             write_officer_certs(&bytes, &dir.join(bundle::OFFICERS))?;
         }
         n += 1;

@@ -172,8 +172,6 @@ impl Vault {
             .transpose()?
             .map(|s| format!("\"secret\":{s}"));
         let needle = needle.as_ref().map(memchr::memmem::Finder::new);
-        let rekey = memchr::memmem::Finder::new(b"\"kind\":\"rekey\"");
-        let genesis = memchr::memmem::Finder::new(b"\"kind\":\"genesis\"");
         let mut next = start;
         for e in ledger::entries_from(&self.store, start) {
             let (seq, bytes) = e?;
@@ -181,8 +179,7 @@ impl Vault {
             // An entry that opens an epoch is always read: one after this
             // epoch's means the vault's records are older than its ledger.
             if needle.as_ref().is_some_and(|n| n.find(&bytes).is_none())
-                && rekey.find(&bytes).is_none()
-                && genesis.find(&bytes).is_none()
+                && !ledger::opens_epoch(&bytes)
             {
                 continue;
             }
