@@ -205,16 +205,26 @@ fn no_passphrase_code_or_released_item_is_left_in_memory() {
         }
     };
     let pass = |o: &str| passphrase_for(o);
+    // A command every officer takes part in, and their passphrases.
+    let by_all = |args: &[&str]| {
+        let mut c = scratch.batch();
+        c.args(args);
+        for o in officers {
+            c.args(["--officer", o]);
+        }
+        c
+    };
+    let all_passphrases = lines(&[&pass("alice"), &pass("bob"), &pass("carol")]);
 
     // init: the three officers' passphrases.
-    let mut c = scratch.batch();
-    c.args(["init", "--threshold", "3"]);
-    for o in officers {
-        c.args(["--officer", o]);
-    }
+    let mut c = by_all(&["init", "--threshold", "3"]);
     c.args(FAST_KDF);
-    let stdin = lines(&[&pass("alice"), &pass("bob"), &pass("carol")]);
-    let (out, scan) = run_scanned(&scratch, c, stdin, &passphrase_needles(&officers));
+    let (out, scan) = run_scanned(
+        &scratch,
+        c,
+        all_passphrases.clone(),
+        &passphrase_needles(&officers),
+    );
     note("init", &out, &scan);
 
     // deposit: a passphrase, then 300 codes on stdin.
@@ -245,13 +255,8 @@ fn no_passphrase_code_or_released_item_is_left_in_memory() {
     // passphrases, are looked for.
     let mut needles = passphrase_needles(&officers);
     needles.extend(code_needles(&codes));
-    let mut c = scratch.batch();
-    c.args(["release", "gh", "--reason", REASON]);
-    for o in officers {
-        c.args(["--officer", o]);
-    }
-    let stdin = lines(&[&pass("alice"), &pass("bob"), &pass("carol")]);
-    let (out, scan) = run_scanned(&scratch, c, stdin, &needles);
+    let c = by_all(&["release", "gh", "--reason", REASON]);
+    let (out, scan) = run_scanned(&scratch, c, all_passphrases.clone(), &needles);
     note("release of a code", &out, &scan);
     let released = String::from_utf8(out.stdout.clone()).unwrap();
     assert!(
@@ -263,13 +268,8 @@ fn no_passphrase_code_or_released_item_is_left_in_memory() {
     // release of the credential.
     let mut needles = passphrase_needles(&officers);
     needles.extend(credential_needles(&credential));
-    let mut c = scratch.batch();
-    c.args(["release", "db", "--reason", REASON]);
-    for o in officers {
-        c.args(["--officer", o]);
-    }
-    let stdin = lines(&[&pass("alice"), &pass("bob"), &pass("carol")]);
-    let (out, scan) = run_scanned(&scratch, c, stdin, &needles);
+    let c = by_all(&["release", "db", "--reason", REASON]);
+    let (out, scan) = run_scanned(&scratch, c, all_passphrases.clone(), &needles);
     note("release of a credential", &out, &scan);
     assert_eq!(
         String::from_utf8(out.stdout.clone()).unwrap().trim_end(),
