@@ -3,6 +3,10 @@
 //! against an export bundle or a vault. Forgeries that need the ledger key
 //! use it as an attacker with the vault's disk would.
 
+mod common;
+
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -368,19 +372,6 @@ fn a_vault_restored_from_an_older_copy_is_caught_with_state() {
     // The restored copy is valid on its own: only the state shows it.
     assert_eq!(verify(&args[..2]).0, 0);
     assert_fails(verify(&args), "rolled back or truncated");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

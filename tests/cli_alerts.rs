@@ -73,19 +73,6 @@ fn verify(v: &TestVault, extra: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_release_reaches_the_hook_entry_by_entry_in_order() {
     let v = TestVault::two_of_three();

@@ -365,21 +365,6 @@ fn template() -> Template {
     Template { vault, snapshot }
 }
 
-/// Copies the directory `from` to `to` (a closed sled database is a set of
-/// plain files; no process holds the template).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 fn prepare(at: At, path: &Path, template: &Template) {
     match at {
         At::Nothing => {}

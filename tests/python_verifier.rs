@@ -11,6 +11,10 @@
 //! signature check can catch skip when the `cryptography` package is
 //! absent (`python3 -m pip install cryptography`).
 
+mod common;
+
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -1639,19 +1643,6 @@ fn a_re_release_of_an_unconfirmed_release_is_allowed_once() {
         copy_dir(&bundle, &tmp);
         write_and_resign(&tmp, &l, &key, v.id());
         assert_both_fail(&tmp, &[], &format!("entry {second}: item released twice"));
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
     }
 }
 
