@@ -40,7 +40,7 @@ except Exception:  # not installed, or a broken install: say so, go on
 PROG = "verify-ledger"
 
 # docs/LEDGER.md section 1 and 2.
-ENTRY_VERSION = 2
+ENTRY_VERSION = 3
 MAX_ENTRY_BYTES = 1 << 20
 MAX_SMALL_FILE = 64 * 1024
 MAX_DEPTH = 127
@@ -83,10 +83,13 @@ DESCRIBE = {
     "DuplicateApproval": "duplicate approval",
     "BadOfficerFile": "officer certificate file does not match the ledger",
     "BadLedgerCertFile": "ledger certificate file does not match the ledger",
+    "HookMismatch": "wrong alert hook in force",
+    "ReleaseInGap": "release during an unacknowledged restore gap",
+    "RestoreMismatch": "restore record does not match the ledger",
 }
 
 # Each kind's own fields besides the common ones: required, optional.
-COMMON = ("v", "seq", "time", "kind", "actor")
+COMMON = ("v", "seq", "time", "kind", "actor", "hook")
 SCHEMA = {
     "genesis": (
         (
@@ -144,7 +147,7 @@ SCHEMA = {
         (),
     ),
     "backup": ((), ()),
-    "restored": (("backup_entries", "replayed", "gap"), ()),
+    "restored": (("backup_entries", "replayed", "gap", "evidence", "beyond"), ()),
     "gap_acknowledged": (("restored", "nonce", "approvals"), ()),
     "drill": (("result",), ()),
     "passphrase": ((), ()),
@@ -1047,6 +1050,7 @@ class Meaning:
         self.releases = {}  # seq -> (secret, index, actor)
         self.nonces = {}  # nonce -> release seq
         self.gaps = set()  # `restored` entries without replay, not yet acknowledged
+        self.hook = None  # the latest `alerts` entry so far
         self.release_count = 0
 
     def run(self):
@@ -1063,6 +1067,7 @@ class Meaning:
                     fail(seq, "NotCanonical", str(e))
                 kind = str_field(m, seq, "kind")
                 check_fields(m, seq, kind)
+                self.check_hook(seq, m)
                 if seq == 0:
                     self.genesis(m)
                 else:
@@ -1075,6 +1080,7 @@ class Meaning:
                         self.rekey(seq, m)
                     elif kind == "alerts":
                         self.alerts(seq, m)
+                        self.hook = seq
                     elif kind == "gap_acknowledged":
                         self.gap_acknowledged(seq, m)
                     elif kind == "restored":
@@ -1101,6 +1107,21 @@ class Meaning:
                 seq += 1
         finally:
             lines.close()
+
+    def check_hook(self, seq, m):
+        # Rule 2a: `hook` names the latest `alerts` entry before this one.
+        named = m["hook"]
+        if named is not None and not is_u64(named):
+            fail(seq, "Malformed", "hook is not an integer or null")
+        if named != self.hook:
+            def say(h):
+                return "none" if h is None else "entry %d" % h
+            fail(
+                seq,
+                "HookMismatch",
+                "it names %s as the alerts entry in force, but the latest alerts entry before it is %s"
+                % (say(named), say(self.hook)),
+            )
 
     def officer(self, seq, name, kind):
         if name not in self.officers:

@@ -53,9 +53,6 @@ pub const MAX_ARGS: usize = 64;
 /// The longest argument or program path, in bytes.
 pub const MAX_ARG_BYTES: usize = 4096;
 
-/// `meta/alert_hook`: the `alerts` entry now in force (seq, then 1 when
-/// it set a hook, 0 when it cleared it).
-const META_HOOK: &[u8] = b"alert_hook";
 /// `meta/alert_state`: the last delivery and the last failure.
 const META_STATE: &[u8] = b"alert_state";
 
@@ -94,45 +91,38 @@ fn shell_word(s: &str) -> String {
     }
 }
 
-/// The `alerts` entry in force, read inside a transaction: its seq and
-/// whether it set a hook.
-pub fn hook_entry_in(tx: &Tx<'_>) -> Result<Option<(u64, bool)>> {
-    tx.get(Table::Meta, META_HOOK)?
-        .map(|b| decode_hook_meta(&b))
-        .transpose()
-}
-
-/// [`hook_entry_in`] outside a transaction.
-pub fn hook_entry(store: &Store) -> Result<Option<(u64, bool)>> {
-    store
-        .get(Table::Meta, META_HOOK)?
-        .map(|b| decode_hook_meta(&b))
-        .transpose()
-}
-
-fn decode_hook_meta(b: &[u8]) -> Result<(u64, bool)> {
-    match b {
-        [s @ .., flag @ (0 | 1)] if s.len() == 8 => Ok((
-            u64::from_be_bytes(s.try_into().expect("8 bytes")),
-            *flag == 1,
-        )),
-        _ => Err(Error::Corrupt("alert hook marker".into())),
+/// Whether `alerts` entry `seq` sets a hook (rather than clearing one),
+/// read inside a transaction: what decides whether an entry's event is
+/// queued. The officer's signature is checked before the program runs
+/// ([`hook_at`]).
+pub fn sets_hook_in(tx: &Tx<'_>, seq: u64) -> Result<bool> {
+    let bytes = ledger::entry_in(tx, seq)?.ok_or_else(|| {
+        Error::Ledger(format!(
+            "entry {seq}, the alerts entry in force, is missing"
+        ))
+    })?;
+    let m = ledger::parse_entry(&bytes)?;
+    match (
+        m.get("kind").and_then(Value::as_str),
+        m.get("action").and_then(Value::as_str),
+    ) {
+        (Some("alerts"), Some("set")) => Ok(true),
+        (Some("alerts"), Some("clear")) => Ok(false),
+        _ => Err(Error::Ledger(format!(
+            "entry {seq}, named as the alerts entry in force, is not an alerts entry"
+        ))),
     }
 }
 
-/// Records that entry `seq` set (or cleared) the hook.
-pub fn put_hook_entry(tx: &Tx<'_>, seq: u64, set: bool) -> Result<()> {
-    let mut v = seq.to_be_bytes().to_vec();
-    v.push(u8::from(set));
-    tx.put(Table::Meta, META_HOOK, &v)
-}
-
 /// The hook in force: `Ok(None)` when none is set, `Err(why)` when the
-/// entry that set it does not check out (then nothing is run).
+/// entry that set it does not check out (then nothing is run). Which
+/// entry is in force is read from the ledger's last entry, whose `hook`
+/// field names it (docs/LEDGER.md §2.1), never from an unsigned marker.
 pub fn current_hook(store: &Store, vault_id: &str) -> Result<Result<Option<Hook>, String>> {
-    Ok(match hook_entry(store)? {
-        None | Some((_, false)) => Ok(None),
-        Some((seq, true)) => hook_at(store, vault_id, seq).map(Some),
+    Ok(match ledger::hook_in_force(store) {
+        Err(e) => Err(e.to_string()),
+        Ok(None) => Ok(None),
+        Ok(Some(seq)) => hook_at(store, vault_id, seq),
     })
 }
 
@@ -141,18 +131,19 @@ pub fn current_hook(store: &Store, vault_id: &str) -> Result<Result<Option<Hook>
 /// runs only if an officer signed it. The officer's certificate comes
 /// from the entry that opened the current epoch, or else from genesis (a
 /// name is never enrolled with two certificates).
-pub fn hook_at(store: &Store, vault_id: &str, seq: u64) -> Result<Hook, String> {
+pub fn hook_at(store: &Store, vault_id: &str, seq: u64) -> Result<Option<Hook>, String> {
     let bytes = ledger::entry(store, seq)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("ledger entry {seq}, which set the alert hook, is missing"))?;
     let m = ledger::parse_entry(&bytes).map_err(|e| e.to_string())?;
     let s = |k: &str| m.get(k).and_then(Value::as_str);
     let bad = || format!("ledger entry {seq} does not set an alert hook an officer signed");
-    if s("kind") != Some("alerts") || s("action") != Some("set") {
+    let action = s("action");
+    if s("kind") != Some("alerts") || !matches!(action, Some("set" | "clear")) {
         return Err(bad());
     }
     let officer = s("actor").ok_or_else(bad)?;
-    let program = s("program").ok_or_else(bad)?;
+    let program = m.get("program").ok_or_else(bad)?;
     let args: Vec<String> = m
         .get("args")
         .and_then(Value::as_array)
@@ -162,8 +153,8 @@ pub fn hook_at(store: &Store, vault_id: &str, seq: u64) -> Result<Hook, String> 
     let st = |k: &str| statement.get(k);
     let matches = st("type").and_then(Value::as_str) == Some(STATEMENT_TYPE)
         && st("vault").and_then(Value::as_str) == Some(vault_id)
-        && st("action").and_then(Value::as_str) == Some("set")
-        && st("program").and_then(Value::as_str) == Some(program)
+        && st("action").and_then(Value::as_str) == action
+        && st("program") == Some(program)
         && st("args") == m.get("args")
         && st("officer").and_then(Value::as_str) == Some(officer);
     if !matches {
@@ -175,12 +166,15 @@ pub fn hook_at(store: &Store, vault_id: &str, seq: u64) -> Result<Hook, String> 
     cert.verifier()
         .and_then(|v| v.verify(&signed, sig.as_bytes()))
         .map_err(|_| bad())?;
-    Ok(Hook {
-        program: program.to_string(),
+    if action == Some("clear") {
+        return Ok(None);
+    }
+    Ok(Some(Hook {
+        program: program.as_str().ok_or_else(bad)?.to_string(),
         args,
         set_by: officer.to_string(),
         seq,
-    })
+    }))
 }
 
 /// The statement type an officer signs to set or clear the hook.
@@ -579,7 +573,7 @@ impl Courier {
                 },
                 Some(s) => match old
                     .entry(s)
-                    .or_insert_with(|| hook_at(&self.store, &self.vault_id, s).ok())
+                    .or_insert_with(|| hook_at(&self.store, &self.vault_id, s).ok().flatten())
                 {
                     Some(h) => &*h,
                     // A replaced hook that no longer checks out is not
@@ -653,21 +647,6 @@ pub fn oldest_pending(store: &Store) -> Result<Option<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hook_marker_round_trips_and_refuses_garbage() {
-        assert_eq!(
-            decode_hook_meta(&[0, 0, 0, 0, 0, 0, 1, 2, 1]).unwrap(),
-            (258, true)
-        );
-        assert_eq!(
-            decode_hook_meta(&[0, 0, 0, 0, 0, 0, 0, 7, 0]).unwrap(),
-            (7, false)
-        );
-        for bad in [&[][..], &[1, 2, 3], &[0, 0, 0, 0, 0, 0, 0, 7, 2]] {
-            assert!(decode_hook_meta(bad).is_err());
-        }
-    }
 
     #[test]
     fn queued_event_is_byte_exact() {

@@ -2,7 +2,9 @@
 //! `docs/LEDGER.md`).
 //!
 //! Each entry is one line of canonical JSON with the common fields `v`,
-//! `seq`, `time`, `kind` and `actor`. Entries are leaves of an RFC 6962
+//! `seq`, `time`, `kind`, `actor` and `hook` (the `alerts` entry in force
+//! when it was appended, so that where alerts go is read from the ledger,
+//! never from an unsigned marker). Entries are leaves of an RFC 6962
 //! Merkle tree; after every append the ledger key signs a C2SP
 //! tlog-checkpoint of the new tree, and every checkpoint is kept. There is
 //! no update or delete path (invariant I11): [`append`] is the only writer.
@@ -20,7 +22,7 @@ use crate::records::{CheckpointRecord, Record};
 use crate::store::{Store, Table, Tx};
 
 /// Entry format version.
-pub const ENTRY_VERSION: u64 = 2;
+pub const ENTRY_VERSION: u64 = 3;
 
 const META_SIZE: &[u8] = b"ledger_size";
 const META_TIME: &[u8] = b"ledger_time";
@@ -49,9 +51,11 @@ impl Draft {
         self
     }
 
-    /// The canonical bytes of this entry at `seq` and `time`.
-    fn encode(&self, seq: u64, time: i64) -> Result<Vec<u8>> {
+    /// The canonical bytes of this entry at `seq` and `time`, after the
+    /// `alerts` entry `hook` (if any).
+    fn encode(&self, seq: u64, time: i64, hook: Option<u64>) -> Result<Vec<u8>> {
         let mut m = self.fields.clone();
+        m.insert("hook".into(), hook.map_or(Value::Null, Value::from));
         m.insert("v".into(), ENTRY_VERSION.into());
         m.insert("seq".into(), seq.into());
         m.insert("time".into(), rfc3339(time).into());
@@ -206,8 +210,66 @@ pub fn append(
     } else {
         now.max(last_time)
     };
-    let bytes = draft.encode(seq, time)?;
+    let hook = match seq {
+        0 => None,
+        _ => {
+            let prev = entry_in(tx, seq - 1)?
+                .ok_or_else(|| Error::Ledger(format!("entry {} is missing", seq - 1)))?;
+            hook_after(&prev)?
+        }
+    };
+    let bytes = draft.encode(seq, time, hook)?;
     write_entry(tx, seq, &bytes, time, vault_id, ledger_key, fault)
+}
+
+/// The `alerts` entry in force after the entry `bytes`: the entry itself
+/// when it is one, else the one it names in `hook` (docs/LEDGER.md §2.1).
+pub fn hook_after(bytes: &[u8]) -> Result<Option<u64>> {
+    let m = parse_entry(bytes)?;
+    let seq = m.get("seq").and_then(Value::as_u64);
+    if m.get("kind").and_then(Value::as_str) == Some("alerts") {
+        return seq
+            .map(Some)
+            .ok_or_else(|| Error::Ledger("an alerts entry has no seq".into()));
+    }
+    match m.get("hook") {
+        Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            Error::Ledger(format!(
+                "entry {} names no alerts entry in its hook field",
+                seq.unwrap_or_default()
+            ))
+        }),
+        None => Err(Error::Ledger(format!(
+            "entry {} has no hook field",
+            seq.unwrap_or_default()
+        ))),
+    }
+}
+
+/// Entry `seq`'s bytes inside a transaction (its own writes included).
+pub fn entry_in(tx: &Tx<'_>, seq: u64) -> Result<Option<Vec<u8>>> {
+    tx.get(Table::Ledger, &seq_key(seq))
+}
+
+/// The `alerts` entry in force inside a transaction: named by the last
+/// entry.
+pub fn hook_in_force_in(tx: &Tx<'_>) -> Result<Option<u64>> {
+    match size_in(tx)? {
+        0 => Ok(None),
+        size => hook_after(
+            &entry_in(tx, size - 1)?
+                .ok_or_else(|| Error::Ledger(format!("entry {} is missing", size - 1)))?,
+        ),
+    }
+}
+
+/// The `alerts` entry in force now: named by the last entry (O(1)).
+pub fn hook_in_force(store: &Store) -> Result<Option<u64>> {
+    match store.last(Table::Ledger)? {
+        None => Ok(None),
+        Some((_, bytes)) => hook_after(&bytes),
+    }
 }
 
 /// Appends an entry this vault's ledger already held elsewhere, byte for
@@ -514,7 +576,7 @@ mod tests {
         let entry = |kind: &'static str, reason: &str| {
             Draft::new(kind, "alice")
                 .field("reason", reason)
-                .encode(3, 0)
+                .encode(3, 0, None)
                 .unwrap()
         };
         assert!(opens_epoch(&entry("genesis", "")));
@@ -569,10 +631,17 @@ mod tests {
         let d = Draft::new("deposit", "alice")
             .field("secret", "gh")
             .field("count", 3);
-        let b = d.encode(4, 1_795_833_151).unwrap();
+        let b = d.encode(4, 1_795_833_151, Some(2)).unwrap();
         assert_eq!(
             String::from_utf8(b).unwrap(),
-            r#"{"actor":"alice","count":3,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":2}"#
+            r#"{"actor":"alice","count":3,"hook":2,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":3}"#
         );
+        assert_eq!(hook_after(&d.encode(4, 0, None).unwrap()).unwrap(), None);
+        assert_eq!(
+            hook_after(&d.encode(4, 0, Some(2)).unwrap()).unwrap(),
+            Some(2)
+        );
+        let alerts = Draft::new("alerts", "alice").encode(5, 0, Some(2)).unwrap();
+        assert_eq!(hook_after(&alerts).unwrap(), Some(5));
     }
 }

@@ -24,11 +24,24 @@ fn restore(
     to: &str,
     replay: Option<&std::path::Path>,
 ) -> (std::process::Output, TestVault) {
+    restore_with(v, backup, to, replay, None)
+}
+
+fn restore_with(
+    v: &TestVault,
+    backup: &std::path::Path,
+    to: &str,
+    replay: Option<&std::path::Path>,
+    checkpoint: Option<&std::path::Path>,
+) -> (std::process::Output, TestVault) {
     let dest = v.scratch.dir.path().join(to);
     let mut c = bin();
     c.arg("--vault").arg(&dest).arg("restore").arg(backup);
     if let Some(r) = replay {
         c.arg("--replay").arg(r);
+    }
+    if let Some(cp) = checkpoint {
+        c.arg("--checkpoint").arg(cp);
     }
     let out = c.output().unwrap();
     let scratch = Scratch {
@@ -83,7 +96,15 @@ fn a_code_released_after_the_backup_stays_consumed_after_restore_with_replay() {
     let bundle = export(&v, "newer-export");
 
     // The console's disk dies; the backup is restored and brought forward.
-    let (out, r) = restore(&v, &backup, "restored", Some(&bundle));
+    // The export's own signed checkpoint, kept by the auditors, is the
+    // evidence that the bundle is the latest.
+    let (out, r) = restore_with(
+        &v,
+        &backup,
+        "restored",
+        Some(&bundle),
+        Some(&bundle.join("checkpoint")),
+    );
     expect_success(&out, "restore");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("replayed"), "{text}");

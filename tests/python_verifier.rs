@@ -1245,7 +1245,7 @@ fn deep_nesting_is_refused_in_one_line() {
     // JSON; here it is a field of a kind that has none.
     let mut l = lines(&f.bundle);
     let nested = format!(
-        r#"{{"action":"x","actor":"","cause":{}{},"kind":"refused","seq":{n},"time":"{}","v":2}}"#,
+        r#"{{"action":"x","actor":"","cause":{}{},"hook":null,"kind":"refused","seq":{n},"time":"{}","v":3}}"#,
         "[".repeat(126),
         "]".repeat(126),
         entry(&l, n - 1)["time"].as_str().unwrap()
@@ -1310,7 +1310,7 @@ fn canonical_strings_numbers_and_keys() {
         let mut l = base.clone();
         l.push(
             format!(
-                r#"{{"action":"release","actor":"","cause":{cause},"kind":"refused","seq":{n},"time":"{time}","v":2}}"#
+                r#"{{"action":"release","actor":"","cause":{cause},"hook":null,"kind":"refused","seq":{n},"time":"{time}","v":3}}"#
             )
             .into_bytes(),
         );
@@ -1327,7 +1327,8 @@ fn canonical_strings_numbers_and_keys() {
         let mut line = br#"{"action":"release","actor":"","cause":"#.to_vec();
         line.extend_from_slice(bytes);
         line.extend_from_slice(
-            format!(r#","kind":"refused","seq":{n},"time":"{time}","v":2}}"#).as_bytes(),
+            format!(r#","hook":null,"kind":"refused","seq":{n},"time":"{time}","v":3}}"#)
+                .as_bytes(),
         );
         l.push(line);
         f.resign(&l);
@@ -1561,7 +1562,7 @@ fn clock_entries_may_go_back_only_as_recorded() {
     let earlier = "2020-01-01T00:00:00Z";
     let clock = |direction: &str, clock: &str, previous: &str, time: &str| {
         format!(
-            r#"{{"actor":"","clock":"{clock}","direction":"{direction}","kind":"clock","previous":"{previous}","seq":{n},"time":"{time}","v":2}}"#
+            r#"{{"actor":"","clock":"{clock}","direction":"{direction}","hook":null,"kind":"clock","previous":"{previous}","seq":{n},"time":"{time}","v":3}}"#
         )
         .into_bytes()
     };
@@ -1571,7 +1572,7 @@ fn clock_entries_may_go_back_only_as_recorded() {
     let mut l = lines(&f.bundle);
     l.push(
         format!(
-            r#"{{"action":"release","actor":"","cause":"c","kind":"refused","seq":{},"time":"{earlier}","v":2}}"#,
+            r#"{{"action":"release","actor":"","cause":"c","hook":null,"kind":"refused","seq":{},"time":"{earlier}","v":3}}"#,
             n + 1
         )
         .into_bytes(),

@@ -53,6 +53,14 @@ impl Loaded {
     }
 }
 
+/// The checkpoint a collected file (`--checkpoint FILE`) holds, parsed
+/// but not yet checked: for a restore to sort the checkpoints its bundle
+/// should reach from those beyond it. [`verify`] checks them.
+pub fn collected_checkpoint(path: &Path) -> Result<Checkpoint, Failure> {
+    let (body, _) = read(path)?;
+    ledger::parse_checkpoint(&body).or_else(|e| bad_file(path, e))
+}
+
 /// Reads a collected checkpoint: its body and how it is signed.
 pub(super) fn load(path: &Path) -> Result<Loaded, Failure> {
     read(path).map(|(body, proof)| Loaded { body, proof })

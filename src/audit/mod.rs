@@ -40,6 +40,7 @@ mod semantics;
 mod state;
 
 pub use bundle_source::{BundleSource, bundle, export};
+pub use collected::collected_checkpoint;
 pub use state::{State, StateOutcome};
 
 use integrity::check_integrity;
@@ -119,6 +120,13 @@ pub enum FailureKind {
     /// A collected checkpoint (`--checkpoint FILE`) is unreadable or not
     /// a checkpoint.
     BadCheckpointFile,
+    /// An entry names another `alerts` entry as the one in force than the
+    /// latest before it.
+    HookMismatch,
+    /// A release while a restore's gap waits for its acknowledgement.
+    ReleaseInGap,
+    /// A `restored` entry's numbers or evidence disagree with the ledger.
+    RestoreMismatch,
 }
 
 impl FailureKind {
@@ -158,6 +166,9 @@ impl FailureKind {
             BadOfficerFile => "officer certificate file does not match the ledger",
             BadLedgerCertFile => "ledger certificate file does not match the ledger",
             BadCheckpointFile => "unusable collected checkpoint",
+            HookMismatch => "wrong alert hook in force",
+            ReleaseInGap => "release during an unacknowledged restore gap",
+            RestoreMismatch => "restore record does not match the ledger",
         }
     }
 }

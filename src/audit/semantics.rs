@@ -87,7 +87,11 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
     ("passphrase", &[], &[]),
     ("locked", &["cause"], &[]),
     ("backup", &[], &[]),
-    ("restored", &["backup_entries", "replayed", "gap"], &[]),
+    (
+        "restored",
+        &["backup_entries", "replayed", "gap", "evidence", "beyond"],
+        &[],
+    ),
     ("gap_acknowledged", &["restored", "nonce", "approvals"], &[]),
     ("clock", &["direction", "clock", "previous"], &[]),
     (
@@ -103,7 +107,7 @@ const ALERTS_FIELDS: [&str; 8] = [
 ];
 
 /// The common fields of every entry.
-pub(super) const COMMON: [&str; 5] = ["v", "seq", "time", "kind", "actor"];
+pub(super) const COMMON: [&str; 6] = ["v", "seq", "time", "kind", "actor", "hook"];
 
 /// The fields of a signed approval statement.
 const APPROVAL_FIELDS: [&str; 8] = [
@@ -218,6 +222,9 @@ struct Semantics {
     nonces: HashMap<String, u64>,
     /// `restored` entries without replay, not yet acknowledged.
     gaps: std::collections::HashSet<u64>,
+    /// The latest `alerts` entry so far: the one every later entry names
+    /// in its `hook` field.
+    hook: Option<u64>,
     release_count: u64,
     signatures: u64,
 }
@@ -234,6 +241,8 @@ impl MeaningPass {
     pub(super) fn entry(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
         let kind = str_field(m, seq, "kind")?;
         check_fields(m, seq, kind)?;
+        let expected = self.sem.as_ref().and_then(|s| s.hook);
+        check_hook(m, seq, expected)?;
         let Some(s) = self.sem.as_mut() else {
             // The integrity pass made sure the first entry, and only it,
             // is the genesis entry.
@@ -258,7 +267,10 @@ impl MeaningPass {
                 }
             }
             "displayed" => s.displayed(seq, m)?,
-            "alerts" => s.alerts(seq, m)?,
+            "alerts" => {
+                s.alerts(seq, m)?;
+                s.hook = Some(seq);
+            }
             "drill" | "passphrase" | "auth_failed" => {
                 s.officer(seq, actor, FailureKind::UnknownOfficer)?;
             }
@@ -293,6 +305,33 @@ impl MeaningPass {
             certs: s.certs,
         })
     }
+}
+
+/// Rule 2a: an entry's `hook` names the latest `alerts` entry before it
+/// (`null` when there is none), so where alerts go is read from the
+/// ledger's last entry and a marker cannot steer it.
+fn check_hook(m: &Map<String, Value>, seq: u64, expected: Option<u64>) -> Result<(), Failure> {
+    let named = match m.get("hook") {
+        Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) => Some(n),
+            None => return malformed(seq, "hook is not an integer or null"),
+        },
+        None => return malformed(seq, "no hook field"),
+    };
+    if named == expected {
+        return Ok(());
+    }
+    let say = |h: Option<u64>| h.map_or("none".to_string(), |h| format!("entry {h}"));
+    fail(
+        Some(seq),
+        FailureKind::HookMismatch,
+        format!(
+            "it names {} as the alerts entry in force, but the latest alerts entry before it is {}",
+            say(named),
+            say(expected)
+        ),
+    )
 }
 
 /// One officer of an epoch entry: name, fingerprint, armored certificate
@@ -397,6 +436,7 @@ fn genesis(m: &Map<String, Value>) -> Result<Semantics, Failure> {
         releases: HashMap::new(),
         nonces: HashMap::new(),
         gaps: Default::default(),
+        hook: None,
         release_count: 0,
         signatures: 0,
     };

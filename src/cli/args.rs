@@ -164,7 +164,11 @@ the vault. Run it while no other breakglass process (the console included) has t
     #[command(
         after_help = "With --replay, every signed entry the export holds after the backup is\n\
 replayed (deposits, releases, displays), so nothing released since is released again.\n\
-Without it the restored vault refuses releases until a quorum runs `acknowledge-gap`."
+A bundle may be stale, so a replay alone does not allow releases: give the latest\n\
+checkpoint collected off this machine (an alert event, a witness's signed note, a\n\
+checkpoint with FILE.asc) with --checkpoint. Releases are allowed at once only when\n\
+the restored ledger reaches every such checkpoint; otherwise the restored vault\n\
+refuses releases and ceremonies until a quorum runs `acknowledge-gap`."
     )]
     Restore {
         /// The backup directory (from `breakglass backup`)
@@ -174,6 +178,11 @@ Without it the restored vault refuses releases until a quorum runs `acknowledge-
         /// An export bundle of the same vault, newer than the backup
         #[arg(long, value_name = "BUNDLE")]
         replay: Option<PathBuf>,
+
+        /// A checkpoint collected off this machine (repeatable): an alert
+        /// event, a signed note, or a checkpoint body with FILE.asc
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<PathBuf>,
     },
 
     /// A quorum acknowledges the gap a restore without replay left

@@ -118,11 +118,16 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             )])?;
             Ok(0)
         }
-        Some(Command::Restore { backup, replay }) => {
+        Some(Command::Restore {
+            backup,
+            replay,
+            checkpoints,
+        }) => {
             let (_, r) = Vault::restore(
                 &backup,
                 &vault_dir,
                 replay.as_deref(),
+                &checkpoints,
                 std::sync::Arc::new(breakglass::clock::SystemClock::default()),
             )?;
             let mut lines = vec![format!(
@@ -138,10 +143,38 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                     "{o} changed their passphrase after the backup: their old one applies again; change it again."
                 ));
             }
+            if let (Some(e), false) = (&r.evidence, r.gap) {
+                lines.push(format!(
+                    "The restored ledger reaches the checkpoint collected off this machine ({}, size {}): releases are allowed.",
+                    e.file.display(),
+                    e.size
+                ));
+            }
             report(&lines)?;
             if r.gap {
+                let why = match (&r.beyond, &r.evidence) {
+                    (Some(b), _) => format!(
+                        "checkpoint {} (size {}) is beyond the restored ledger's {}: entries after {} are missing",
+                        b.file.display(),
+                        b.size,
+                        count(r.seq, "entry", "entries"),
+                        if replay.is_some() {
+                            "the bundle"
+                        } else {
+                            "the backup"
+                        }
+                    ),
+                    (None, _) => format!(
+                        "nothing collected off this machine (--checkpoint FILE: the latest alert event or a witness's checkpoint) shows that nothing happened after {}",
+                        if replay.is_some() {
+                            "the bundle"
+                        } else {
+                            "the backup"
+                        }
+                    ),
+                };
                 eprintln!(
-                    "breakglass: WARNING: restored WITHOUT replaying the ledger after the backup. Anything released since the backup would be released again, so releases are refused until a quorum runs `breakglass acknowledge-gap`, having checked the auditors' latest export."
+                    "breakglass: WARNING: {why}. Anything released since would be released again, so releases and ceremonies are refused until a quorum runs `breakglass acknowledge-gap`, having checked the auditors' latest export."
                 );
             }
             Ok(0)

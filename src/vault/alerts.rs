@@ -38,14 +38,16 @@ pub struct PendingEvent {
 
 impl Vault {
     /// Queues `a`'s alert event inside its transaction when a hook is set
-    /// (the `alerts` entry that sets one included).
+    /// (the `alerts` entry that sets one included): the entry names the
+    /// `alerts` entry in force, or is one.
     pub(super) fn queue_alert(
         &self,
         tx: &crate::store::Tx<'_>,
         a: &ledger::Appended,
     ) -> Result<()> {
-        if !matches!(alerts::hook_entry_in(tx)?, Some((_, true))) {
-            return Ok(());
+        match ledger::hook_after(&a.bytes)? {
+            Some(seq) if alerts::sets_hook_in(tx, seq)? => {}
+            _ => return Ok(()),
         }
         if self.fault == Some(FaultPoint::AlertQueue) {
             return Err(Error::Injected(FaultPoint::AlertQueue));
@@ -112,16 +114,14 @@ impl Vault {
             .field("statement", statement)
             .field("signature", signature);
         let a = self.transact(|tx| {
-            let old = alerts::hook_entry_in(tx)?;
-            let seq = ledger::size_in(tx)?;
-            // In force before the entry is appended, so that `append`
-            // queues it for the new hook.
-            alerts::put_hook_entry(tx, seq, hook.is_some())?;
+            // The hook this entry replaces; `append` queues the entry for
+            // the new one (an `alerts` entry is in force from itself on).
+            let old = match ledger::hook_in_force_in(tx)? {
+                Some(s) if alerts::sets_hook_in(tx, s)? => Some(s),
+                _ => None,
+            };
             let a = self.append(tx, &draft, now, None)?;
-            if a.seq != seq {
-                return Err(Error::Ledger("the alerts entry moved".into()));
-            }
-            if let Some((old_seq, true)) = old {
+            if let Some(old_seq) = old {
                 let genesis = ledger::leaf_in(tx, 0)?
                     .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
                 let event = alerts::event(&self.config.vault_id, &hex::encode(genesis), &a)?;

@@ -180,6 +180,9 @@ impl Vault {
         if let Some(e) = self.write_lock() {
             return Err(e);
         }
+        if let Some(restored) = self.gap()? {
+            return Err(super::restore::gap_error(restored));
+        }
         let action = ceremony_action(plan.kind);
         let refuse = |why: String| -> Error {
             let named: Vec<&str> = plan

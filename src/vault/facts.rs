@@ -58,6 +58,28 @@ impl SecretFacts {
     }
 }
 
+/// The `restored` entries of the current epoch that left a gap (nothing
+/// proved the restored ledger complete) and that no `gap_acknowledged`
+/// entry has acknowledged yet. Releases and ceremonies wait while any is
+/// open. Read from the ledger, never from a marker a disk writer could
+/// delete (I15).
+pub(super) type Gaps = std::collections::BTreeSet<u64>;
+
+/// Applies a `restored` or `gap_acknowledged` entry to `gaps`.
+fn gap_fact(gaps: &mut Gaps, seq: u64, m: &serde_json::Map<String, Value>) {
+    match m.get("kind").and_then(Value::as_str) {
+        Some("restored") if m.get("gap").and_then(Value::as_bool) != Some(false) => {
+            gaps.insert(seq);
+        }
+        Some("gap_acknowledged") => {
+            if let Some(r) = m.get("restored").and_then(Value::as_u64) {
+                gaps.remove(&r);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// SHA-256 of an item's ciphertext, lower-case hex: what deposit
 /// statements sign and release entries name.
 pub(super) fn digest(ciphertext: &[u8]) -> String {
@@ -129,16 +151,26 @@ impl Vault {
     /// the snapshot of the entry that opened the epoch, then every deposit,
     /// release and display after it.
     pub(super) fn ledger_facts(&self, only: Option<&str>) -> Result<BTreeMap<String, SecretFacts>> {
-        Ok(self.ledger_facts_since(only, None)?.0)
+        Ok(self.ledger_facts_since(only, None, &mut Gaps::new())?.0)
+    }
+
+    /// The open gaps of the current epoch ([`Gaps`]): a scan of the
+    /// epoch's entries, for what does not read the facts anyway.
+    pub(super) fn open_gaps(&self) -> Result<Gaps> {
+        let mut gaps = Gaps::new();
+        self.ledger_facts_since(Some(""), None, &mut gaps)?;
+        Ok(gaps)
     }
 
     /// [`Vault::ledger_facts`], resuming from facts read earlier up to
     /// entry `next` (so a release reads only what was appended since it
-    /// began); returns the facts and where the ledger ends now.
+    /// began); returns the facts and where the ledger ends now, and
+    /// applies the gap entries it reads to `gaps`.
     pub(super) fn ledger_facts_since(
         &self,
         only: Option<&str>,
         resume: Option<(BTreeMap<String, SecretFacts>, u64)>,
+        gaps: &mut Gaps,
     ) -> Result<(BTreeMap<String, SecretFacts>, u64)> {
         let (from, epoch) = self.epoch_entry()?;
         let officers: HashMap<String, Verifier> = epoch
@@ -172,10 +204,16 @@ impl Vault {
             .transpose()?
             .map(|s| format!("\"secret\":{s}"));
         let needle = needle.as_ref().map(memchr::memmem::Finder::new);
+        let restored = memchr::memmem::Finder::new(b"\"kind\":\"restored\"");
+        let acknowledged = memchr::memmem::Finder::new(b"\"kind\":\"gap_acknowledged\"");
         let mut next = start;
         for e in ledger::entries_from(&self.store, start) {
             let (seq, bytes) = e?;
             next = seq + 1;
+            if restored.find(&bytes).is_some() || acknowledged.find(&bytes).is_some() {
+                gap_fact(gaps, seq, &ledger::parse_entry(&bytes)?);
+                continue;
+            }
             // An entry that opens an epoch is always read: one after this
             // epoch's means the vault's records are older than its ledger.
             if needle.as_ref().is_some_and(|n| n.find(&bytes).is_none())
@@ -445,18 +483,20 @@ impl Vault {
     /// them; any disagreement locks the vault. `None` when it was never
     /// deposited (and nothing is stored for it).
     pub(super) fn checked_facts(&self, secret: &str) -> Result<Option<SecretFacts>> {
-        Ok(self.checked_facts_since(secret, None)?.0)
+        Ok(self.checked_facts_since(secret, None, &mut Gaps::new())?.0)
     }
 
     /// [`Vault::checked_facts`], resuming from facts read up to entry
-    /// `next`; returns where the ledger ends now too.
+    /// `next`; returns where the ledger ends now too, and applies the gap
+    /// entries it reads to `gaps`.
     pub(super) fn checked_facts_since(
         &self,
         secret: &str,
         resume: Option<(SecretFacts, u64)>,
+        gaps: &mut Gaps,
     ) -> Result<(Option<SecretFacts>, u64)> {
         let resume = resume.map(|(f, next)| (BTreeMap::from([(secret.to_owned(), f)]), next));
-        let (facts, next) = match self.ledger_facts_since(Some(secret), resume) {
+        let (facts, next) = match self.ledger_facts_since(Some(secret), resume, gaps) {
             Ok((mut all, next)) => (all.remove(secret), next),
             Err(e) => return Err(self.lock_vault(format!("the ledger of {secret}: {e}"))),
         };

@@ -81,18 +81,17 @@ impl Vault {
         if let Some(e) = self.write_lock() {
             return Err(e);
         }
-        if let Some(restored) = self.gap() {
+        let mut gaps = facts::Gaps::new();
+        let (facts, scanned) = self.checked_facts_since(secret, None, &mut gaps)?;
+        if let Some(restored) = gaps.first() {
             return Err(self.refuse_with(
                 "release",
                 Some(secret),
                 Some(reason),
                 &[],
-                Error::Refused(format!(
-                    "this vault was restored from a backup without replaying the ledger after it (entry {restored}): releases wait until a quorum acknowledges the gap with `breakglass acknowledge-gap --officer A --officer B`"
-                )),
+                restore::gap_error(*restored),
             ));
         }
-        let (facts, scanned) = self.checked_facts_since(secret, None)?;
         let Some(facts) = facts else {
             return Err(self.refuse_with(
                 "release",
@@ -278,7 +277,7 @@ impl Vault {
         // The item and the approvals it needs, from what officers signed
         // (I15); the stored records must agree or the vault locks.
         let facts = self
-            .checked_facts_since(&secret, req.facts.take())?
+            .checked_facts_since(&secret, req.facts.take(), &mut facts::Gaps::new())?
             .0
             .ok_or_else(|| fail(Error::UnknownSecret(secret.clone())))?;
         let needed =

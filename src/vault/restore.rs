@@ -4,26 +4,40 @@
 //! signed entry a newer export of the same ledger holds after it: deposits
 //! (their ciphertexts are in the ledger), releases and displays. So an item
 //! released after the backup is never released again from the restored
-//! copy. Without a replay source the restored vault refuses releases until
-//! a quorum acknowledges the gap.
+//! copy.
+//!
+//! A replay never lifts the guard on its own word: a bundle may be stale.
+//! Only evidence kept off the machine shows that nothing happened after
+//! it: checkpoints collected by the alerts, a witness or an auditor
+//! (`--checkpoint FILE`), each signed by the ledger key, that the restored
+//! ledger reaches. Without such evidence, or when a checkpoint lies beyond
+//! the restored ledger, the restore leaves a gap: releases and ceremonies
+//! wait until a quorum acknowledges it. The `restored` entry records the
+//! evidence (with a consistency proof) and the verifier checks it; whether
+//! a gap is open is read from the ledger, never from a marker.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::*;
-use crate::audit::{self, BundleSource, Source};
-
-/// Marks a vault restored without replay (`meta/gap`): the seq of its
-/// `restored` entry. Releases wait for a quorum's acknowledgement.
-const META_GAP: &[u8] = b"gap";
+use crate::audit::{self, BundleSource, FailureKind, Source, VaultSource};
 
 /// What a backup did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupReport {
     /// Entries in the copy (its last one is the `backup` entry).
     pub entries: u64,
+}
+
+/// A collected checkpoint a restore was given, and its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// The tree size it signs.
+    pub size: u64,
 }
 
 /// What a restore did.
@@ -33,9 +47,15 @@ pub struct RestoreReport {
     pub backup_entries: u64,
     /// Entries replayed from the newer export.
     pub replayed: u64,
-    /// Whether nothing was replayed, so releases wait for a quorum's
-    /// acknowledgement of the gap.
+    /// Whether the restore left a gap: nothing collected off the machine
+    /// showed the restored ledger complete, so releases and ceremonies
+    /// wait for a quorum's acknowledgement.
     pub gap: bool,
+    /// The largest collected checkpoint the restored ledger reaches.
+    pub evidence: Option<Evidence>,
+    /// The largest collected checkpoint beyond the restored ledger: it
+    /// proves entries missing (a stale bundle, or none).
+    pub beyond: Option<Evidence>,
     /// Officers who changed their passphrase after the backup: their
     /// record in the backup holds the old one.
     pub passphrase_changes: Vec<String>,
@@ -65,31 +85,29 @@ impl Vault {
         Ok(BackupReport { entries: seq + 1 })
     }
 
-    /// The `restored` entry of a restore without replay, while its gap is
-    /// not yet acknowledged.
-    pub fn gap(&self) -> Option<u64> {
-        self.store
-            .get(Table::Meta, META_GAP)
-            .ok()
-            .flatten()
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes)
+    /// The first `restored` entry whose gap is not yet acknowledged, read
+    /// from the ledger.
+    pub fn gap(&self) -> Result<Option<u64>> {
+        Ok(self.open_gaps()?.first().copied())
     }
 
     /// Restores the backup at `backup` into `dest` (which must not exist,
     /// or be empty) and replays what the export bundle `replay` holds after
-    /// it. Refused, leaving nothing at `dest`, when the bundle does not
-    /// verify as this vault's ledger or is not a later copy of it, or
-    /// holds a ceremony after the backup.
+    /// it. `checkpoints` are checkpoints collected off the machine; the
+    /// guard is lifted only when the restored ledger reaches them all.
+    /// Refused, leaving nothing at `dest`, when the bundle does not verify
+    /// as this vault's ledger or is not a later copy of it, holds a
+    /// ceremony after the backup, or a checkpoint is not this ledger's.
     pub fn restore(
         backup: &Path,
         dest: &Path,
         replay: Option<&Path>,
+        checkpoints: &[PathBuf],
         clock: Arc<dyn Clock>,
     ) -> Result<(Vault, RestoreReport)> {
         store::check_new_vault_path(dest)?;
         let existed = dest.exists();
-        let result = Self::restore_into(backup, dest, replay, clock);
+        let result = Self::restore_into(backup, dest, replay, checkpoints, clock);
         if result.is_err() && !existed {
             let _ = std::fs::remove_dir_all(dest);
         }
@@ -100,6 +118,7 @@ impl Vault {
         backup: &Path,
         dest: &Path,
         replay: Option<&Path>,
+        checkpoints: &[PathBuf],
         clock: Arc<dyn Clock>,
     ) -> Result<(Vault, RestoreReport)> {
         {
@@ -114,9 +133,80 @@ impl Vault {
         }
         let v = Vault::open_with_clock(dest, clock)?;
         let backup_entries = ledger::size(&v.store)?;
+        let bundle_size = match replay {
+            Some(bundle) => BundleSource::new(bundle)
+                .map_err(|f| replay_refused(bundle, f.to_string()))?
+                .entries()?
+                .count() as u64,
+            None => backup_entries,
+        };
+        // The evidence: what the restored ledger should reach, and what
+        // lies beyond it.
+        let mut reached = Vec::new();
+        let mut beyond = Vec::new();
+        for p in checkpoints {
+            let cp = audit::collected_checkpoint(p)
+                .map_err(|f| Error::Refused(format!("cannot restore: {f}")))?;
+            let e = Evidence {
+                file: p.clone(),
+                size: cp.size,
+            };
+            if cp.size <= bundle_size.max(backup_entries) {
+                reached.push((e, cp));
+            } else {
+                beyond.push(e);
+            }
+        }
+        let reached_files: Vec<PathBuf> = reached.iter().map(|(e, _)| e.file.clone()).collect();
         let tail = match replay {
-            Some(bundle) => v.replay_tail(bundle, backup_entries)?,
-            None => Vec::new(),
+            Some(bundle) => v.replay_tail(bundle, backup_entries, &reached_files)?,
+            None => {
+                v.check_evidence(&VaultSource(&v.store), &reached_files)?
+                    .map_err(|f| Error::Refused(format!("cannot restore: {f}")))?;
+                Vec::new()
+            }
+        };
+        let restored_size = backup_entries + tail.len() as u64;
+        // A checkpoint beyond must be a genuine one of this ledger (its
+        // signature and origin), which the ledger does not reach.
+        for e in &beyond {
+            let outcome = match replay {
+                Some(bundle) => v.check_evidence(
+                    &BundleSource::new(bundle)
+                        .map_err(|f| replay_refused(bundle, f.to_string()))?,
+                    std::slice::from_ref(&e.file),
+                ),
+                None => v.check_evidence(&VaultSource(&v.store), std::slice::from_ref(&e.file)),
+            };
+            match outcome? {
+                Err(f) if f.kind == FailureKind::Rollback => {}
+                Err(f) => return Err(Error::Refused(format!("cannot restore: {f}"))),
+                Ok(()) => {
+                    return Err(Error::Refused(format!(
+                        "cannot restore: checkpoint {} is beyond the restored ledger, yet its ledger reaches it",
+                        e.file.display()
+                    )));
+                }
+            }
+        }
+        let best = reached.iter().max_by_key(|(e, _)| e.size);
+        let evidence_json = match best {
+            None => Value::Null,
+            Some((_, cp)) => {
+                let mut leaves = Vec::with_capacity(restored_size as usize);
+                for seq in 0..backup_entries {
+                    leaves.push(ledger::leaf(&v.store, seq)?.ok_or_else(|| {
+                        Error::Ledger(format!("the leaf of entry {seq} is missing"))
+                    })?);
+                }
+                leaves.extend(tail.iter().map(|b| crate::merkle::leaf_hash(b)));
+                let proof = crate::merkle::consistency_proof(&leaves, cp.size as usize);
+                json!({
+                    "size": cp.size,
+                    "root": STANDARD.encode(cp.root),
+                    "proof": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>(),
+                })
+            }
         };
         let passphrase_changes: Vec<String> = tail
             .iter()
@@ -126,11 +216,19 @@ impl Vault {
                     .then(|| m.get("actor")?.as_str().map(str::to_owned))?
             })
             .collect();
-        let gap = replay.is_none();
+        let beyond_best = beyond.iter().max_by_key(|e| e.size).cloned();
+        let gap = best.is_none() || beyond_best.is_some();
         let draft = Draft::new("restored", "")
             .field("backup_entries", backup_entries)
             .field("replayed", tail.len())
-            .field("gap", gap);
+            .field("gap", gap)
+            .field("evidence", evidence_json)
+            .field(
+                "beyond",
+                beyond_best
+                    .as_ref()
+                    .map_or(Value::Null, |e| Value::from(e.size)),
+            );
         let now = v.now();
         let id = v.config.vault_id.clone();
         let appended = v.transact(|tx| {
@@ -138,36 +236,56 @@ impl Vault {
                 ledger::append_existing(tx, bytes, &id, &v.ledger_key)?;
                 apply(tx, bytes)?;
             }
-            let a = v.append(tx, &draft, now, None)?;
-            if gap {
-                tx.put(Table::Meta, META_GAP, &a.seq.to_be_bytes())?;
-            }
-            Ok(a)
+            v.append(tx, &draft, now, None)
         })?;
         v.store.flush()?;
         let report = RestoreReport {
             backup_entries,
             replayed: tail.len() as u64,
             gap,
+            evidence: best.map(|(e, _)| e.clone()),
+            beyond: beyond_best,
             passphrase_changes,
             seq: appended.seq,
         };
         Ok((v, report))
     }
 
-    /// The entries of the export bundle at `path` after the first
-    /// `have`, once the bundle has verified as this vault's ledger (pinned
-    /// to its genesis) and its first `have` entries are this vault's.
-    fn replay_tail(&self, path: &Path, have: u64) -> Result<Vec<Vec<u8>>> {
-        let refuse =
-            |why: String| Error::Refused(format!("cannot replay {}: {why}", path.display()));
-        let src = BundleSource::new(path).map_err(|f| refuse(f.to_string()))?;
-        let pin = crate::merkle::leaf_hash(
+    /// Verifies `source` as this vault's ledger (pinned to its genesis)
+    /// against the collected checkpoints `files`.
+    fn check_evidence(
+        &self,
+        source: &(dyn audit::Source + Sync),
+        files: &[PathBuf],
+    ) -> Result<std::result::Result<(), audit::Failure>> {
+        if files.is_empty() {
+            return Ok(Ok(()));
+        }
+        let opts = audit::Options {
+            pin: Some(self.genesis_leaf()?),
+            checkpoints: files.to_vec(),
+            ..Default::default()
+        };
+        Ok(audit::verify(source, &opts).map(|_| ()))
+    }
+
+    fn genesis_leaf(&self) -> Result<crate::merkle::Hash> {
+        Ok(crate::merkle::leaf_hash(
             &ledger::entry(&self.store, 0)?
                 .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?,
-        );
+        ))
+    }
+
+    /// The entries of the export bundle at `path` after the first
+    /// `have`, once the bundle has verified as this vault's ledger (pinned
+    /// to its genesis), reaching each collected checkpoint of `evidence`,
+    /// and its first `have` entries are this vault's.
+    fn replay_tail(&self, path: &Path, have: u64, evidence: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+        let refuse = |why: String| replay_refused(path, why);
+        let src = BundleSource::new(path).map_err(|f| refuse(f.to_string()))?;
         let opts = audit::Options {
-            pin: Some(pin),
+            pin: Some(self.genesis_leaf()?),
+            checkpoints: evidence.to_vec(),
             ..Default::default()
         };
         audit::verify(&src, &opts).map_err(|f| refuse(f.to_string()))?;
@@ -203,7 +321,7 @@ impl Vault {
     /// key, and the acknowledgement is a ledger entry. Releases work again
     /// after it.
     pub fn acknowledge_gap(&mut self, officers: &[(&str, &Passphrase)]) -> Result<u64> {
-        let Some(restored) = self.gap() else {
+        let Some(restored) = self.gap()? else {
             return Err(Error::Refused(
                 "there is no gap to acknowledge: this vault was not restored without a replay"
                     .into(),
@@ -265,14 +383,22 @@ impl Vault {
             .field("restored", restored)
             .field("nonce", nonce)
             .field("approvals", Value::Array(approvals));
-        let a = self.transact(|tx| {
-            let a = self.append(tx, &draft, now, None)?;
-            tx.put(Table::Meta, META_GAP, &[])?;
-            Ok(a)
-        })?;
+        let a = self.transact(|tx| self.append(tx, &draft, now, None))?;
         self.store.flush()?;
         Ok(a.seq)
     }
+}
+
+fn replay_refused(path: &Path, why: String) -> Error {
+    Error::Refused(format!("cannot replay {}: {why}", path.display()))
+}
+
+/// Why a release or ceremony waits: the restore that entry `restored`
+/// records left a gap.
+pub(super) fn gap_error(restored: u64) -> Error {
+    Error::Refused(format!(
+        "this vault was restored from a backup and nothing collected off this machine showed that nothing happened after what was restored (entry {restored}): releases and ceremonies wait until a quorum acknowledges the gap with `breakglass acknowledge-gap --officer A --officer B`"
+    ))
 }
 
 /// Applies a replayed entry to the stored records: a deposit's items (its
