@@ -291,6 +291,10 @@ impl Drop for Opened {
         if let Some(h) = self.background.take() {
             let _ = h.join();
         }
+        // The command has said why it stopped; delivery would only fail too.
+        if self.vault.store().displaced() {
+            return;
+        }
         let budget = ALERT_BUDGET.saturating_sub(start.elapsed());
         match self.vault.deliver_alerts(budget) {
             Ok(r) => {
