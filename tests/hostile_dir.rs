@@ -310,6 +310,68 @@ fn a_vault_directory_replaced_under_a_writer_stops_that_writer() {
     assert_eq!(v.remaining("gh"), 5, "nothing released, one deposited");
 }
 
+/// `release gh --batch` with stdout opened on `device`.
+fn release_into(v: &TestVault, device: &str) -> std::process::Output {
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .open(device)
+        .unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .env_remove("BREAKGLASS_VAULT")
+        .arg("--vault")
+        .arg(&v.path)
+        .args([
+            "--batch",
+            "release",
+            GH,
+            "--reason",
+            REASON,
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let pws: Vec<String> = AB.iter().map(|o| passphrase_for(o)).collect();
+    let _ = stdin.write_all(lines(&pws.iter().map(String::as_str).collect::<Vec<_>>()).as_bytes());
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_code_is_never_released_into_a_device_that_is_not_a_terminal() {
+    let (v, _) = vault();
+    for device in ["/dev/zero", "/dev/full"] {
+        let before = v.ledger_lines();
+        let out = release_into(&v, device);
+        let err = expect_error(&out, 2);
+        assert_mentions(
+            &err,
+            &[
+                "character device",
+                device,
+                "not a terminal",
+                "nothing was released",
+            ],
+        );
+        assert_eq!(v.remaining("gh"), 4, "{device} consumed a code");
+        let after = v.ledger_lines();
+        assert!(after.starts_with(&before), "{device}: history changed");
+        let added: Vec<serde_json::Value> = after[before.len()..]
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(added.len(), 1, "{device}: {added:?}");
+        assert_eq!(added[0]["kind"], "refused", "{device}: {added:?}");
+        assert_eq!(added[0]["secret"], "gh");
+    }
+}
+
 #[test]
 fn a_sled_file_replaced_by_a_symlink_is_refused_before_sled_opens_it() {
     let (v, _) = vault();
