@@ -5,9 +5,18 @@
 //! writers share it by time: a store opens sled on first use and can let
 //! go of it between operations ([`Store::suspend`]; the console does when
 //! idle), and opening waits a few seconds for another process to let go.
-//! Writers also hold a writer lock (`flock` on `writer`) for their whole
-//! life, so there is one writer per vault, however many readers
-//! ([`Access`]). Writes that belong together go through
+//! Writers also hold a writer lock (`flock` on the vault directory itself)
+//! for their whole life, so there is one writer per vault, however many
+//! readers ([`Access`]).
+//!
+//! The directory is hostile (I21): whoever can write it may plant symlinks
+//! or delete files. No file here is opened through a symlink or under a
+//! predictable temporary name ([`open_nofollow`], [`write_note`]); sled's
+//! own files are checked not to be symlinks before sled opens them
+//! ([`refuse_planted_links`]); and the writer lock is on the directory, which
+//! cannot be deleted from under a writer, and is checked to still be the
+//! directory at the vault's path before the database is opened and before
+//! every transaction ([`WriterLock::check`]). Writes that belong together go through
 //! [`Store::transact`]. The one removal is [`Tx::remove`], and it works on
 //! the alert queue only: the ledger's tables are append-only (invariant
 //! I11).
@@ -95,10 +104,6 @@ fn lock_wait() -> std::time::Duration {
 /// How often opening retries a held database while it waits.
 const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// The file a writer holds locked (`flock`) for as long as it may write:
-/// one writer per vault, however many readers.
-const WRITER: &str = "writer";
-
 /// Checks that a new vault may be created at `path`: it must not exist, or
 /// be an empty directory.
 pub fn check_new_vault_path(path: &Path) -> Result<()> {
@@ -148,8 +153,9 @@ struct Shared {
     path: PathBuf,
     access: Access,
     slot: Mutex<Slot>,
-    /// The locked writer file, held while the store lives (writers only).
-    _writer: Option<std::fs::File>,
+    /// The locked vault directory, held while the store lives (writers
+    /// only).
+    writer: Option<WriterLock>,
 }
 
 /// A vault database. sled allows one process at a time, so the database is
@@ -209,9 +215,54 @@ fn storage(e: sled::Error) -> Error {
 const HOLDER: &str = "holder";
 const OPENER: &str = "opener";
 
+/// The most of a note [`read_holder`] reads.
+const NOTE_MAX: u64 = 256;
+
+/// `opts` set not to follow a symlink at the last component of the path it
+/// opens (`O_NOFOLLOW`: the open fails with ELOOP instead), nor to block on
+/// a FIFO planted in its place (`O_NONBLOCK`, which regular files ignore).
+pub(crate) fn open_nofollow(opts: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+    }
+    #[cfg(not(unix))]
+    {
+        opts
+    }
+}
+
+/// Creates `path` for writing, owner-only: it must not exist, not even as
+/// a symlink (`create_new` is `O_CREAT|O_EXCL`, which never follows one).
+pub(crate) fn create_new_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    open_nofollow(&mut opts).open(path)
+}
+
+/// A fresh name beside `final_name` in `dir` for a file that is written and
+/// then renamed over it: `.NAME.<16 random hex digits>.tmp`, which nobody
+/// can plant in advance.
+pub(crate) fn temporary_name(dir: &Path, final_name: &str) -> PathBuf {
+    dir.join(format!(
+        ".{final_name}.{}.tmp",
+        hex::encode(crate::crypto::random_array::<8>())
+    ))
+}
+
 /// Records this process in `name` ([`HOLDER`] or [`OPENER`]): its pid, and
-/// its terminal where it has one. A failure to write it is not an error.
-fn write_holder(path: &Path, name: &str) {
+/// its terminal where it has one. Written to a fresh random name (never
+/// through a symlink), then renamed over the note, which replaces a planted
+/// symlink rather than writing through it. A failure to write it is not an
+/// error.
+fn write_note(path: &Path, name: &str) {
+    use std::io::Write;
     let pid = std::process::id();
     let tty = std::fs::read_link("/proc/self/fd/0")
         .ok()
@@ -221,47 +272,114 @@ fn write_holder(path: &Path, name: &str) {
         Some(t) => format!("pid {pid} on {t}"),
         None => format!("pid {pid}"),
     };
-    let tmp = path.join(format!(".{name}.{pid}"));
-    if std::fs::write(&tmp, text).is_ok() {
-        let _ = std::fs::rename(&tmp, path.join(name));
+    let tmp = temporary_name(path, name);
+    let written = create_new_file(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .and_then(|()| std::fs::rename(&tmp, path.join(name)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
 }
 
-/// Who holds the lock `name` records, as [`write_holder`] recorded it, if
-/// that process is still alive.
+/// Who holds the lock `name` records, as [`write_note`] recorded it, if
+/// that process is still alive. Reads at most [`NOTE_MAX`] bytes of a
+/// regular file, never through a symlink.
 fn read_holder(path: &Path, name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path.join(name)).ok()?;
-    let text: String = text.chars().take(200).filter(|c| !c.is_control()).collect();
+    use std::io::Read;
+    let f = open_nofollow(std::fs::OpenOptions::new().read(true))
+        .open(path.join(name))
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    f.take(NOTE_MAX).read_to_end(&mut bytes).ok()?;
+    let text: String = String::from_utf8_lossy(&bytes)
+        .chars()
+        .take(200)
+        .filter(|c| !c.is_control())
+        .collect();
     let pid: u32 = text.strip_prefix("pid ")?.split(' ').next()?.parse().ok()?;
     std::path::Path::new(&format!("/proc/{pid}"))
         .exists()
         .then_some(text)
 }
 
+/// The writer lock: an `flock` on the vault directory itself, and which
+/// directory that was. A lock file inside the directory can be deleted by
+/// whoever can write the directory, and the next writer then locks a new
+/// file and is admitted; the directory cannot be deleted while it holds
+/// the vault, and replacing it needs write access to its parent. When it
+/// is replaced all the same (moved away, its files moved into a new
+/// directory at the same path), [`WriterLock::check`] notices.
+struct WriterLock {
+    _dir: std::fs::File,
+    /// Device and inode of the locked directory.
+    id: (u64, u64),
+}
+
+/// Device and inode.
+fn file_id(meta: &std::fs::Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        (0, 0)
+    }
+}
+
+impl WriterLock {
+    /// Fails unless `path` is still the directory this lock holds: a
+    /// writer whose directory was replaced would write, or reopen sled, in
+    /// a directory another writer may hold.
+    fn check(&self, path: &Path) -> Result<()> {
+        match std::fs::metadata(path) {
+            Ok(m) if file_id(&m) == self.id => Ok(()),
+            _ => Err(Error::Storage(format!(
+                "{} is no longer the directory this command locked (it was moved, removed or \
+                 replaced meanwhile): nothing more was written; check the vault directory and \
+                 run the command again",
+                path.display()
+            ))),
+        }
+    }
+}
+
 /// Takes the vault's writer lock, or names who has it.
-fn lock_writer(path: &Path) -> Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path.join(WRITER))
-        .map_err(|e| {
-            io_problem(&e).unwrap_or_else(|| {
-                Error::Storage(format!(
-                    "cannot open the vault for writing ({e}): nothing was changed"
-                ))
-            })
-        })?;
+fn lock_writer(path: &Path) -> Result<WriterLock> {
+    let cannot = |e: std::io::Error| {
+        io_problem(&e).unwrap_or_else(|| {
+            Error::Storage(format!(
+                "cannot open the vault for writing ({e}): nothing was changed"
+            ))
+        })
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_DIRECTORY);
+    }
+    let dir = opts.open(path).map_err(cannot)?;
+    let id = file_id(&dir.metadata().map_err(cannot)?);
     // A short grace, not a wait: a lock just released can still be held for
     // a moment by a child process forked meanwhile by another thread (it
     // keeps a copy of the descriptor until it runs its program).
     let started = std::time::Instant::now();
     loop {
-        match file.try_lock() {
+        match dir.try_lock() {
             Ok(()) => {
-                write_holder(path, HOLDER);
-                return Ok(file);
+                let lock = WriterLock { _dir: dir, id };
+                // Opened by the path, so the path may have changed since:
+                // the lock is on the directory found there now, or on none.
+                lock.check(path)?;
+                write_note(path, HOLDER);
+                return Ok(lock);
             }
             Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < WRITER_GRACE => {
                 std::thread::sleep(LOCK_POLL);
@@ -269,9 +387,33 @@ fn lock_writer(path: &Path) -> Result<std::fs::File> {
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(Error::InUse(read_holder(path, HOLDER)));
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+            Err(std::fs::TryLockError::Error(e)) => return Err(cannot(e)),
         }
     }
+}
+
+/// Refuses to let sled open `path` when one of the names sled opens there
+/// (`conf`, `db`, `blobs`, `snap.*`) is a symlink: sled opens them by name
+/// and follows symlinks, so a planted one would make it read, or write, a
+/// file of the planter's choosing. Checked right before every open; what
+/// this cannot close is a link planted in the moment between the check and
+/// sled's own open (docs/SECURITY.md).
+fn refuse_planted_links(path: &Path) -> Result<()> {
+    for e in std::fs::read_dir(path)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let sleds = matches!(&*name, "conf" | "db" | "blobs") || name.starts_with("snap.");
+        if sleds && e.file_type()?.is_symlink() {
+            return Err(Error::Corrupt(format!(
+                "{} is a symbolic link, which no file of a vault is: someone who can write the \
+                 vault directory planted it. Nothing was opened; restore the vault from a backup \
+                 (`breakglass restore`) and have the auditors verify it",
+                path.join(&*name).display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How long a writer retries a held writer lock before it is refused.
@@ -345,7 +487,7 @@ impl Store {
                 path: path.to_owned(),
                 access,
                 slot: Mutex::new(Slot::default()),
-                _writer: writer,
+                writer,
             }),
         };
         store.db()?;
@@ -364,13 +506,32 @@ impl Store {
         }
         let db = match slot.last.upgrade() {
             Some(db) => db,
-            None => Arc::new(open_db(&self.shared.path, self.shared.access)?),
+            None => {
+                self.check_writer_lock()?;
+                Arc::new(open_db(&self.shared.path, self.shared.access)?)
+            }
         };
         slot.last = Arc::downgrade(&db);
         if !slot.suspended {
             slot.kept = Some(db.clone());
         }
         Ok(db)
+    }
+
+    /// Fails if this store is a writer whose directory is no longer the
+    /// one at its path ([`WriterLock::check`]).
+    fn check_writer_lock(&self) -> Result<()> {
+        match &self.shared.writer {
+            Some(lock) => lock.check(&self.shared.path),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether this store is a writer whose vault directory was moved,
+    /// removed or replaced since it took the lock: every further use fails,
+    /// so a caller skips work it would only report failing again.
+    pub fn displaced(&self) -> bool {
+        self.check_writer_lock().is_err()
     }
 
     /// Lets go of the database, so that readers in other processes can open
@@ -490,6 +651,7 @@ impl Store {
                 "this command opened the vault for reading only".into(),
             ));
         }
+        self.check_writer_lock()?;
         let db = self.db()?;
         let res = db
             .trees
@@ -578,6 +740,7 @@ fn open_db(path: &Path, access: Access) -> Result<Db> {
     let wait = lock_wait();
     let mut cleaned = false;
     let db = loop {
+        refuse_planted_links(path)?;
         match config.open().map_err(storage) {
             Err(Error::InUse(_)) if started.elapsed() < wait => {
                 std::thread::sleep(LOCK_POLL);
@@ -592,13 +755,13 @@ fn open_db(path: &Path, access: Access) -> Result<Db> {
             other => break other?,
         }
     };
-    write_holder(path, OPENER);
+    write_note(path, OPENER);
     let trees = Table::ALL
         .iter()
         .map(|t| db.open_tree(t.name()))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(storage)?;
-    let data_file = std::fs::File::open(path.join("db"))?;
+    let data_file = open_nofollow(std::fs::OpenOptions::new().read(true)).open(path.join("db"))?;
     Ok(Db {
         db,
         trees,

@@ -279,8 +279,8 @@ fn catalogue() -> Vec<Case> {
         case("release: an unknown officer", Vault, release("gh", &["alice", "mallory"]), lines(&[&passphrase_for("alice"), "mallory-passphrase"]), 1, &["unknown officer mallory"], Logged(&["refused"])),
         case("release: an unknown secret", Vault, release("nope", AB), pws(AB), 1, &["unknown secret nope"], Logged(&["refused"])),
         case("release: nothing left", Vault, release("used", AB), pws(AB), 1, &["nothing left", "used"], Logged(&["refused"])),
-        case("release: stdout closed (>&-)", Vault, release("gh", AB), pws(AB), 2, &["stdout", "nothing was released"], Unchanged).stdout(Stdout::Closed),
-        case("release: stdout is /dev/null", Vault, release("gh", AB), pws(AB), 2, &["/dev/null", "nothing was released"], Unchanged).stdout(Stdout::Null),
+        case("release: stdout closed (>&-)", Vault, release("gh", AB), pws(AB), 2, &["stdout", "nothing was released"], Logged(&["refused"])).stdout(Stdout::Closed),
+        case("release: stdout is /dev/null", Vault, release("gh", AB), pws(AB), 2, &["/dev/null", "nothing was released"], Logged(&["refused"])).stdout(Stdout::Null),
         case("release: stdout a closed pipe (EPIPE)", Vault, release("gh", AB), pws(AB), 1, &["cannot write the item to stdout", "re-releasable"], Logged(&["release"])).stdout(Stdout::Broken),
         // ---- deposit: stdin ----
         case("deposit: no codes", Vault, deposit("new", "alice"), alice_then(""), 2, &["nothing to deposit"], Unchanged),

@@ -203,6 +203,10 @@ impl Source for BundleSource {
 /// `checkpoint.note`, `ledger-cert.asc` and `officers/<name>.asc`. Every stored entry is
 /// written, even ones the latest checkpoint does not cover, so that the
 /// auditor's verification reports them rather than the export hiding them.
+///
+/// Each file is created new ([`new_file`]), so nothing planted in the
+/// directory meanwhile (a symlink, a file) is written through or over: the
+/// export fails instead.
 pub fn export(store: &Store, ledger_cert: &PublicCert, dir: &Path) -> Result<u64> {
     if dir.is_file() {
         return Err(Error::NotADirectory(dir.to_owned()));
@@ -215,37 +219,73 @@ pub fn export(store: &Store, ledger_cert: &PublicCert, dir: &Path) -> Result<u64
     }
     let latest =
         ledger::latest_checkpoint(store)?.ok_or_else(|| Error::Ledger("no checkpoint".into()))?;
-    std::fs::create_dir_all(dir.join(bundle::OFFICERS))?;
-    let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join(bundle::ENTRIES))?);
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // `create_dir` (mkdir) fails on anything already there, a symlink too.
+    std::fs::create_dir(dir.join(bundle::OFFICERS))?;
+    let mut w = std::io::BufWriter::new(new_file(&dir.join(bundle::ENTRIES))?);
     let mut n = 0u64;
+    // Every officer ever enrolled: at genesis and by ceremonies; the latest
+    // certificate of each, written once at the end.
+    let mut officers = std::collections::BTreeMap::new();
     for e in ledger::entries_from(store, 0) {
         let (_, bytes) = e?;
         w.write_all(&bytes)?;
         w.write_all(b"\n")?;
-        // Every officer ever enrolled: at genesis and by ceremonies.
         if ledger::opens_epoch(&bytes) {
-            write_officer_certs(&bytes, &dir.join(bundle::OFFICERS))?;
+            officer_certs(&bytes, &mut officers)?;
         }
         n += 1;
     }
     w.into_inner()
         .map_err(|e| Error::Io(e.into_error()))?
         .sync_all()?;
-    std::fs::write(dir.join(bundle::CHECKPOINT), &latest.body)?;
-    std::fs::write(dir.join(bundle::CHECKPOINT_SIG), &latest.signature)?;
+    for (name, cert) in &officers {
+        write_new(
+            &dir.join(bundle::OFFICERS).join(format!("{name}.asc")),
+            cert,
+        )?;
+    }
+    write_new(&dir.join(bundle::CHECKPOINT), &latest.body)?;
+    write_new(&dir.join(bundle::CHECKPOINT_SIG), &latest.signature)?;
     // The note of the latest checkpoint, when the vault kept one for it.
     if let Some(note) = ledger::latest_note(store)?.filter(|n| {
         n.strip_prefix(latest.body.as_str())
             .is_some_and(|r| r.starts_with('\n'))
     }) {
-        std::fs::write(dir.join(bundle::CHECKPOINT_NOTE), note)?;
+        write_new(&dir.join(bundle::CHECKPOINT_NOTE), &note)?;
     }
-    std::fs::write(dir.join(bundle::LEDGER_CERT), ledger_cert.armored()?)?;
+    write_new(&dir.join(bundle::LEDGER_CERT), &ledger_cert.armored()?)?;
     Ok(n)
 }
 
-/// Writes `officers/NAME.asc` for every officer an epoch entry lists.
-fn write_officer_certs(entry: &[u8], dir: &Path) -> Result<()> {
+/// Creates `path`, which must not exist (not even as a symlink), for
+/// writing. The bundle is public, so it is not owner-only.
+fn new_file(path: &Path) -> Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    crate::store::open_nofollow(&mut opts)
+        .open(path)
+        .map_err(|e| {
+            Error::Storage(format!(
+                "cannot create {} ({e}): something else writes the export directory; nothing more was exported",
+                path.display()
+            ))
+        })
+}
+
+/// [`new_file`] with `text` written and synced.
+fn write_new(path: &Path, text: &str) -> Result<()> {
+    let mut f = new_file(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Collects the certificate of every officer an epoch entry lists into
+/// `out`, by name (a later epoch's replaces an earlier one's).
+fn officer_certs(entry: &[u8], out: &mut std::collections::BTreeMap<String, String>) -> Result<()> {
     let m = ledger::parse_entry(entry)?;
     if !matches!(
         m.get("kind").and_then(Value::as_str),
@@ -270,7 +310,7 @@ fn write_officer_certs(entry: &[u8], dir: &Path) -> Result<()> {
                     "the ledger names an officer {name:?}, which is not a valid name; nothing more was exported"
                 ))
             })?;
-            std::fs::write(dir.join(format!("{name}.asc")), cert)?;
+            out.insert(name.to_string(), cert.to_string());
         }
     }
     Ok(())

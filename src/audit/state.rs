@@ -2,6 +2,35 @@
 
 use super::*;
 
+/// The largest state file read: a real one is about 150 bytes.
+const STATE_MAX: u64 = 64 * 1024;
+
+/// The bytes of the state file at `path`, opened without following a
+/// symlink and read up to [`STATE_MAX`].
+fn read_state_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = crate::store::open_nofollow(std::fs::OpenOptions::new().read(true))
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::other("it is a symbolic link; give the state file itself")
+            } else {
+                e
+            }
+        })?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut b = Vec::new();
+    f.take(STATE_MAX + 1).read_to_end(&mut b)?;
+    if b.len() as u64 > STATE_MAX {
+        return Err(std::io::Error::other(format!(
+            "larger than {STATE_MAX} bytes, which no state file is"
+        )));
+    }
+    Ok(b)
+}
+
 /// What verification did with the state file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateOutcome {
@@ -27,9 +56,11 @@ pub struct State {
 }
 
 impl State {
-    /// Reads a state file; `Ok(None)` when it does not exist.
+    /// Reads a state file; `Ok(None)` when it does not exist. A symlink is
+    /// refused, not followed (it would have the update written elsewhere),
+    /// and so is a file over [`STATE_MAX`] bytes.
     pub fn load(path: &Path) -> Result<Option<State>, Failure> {
-        match std::fs::read(path) {
+        match read_state_file(path) {
             Ok(b) => {
                 let bad = |why: String| {
                     fail(
@@ -65,7 +96,9 @@ impl State {
     }
 
     /// Writes the state file atomically: a temporary file in the same
-    /// directory, synced, then renamed over the old one.
+    /// directory under a fresh random name, created (never through a
+    /// symlink, never an existing file), synced, then renamed over the old
+    /// one.
     pub fn save(&self, path: &Path) -> Result<()> {
         let dir = path
             .parent()
@@ -74,15 +107,19 @@ impl State {
         let name = path
             .file_name()
             .ok_or_else(|| Error::invalid("--state", "not a file name"))?;
-        let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-        {
-            let mut f = std::fs::File::create(&tmp)?;
+        let tmp = crate::store::temporary_name(dir, &name.to_string_lossy());
+        let written = (|| -> Result<()> {
+            let mut f = crate::store::create_new_file(&tmp)?;
             serde_json::to_writer_pretty(&mut f, self).map_err(|e| Error::Io(e.into()))?;
             f.write_all(b"\n")?;
             f.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            Ok(())
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        written
     }
 
     pub(super) fn root_hash(&self) -> Result<Hash, Failure> {

@@ -324,6 +324,10 @@ impl Drop for Opened {
         if let Some(h) = self.background.take() {
             let _ = h.join();
         }
+        // The command has said why it stopped; delivery would only fail too.
+        if self.vault.store().displaced() {
+            return;
+        }
         let budget = ALERT_BUDGET.saturating_sub(start.elapsed());
         match self.vault.deliver_alerts(budget) {
             Ok(r) => {
@@ -527,16 +531,6 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
 }
 
 fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Result<i32> {
-    // An item written to a closed stdout (or /dev/null) would be logged as
-    // delivered and reach nobody: refuse before anything is asked or used.
-    if input.is_batch() {
-        if let Some(why) = breakglass::harden::stdout_unusable() {
-            return Err(Usage(format!(
-                "release --batch writes the item to stdout, and {why}: nobody would get it; nothing was released"
-            ))
-            .into());
-        }
-    }
     // I3: without --batch the item is shown only on a terminal screen.
     if !input.is_batch() && !std::io::stdout().is_terminal() {
         return Err(Usage(
@@ -546,6 +540,18 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
     }
     let mut vault = open_vault(dir)?;
     let mut req = vault.begin_release(&args.name, &args.reason)?;
+    // An item written to a closed stdout or a device (/dev/null, /dev/zero)
+    // would be logged as delivered and reach nobody: refuse, and log the
+    // refusal, before anything is asked or used.
+    if input.is_batch() {
+        if let Some(why) = breakglass::harden::stdout_unusable() {
+            let why = format!(
+                "release --batch writes the item to stdout, and {why}: nobody would get it; nothing was released"
+            );
+            vault.refuse_release(req, &why)?;
+            return Err(Usage(why).into());
+        }
+    }
     let officers: Vec<&str> = args.officers.iter().map(String::as_str).collect();
     vault.check_officers(&req, &officers)?;
     for officer in &officers {

@@ -60,12 +60,15 @@ pub fn core_dumps_disabled() -> bool {
 }
 
 /// Why stdout cannot take a released item, if it cannot: it is not open for
-/// writing, or it is `/dev/null`. Rust's standard library hides both: at
+/// writing, or it is something other than a terminal, a regular file, a
+/// pipe or a socket. Rust's standard library hides a closed stdout: at
 /// start it reopens a closed descriptor 0, 1 or 2 on `/dev/null`, and its
-/// `stdout` reports success when a write fails with EBADF. Either way an
-/// item written there would be logged as delivered and reach nobody, so
-/// `release --batch` asks this before anything is released.
-pub fn stdout_unusable() -> Option<&'static str> {
+/// `stdout` reports success when a write fails with EBADF. A device takes
+/// what it is given and keeps it from everyone (`/dev/null`, `/dev/zero`,
+/// `/dev/full` when the write error is lost, a printer, a disk). Either way
+/// an item written there would be logged as delivered and reach nobody,
+/// so `release --batch` asks this before anything is released.
+pub fn stdout_unusable() -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
@@ -74,23 +77,56 @@ pub fn stdout_unusable() -> Option<&'static str> {
         // takes no pointer and fails with EBADF if the descriptor is closed.
         let flags = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL) };
         if flags < 0 {
-            return Some("stdout is closed");
+            return Some("stdout is closed".into());
         }
         if !matches!(flags & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR) {
-            return Some("stdout is not open for writing");
+            return Some("stdout is not open for writing".into());
         }
         let out = std::io::stdout()
             .as_fd()
             .try_clone_to_owned()
             .map(std::fs::File::from)
             .and_then(|f| f.metadata());
-        let null = std::fs::metadata("/dev/null");
-        if let (Ok(out), Ok(null)) = (out, null) {
-            if out.file_type().is_char_device() && out.rdev() == null.rdev() {
-                return Some("stdout is /dev/null (or was closed)");
-            }
+        let out = match out {
+            Ok(m) => m,
+            Err(e) => return Some(format!("stdout cannot be examined ({e})")),
+        };
+        let t = out.file_type();
+        if t.is_file() || t.is_fifo() || t.is_socket() {
+            return None;
         }
-        None
+        // SAFETY: isatty only reads the state of descriptor 1.
+        if t.is_char_device() && unsafe { libc::isatty(libc::STDOUT_FILENO) } == 1 {
+            return None;
+        }
+        let null = std::fs::metadata("/dev/null");
+        if t.is_char_device() && null.is_ok_and(|n| n.rdev() == out.rdev()) {
+            return Some("stdout is /dev/null (or was closed)".into());
+        }
+        // Named by the path it was opened at, control characters dropped so
+        // the message stays one line; by its device number failing that.
+        let name = std::fs::read_link("/proc/self/fd/1")
+            .map(|p| {
+                p.to_string_lossy()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>()
+            })
+            .unwrap_or_else(|_| {
+                let rdev = out.rdev();
+                format!("device {}:{}", libc::major(rdev), libc::minor(rdev))
+            });
+        let kind = if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else {
+            "neither a file, a pipe nor a socket"
+        };
+        Some(format!(
+            "stdout is {kind} ({name}), not a terminal, file, pipe or socket"
+        ))
     }
     #[cfg(not(unix))]
     {

@@ -243,6 +243,20 @@ impl Vault {
         Ok(())
     }
 
+    /// Logs that `req` was refused before any officer approved it, for a
+    /// `cause` found outside the vault (the command line's stdout cannot
+    /// take the item), and drops it.
+    pub fn refuse_release(&mut self, req: ReleaseRequest, cause: &str) -> Result<()> {
+        self.log(
+            Draft::new("refused", "")
+                .field("action", "release")
+                .field("cause", cause)
+                .field("secret", req.secret.as_str())
+                .field("reason", req.reason.as_str()),
+        )
+        .map(|_| ())
+    }
+
     /// Abandons a release: the shares are zeroized and the cancel is logged.
     pub fn cancel_release(&mut self, mut req: ReleaseRequest) -> Result<()> {
         let count = req.approvals.len();
