@@ -14,13 +14,43 @@ impl Vault {
         action: &str,
         secret: Option<&str>,
     ) -> Result<OfficerSession> {
-        let kek = self.unlock_params(officer, action, secret)?.derive(pass)?;
+        let kek = self.derive_key(officer, pass, action, secret)?;
         self.authenticate_derived(officer, &kek, action, secret)
+    }
+
+    /// [`Vault::unlock_params`] then [`Unlock::derive`]: a derivation that
+    /// fails is logged like a wrong passphrase.
+    pub(super) fn derive_key(
+        &self,
+        officer: &str,
+        pass: &Passphrase,
+        action: &str,
+        secret: Option<&str>,
+    ) -> Result<DerivedKey> {
+        let unlock = self.unlock_params(officer, action, secret)?;
+        unlock
+            .derive(pass)
+            .map_err(|e| self.auth_failed(officer, action, secret, e))
+    }
+
+    /// Logs a failed authentication (`auth_failed`) and returns `err`, or
+    /// the logging failure (fail closed: nothing unlogged).
+    fn auth_failed(&self, officer: &str, action: &str, secret: Option<&str>, err: Error) -> Error {
+        let mut d = Draft::new("auth_failed", officer).field("action", action);
+        if let Some(s) = secret {
+            d = d.field("secret", s);
+        }
+        match self.log(d) {
+            Ok(_) => err,
+            Err(log_err) => log_err,
+        }
     }
 
     /// The first half of [`Vault::authenticate`]: what the slow Argon2
     /// derivation needs, so a console can run it off its UI thread. An
-    /// unknown or removed officer is refused and logged here.
+    /// unknown or removed officer is refused and logged here; stored
+    /// parameters out of bounds (I21) are refused before anything is
+    /// allocated, and logged like a wrong passphrase.
     pub fn unlock_params(
         &self,
         officer: &str,
@@ -39,6 +69,16 @@ impl Vault {
                 ));
             }
         };
+        if let Err(why) = rec.kdf.check_stored(&rec.salt) {
+            return Err(self.auth_failed(
+                officer,
+                action,
+                secret,
+                Error::Refused(format!(
+                    "officer {officer}'s stored Argon2 parameters are out of bounds ({why}): the vault directory was changed; nothing was derived, and the attempt is logged as a failed authentication"
+                )),
+            ));
+        }
         Ok(Unlock {
             salt: rec.salt,
             kdf: rec.kdf,
@@ -49,7 +89,7 @@ impl Vault {
     /// share, without releasing anything. The drill is logged either way
     /// (a failure as `auth_failed`).
     pub fn drill(&self, officer: &str, pass: &Passphrase) -> Result<u64> {
-        let kek = self.unlock_params(officer, "drill", None)?.derive(pass)?;
+        let kek = self.derive_key(officer, pass, "drill", None)?;
         self.drill_derived(officer, &kek)
     }
 
@@ -115,19 +155,28 @@ impl Vault {
             .officer_record(officer)?
             .filter(|r| r.active)
             .ok_or_else(|| Error::UnknownOfficer(officer.into()))?;
+        // The stored salt and parameters are in the additional data: a
+        // record whose values were changed on disk fails here like a wrong
+        // passphrase.
         let plain = match crypto::open(
-            kek.0.expose_secret(),
+            kek.key.expose_secret(),
             &rec.sealed,
-            &officer_aad(&self.config.vault_id, officer, rec.epoch),
+            &officer_aad(
+                &self.config.vault_id,
+                officer,
+                rec.epoch,
+                &rec.salt,
+                rec.kdf,
+            ),
         ) {
             Ok(p) => p,
             Err(_) => {
-                let mut d = Draft::new("auth_failed", officer).field("action", action);
-                if let Some(s) = secret {
-                    d = d.field("secret", s);
-                }
-                self.log(d)?;
-                return Err(Error::BadPassphrase(officer.into()));
+                return Err(self.auth_failed(
+                    officer,
+                    action,
+                    secret,
+                    Error::BadPassphrase(officer.into()),
+                ));
             }
         };
         let keys::Unsealed {

@@ -67,9 +67,9 @@ struct CeremonyApproval {
     statement: Value,
     signature: String,
     session: OfficerSession,
+    /// Kept until the ceremony ends: it re-seals the officer's new share,
+    /// with the salt and parameters it was derived with.
     kek: DerivedKey,
-    salt: Vec<u8>,
-    kdf: KdfParams,
 }
 
 /// A ceremony being approved. Dropping it zeroizes the collected shares
@@ -365,9 +365,7 @@ impl Vault {
         pass: &Passphrase,
     ) -> Result<()> {
         self.check_ceremony_approver(req, officer)?;
-        let kek = self
-            .unlock_params(officer, ceremony_action(req.kind), None)?
-            .derive(pass)?;
+        let kek = self.derive_key(officer, pass, ceremony_action(req.kind), None)?;
         self.approve_ceremony_derived(req, officer, kek)
     }
 
@@ -382,9 +380,6 @@ impl Vault {
     ) -> Result<()> {
         self.check_ceremony_approver(req, officer)?;
         let action = ceremony_action(req.kind);
-        // The salt and parameters the key was derived with: the record's,
-        // which authenticating (and taking a delivered share) keeps.
-        let unlock = self.unlock_params(officer, action, None)?;
         let session = self.authenticate_derived(officer, &kek, action, None)?;
         let statement = self.ceremony_statement(req, officer);
         let signature = session
@@ -396,8 +391,6 @@ impl Vault {
             signature,
             session,
             kek,
-            salt: unlock.salt,
-            kdf: unlock.kdf,
         });
         Ok(())
     }
@@ -561,7 +554,7 @@ impl Vault {
         let kdf = req
             .approvals
             .first()
-            .map(|a| a.kdf)
+            .map(|a| a.kek.kdf)
             .ok_or_else(|| Error::invalid("ceremony", "no approvals"))?;
         let mut records = Vec::new();
         let mut pending = serde_json::Map::new();
@@ -571,9 +564,9 @@ impl Vault {
             if let Some(a) = req.approvals.iter().find(|a| &a.officer == name) {
                 records.push(seal_with_kek(
                     name,
-                    &a.kek.0,
-                    &a.salt,
-                    a.kdf,
+                    &a.kek.key,
+                    &a.kek.salt,
+                    a.kek.kdf,
                     share,
                     &a.session.key,
                     &commitment,
@@ -750,7 +743,7 @@ impl Vault {
             return Err(lock("the delivered share is malformed".into()));
         }
         let share = SecretBytes::new(b[4..].to_vec());
-        let resealed = seal_with_kek(officer, &kek.0, &rec.salt, rec.kdf, &share, key, &c)?;
+        let resealed = seal_with_kek(officer, &kek.key, &kek.salt, kek.kdf, &share, key, &c)?;
         if self.write_lock().is_none() {
             self.store
                 .transact(|tx| tx.put(Table::Officers, officer.as_bytes(), &resealed.encode()?))?;

@@ -18,12 +18,27 @@ pub(super) fn vault_key_aad(vault_id: &str, epoch: u32) -> Vec<u8> {
     crypto::aad(&[b"vault-key", vault_id.as_bytes(), &epoch_bytes(epoch)])
 }
 
-pub(super) fn officer_aad(vault_id: &str, officer: &str, epoch: u32) -> Vec<u8> {
+/// An officer record's additional data: its vault, officer and epoch, and
+/// the salt and Argon2 parameters its key is derived with, so that a
+/// record whose stored parameters were changed fails to open like a wrong
+/// passphrase (and nothing re-seals under parameters it was not opened
+/// with).
+pub(super) fn officer_aad(
+    vault_id: &str,
+    officer: &str,
+    epoch: u32,
+    salt: &[u8],
+    kdf: KdfParams,
+) -> Vec<u8> {
     crypto::aad(&[
         b"officer",
         vault_id.as_bytes(),
         officer.as_bytes(),
         &epoch_bytes(epoch),
+        salt,
+        &kdf.memory_kib.to_be_bytes(),
+        &kdf.iterations.to_be_bytes(),
+        &kdf.parallelism.to_be_bytes(),
     ])
 }
 
@@ -193,7 +208,7 @@ pub(super) fn seal_with_kek(
     let sealed = crypto::seal(
         kek.expose_secret(),
         officer_plaintext(share, key, commitment)?.expose_secret(),
-        &officer_aad(&commitment.vault, name, commitment.epoch),
+        &officer_aad(&commitment.vault, name, commitment.epoch, salt, kdf),
     )?;
     Ok(OfficerRecord {
         name: name.to_string(),

@@ -113,8 +113,9 @@ impl OfficerSession {
     }
 }
 
-/// What deriving an officer's key needs: salt and Argon2 parameters. Holds
-/// no secret, so it can be sent to a worker thread.
+/// What deriving an officer's key needs: salt and Argon2 parameters,
+/// already checked against their bounds (I21). Holds no secret, so it can
+/// be sent to a worker thread.
 #[derive(Debug, Clone)]
 pub struct Unlock {
     salt: Vec<u8>,
@@ -124,13 +125,23 @@ pub struct Unlock {
 impl Unlock {
     /// Runs Argon2id on `pass`. Slow on purpose; safe on any thread.
     pub fn derive(&self, pass: &Passphrase) -> Result<DerivedKey> {
-        Ok(DerivedKey(crypto::derive_kek(pass, &self.salt, self.kdf)?))
+        Ok(DerivedKey {
+            key: crypto::derive_kek(pass, &self.salt, self.kdf)?,
+            salt: self.salt.clone(),
+            kdf: self.kdf,
+        })
     }
 }
 
-/// An officer's derived key-encryption key. Zeroized on drop.
+/// An officer's derived key-encryption key, with the salt and parameters
+/// it was derived with (what a re-seal under it must store). Zeroized on
+/// drop.
 #[derive(Debug)]
-pub struct DerivedKey(SecretBytes);
+pub struct DerivedKey {
+    key: SecretBytes,
+    salt: Vec<u8>,
+    kdf: KdfParams,
+}
 
 /// A counted view of one secret; never a value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
