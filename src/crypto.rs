@@ -90,6 +90,20 @@ impl KdfParams {
     /// (it never returns). `Err` says which value is out of bounds, in
     /// words; it names no secret.
     pub fn check_stored(&self, salt: &[u8]) -> std::result::Result<(), String> {
+        self.check_bounds()?;
+        if salt.len() != Self::SALT_LEN {
+            return Err(format!(
+                "a salt of {} bytes is not {} bytes",
+                salt.len(),
+                Self::SALT_LEN
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`KdfParams::check_stored`] without a salt: for the vault's
+    /// settings as the ledger and the officers' commitments state them.
+    pub fn check_bounds(&self) -> std::result::Result<(), String> {
         let mib = self.memory_kib / 1024;
         if !self.memory_kib.is_multiple_of(1024)
             || !(Self::MIN_MEMORY_MIB..=Self::MAX_MEMORY_MIB).contains(&mib)
@@ -115,14 +129,25 @@ impl KdfParams {
                 Self::MAX_LANES
             ));
         }
-        if salt.len() != Self::SALT_LEN {
-            return Err(format!(
-                "a salt of {} bytes is not {} bytes",
-                salt.len(),
-                Self::SALT_LEN
-            ));
-        }
         Ok(())
+    }
+
+    /// The settings in words, e.g. `64 MiB, 3 passes, 4 lanes`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} MiB, {} pass{}, {} lane{}",
+            self.memory_kib / 1024,
+            self.iterations,
+            if self.iterations == 1 { "" } else { "es" },
+            self.parallelism,
+            if self.parallelism == 1 { "" } else { "s" }
+        )
+    }
+
+    /// Whether these settings are weaker than [`KdfParams::DEFAULT`] in
+    /// memory or passes (the demo's and the test suite's are).
+    pub fn is_weak(&self) -> bool {
+        self.memory_kib < Self::DEFAULT.memory_kib || self.iterations < Self::DEFAULT.iterations
     }
 
     /// The parameters as the ledger states them (genesis, ceremonies):
@@ -136,7 +161,7 @@ impl KdfParams {
     }
 
     /// Parses [`KdfParams::to_json`]'s shape: exactly those three fields,
-    /// each a number that fits; bounds are [`KdfParams::check_stored`]'s.
+    /// each a number that fits; bounds are [`KdfParams::check_bounds`]'s.
     pub fn from_json(v: &serde_json::Value) -> Option<KdfParams> {
         let o = v.as_object()?;
         if o.len() != 3 {

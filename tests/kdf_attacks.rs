@@ -190,3 +190,101 @@ fn a_format_2_vault_is_refused_with_one_line() {
         );
     }
 }
+
+/// What carol's own passphrase lets a disk writer do: open her record and
+/// seal it again under weaker Argon2 settings of their choosing (with the
+/// additional data the format states), so that her record authenticates
+/// with settings below the vault's.
+fn weaken_own_record(v: &TestVault, officer: &str, memory_mib: u32, iterations: u32) {
+    use breakglass::crypto::{self, KdfParams};
+    use breakglass::records::VaultConfig;
+    let d = Disk::at(&v.path);
+    let mut r = d.officer(officer);
+    let cfg = VaultConfig::decode(&d.store.get(Table::Meta, b"config").unwrap().unwrap()).unwrap();
+    let aad = |salt: &[u8], k: KdfParams| {
+        crypto::aad(&[
+            b"officer",
+            cfg.vault_id.as_bytes(),
+            officer.as_bytes(),
+            &r.epoch.to_be_bytes(),
+            salt,
+            &k.memory_kib.to_be_bytes(),
+            &k.iterations.to_be_bytes(),
+            &k.parallelism.to_be_bytes(),
+        ])
+    };
+    let pass = breakglass::Passphrase::new(passphrase_for(officer));
+    let kek = crypto::derive_kek(&pass, &r.salt, r.kdf).unwrap();
+    let plain = crypto::open(kek.expose_secret(), &r.sealed, &aad(&r.salt, r.kdf)).unwrap();
+    let weak = KdfParams::new(memory_mib, iterations).unwrap();
+    let salt: [u8; 16] = crypto::random_array();
+    let weak_kek = crypto::derive_kek(&pass, &salt, weak).unwrap();
+    r.sealed = crypto::seal(
+        weak_kek.expose_secret(),
+        plain.expose_secret(),
+        &aad(&salt, weak),
+    )
+    .unwrap();
+    r.salt = salt.to_vec();
+    r.kdf = weak;
+    d.put_officer(&r);
+}
+
+#[test]
+fn officers_a_ceremony_adds_get_the_vaults_signed_settings_not_the_first_approvers() {
+    // Each row: the ceremony, its new officer, then who approves.
+    let rows: &[(&[&str], &str)] = &[
+        (&["officer", "add", "dave"], "dave"),
+        (&["rekey", "--add", "dave"], "dave"),
+    ];
+    for (args, new) in rows {
+        let v = strong_vault();
+        weaken_own_record(&v, "carol", 8, 1);
+        // carol still authenticates, with her weakened record.
+        expect_success(&drill(&v, "carol"), "carol's drill");
+        let st = v.status();
+        let vault_kdf = serde_json::json!({"memory_kib": 16384, "iterations": 2, "parallelism": 4});
+        assert_eq!(st["kdf"], vault_kdf, "{st}");
+        assert_eq!(st["officer_kdf"]["carol"]["memory_kib"], 8192, "{st}");
+        let text = v.cmd().arg("status").output().unwrap();
+        let text = String::from_utf8(text.stdout).unwrap();
+        assert!(text.contains("16 MiB, 2 passes, 4 lanes"), "{text}");
+        assert!(text.contains("carol: 8 MiB, 1 pass, 4 lanes"), "{text}");
+
+        // carol approves first: the new officer must not inherit her
+        // settings.
+        let mut c = v.batch();
+        c.args(*args)
+            .args(["--officer", "carol", "--officer", "alice"]);
+        let stdin = lines(&[
+            &passphrase_for("carol"),
+            &passphrase_for("alice"),
+            &passphrase_for(new),
+        ]);
+        expect_success(&c.write_stdin(stdin).output().unwrap(), args[0]);
+        let got = Disk::at(&v.path).officer(new).kdf;
+        assert_eq!(
+            (got.memory_kib, got.iterations, got.parallelism),
+            (16 * 1024, 2, 4),
+            "{args:?}: {new} got carol's stored settings"
+        );
+        assert_eq!(v.status()["officer_kdf"][*new], vault_kdf);
+        let rekey = v.ledger().pop().unwrap();
+        assert_eq!(rekey["kdf"], vault_kdf, "{rekey}");
+        for a in rekey["approvals"].as_array().unwrap() {
+            assert_eq!(a["statement"]["kdf"], vault_kdf, "{a}");
+        }
+        expect_success(&drill(&v, new), "the new officer's drill");
+        v.cmd().args(["ledger", "verify"]).assert().success();
+    }
+}
+
+#[test]
+fn genesis_states_the_vaults_settings() {
+    let v = strong_vault();
+    let g = &v.ledger()[0];
+    assert_eq!(
+        g["kdf"],
+        serde_json::json!({"memory_kib": 16384, "iterations": 2, "parallelism": 4})
+    );
+}

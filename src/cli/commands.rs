@@ -474,6 +474,9 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     out!("fingerprint  {}", st.fingerprint);
     out!("ledger key   {}", st.ledger_fingerprint);
     out!("vault key    {}", st.vault_key_fingerprint);
+    for line in argon2_lines(&st) {
+        out!("{line}");
+    }
     if let Some(p) = &st.ledger_problem {
         out!(
             "LOCKED       {p}: nothing is written until an auditor has run `breakglass ledger verify`"
@@ -491,6 +494,28 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
         out!("ALERTS       {w}");
     }
     Ok(0)
+}
+
+/// `status`'s Argon2 lines: the vault's settings, weak ones said so, and
+/// every officer whose stored settings differ from the vault's.
+fn argon2_lines(st: &breakglass::vault::Status) -> Vec<String> {
+    let weak = |k: &KdfParams| {
+        if k.is_weak() {
+            " (weaker than the default: a demo or test vault?)"
+        } else {
+            ""
+        }
+    };
+    let mut out = vec![match &st.kdf {
+        Some(k) => format!("argon2       {}{}", k.describe(), weak(k)),
+        None => "argon2       unavailable (the epoch's ledger entry is unreadable)".into(),
+    }];
+    for (name, k) in &st.officer_kdf {
+        if Some(k) != st.kdf.as_ref() {
+            out.push(format!("argon2       {name}: {}{}", k.describe(), weak(k)));
+        }
+    }
+    out
 }
 
 fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Result<i32> {

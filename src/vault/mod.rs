@@ -192,6 +192,13 @@ pub struct Status {
     /// A warning about the system clock, if it disagrees with the ledger
     /// (I16).
     pub clock_warning: Option<String>,
+    /// The vault's Argon2 settings, as the entry that opened the epoch
+    /// states them (what an officer a ceremony adds gets); `None` when that
+    /// entry cannot be read.
+    pub kdf: Option<KdfParams>,
+    /// Each current officer's stored Argon2 settings, by name (what their
+    /// record says; authenticating checks it, see docs/SECURITY.md).
+    pub officer_kdf: std::collections::BTreeMap<String, KdfParams>,
     /// Alert events not yet delivered (I17).
     pub alerts_pending: u64,
     /// A warning about alerts: undelivered events, or a hook that cannot

@@ -44,14 +44,17 @@ impl Vault {
     /// The vault's status.
     pub fn status(&self) -> Result<Status> {
         let size = ledger::size(&self.store)?;
+        let officers = self.active_officers()?;
         Ok(Status {
             vault_id: self.config.vault_id.clone(),
             threshold: self.config.threshold,
-            officers: self
-                .active_officers()?
-                .into_iter()
-                .map(|o| o.name)
-                .collect(),
+            officer_kdf: officers.iter().map(|o| (o.name.clone(), o.kdf)).collect(),
+            officers: officers.into_iter().map(|o| o.name).collect(),
+            kdf: self
+                .epoch_entry()
+                .ok()
+                .and_then(|(_, m)| super::trust::epoch_entry_commitment(&m))
+                .map(|c| c.kdf),
             epoch: self.config.epoch,
             ledger_size: size,
             // A damaged tree must not hide the rest of the status.
