@@ -493,6 +493,11 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     if let Some(w) = &st.alerts_warning {
         out!("ALERTS       {w}");
     }
+    for (name, secs) in &st.auth_delays {
+        out!(
+            "WAIT         {name} must wait {secs} s before authenticating again (wrong passphrases in a row)"
+        );
+    }
     Ok(0)
 }
 

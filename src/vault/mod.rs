@@ -199,6 +199,10 @@ pub struct Status {
     /// Each current officer's stored Argon2 settings, by name (what their
     /// record says; authenticating checks it, see docs/SECURITY.md).
     pub officer_kdf: std::collections::BTreeMap<String, KdfParams>,
+    /// How long each officer must wait before their next authentication,
+    /// seconds, after consecutive wrong passphrases; officers who need not
+    /// wait are left out. Derived from the ledger.
+    pub auth_delays: std::collections::BTreeMap<String, u64>,
     /// Alert events not yet delivered (I17).
     pub alerts_pending: u64,
     /// A warning about alerts: undelivered events, or a hook that cannot
@@ -291,6 +295,10 @@ pub struct Vault {
     /// console asks while it has let go of the database (no other process
     /// writes meanwhile: it holds the writer lock).
     tail: std::cell::Cell<(u64, i64)>,
+    /// For each officer whose authentication failed in this process: the
+    /// monotonic reading when it was logged and their consecutive failures
+    /// then, so a wall clock set forward does not skip their delay.
+    backoff_seen: std::cell::RefCell<std::collections::HashMap<String, (std::time::Duration, u32)>>,
 }
 
 impl std::fmt::Debug for Vault {

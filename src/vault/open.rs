@@ -245,6 +245,7 @@ impl Vault {
             ledger_problem,
             lock: Default::default(),
             tail: Default::default(),
+            backoff_seen: Default::default(),
         })
     }
 
@@ -306,6 +307,7 @@ impl Vault {
             ledger_problem,
             lock: std::cell::RefCell::new(lock),
             tail: Default::default(),
+            backoff_seen: Default::default(),
         })
     }
 }
