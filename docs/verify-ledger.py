@@ -101,6 +101,7 @@ SCHEMA = {
             "ledger_fingerprint",
             "vault_key_cert",
             "vault_key_fingerprint",
+            "kdf",
         ),
         (),
     ),
@@ -136,6 +137,7 @@ SCHEMA = {
             "ledger_fingerprint",
             "vault_key_cert",
             "vault_key_fingerprint",
+            "kdf",
             "ceremony",
             "nonce",
             "approvals",
@@ -166,6 +168,7 @@ CEREMONY_FIELDS = (
     "threshold",
     "officers",
     "vault_key_fingerprint",
+    "kdf",
     "nonce",
     "expires",
     "officer",
@@ -821,6 +824,25 @@ def time_field(m, seq, k):
     return t
 
 
+def kdf_field(m, seq):
+    """The vault's Argon2 settings (rule 16): exactly memory_kib,
+    iterations, parallelism, within the bounds an officer record is read
+    with."""
+    k = m.get("kdf")
+    ok = (
+        isinstance(k, dict)
+        and sorted(k) == ["iterations", "memory_kib", "parallelism"]
+        and all(is_u64(v) for v in k.values())
+        and 8 * 1024 <= k["memory_kib"] <= 4096 * 1024
+        and k["memory_kib"] % 1024 == 0
+        and 1 <= k["iterations"] <= 64
+        and 1 <= k["parallelism"] <= 16
+    )
+    if not ok:
+        fail(seq, "Malformed", "kdf is not Argon2 settings within bounds")
+    return k
+
+
 def signature_field(m, seq, kind, what):
     v = m.get("signature")
     if not isinstance(v, str):
@@ -1187,6 +1209,7 @@ class Meaning:
         vault_key = self.vault_key_of(m, 0)
         if u64_field(m, 0, "epoch") != 0:
             bad("the genesis entry opens epoch 0")
+        self.kdf = kdf_field(m, 0)
         self.vault = vault
         self.epoch = 0
         self.threshold = threshold
@@ -1423,6 +1446,8 @@ class Meaning:
         if threshold < 2 or threshold > len(officers):
             bad("threshold out of range")
         vault_key = self.vault_key_of(m, seq)
+        if not json_eq(kdf_field(m, seq), self.kdf):
+            bad("a ceremony changes the vault's Argon2 settings")
         nonce = str_field(m, seq, "nonce")
         time = time_field(m, seq, "time")
         if nonce in self.nonces:
@@ -1464,6 +1489,7 @@ class Meaning:
                 and is_u64(st.get("threshold"))
                 and st.get("threshold") == threshold
                 and st.get("vault_key_fingerprint") == vault_key
+                and json_eq(st.get("kdf"), self.kdf)
                 and st.get("officer") == officer
                 and isinstance(signed, dict)
                 and json_eq(signed, new_fprs)

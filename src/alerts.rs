@@ -38,7 +38,8 @@ use crate::records::Record;
 use crate::store::{Store, Table, Tx};
 
 /// The event format version (`v` in every event).
-pub const EVENT_VERSION: u64 = 1;
+/// 2: `auth_delays`.
+pub const EVENT_VERSION: u64 = 2;
 /// The environment a hook program gets: nothing else.
 pub const HOOK_PATH: &str = "/usr/bin:/bin";
 /// The longest a hook program may run for one event.
@@ -262,7 +263,14 @@ fn queue_key(seq: u64, copy: u8) -> [u8; 9] {
 
 /// The event for an appended entry (docs/ALERTS.md), as one line of
 /// canonical JSON without its line ending.
-pub fn event(vault_id: &str, fingerprint: &str, a: &Appended) -> Result<String> {
+/// `auth_delays`: each officer's wait before their next authentication, in
+/// seconds, once the entry is in (officers who need not wait left out).
+pub fn event(
+    vault_id: &str,
+    fingerprint: &str,
+    a: &Appended,
+    auth_delays: &std::collections::BTreeMap<String, u64>,
+) -> Result<String> {
     let entry = String::from_utf8(a.bytes.clone())
         .map_err(|_| Error::Corrupt("entry is not UTF-8".into()))?;
     let m = ledger::parse_entry(&a.bytes)?;
@@ -290,6 +298,7 @@ pub fn event(vault_id: &str, fingerprint: &str, a: &Appended) -> Result<String> 
         "checkpoint": a.checkpoint.body,
         "checkpoint_sig": a.checkpoint.signature,
         "note": a.note,
+        "auth_delays": auth_delays,
     });
     String::from_utf8(canonical::to_vec(&v)?).map_err(|_| Error::Corrupt("event".into()))
 }

@@ -47,6 +47,10 @@ impl KdfParams {
     pub const MAX_MEMORY_MIB: u32 = 4096;
     /// Highest iteration count accepted.
     pub const MAX_ITERATIONS: u32 = 64;
+    /// Highest lane count accepted (the default uses 4).
+    pub const MAX_LANES: u32 = 16;
+    /// The salt length the vault writes, and the only one it reads.
+    pub const SALT_LEN: usize = 16;
 
     /// RFC 9106 §4, second recommended option: 64 MiB, 3 passes, 4 lanes.
     pub const DEFAULT: KdfParams = KdfParams {
@@ -79,6 +83,97 @@ impl KdfParams {
             parallelism: Self::DEFAULT.parallelism,
         })
     }
+
+    /// Checks parameters and a salt read back from disk before any memory
+    /// is allocated for them (DESIGN I21): a disk writer could otherwise
+    /// ask for 4 TiB (the allocation aborts the process) or 2^32 passes
+    /// (it never returns). `Err` says which value is out of bounds, in
+    /// words; it names no secret.
+    pub fn check_stored(&self, salt: &[u8]) -> std::result::Result<(), String> {
+        self.check_bounds()?;
+        if salt.len() != Self::SALT_LEN {
+            return Err(format!(
+                "a salt of {} bytes is not {} bytes",
+                salt.len(),
+                Self::SALT_LEN
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`KdfParams::check_stored`] without a salt: for the vault's
+    /// settings as the ledger and the officers' commitments state them.
+    pub fn check_bounds(&self) -> std::result::Result<(), String> {
+        let mib = self.memory_kib / 1024;
+        if !self.memory_kib.is_multiple_of(1024)
+            || !(Self::MIN_MEMORY_MIB..=Self::MAX_MEMORY_MIB).contains(&mib)
+        {
+            return Err(format!(
+                "memory {} KiB is outside {}..={} MiB",
+                self.memory_kib,
+                Self::MIN_MEMORY_MIB,
+                Self::MAX_MEMORY_MIB
+            ));
+        }
+        if !(1..=Self::MAX_ITERATIONS).contains(&self.iterations) {
+            return Err(format!(
+                "{} iterations is outside 1..={}",
+                self.iterations,
+                Self::MAX_ITERATIONS
+            ));
+        }
+        if !(1..=Self::MAX_LANES).contains(&self.parallelism) {
+            return Err(format!(
+                "{} lanes is outside 1..={}",
+                self.parallelism,
+                Self::MAX_LANES
+            ));
+        }
+        Ok(())
+    }
+
+    /// The settings in words, e.g. `64 MiB, 3 passes, 4 lanes`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} MiB, {} pass{}, {} lane{}",
+            self.memory_kib / 1024,
+            self.iterations,
+            if self.iterations == 1 { "" } else { "es" },
+            self.parallelism,
+            if self.parallelism == 1 { "" } else { "s" }
+        )
+    }
+
+    /// Whether these settings are weaker than [`KdfParams::DEFAULT`] in
+    /// memory or passes (the demo's and the test suite's are).
+    pub fn is_weak(&self) -> bool {
+        self.memory_kib < Self::DEFAULT.memory_kib || self.iterations < Self::DEFAULT.iterations
+    }
+
+    /// The parameters as the ledger states them (genesis, ceremonies):
+    /// `{"memory_kib", "iterations", "parallelism"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "memory_kib": self.memory_kib,
+            "iterations": self.iterations,
+            "parallelism": self.parallelism,
+        })
+    }
+
+    /// Parses [`KdfParams::to_json`]'s shape: exactly those three fields,
+    /// each a number that fits; bounds are [`KdfParams::check_bounds`]'s.
+    pub fn from_json(v: &serde_json::Value) -> Option<KdfParams> {
+        let o = v.as_object()?;
+        if o.len() != 3 {
+            return None;
+        }
+        let n = |k: &str| u32::try_from(o.get(k)?.as_u64()?).ok();
+        Some(KdfParams {
+            memory_kib: n("memory_kib")?,
+            iterations: n("iterations")?,
+            parallelism: n("parallelism")?,
+        })
+    }
 }
 
 // The defaults never drop below RFC 9106's second recommendation.
@@ -86,7 +181,12 @@ const _: () =
     assert!(KdfParams::DEFAULT.memory_kib >= 64 * 1024 && KdfParams::DEFAULT.iterations >= 3);
 
 /// Derives a 32-byte key-encryption key from a passphrase with Argon2id.
+/// Parameters out of [`KdfParams::check_stored`]'s bounds are refused
+/// before anything is allocated.
 pub fn derive_kek(pass: &Passphrase, salt: &[u8], params: KdfParams) -> Result<SecretBytes> {
+    params
+        .check_stored(salt)
+        .map_err(|why| Error::Corrupt(format!("Argon2 parameters out of bounds: {why}")))?;
     let p = Params::new(
         params.memory_kib,
         params.iterations,
@@ -200,5 +300,60 @@ mod tests {
         assert!(KdfParams::new(7, 1).is_err());
         assert!(KdfParams::new(8, 0).is_err());
         assert!(KdfParams::new(8, 1).is_ok());
+    }
+
+    #[test]
+    fn stored_kdf_params_are_bounded() {
+        let salt = [0u8; KdfParams::SALT_LEN];
+        let ok = KdfParams::new(8, 1).unwrap();
+        assert!(ok.check_stored(&salt).is_ok());
+        assert!(KdfParams::DEFAULT.check_stored(&salt).is_ok());
+        let bad = [
+            KdfParams {
+                memory_kib: u32::MAX,
+                ..ok
+            },
+            KdfParams {
+                memory_kib: 8 * 1024 + 1,
+                ..ok
+            },
+            KdfParams {
+                memory_kib: 7 * 1024,
+                ..ok
+            },
+            KdfParams {
+                iterations: 0,
+                ..ok
+            },
+            KdfParams {
+                iterations: KdfParams::MAX_ITERATIONS + 1,
+                ..ok
+            },
+            KdfParams {
+                parallelism: 0,
+                ..ok
+            },
+            KdfParams {
+                parallelism: KdfParams::MAX_LANES + 1,
+                ..ok
+            },
+        ];
+        for p in bad {
+            assert!(p.check_stored(&salt).is_err(), "{p:?} accepted");
+        }
+        assert!(ok.check_stored(&salt[..15]).is_err());
+        assert!(ok.check_stored(&[0; 17]).is_err());
+    }
+
+    #[test]
+    fn kdf_json_round_trips_and_refuses_other_shapes() {
+        let p = KdfParams::DEFAULT;
+        assert_eq!(KdfParams::from_json(&p.to_json()), Some(p));
+        let mut extra = p.to_json();
+        extra["x"] = 1.into();
+        assert_eq!(KdfParams::from_json(&extra), None);
+        let mut big = p.to_json();
+        big["iterations"] = (u64::from(u32::MAX) + 1).into();
+        assert_eq!(KdfParams::from_json(&big), None);
     }
 }

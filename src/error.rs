@@ -45,10 +45,12 @@ pub enum Error {
         .0.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
     )]
     InUse(Option<String>),
-    /// A vault written by an older or newer (or unknown) format.
+    /// A vault written by an older or newer (or unknown) format. There is
+    /// no migration before 1.0.
     #[error(
-        "vault format version {found} is not supported (this breakglass reads version {supported}){}",
-        if *found < *supported { "; vaults made by breakglass 0.1 cannot be opened: create a new vault with `breakglass init` and deposit the codes again" } else { "; use the breakglass that made it" }
+        "{}; this build reads format {supported}: {}",
+        match *found { 1 => "this vault was made by breakglass 0.1 (format 1)".to_string(), 2 => "this vault was made by an earlier breakglass 0.2 (format 2)".to_string(), f => format!("this vault has format {f}") },
+        if *found < *supported { "no migration before 1.0 — keep the old binary to read it, or create a new vault with `breakglass init` and deposit the codes again" } else { "use the breakglass that made it" }
     )]
     UnsupportedVersion {
         /// Version found on disk.

@@ -16,7 +16,11 @@ use crate::error::{Error, Result};
 const MAGIC: &[u8; 2] = b"BG";
 
 /// The on-disk format version of a vault, stored under `meta/format`.
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: officer records bind their salt and Argon2 parameters into the
+/// sealed record's additional data, and officers' commitments and the
+/// genesis entry state the vault's Argon2 settings. No migration before
+/// 1.0: an older vault is refused (see [`crate::Error::UnsupportedVersion`]).
+pub const FORMAT_VERSION: u32 = 3;
 /// The bytes before the version in `meta/format`.
 pub const FORMAT_MAGIC: &[u8] = b"breakglass-vault\0";
 
@@ -174,7 +178,8 @@ pub struct OfficerRecord {
 impl Record for OfficerRecord {
     const TYPE: u8 = b'O';
     // 2: the sealed blob also holds the officer's commitment to the vault.
-    const VERSION: u8 = 2;
+    // 3: the additional data binds the salt and Argon2 parameters.
+    const VERSION: u8 = 3;
     const NAME: &'static str = "officer";
 }
 

@@ -2573,3 +2573,92 @@ fn alert_hook_changes_are_checked_alike() {
         ),
     );
 }
+
+#[test]
+fn the_vaults_argon2_settings_are_bounded_at_genesis_and_carried_by_ceremonies() {
+    if !python_ok() {
+        return;
+    }
+    let f = ceremony_fixture();
+    let base = lines(&f.bundle);
+    let add = index_of(&base, "rekey", 0);
+    let edit = |i: usize, change: &dyn Fn(&mut Map<String, Value>)| {
+        let mut l = base.clone();
+        let mut m = entry(&l, i);
+        change(&mut m);
+        set_entry(&mut l, i, m);
+        f.resign(&l);
+    };
+    let kdf = |mem: u64, it: u64, lanes: u64| -> Value {
+        serde_json::json!({"memory_kib": mem, "iterations": it, "parallelism": lanes})
+    };
+    let bounded = "malformed entry: kdf is not Argon2 settings within bounds";
+    // Each row: the genesis settings a rewrite states, and what both
+    // verifiers say.
+    let rows: Vec<(&str, Value, String)> = vec![
+        (
+            "4 TiB of memory",
+            kdf(u64::from(u32::MAX), 1, 4),
+            format!("entry 0: {bounded}"),
+        ),
+        (
+            "memory not in whole MiB",
+            kdf(8 * 1024 + 1, 1, 4),
+            format!("entry 0: {bounded}"),
+        ),
+        (
+            "no passes",
+            kdf(8 * 1024, 0, 4),
+            format!("entry 0: {bounded}"),
+        ),
+        (
+            "65 passes",
+            kdf(8 * 1024, 65, 4),
+            format!("entry 0: {bounded}"),
+        ),
+        (
+            "17 lanes",
+            kdf(8 * 1024, 1, 17),
+            format!("entry 0: {bounded}"),
+        ),
+        (
+            "a string",
+            Value::from("8 MiB"),
+            format!("entry 0: {bounded}"),
+        ),
+        (
+            "a fourth field",
+            serde_json::json!({"memory_kib": 8192, "iterations": 1, "parallelism": 4, "salt": 1}),
+            format!("entry 0: {bounded}"),
+        ),
+        (
+            "other settings than the ceremonies carry",
+            kdf(16 * 1024, 1, 4),
+            format!("entry {add}: malformed entry: a ceremony changes the vault's Argon2 settings"),
+        ),
+    ];
+    for (what, value, want) in rows {
+        edit(0, &|m| {
+            m.insert("kdf".into(), value.clone());
+        });
+        eprintln!("genesis kdf: {what}");
+        assert_both_fail(&f.bundle, &[], &want);
+    }
+    edit(0, &|m| {
+        m.remove("kdf");
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        "entry 0: malformed entry: a genesis entry needs the field \"kdf\"",
+    );
+    // A ceremony that lowers the settings its approvers signed.
+    edit(add, &|m| {
+        m.insert("kdf".into(), kdf(8 * 1024, 1, 1));
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {add}: malformed entry: a ceremony changes the vault's Argon2 settings"),
+    );
+}

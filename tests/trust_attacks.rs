@@ -522,8 +522,8 @@ fn a_vault_of_the_old_format_is_refused_with_what_to_do() {
     assert_mentions(
         &err,
         &[
-            "version 1 is not supported",
-            "breakglass 0.1",
+            "breakglass 0.1 (format 1)",
+            "reads format 3",
             "breakglass init",
         ],
     );

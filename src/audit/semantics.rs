@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::crypto::KdfParams;
 use crate::names;
 
 /// The fields each kind holds besides the common ones (`v`, `seq`,
@@ -23,6 +24,7 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
             "ledger_fingerprint",
             "vault_key_cert",
             "vault_key_fingerprint",
+            "kdf",
         ],
         &[],
     ),
@@ -73,6 +75,7 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
             "ledger_fingerprint",
             "vault_key_cert",
             "vault_key_fingerprint",
+            "kdf",
             "ceremony",
             "nonce",
             "approvals",
@@ -115,7 +118,7 @@ const APPROVAL_FIELDS: [&str; 8] = [
 ];
 
 /// The fields of a signed ceremony statement.
-const CEREMONY_FIELDS: [&str; 11] = [
+const CEREMONY_FIELDS: [&str; 12] = [
     "type",
     "vault",
     "epoch",
@@ -124,6 +127,7 @@ const CEREMONY_FIELDS: [&str; 11] = [
     "threshold",
     "officers",
     "vault_key_fingerprint",
+    "kdf",
     "nonce",
     "expires",
     "officer",
@@ -212,6 +216,8 @@ struct Semantics {
     threshold: u64,
     vault_key: String,
     ledger_key: String,
+    /// The vault's Argon2 settings (genesis, carried by every ceremony).
+    kdf: KdfParams,
     officers: HashMap<String, Verifier>,
     /// The current officers' certificate fingerprints.
     fingerprints: HashMap<String, String>,
@@ -422,12 +428,14 @@ fn genesis(m: &Map<String, Value>) -> Result<Semantics, Failure> {
     if epoch != 0 {
         return bad("the genesis entry opens epoch 0".into());
     }
+    let kdf = kdf_field(m, 0)?;
     let mut sem = Semantics {
         vault: vault.to_string(),
         epoch,
         threshold,
         vault_key,
         ledger_key: str_field(m, 0, "ledger_fingerprint")?.to_string(),
+        kdf,
         officers: HashMap::new(),
         fingerprints: HashMap::new(),
         certs: Vec::new(),
@@ -446,6 +454,19 @@ fn genesis(m: &Map<String, Value>) -> Result<Semantics, Failure> {
         sem.officers.insert(name, v);
     }
     Ok(sem)
+}
+
+/// The vault's Argon2 settings (LEDGER.md rule 16): exactly
+/// `memory_kib`, `iterations`, `parallelism`, within the bounds an officer
+/// record is read with (DESIGN I21).
+fn kdf_field(m: &Map<String, Value>, seq: u64) -> Result<KdfParams, Failure> {
+    m.get("kdf")
+        .and_then(KdfParams::from_json)
+        .filter(|k| k.check_bounds().is_ok())
+        .map_or_else(
+            || malformed(seq, "kdf is not Argon2 settings within bounds"),
+            Ok,
+        )
 }
 
 fn malformed<T>(seq: u64, why: impl Into<String>) -> Result<T, Failure> {
@@ -900,6 +921,9 @@ impl Semantics {
             return malformed(seq, "threshold out of range");
         }
         let vault_key = vault_key(m, seq)?;
+        if kdf_field(m, seq)? != self.kdf {
+            return malformed(seq, "a ceremony changes the vault's Argon2 settings");
+        }
         let nonce = str_field(m, seq, "nonce")?;
         let time = time_field(m, seq, "time")?;
         if let Some(first) = self.nonces.get(nonce) {
@@ -967,6 +991,7 @@ impl Semantics {
                 && field("ceremony") == Some(ceremony)
                 && st.get("threshold").and_then(Value::as_u64) == Some(threshold)
                 && field("vault_key_fingerprint") == Some(&vault_key)
+                && st.get("kdf").and_then(KdfParams::from_json) == Some(self.kdf)
                 && field("officer") == Some(officer)
                 && signed_officers.as_ref() == Some(&new_fprs);
             if !same {

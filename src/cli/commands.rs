@@ -511,6 +511,9 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     out!("fingerprint  {}", st.fingerprint);
     out!("ledger key   {}", st.ledger_fingerprint);
     out!("vault key    {}", st.vault_key_fingerprint);
+    for line in argon2_lines(&st) {
+        out!("{line}");
+    }
     if let Some(p) = &st.ledger_problem {
         out!(
             "LOCKED       {p}: nothing is written until an auditor has run `breakglass ledger verify`"
@@ -527,7 +530,34 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     if let Some(w) = &st.alerts_warning {
         out!("ALERTS       {w}");
     }
+    for (name, secs) in &st.auth_delays {
+        out!(
+            "WAIT         {name} must wait {secs} s before authenticating again (wrong passphrases in a row)"
+        );
+    }
     Ok(0)
+}
+
+/// `status`'s Argon2 lines: the vault's settings, weak ones said so, and
+/// every officer whose stored settings differ from the vault's.
+fn argon2_lines(st: &breakglass::vault::Status) -> Vec<String> {
+    let weak = |k: &KdfParams| {
+        if k.is_weak() {
+            " (weaker than the default: a demo or test vault?)"
+        } else {
+            ""
+        }
+    };
+    let mut out = vec![match &st.kdf {
+        Some(k) => format!("argon2       {}{}", k.describe(), weak(k)),
+        None => "argon2       unavailable (the epoch's ledger entry is unreadable)".into(),
+    }];
+    for (name, k) in &st.officer_kdf {
+        if Some(k) != st.kdf.as_ref() {
+            out.push(format!("argon2       {name}: {}{}", k.describe(), weak(k)));
+        }
+    }
+    out
 }
 
 fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Result<i32> {

@@ -116,6 +116,15 @@ impl Home {
                 theme.warn(),
             )));
         }
+        // Online guessing: an officer's wait after wrong passphrases.
+        for (name, secs) in &status.auth_delays {
+            warnings.push(Line::from(Span::styled(
+                format!(
+                    "WAIT: {name} must wait {secs} s before authenticating again (wrong passphrases in a row, each logged)"
+                ),
+                theme.warn(),
+            )));
+        }
         let head_height = (4 + 3 * warnings.len() as u16).min(area.height.saturating_sub(3));
         let [head, table] =
             Layout::vertical([Constraint::Length(head_height), Constraint::Min(3)]).areas(area);

@@ -54,7 +54,15 @@ impl Vault {
         }
         let genesis = ledger::leaf_in(tx, 0)?
             .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
-        let event = alerts::event(&self.config.vault_id, &hex::encode(genesis), a)?;
+        let time = ledger::parse_entry(&a.bytes)?
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(crate::clock::parse_rfc3339)
+            .unwrap_or_default();
+        // A damaged epoch entry must not stop the entry from being
+        // alerted: the event then says no officer waits.
+        let delays = self.auth_delays_in(tx, time).unwrap_or_default();
+        let event = alerts::event(&self.config.vault_id, &hex::encode(genesis), a, &delays)?;
         alerts::queue(tx, a.seq, event, None)
     }
 
@@ -124,7 +132,9 @@ impl Vault {
             if let Some(old_seq) = old {
                 let genesis = ledger::leaf_in(tx, 0)?
                     .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
-                let event = alerts::event(&self.config.vault_id, &hex::encode(genesis), &a)?;
+                let delays = self.auth_delays_in(tx, now).unwrap_or_default();
+                let event =
+                    alerts::event(&self.config.vault_id, &hex::encode(genesis), &a, &delays)?;
                 alerts::queue(tx, a.seq, event, Some(old_seq))?;
             }
             Ok(a)

@@ -67,9 +67,9 @@ struct CeremonyApproval {
     statement: Value,
     signature: String,
     session: OfficerSession,
+    /// Kept until the ceremony ends: it re-seals the officer's new share,
+    /// with the salt and parameters it was derived with.
     kek: DerivedKey,
-    salt: Vec<u8>,
-    kdf: KdfParams,
 }
 
 /// A ceremony being approved. Dropping it zeroizes the collected shares
@@ -87,6 +87,10 @@ pub struct CeremonyRequest {
     added: Vec<(String, SecretKey)>,
     removed: Vec<String>,
     vault_key: SecretKey,
+    /// The vault's Argon2 settings, as the entry that opened the current
+    /// epoch states them: every approver signs them, their sealed
+    /// commitment must hold the same, and the officers who join get them.
+    kdf: KdfParams,
     approvals: Vec<CeremonyApproval>,
 }
 
@@ -254,6 +258,12 @@ impl Vault {
             "breakglass vault {} epoch {epoch}",
             self.config.vault_id
         ))?;
+        // What the ledger says now; each approver's sealed commitment is
+        // checked against it before their approval counts.
+        let (seq, entry) = self.epoch_entry()?;
+        let kdf = epoch_entry_commitment(&entry)
+            .ok_or_else(|| Error::Ledger(format!("entry {seq} is malformed")))?
+            .kdf;
         Ok(CeremonyRequest {
             kind: plan.kind,
             nonce: hex::encode(crypto::random_array::<16>()),
@@ -266,6 +276,7 @@ impl Vault {
             added,
             removed: plan.remove.clone(),
             vault_key,
+            kdf,
             approvals: Vec::new(),
         })
     }
@@ -282,6 +293,7 @@ impl Vault {
             "threshold": req.threshold,
             "officers": req.officers,
             "vault_key_fingerprint": req.vault_key.fingerprint(),
+            "kdf": req.kdf.to_json(),
             "nonce": req.nonce,
             "expires": rfc3339(req.expires),
             "officer": officer,
@@ -368,9 +380,7 @@ impl Vault {
         pass: &Passphrase,
     ) -> Result<()> {
         self.check_ceremony_approver(req, officer)?;
-        let kek = self
-            .unlock_params(officer, ceremony_action(req.kind), None)?
-            .derive(pass)?;
+        let kek = self.derive_key(officer, pass, ceremony_action(req.kind), None)?;
         self.approve_ceremony_derived(req, officer, kek)
     }
 
@@ -385,10 +395,14 @@ impl Vault {
     ) -> Result<()> {
         self.check_ceremony_approver(req, officer)?;
         let action = ceremony_action(req.kind);
-        // The salt and parameters the key was derived with: the record's,
-        // which authenticating (and taking a delivered share) keeps.
-        let unlock = self.unlock_params(officer, action, None)?;
         let session = self.authenticate_derived(officer, &kek, action, None)?;
+        // The settings the approver signs, and the new officers get, are
+        // the ones this officer's sealed record vouches for.
+        if session.commitment.kdf != req.kdf {
+            return Err(self.lock_vault(format!(
+                "the vault's Argon2 settings in the ledger differ from the ones officer {officer}'s sealed record vouches for"
+            )));
+        }
         let statement = self.ceremony_statement(req, officer);
         let signature = session
             .key
@@ -399,8 +413,6 @@ impl Vault {
             signature,
             session,
             kek,
-            salt: unlock.salt,
-            kdf: unlock.kdf,
         });
         Ok(())
     }
@@ -511,6 +523,7 @@ impl Vault {
             vault_key: req.vault_key.fingerprint(),
             ledger_key: self.config.ledger_fingerprint.clone(),
             officers: req.officers.clone(),
+            kdf: req.kdf,
         };
         let new_shares = shamir::split(&new_vk, req.threshold, req.officers.len() as u8);
         drop(new_vk);
@@ -560,12 +573,9 @@ impl Vault {
         }
         drop(old_key);
 
-        // Officer records for the new epoch.
-        let kdf = req
-            .approvals
-            .first()
-            .map(|a| a.kdf)
-            .ok_or_else(|| Error::invalid("ceremony", "no approvals"))?;
+        // Officer records for the new epoch. Approvers keep their own
+        // salt and parameters; officers who join get the vault's settings,
+        // which every approver signed and vouches for.
         let mut records = Vec::new();
         let mut pending = serde_json::Map::new();
         let mut delivered = Vec::new();
@@ -574,9 +584,9 @@ impl Vault {
             if let Some(a) = req.approvals.iter().find(|a| &a.officer == name) {
                 records.push(seal_with_kek(
                     name,
-                    &a.kek.0,
-                    &a.salt,
-                    a.kdf,
+                    &a.kek.key,
+                    &a.kek.salt,
+                    a.kek.kdf,
                     share,
                     &a.session.key,
                     &commitment,
@@ -593,7 +603,7 @@ impl Vault {
                 records.push(keys::seal_officer(
                     name,
                     pass,
-                    kdf,
+                    commitment.kdf,
                     share,
                     key,
                     &commitment,
@@ -644,6 +654,7 @@ impl Vault {
             .field("ledger_fingerprint", self.config.ledger_fingerprint.clone())
             .field("vault_key_cert", new_cert.armored()?)
             .field("vault_key_fingerprint", new_cert.fingerprint())
+            .field("kdf", req.kdf.to_json())
             .field("ceremony", req.kind.as_str())
             .field("nonce", req.nonce.clone())
             .field("approvals", Value::Array(approvals))
@@ -753,7 +764,7 @@ impl Vault {
             return Err(lock("the delivered share is malformed".into()));
         }
         let share = SecretBytes::new(b[4..].to_vec());
-        let resealed = seal_with_kek(officer, &kek.0, &rec.salt, rec.kdf, &share, key, &c)?;
+        let resealed = seal_with_kek(officer, &kek.key, &kek.salt, kek.kdf, &share, key, &c)?;
         if self.write_lock().is_none() {
             self.store
                 .transact(|tx| tx.put(Table::Officers, officer.as_bytes(), &resealed.encode()?))?;
@@ -812,7 +823,10 @@ fn check_ceremony(
 ) -> std::result::Result<Commitment, String> {
     let new = epoch_entry_commitment(entry)
         .filter(|n| {
-            n.epoch == prev.epoch + 1 && n.vault == prev.vault && n.ledger_key == prev.ledger_key
+            n.epoch == prev.epoch + 1
+                && n.vault == prev.vault
+                && n.ledger_key == prev.ledger_key
+                && n.kdf == prev.kdf
         })
         .ok_or("the ceremony entry is malformed")?;
     if entry.get("kind").and_then(Value::as_str) != Some("rekey") {
@@ -852,6 +866,7 @@ fn check_ceremony(
             && st.get("threshold").and_then(Value::as_u64) == Some(u64::from(new.threshold))
             && st.get("vault_key_fingerprint").and_then(Value::as_str)
                 == Some(new.vault_key.as_str())
+            && st.get("kdf").and_then(KdfParams::from_json) == Some(new.kdf)
             && st.get("nonce").and_then(Value::as_str) == nonce
             && st.get("officer").and_then(Value::as_str) == Some(officer)
             && officers.as_ref() == Some(&new.officers);

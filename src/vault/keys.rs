@@ -18,12 +18,27 @@ pub(super) fn vault_key_aad(vault_id: &str, epoch: u32) -> Vec<u8> {
     crypto::aad(&[b"vault-key", vault_id.as_bytes(), &epoch_bytes(epoch)])
 }
 
-pub(super) fn officer_aad(vault_id: &str, officer: &str, epoch: u32) -> Vec<u8> {
+/// An officer record's additional data: its vault, officer and epoch, and
+/// the salt and Argon2 parameters its key is derived with, so that a
+/// record whose stored parameters were changed fails to open like a wrong
+/// passphrase (and nothing re-seals under parameters it was not opened
+/// with).
+pub(super) fn officer_aad(
+    vault_id: &str,
+    officer: &str,
+    epoch: u32,
+    salt: &[u8],
+    kdf: KdfParams,
+) -> Vec<u8> {
     crypto::aad(&[
         b"officer",
         vault_id.as_bytes(),
         officer.as_bytes(),
         &epoch_bytes(epoch),
+        salt,
+        &kdf.memory_kib.to_be_bytes(),
+        &kdf.iterations.to_be_bytes(),
+        &kdf.parallelism.to_be_bytes(),
     ])
 }
 
@@ -46,24 +61,29 @@ pub(super) struct Commitment {
     pub ledger_key: String,
     /// Every officer of the epoch: name to certificate fingerprint.
     pub officers: BTreeMap<String, String>,
+    /// The vault's Argon2 settings, which every officer a ceremony adds
+    /// gets (never an approver's stored parameters, which a disk writer
+    /// can change); stated by genesis and carried by every ceremony.
+    pub kdf: KdfParams,
 }
 
 impl Commitment {
     fn to_json(&self) -> Value {
         json!({
-            "type": "breakglass-commitment/v1",
+            "type": "breakglass-commitment/v2",
             "vault": self.vault,
             "epoch": self.epoch,
             "threshold": self.threshold,
             "vault_key_fingerprint": self.vault_key,
             "ledger_fingerprint": self.ledger_key,
             "officers": self.officers,
+            "kdf": self.kdf.to_json(),
         })
     }
 
     fn from_json(v: &Value) -> Option<Commitment> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        if s("type")?.as_str() != "breakglass-commitment/v1" {
+        if s("type")?.as_str() != "breakglass-commitment/v2" {
             return None;
         }
         let officers = v
@@ -79,6 +99,7 @@ impl Commitment {
             vault_key: s("vault_key_fingerprint")?,
             ledger_key: s("ledger_fingerprint")?,
             officers,
+            kdf: KdfParams::from_json(v.get("kdf")?).filter(|k| k.check_bounds().is_ok())?,
         })
     }
 
@@ -97,6 +118,8 @@ impl Commitment {
             "ledger key"
         } else if self.officers != other.officers {
             "officer set"
+        } else if self.kdf != other.kdf {
+            "vault's Argon2 settings"
         } else {
             return None;
         };
@@ -193,7 +216,7 @@ pub(super) fn seal_with_kek(
     let sealed = crypto::seal(
         kek.expose_secret(),
         officer_plaintext(share, key, commitment)?.expose_secret(),
-        &officer_aad(&commitment.vault, name, commitment.epoch),
+        &officer_aad(&commitment.vault, name, commitment.epoch, salt, kdf),
     )?;
     Ok(OfficerRecord {
         name: name.to_string(),

@@ -113,8 +113,9 @@ impl OfficerSession {
     }
 }
 
-/// What deriving an officer's key needs: salt and Argon2 parameters. Holds
-/// no secret, so it can be sent to a worker thread.
+/// What deriving an officer's key needs: salt and Argon2 parameters,
+/// already checked against their bounds (I21). Holds no secret, so it can
+/// be sent to a worker thread.
 #[derive(Debug, Clone)]
 pub struct Unlock {
     salt: Vec<u8>,
@@ -124,13 +125,23 @@ pub struct Unlock {
 impl Unlock {
     /// Runs Argon2id on `pass`. Slow on purpose; safe on any thread.
     pub fn derive(&self, pass: &Passphrase) -> Result<DerivedKey> {
-        Ok(DerivedKey(crypto::derive_kek(pass, &self.salt, self.kdf)?))
+        Ok(DerivedKey {
+            key: crypto::derive_kek(pass, &self.salt, self.kdf)?,
+            salt: self.salt.clone(),
+            kdf: self.kdf,
+        })
     }
 }
 
-/// An officer's derived key-encryption key. Zeroized on drop.
+/// An officer's derived key-encryption key, with the salt and parameters
+/// it was derived with (what a re-seal under it must store). Zeroized on
+/// drop.
 #[derive(Debug)]
-pub struct DerivedKey(SecretBytes);
+pub struct DerivedKey {
+    key: SecretBytes,
+    salt: Vec<u8>,
+    kdf: KdfParams,
+}
 
 /// A counted view of one secret; never a value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -181,6 +192,17 @@ pub struct Status {
     /// A warning about the system clock, if it disagrees with the ledger
     /// (I16).
     pub clock_warning: Option<String>,
+    /// The vault's Argon2 settings, as the entry that opened the epoch
+    /// states them (what an officer a ceremony adds gets); `None` when that
+    /// entry cannot be read.
+    pub kdf: Option<KdfParams>,
+    /// Each current officer's stored Argon2 settings, by name (what their
+    /// record says; authenticating checks it, see docs/SECURITY.md).
+    pub officer_kdf: std::collections::BTreeMap<String, KdfParams>,
+    /// How long each officer must wait before their next authentication,
+    /// seconds, after consecutive wrong passphrases; officers who need not
+    /// wait are left out. Derived from the ledger.
+    pub auth_delays: std::collections::BTreeMap<String, u64>,
     /// Alert events not yet delivered (I17).
     pub alerts_pending: u64,
     /// A warning about alerts: undelivered events, or a hook that cannot
@@ -273,6 +295,10 @@ pub struct Vault {
     /// console asks while it has let go of the database (no other process
     /// writes meanwhile: it holds the writer lock).
     tail: std::cell::Cell<(u64, i64)>,
+    /// For each officer whose authentication failed in this process: the
+    /// monotonic reading when it was logged and their consecutive failures
+    /// then, so a wall clock set forward does not skip their delay.
+    backoff_seen: std::cell::RefCell<std::collections::HashMap<String, (std::time::Duration, u32)>>,
 }
 
 impl std::fmt::Debug for Vault {

@@ -75,6 +75,9 @@ impl Vault {
     /// [`Vault::init`] with an injected clock.
     pub fn init_with_clock(path: &Path, opts: InitOptions, clock: Arc<dyn Clock>) -> Result<Vault> {
         let n = opts.officers.len();
+        if let Err(why) = opts.kdf.check_bounds() {
+            return Err(Error::invalid("Argon2 settings", why));
+        }
         names::threshold(opts.threshold, n)?;
         let mut seen = std::collections::HashSet::new();
         for o in &opts.officers {
@@ -181,6 +184,7 @@ impl Vault {
                 .zip(&officer_keys)
                 .map(|(o, k)| (o.name.clone(), k.fingerprint()))
                 .collect(),
+            kdf: opts.kdf,
         };
         let mut officer_records = Vec::new();
         let mut officer_entries = Vec::new();
@@ -211,7 +215,8 @@ impl Vault {
             .field("ledger_cert", ledger_key.public().armored()?)
             .field("ledger_fingerprint", ledger_key.fingerprint())
             .field("vault_key_cert", vault_key.public().armored()?)
-            .field("vault_key_fingerprint", vault_key.fingerprint());
+            .field("vault_key_fingerprint", vault_key.fingerprint())
+            .field("kdf", opts.kdf.to_json());
         let ledger_record = LedgerKeyRecord {
             tsk: ledger_key.to_bytes()?.expose_secret().to_vec(),
         };
@@ -240,6 +245,7 @@ impl Vault {
             ledger_problem,
             lock: Default::default(),
             tail: Default::default(),
+            backoff_seen: Default::default(),
         })
     }
 
@@ -301,6 +307,7 @@ impl Vault {
             ledger_problem,
             lock: std::cell::RefCell::new(lock),
             tail: Default::default(),
+            backoff_seen: Default::default(),
         })
     }
 }

@@ -183,9 +183,7 @@ impl Vault {
         pass: &Passphrase,
     ) -> Result<()> {
         self.check_approver(req, officer)?;
-        let kek = self
-            .unlock_params(officer, "release", Some(&req.secret))?
-            .derive(pass)?;
+        let kek = self.derive_key(officer, pass, "release", Some(&req.secret))?;
         self.approve_derived(req, officer, &kek)
     }
 

@@ -138,17 +138,28 @@ fn shares_with_x_zero_or_a_wrong_length_are_refused() {
 }
 
 #[test]
-fn officer_blob_aad_binds_vault_officer_and_epoch() {
+fn officer_blob_aad_binds_vault_officer_epoch_salt_and_kdf() {
     let d = tempfile::tempdir().unwrap();
     let v = vault(d.path());
     let rec = v.officer_record("bob").unwrap().unwrap();
     let kek = crypto::derive_kek(&pass("bob"), &rec.salt, rec.kdf).unwrap();
     let id = v.config.vault_id.as_str();
-    assert!(crypto::open(kek.expose_secret(), &rec.sealed, &officer_aad(id, "bob", 0)).is_ok());
+    let (salt, kdf) = (rec.salt.as_slice(), rec.kdf);
+    let aad = |id, officer, epoch| officer_aad(id, officer, epoch, salt, kdf);
+    assert!(crypto::open(kek.expose_secret(), &rec.sealed, &aad(id, "bob", 0)).is_ok());
+    let other = |f: fn(&mut KdfParams)| {
+        let mut k = kdf;
+        f(&mut k);
+        officer_aad(id, "bob", 0, salt, k)
+    };
     for aad in [
-        officer_aad("0000", "bob", 0),
-        officer_aad(id, "alice", 0),
-        officer_aad(id, "bob", 1),
+        aad("0000", "bob", 0),
+        aad(id, "alice", 0),
+        aad(id, "bob", 1),
+        officer_aad(id, "bob", 0, &[0; 16], kdf),
+        other(|k| k.memory_kib += 1024),
+        other(|k| k.iterations += 1),
+        other(|k| k.parallelism += 1),
     ] {
         assert!(matches!(
             crypto::open(kek.expose_secret(), &rec.sealed, &aad),

@@ -38,8 +38,10 @@ impl Vault {
     }
 
     /// What the stored configuration and officer records say, in the shape
-    /// of a commitment.
-    fn disk_commitment(&self) -> Result<Commitment> {
+    /// of a commitment. The configuration does not store the vault's
+    /// Argon2 settings: they are `c`'s here, and checked against the
+    /// ledger entry that opened the epoch.
+    fn disk_commitment(&self, c: &Commitment) -> Result<Commitment> {
         let officers = self
             .active_officers()?
             .into_iter()
@@ -52,6 +54,7 @@ impl Vault {
             vault_key: self.config.vault_key_fingerprint.clone(),
             ledger_key: self.config.ledger_fingerprint.clone(),
             officers,
+            kdf: c.kdf,
         })
     }
 
@@ -69,7 +72,7 @@ impl Vault {
     }
 
     fn commitment_difference(&self, c: &Commitment) -> Result<Option<String>> {
-        if let Some(why) = c.difference(&self.disk_commitment()?, "the stored configuration") {
+        if let Some(why) = c.difference(&self.disk_commitment(c)?, "the stored configuration") {
             return Ok(Some(why));
         }
         // The keys themselves, not only the fingerprints the record names.
@@ -118,7 +121,8 @@ impl Vault {
 }
 
 /// The commitment a `genesis` or `rekey` entry states: its officers (each
-/// certificate checked against its fingerprint), keys and threshold.
+/// certificate checked against its fingerprint), keys, threshold and the
+/// vault's Argon2 settings (within bounds).
 pub(super) fn epoch_entry_commitment(m: &serde_json::Map<String, Value>) -> Option<Commitment> {
     let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
     let mut officers = BTreeMap::new();
@@ -143,5 +147,6 @@ pub(super) fn epoch_entry_commitment(m: &serde_json::Map<String, Value>) -> Opti
         vault_key,
         ledger_key: s("ledger_fingerprint")?,
         officers,
+        kdf: crypto::KdfParams::from_json(m.get("kdf")?).filter(|k| k.check_bounds().is_ok())?,
     })
 }

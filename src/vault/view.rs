@@ -44,14 +44,17 @@ impl Vault {
     /// The vault's status.
     pub fn status(&self) -> Result<Status> {
         let size = ledger::size(&self.store)?;
+        let officers = self.active_officers()?;
         Ok(Status {
             vault_id: self.config.vault_id.clone(),
             threshold: self.config.threshold,
-            officers: self
-                .active_officers()?
-                .into_iter()
-                .map(|o| o.name)
-                .collect(),
+            officer_kdf: officers.iter().map(|o| (o.name.clone(), o.kdf)).collect(),
+            officers: officers.into_iter().map(|o| o.name).collect(),
+            kdf: self
+                .epoch_entry()
+                .ok()
+                .and_then(|(_, m)| super::trust::epoch_entry_commitment(&m))
+                .map(|c| c.kdf),
             epoch: self.config.epoch,
             ledger_size: size,
             // A damaged tree must not hide the rest of the status.
@@ -67,6 +70,8 @@ impl Vault {
             ledger_problem: self.ledger_problem.clone(),
             locked: self.locked(),
             clock_warning: self.clock_warning(),
+            // A ledger that cannot be read must not hide the rest.
+            auth_delays: self.auth_delays().unwrap_or_default(),
             alerts_pending: self.store.count(Table::Alerts)?,
             alerts_warning: self.alert_status().ok().and_then(|a| a.warning),
         })
