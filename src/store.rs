@@ -416,6 +416,22 @@ fn refuse_planted_links(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Makes the entries of directory `path` (files created, renamed or
+/// removed in it) durable.
+pub fn sync_dir(path: &Path) -> Result<()> {
+    std::fs::File::open(path)?
+        .sync_all()
+        .map_err(|e| io_problem(&e).unwrap_or(Error::Io(e)))
+}
+
+/// The directory holding `path` (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// How long a writer retries a held writer lock before it is refused.
 const WRITER_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 /// Removes the snapshot files sled was still writing when its process
@@ -453,7 +469,15 @@ impl Store {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
         }
-        Self::start(path, Access::Write)
+        let store = Self::start(path, Access::Write)?;
+        // sled neither syncs the configuration it wrote nor any directory:
+        // without this a power cut can leave a vault whose `conf` is empty,
+        // or no vault at all, after a flush returned.
+        std::fs::File::open(path.join("conf"))?.sync_all()?;
+        sync_dir(&path.join("blobs"))?;
+        sync_dir(path)?;
+        sync_dir(parent_dir(path))?;
+        Ok(store)
     }
 
     /// Opens an existing database at `path` for writing.

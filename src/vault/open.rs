@@ -114,6 +114,8 @@ impl Vault {
             // Close the database before it moves; reopen it in place.
             drop(v);
             std::fs::rename(&building, path)?;
+            // The rename is durable only once the directory is synced.
+            store::sync_dir(&parent)?;
             Vault::open_with_clock(path, clock).inspect_err(|e| {
                 // Reopening failed (a full disk: sled writes when it
                 // opens). Nobody has seen this vault's fingerprint yet:
