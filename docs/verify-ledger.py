@@ -84,8 +84,6 @@ DESCRIBE = {
     "BadOfficerFile": "officer certificate file does not match the ledger",
     "BadLedgerCertFile": "ledger certificate file does not match the ledger",
     "HookMismatch": "wrong alert hook in force",
-    "ReleaseInGap": "release during an unacknowledged restore gap",
-    "RestoreMismatch": "restore record does not match the ledger",
 }
 
 # Each kind's own fields besides the common ones: required, optional.

@@ -123,10 +123,6 @@ pub enum FailureKind {
     /// An entry names another `alerts` entry as the one in force than the
     /// latest before it.
     HookMismatch,
-    /// A release while a restore's gap waits for its acknowledgement.
-    ReleaseInGap,
-    /// A `restored` entry's numbers or evidence disagree with the ledger.
-    RestoreMismatch,
 }
 
 impl FailureKind {
@@ -167,8 +163,6 @@ impl FailureKind {
             BadLedgerCertFile => "ledger certificate file does not match the ledger",
             BadCheckpointFile => "unusable collected checkpoint",
             HookMismatch => "wrong alert hook in force",
-            ReleaseInGap => "release during an unacknowledged restore gap",
-            RestoreMismatch => "restore record does not match the ledger",
         }
     }
 }
