@@ -265,7 +265,11 @@ fn finish(mut first: Background) -> std::process::Output {
     let mut child = first.0.take().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     for o in AB {
-        writeln!(stdin, "{}", passphrase_for(o)).unwrap();
+        // A writer that stopped before its prompt (its directory was
+        // replaced) has closed stdin: its output says why.
+        if writeln!(stdin, "{}", passphrase_for(o)).is_err() {
+            break;
+        }
     }
     drop(stdin);
     child.wait_with_output().unwrap()
