@@ -76,6 +76,11 @@ pub struct Appended {
     pub root: Hash,
     /// The entry's canonical bytes.
     pub bytes: Vec<u8>,
+    /// The entry's ledger time, Unix seconds.
+    pub time: i64,
+    /// The `alerts` entry in force after it: the entry itself when it is
+    /// one, else the one its `hook` names.
+    pub hook: Option<u64>,
     /// The signed checkpoint over the tree that ends with it.
     pub checkpoint: CheckpointRecord,
     /// The same checkpoint as a C2SP signed note (`note.rs`).
@@ -219,13 +224,22 @@ pub fn append(
         }
     };
     let bytes = draft.encode(seq, time, hook)?;
-    write_entry(tx, seq, &bytes, time, vault_id, ledger_key, fault)
+    let after = if draft.kind == "alerts" {
+        Some(seq)
+    } else {
+        hook
+    };
+    write_entry(tx, seq, &bytes, time, after, vault_id, ledger_key, fault)
 }
 
 /// The `alerts` entry in force after the entry `bytes`: the entry itself
 /// when it is one, else the one it names in `hook` (docs/LEDGER.md §2.1).
 pub fn hook_after(bytes: &[u8]) -> Result<Option<u64>> {
-    let m = parse_entry(bytes)?;
+    hook_after_entry(&parse_entry(bytes)?)
+}
+
+/// [`hook_after`] for an entry already parsed.
+fn hook_after_entry(m: &Map<String, Value>) -> Result<Option<u64>> {
     let seq = m.get("seq").and_then(Value::as_u64);
     if m.get("kind").and_then(Value::as_str) == Some("alerts") {
         return seq
@@ -295,16 +309,20 @@ pub fn append_existing(
         .and_then(Value::as_str)
         .and_then(crate::clock::parse_rfc3339)
         .ok_or_else(|| Error::Ledger(format!("entry {seq} has no ledger time")))?;
-    write_entry(tx, seq, bytes, time, vault_id, ledger_key, None)
+    let hook = hook_after_entry(&m)?;
+    write_entry(tx, seq, bytes, time, hook, vault_id, ledger_key, None)
 }
 
 /// Writes entry `seq` (its bytes), its Merkle nodes and the checkpoint
-/// over the new tree, and the counters.
+/// over the new tree, and the counters; `hook` is the `alerts` entry in
+/// force after it.
+#[allow(clippy::too_many_arguments)]
 fn write_entry(
     tx: &Tx<'_>,
     seq: u64,
     bytes: &[u8],
     time: i64,
+    hook: Option<u64>,
     vault_id: &str,
     ledger_key: &SecretKey,
     fault: Option<FaultPoint>,
@@ -332,6 +350,8 @@ fn write_entry(
         size,
         root,
         bytes: bytes.to_vec(),
+        time,
+        hook,
         checkpoint: cp,
         note,
     })

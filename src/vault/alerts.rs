@@ -45,7 +45,7 @@ impl Vault {
         tx: &crate::store::Tx<'_>,
         a: &ledger::Appended,
     ) -> Result<()> {
-        match ledger::hook_after(&a.bytes)? {
+        match a.hook {
             Some(seq) if alerts::sets_hook_in(tx, seq)? => {}
             _ => return Ok(()),
         }
@@ -54,14 +54,9 @@ impl Vault {
         }
         let genesis = ledger::leaf_in(tx, 0)?
             .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
-        let time = ledger::parse_entry(&a.bytes)?
-            .get("time")
-            .and_then(Value::as_str)
-            .and_then(crate::clock::parse_rfc3339)
-            .unwrap_or_default();
         // A damaged epoch entry must not stop the entry from being
         // alerted: the event then says no officer waits.
-        let delays = self.auth_delays_in(tx, time).unwrap_or_default();
+        let delays = self.auth_delays_in(tx, a.time).unwrap_or_default();
         let event = alerts::event(&self.config.vault_id, &hex::encode(genesis), a, &delays)?;
         alerts::queue(tx, a.seq, event, None)
     }
