@@ -152,25 +152,20 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             }
             report(&lines)?;
             if r.gap {
-                let why = match (&r.beyond, &r.evidence) {
-                    (Some(b), _) => format!(
-                        "checkpoint {} (size {}) is beyond the restored ledger's {}: entries after {} are missing",
+                let after = if replay.is_some() {
+                    "the bundle"
+                } else {
+                    "the backup"
+                };
+                let why = match &r.beyond {
+                    Some(b) => format!(
+                        "checkpoint {} (size {}) is beyond the restored ledger's {}: entries after {after} are missing",
                         b.file.display(),
                         b.size,
                         count(r.seq, "entry", "entries"),
-                        if replay.is_some() {
-                            "the bundle"
-                        } else {
-                            "the backup"
-                        }
                     ),
-                    (None, _) => format!(
-                        "nothing collected off this machine (--checkpoint FILE: the latest alert event or a witness's checkpoint) shows that nothing happened after {}",
-                        if replay.is_some() {
-                            "the bundle"
-                        } else {
-                            "the backup"
-                        }
+                    None => format!(
+                        "nothing collected off this machine (--checkpoint FILE: the latest alert event or a witness's checkpoint) shows that nothing happened after {after}"
                     ),
                 };
                 eprintln!(

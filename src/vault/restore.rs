@@ -133,11 +133,17 @@ impl Vault {
         }
         let v = Vault::open_with_clock(dest, clock)?;
         let backup_entries = ledger::size(&v.store)?;
-        let bundle_size = match replay {
-            Some(bundle) => BundleSource::new(bundle)
-                .map_err(|f| replay_refused(bundle, f.to_string()))?
-                .entries()?
-                .count() as u64,
+        // The ledger the restore brings: the bundle's, or the backup's.
+        let bundle = replay
+            .map(|p| BundleSource::new(p).map_err(|f| replay_refused(p, f.to_string())))
+            .transpose()?;
+        let backup_source = VaultSource(&v.store);
+        let source: &(dyn Source + Sync) = match &bundle {
+            Some(b) => b,
+            None => &backup_source,
+        };
+        let bundle_size = match &bundle {
+            Some(b) => b.entries()?.count() as u64,
             None => backup_entries,
         };
         // The evidence: what the restored ledger should reach, and what
@@ -158,10 +164,10 @@ impl Vault {
             }
         }
         let reached_files: Vec<PathBuf> = reached.iter().map(|(e, _)| e.file.clone()).collect();
-        let tail = match replay {
-            Some(bundle) => v.replay_tail(bundle, backup_entries, &reached_files)?,
-            None => {
-                v.check_evidence(&VaultSource(&v.store), &reached_files)?
+        let tail = match (replay, &bundle) {
+            (Some(path), Some(b)) => v.replay_tail(path, b, backup_entries, &reached_files)?,
+            _ => {
+                v.check_evidence(source, &reached_files)?
                     .map_err(|f| Error::Refused(format!("cannot restore: {f}")))?;
                 Vec::new()
             }
@@ -170,15 +176,7 @@ impl Vault {
         // A checkpoint beyond must be a genuine one of this ledger (its
         // signature and origin), which the ledger does not reach.
         for e in &beyond {
-            let outcome = match replay {
-                Some(bundle) => v.check_evidence(
-                    &BundleSource::new(bundle)
-                        .map_err(|f| replay_refused(bundle, f.to_string()))?,
-                    std::slice::from_ref(&e.file),
-                ),
-                None => v.check_evidence(&VaultSource(&v.store), std::slice::from_ref(&e.file)),
-            };
-            match outcome? {
+            match v.check_evidence(source, std::slice::from_ref(&e.file))? {
                 Err(f) if f.kind == FailureKind::Rollback => {}
                 Err(f) => return Err(Error::Refused(format!("cannot restore: {f}"))),
                 Ok(()) => {
@@ -276,19 +274,24 @@ impl Vault {
         ))
     }
 
-    /// The entries of the export bundle at `path` after the first
+    /// The entries of the export bundle `src` (read from `path`) after the first
     /// `have`, once the bundle has verified as this vault's ledger (pinned
     /// to its genesis), reaching each collected checkpoint of `evidence`,
     /// and its first `have` entries are this vault's.
-    fn replay_tail(&self, path: &Path, have: u64, evidence: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+    fn replay_tail(
+        &self,
+        path: &Path,
+        src: &BundleSource,
+        have: u64,
+        evidence: &[PathBuf],
+    ) -> Result<Vec<Vec<u8>>> {
         let refuse = |why: String| replay_refused(path, why);
-        let src = BundleSource::new(path).map_err(|f| refuse(f.to_string()))?;
         let opts = audit::Options {
             pin: Some(self.genesis_leaf()?),
             checkpoints: evidence.to_vec(),
             ..Default::default()
         };
-        audit::verify(&src, &opts).map_err(|f| refuse(f.to_string()))?;
+        audit::verify(src, &opts).map_err(|f| refuse(f.to_string()))?;
         let mut tail = Vec::new();
         let mut ours = ledger::entries_from(&self.store, 0);
         for (i, e) in src.entries()?.enumerate() {
