@@ -211,12 +211,10 @@ impl Drop for Background {
     }
 }
 
-/// Starts `release gh` by alice and bob in batch mode with stdin held
-/// open, and waits until it has taken the writer lock (the `holder` note
-/// names it) and asks for the first passphrase.
-fn release_waiting_for_passphrases(v: &TestVault) -> Background {
-    let child = std::process::Command::new(BIN)
-        .env_remove("BREAKGLASS_VAULT")
+/// `release gh --batch` by alice and bob, as a process to spawn.
+fn release_by_alice_and_bob(v: &TestVault) -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    c.env_remove("BREAKGLASS_VAULT")
         .env_remove("BREAKGLASS_WAIT")
         .arg("--vault")
         .arg(&v.path)
@@ -230,7 +228,15 @@ fn release_waiting_for_passphrases(v: &TestVault) -> Background {
             "alice",
             "--officer",
             "bob",
-        ])
+        ]);
+    c
+}
+
+/// Starts `release gh` by alice and bob in batch mode with stdin held
+/// open, and waits until it has taken the writer lock (the `holder` note
+/// names it) and asks for the first passphrase.
+fn release_waiting_for_passphrases(v: &TestVault) -> Background {
+    let child = release_by_alice_and_bob(v)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -320,21 +326,7 @@ fn release_into(v: &TestVault, device: &str) -> std::process::Output {
         .write(true)
         .open(device)
         .unwrap();
-    let mut child = std::process::Command::new(BIN)
-        .env_remove("BREAKGLASS_VAULT")
-        .arg("--vault")
-        .arg(&v.path)
-        .args([
-            "--batch",
-            "release",
-            GH,
-            "--reason",
-            REASON,
-            "--officer",
-            "alice",
-            "--officer",
-            "bob",
-        ])
+    let mut child = release_by_alice_and_bob(v)
         .stdin(Stdio::piped())
         .stdout(out)
         .stderr(Stdio::piped())
