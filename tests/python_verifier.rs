@@ -2559,8 +2559,25 @@ fn alert_hook_changes_are_checked_alike() {
     if !crypto_ok() {
         return;
     }
-    let mut l = lines(&bundle);
-    let i = index_of(&l, "alerts", 0);
+    let base = lines(&bundle);
+    let i = index_of(&base, "alerts", 0);
+    // Alerts switched off in the ledger itself: the entry after the `set`
+    // names no hook in force. Re-signed with the vault's ledger key.
+    let mut l = base.clone();
+    let mut m = entry(&l, i + 1);
+    assert_eq!(m["hook"], Value::from(i));
+    m.insert("hook".into(), Value::Null);
+    set_entry(&mut l, i + 1, m);
+    write_and_resign(&bundle, &l, &f.ledger_key, &f.vault_id);
+    assert_both_fail(
+        &bundle,
+        &[],
+        &format!(
+            "entry {}: wrong alert hook in force: it names none as the alerts entry in force, but the latest alerts entry before it is entry {i}",
+            i + 1
+        ),
+    );
+    let mut l = base;
     let mut m = entry(&l, i);
     m.insert("program".into(), "/tmp/evil".into());
     set_entry(&mut l, i, m);
