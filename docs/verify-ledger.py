@@ -84,6 +84,8 @@ DESCRIBE = {
     "BadOfficerFile": "officer certificate file does not match the ledger",
     "BadLedgerCertFile": "ledger certificate file does not match the ledger",
     "HookMismatch": "wrong alert hook in force",
+    "BadRestore": "restore record disagrees with the ledger",
+    "UnacknowledgedGap": "release or ceremony inside an unacknowledged restore gap",
 }
 
 # Each kind's own fields besides the common ones: required, optional.
@@ -678,6 +680,40 @@ class Frontier:
         return h
 
 
+def verify_consistency(old_size, new_size, old_root, new_root, proof):
+    """Whether the tree of `new_size` leaves with root `new_root` extends
+    the tree of `old_size` leaves with root `old_root`, by the RFC 6962
+    consistency proof `proof` (verified as RFC 9162 section 2.1.4.2)."""
+    if old_size > new_size:
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if old_size == 0:
+        return not proof
+    path = ([old_root] if old_size & (old_size - 1) == 0 else []) + list(proof)
+    if not path:
+        return False
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == old_root and sr == new_root
+
+
 def root_of(leaves):
     f = Frontier()
     for leaf in leaves:
@@ -874,6 +910,7 @@ class Verifier:
         self.state_path = state_path
         self.signatures = 0
         self.unchecked = 0
+        self.prior_roots = {}  # restored entry seq -> root of the entries before it
 
     def path(self, *names):
         return os.path.join(self.bundle, *names)
@@ -986,6 +1023,9 @@ class Verifier:
                 self.genesis_ledger_key = str_field(m, 0, "ledger_fingerprint")
                 ledger = self.ledger_key(m)
                 origin = "breakglass/" + str_field(m, 0, "vault")
+            if kind == "restored":
+                # Its evidence is proved against the entries before it.
+                self.prior_roots[pos] = frontier.root()
             frontier.push(leaf)
             leaves.append(leaf)
             size = pos + 1
@@ -1060,6 +1100,61 @@ def check_against_state(saved, cp, leaves):
 # ---------------------------------------------------------------------------
 # Pass 2: what the entries mean (section 6, rules 15-25)
 
+def restored(seq, m, prior):
+    """Rule 24: a `restored` entry's numbers agree with the ledger, its
+    evidence is a checkpoint the entries before it (root `prior`) extend,
+    and it leaves a gap exactly when nothing proves the restored ledger
+    complete. Returns whether it leaves a gap."""
+    backup = u64_field(m, seq, "backup_entries")
+    replayed = u64_field(m, seq, "replayed")
+    if backup == 0 or backup + replayed != seq:
+        fail(
+            seq,
+            "BadRestore",
+            "it restores %d entries from the backup and replays %d, but %d entries come before it"
+            % (backup, replayed, seq),
+        )
+    gap = m.get("gap")
+    if not isinstance(gap, bool):
+        fail(seq, "Malformed", "gap is not true or false")
+    e = m.get("evidence")
+    reached = None
+    if isinstance(e, dict):
+        exact_fields(e, seq, "the evidence", ("size", "root", "proof"))
+        size = u64_field(e, seq, "size")
+        root = decode_root(e.get("root"))
+        if root is None:
+            fail(seq, "Malformed", "the evidence's root is not a base64 SHA-256 hash")
+        proof = e.get("proof")
+        if not isinstance(proof, list):
+            fail(seq, "Malformed", "the evidence's proof is not a list")
+        hashes = [decode_root(h) for h in proof]
+        if any(h is None for h in hashes):
+            fail(seq, "Malformed", "a proof hash is not a base64 SHA-256 hash")
+        if size == 0 or not verify_consistency(size, seq, root, prior, hashes):
+            fail(
+                seq,
+                "BadRestore",
+                "its evidence does not prove that the %d entries before it extend the checkpoint of size %d"
+                % (seq, size),
+            )
+        reached = size
+    elif e is not None:
+        fail(seq, "Malformed", "evidence is not an object or null")
+    beyond = m.get("beyond")
+    if beyond is not None and not (is_u64(beyond) and beyond > seq):
+        fail(seq, "BadRestore", "beyond names a checkpoint the %d entries before it would reach" % seq)
+    if gap != (reached is None or beyond is not None):
+        fail(
+            seq,
+            "BadRestore",
+            "it claims a gap, yet its evidence proves the restored ledger complete"
+            if gap
+            else "it claims no gap, but no evidence proves the restored ledger complete",
+        )
+    return gap
+
+
 class Meaning:
     def __init__(self, verifier):
         self.v = verifier
@@ -1104,13 +1199,8 @@ class Meaning:
                     elif kind == "gap_acknowledged":
                         self.gap_acknowledged(seq, m)
                     elif kind == "restored":
-                        u64_field(m, seq, "backup_entries")
-                        u64_field(m, seq, "replayed")
-                        gap = m.get("gap")
-                        if gap is True:
+                        if restored(seq, m, self.v.prior_roots[seq]):
                             self.gaps.add(seq)
-                        elif gap is not False:
-                            fail(seq, "Malformed", "gap is not true or false")
                     elif kind == "displayed":
                         self.displayed(seq, m)
                     elif kind in ("drill", "passphrase", "auth_failed"):
@@ -1304,7 +1394,18 @@ class Meaning:
             prev = self.secrets[secret] = {"kind": kind, "min": signed_min or 0, "digests": []}
         prev["digests"].extend(digests)
 
+    def outside_gap(self, seq, what):
+        # Rule 24b: no release or ceremony while a restore's gap waits
+        # for its acknowledgement.
+        if self.gaps:
+            fail(
+                seq,
+                "UnacknowledgedGap",
+                "a %s follows the restore in entry %d, whose gap no quorum acknowledged" % (what, min(self.gaps)),
+            )
+
     def release(self, seq, m):
+        self.outside_gap(seq, "release")
         secret = str_field(m, seq, "secret")
         index = u64_field(m, seq, "index")
         digest = str_field(m, seq, "digest")
@@ -1396,6 +1497,7 @@ class Meaning:
         """A ceremony opens the next epoch: approved by a quorum of the
         current officers, each signing this very change; it carries every
         secret's state into the new epoch."""
+        self.outside_gap(seq, "ceremony")
 
         def bad(why):
             fail(seq, "Malformed", why)

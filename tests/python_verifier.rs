@@ -18,6 +18,8 @@ use common::copy_dir;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use breakglass::crypto::KdfParams;
 use breakglass::ledger;
 use breakglass::merkle;
@@ -2205,7 +2207,10 @@ fn tampered_gap_acknowledgements() {
             Value::Null,
             format!("entry {restored}: malformed entry: gap is not true or false"),
         ),
-        (Value::from(false), format!("entry {i}: {waiting}")),
+        (
+            Value::from(false),
+            format!("entry {restored}: restore record disagrees with the ledger: it claims no gap"),
+        ),
     ] {
         let mut l = base.clone();
         let mut m = entry(&l, restored);
@@ -2232,6 +2237,165 @@ fn tampered_gap_acknowledgements() {
     l.push(canonical::to_vec(&Value::Object(again)).unwrap());
     f.resign(&l);
     assert_both_fail(&f.bundle, &[], &format!("entry {n}: {waiting}"));
+}
+
+/// The releases and a restore without replay, its gap acknowledged, of
+/// `ceremony_fixture`: what the ledger key alone cannot make it say.
+#[test]
+fn tampered_restores() {
+    if !python_ok() {
+        return;
+    }
+    let f = ceremony_fixture();
+    let base = lines(&f.bundle);
+    let r = index_of(&base, "restored", 0);
+    let ack = index_of(&base, "gap_acknowledged", 0);
+    let after = index_of(&base, "release", 2);
+    assert!(r < ack && ack < after, "{r} {ack} {after}");
+    let edit = |i: usize, change: &dyn Fn(&mut Map<String, Value>)| {
+        let mut l = base.clone();
+        let mut m = entry(&l, i);
+        change(&mut m);
+        set_entry(&mut l, i, m);
+        f.resign(&l);
+    };
+    // The acknowledgement rewritten into an innocuous entry: the release
+    // after it now follows an unacknowledged gap.
+    edit(ack, &|m| {
+        for k in ["restored", "nonce", "approvals"] {
+            m.remove(k);
+        }
+        m.insert("kind".into(), "backup".into());
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry {after}: release or ceremony inside an unacknowledged restore gap: a release follows the restore in entry {r}"
+        ),
+    );
+    // The gap denied, with nothing to prove the restored ledger complete.
+    edit(r, &|m| {
+        m.insert("gap".into(), false.into());
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry {r}: restore record disagrees with the ledger: it claims no gap, but no evidence proves"
+        ),
+    );
+    // Numbers that do not add up to the entries before it.
+    for (k, by) in [("backup_entries", 1), ("replayed", 2)] {
+        edit(r, &|m| {
+            let n = m[k].as_u64().unwrap();
+            m.insert(k.into(), (n + by).into());
+        });
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!("entry {r}: restore record disagrees with the ledger: it restores"),
+        );
+    }
+    // A checkpoint beyond that the restore would reach.
+    edit(r, &|m| {
+        m.insert("beyond".into(), r.into());
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {r}: restore record disagrees with the ledger: beyond names a checkpoint"),
+    );
+}
+
+/// A restore whose evidence, a checkpoint collected before a release,
+/// lifted the guard: the `restored` entry carries the checkpoint and a
+/// consistency proof, which both verifiers check against the entries
+/// before it.
+#[test]
+fn a_restore_proves_its_evidence() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let collected = f.root.join("collected");
+    copy_dir(&f.bundle, &collected);
+    let mut v = Vault::open(&f.vault).unwrap();
+    release(&mut v, ["alice", "carol"]);
+    let backup = f.root.join("backup");
+    v.backup(&backup).unwrap();
+    drop(v);
+    let dest = f.root.join("restored");
+    let (v, report) = Vault::restore(
+        &backup,
+        &dest,
+        None,
+        &[collected.join("checkpoint")],
+        std::sync::Arc::new(breakglass::clock::SystemClock::default()),
+    )
+    .unwrap();
+    assert!(!report.gap, "the collected checkpoint is reached");
+    let bundle = f.root.join("restored-bundle");
+    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
+    drop(v);
+    assert_both_pass(&bundle, &["--pin", &f.fingerprint]);
+    let base = lines(&bundle);
+    let r = index_of(&base, "restored", 0);
+    let m = entry(&base, r);
+    assert_eq!(m["gap"], false);
+    let proof = m["evidence"]["proof"].as_array().unwrap();
+    assert!(
+        !proof.is_empty(),
+        "the checkpoint is a proper prefix: {m:?}"
+    );
+    let edit = |change: &dyn Fn(&mut Map<String, Value>)| {
+        let mut l = base.clone();
+        let mut m = entry(&l, r);
+        change(&mut m);
+        set_entry(&mut l, r, m);
+        write_and_resign(&bundle, &l, &f.ledger_key, &f.vault_id);
+    };
+    let unproved =
+        format!("entry {r}: restore record disagrees with the ledger: its evidence does not prove");
+    // Evidence forged for a checkpoint the ledger never signed: another
+    // root, another size, a proof hash changed or dropped.
+    let changes: [&Change; 5] = [
+        &|m| m["evidence"]["root"] = Value::from(STANDARD.encode([7u8; 32])),
+        &|m| {
+            let n = m["evidence"]["size"].as_u64().unwrap();
+            m["evidence"]["size"] = (n - 1).into();
+        },
+        &|m| m["evidence"]["proof"][0] = Value::from(STANDARD.encode([7u8; 32])),
+        &|m| {
+            m["evidence"]["proof"].as_array_mut().unwrap().pop();
+        },
+        &|m| m["evidence"]["size"] = 0.into(),
+    ];
+    for change in changes {
+        edit(change);
+        assert_both_fail(&bundle, &[], &unproved);
+    }
+    // The gap claimed although the evidence proves none.
+    edit(&|m| {
+        m.insert("gap".into(), true.into());
+    });
+    assert_both_fail(
+        &bundle,
+        &[],
+        &format!("entry {r}: restore record disagrees with the ledger: it claims a gap, yet"),
+    );
+    edit(&|m| m["evidence"]["root"] = "not base64".into());
+    assert_both_fail(
+        &bundle,
+        &[],
+        &format!("entry {r}: malformed entry: the evidence's root is not a base64 SHA-256 hash"),
+    );
+    edit(&|m| m["evidence"]["extra"] = 1.into());
+    assert_both_fail(
+        &bundle,
+        &[],
+        &format!("entry {r}: malformed entry: the evidence has the unknown field \"extra\""),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -2678,4 +2842,39 @@ fn the_vaults_argon2_settings_are_bounded_at_genesis_and_carried_by_ceremonies()
         &[],
         &format!("entry {add}: malformed entry: a ceremony changes the vault's Argon2 settings"),
     );
+}
+
+/// The Python verifier's consistency-proof check agrees with the RFC 6962
+/// known answers, and refuses each proof with a hash changed or dropped.
+#[test]
+fn the_python_consistency_check_meets_the_known_answers() {
+    if !python_ok() {
+        return;
+    }
+    let program = r#"
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("v", sys.argv[1])
+v = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(v)
+d = json.load(open(sys.argv[2]))
+roots = {r["size"]: bytes.fromhex(r["root_hex"]) for r in d["roots"]}
+for c in d["consistency"]:
+    m, n = c["old_size"], c["new_size"]
+    p = [bytes.fromhex(h) for h in c["proof_hex"]]
+    assert v.verify_consistency(m, n, roots[m], roots[n], p), (m, n)
+    for i in range(len(p)):
+        bad = list(p)
+        bad[i] = bytes(32)
+        assert not v.verify_consistency(m, n, roots[m], roots[n], bad), (m, n, i)
+        assert not v.verify_consistency(m, n, roots[m], roots[n], p[:i] + p[i + 1:]), (m, n, i)
+    if m < n:
+        assert not v.verify_consistency(m, n, roots[n], roots[n], p), (m, n)
+print(len(d["consistency"]))
+"#;
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rfc6962.json");
+    let mut c = Command::new("python3");
+    c.arg("-c").arg(program).arg(script()).arg(data);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().parse::<u32>().unwrap() >= 5, "{out}");
 }

@@ -515,6 +515,9 @@ fn walk(
             // Only genesis sets it, and only once: pos 0 comes once.
             let _ = verifier.set(key);
         }
+        // A `restored` entry proves its evidence against the entries
+        // before it.
+        let prior_root = (kind == "restored").then(|| frontier.root());
         frontier.push(leaf);
         let size = pos + 1;
         if wanted.contains(&size) {
@@ -592,7 +595,7 @@ fn walk(
         // The semantic checks see the entry parsed here; their first
         // failure waits until the integrity checks have passed.
         if meaning_failed.is_none() {
-            meaning_failed = meaning.entry(pos, &m).err();
+            meaning_failed = meaning.entry(pos, &m, prior_root).err();
         }
         pos += 1;
     }

@@ -123,6 +123,11 @@ pub enum FailureKind {
     /// An entry names another `alerts` entry as the one in force than the
     /// latest before it.
     HookMismatch,
+    /// A `restored` entry's numbers or evidence disagree with the ledger.
+    BadRestore,
+    /// A release or ceremony follows a restore whose gap no quorum has
+    /// acknowledged.
+    UnacknowledgedGap,
 }
 
 impl FailureKind {
@@ -163,6 +168,8 @@ impl FailureKind {
             BadLedgerCertFile => "ledger certificate file does not match the ledger",
             BadCheckpointFile => "unusable collected checkpoint",
             HookMismatch => "wrong alert hook in force",
+            BadRestore => "restore record disagrees with the ledger",
+            UnacknowledgedGap => "release or ceremony inside an unacknowledged restore gap",
         }
     }
 }

@@ -244,7 +244,15 @@ pub(super) struct MeaningPass {
 
 impl MeaningPass {
     /// Checks entry `seq`, the next one.
-    pub(super) fn entry(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+    ///
+    /// `prior_root` is the root of the entries before it, given for a
+    /// `restored` entry, whose evidence is checked against it.
+    pub(super) fn entry(
+        &mut self,
+        seq: u64,
+        m: &Map<String, Value>,
+        prior_root: Option<Hash>,
+    ) -> Result<(), Failure> {
         let kind = str_field(m, seq, "kind")?;
         check_fields(m, seq, kind)?;
         let expected = self.sem.as_ref().and_then(|s| s.hook);
@@ -262,14 +270,9 @@ impl MeaningPass {
             "rekey" => s.rekey(seq, m)?,
             "gap_acknowledged" => s.gap_acknowledged(seq, m)?,
             "restored" => {
-                u64_field(m, seq, "backup_entries")?;
-                u64_field(m, seq, "replayed")?;
-                match m.get("gap").and_then(Value::as_bool) {
-                    Some(true) => {
-                        s.gaps.insert(seq);
-                    }
-                    Some(false) => {}
-                    None => return malformed(seq, "gap is not true or false"),
+                let prior = prior_root.expect("the walk gives a restored entry its prior root");
+                if restored(seq, m, &prior)? {
+                    s.gaps.insert(seq);
                 }
             }
             "displayed" => s.displayed(seq, m)?,
@@ -469,6 +472,79 @@ fn kdf_field(m: &Map<String, Value>, seq: u64) -> Result<KdfParams, Failure> {
         )
 }
 
+/// A `restored` entry (rule 24): its numbers agree with the ledger, its
+/// evidence is a checkpoint the entries before it extend, and it leaves a
+/// gap exactly when nothing proves the restored ledger complete. Returns
+/// whether it leaves a gap. `prior` is the root of the entries before it.
+fn restored(seq: u64, m: &Map<String, Value>, prior: &Hash) -> Result<bool, Failure> {
+    let bad = |why: String| fail(Some(seq), FailureKind::BadRestore, why);
+    let backup = u64_field(m, seq, "backup_entries")?;
+    let replayed = u64_field(m, seq, "replayed")?;
+    if backup == 0 || backup.checked_add(replayed) != Some(seq) {
+        return bad(format!(
+            "it restores {backup} entries from the backup and replays {replayed}, but {seq} entries come before it"
+        ));
+    }
+    let Some(gap) = m.get("gap").and_then(Value::as_bool) else {
+        return malformed(seq, "gap is not true or false");
+    };
+    let reached = match m.get("evidence") {
+        Some(Value::Null) => None,
+        Some(Value::Object(e)) => {
+            exact_fields(e, seq, "the evidence", |k| {
+                matches!(k, "size" | "root" | "proof")
+            })?;
+            let size = u64_field(e, seq, "size")?;
+            let root = hash_field(e.get("root"), seq, "the evidence's root")?;
+            let Some(proof) = e.get("proof").and_then(Value::as_array) else {
+                return malformed(seq, "the evidence's proof is not a list");
+            };
+            let proof = proof
+                .iter()
+                .map(|h| hash_field(Some(h), seq, "a proof hash"))
+                .collect::<Result<Vec<_>, _>>()?;
+            if size == 0 || !merkle::verify_consistency(size, seq, &root, prior, &proof) {
+                return bad(format!(
+                    "its evidence does not prove that the {seq} entries before it extend the checkpoint of size {size}"
+                ));
+            }
+            Some(size)
+        }
+        _ => return malformed(seq, "evidence is not an object or null"),
+    };
+    let beyond = match m.get("beyond") {
+        Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(b) if b > seq => Some(b),
+            _ => {
+                return bad(format!(
+                    "beyond names a checkpoint the {seq} entries before it would reach"
+                ));
+            }
+        },
+        None => return malformed(seq, "no beyond"),
+    };
+    if gap != (reached.is_none() || beyond.is_some()) {
+        return bad(if gap {
+            "it claims a gap, yet its evidence proves the restored ledger complete".into()
+        } else {
+            "it claims no gap, but no evidence proves the restored ledger complete".into()
+        });
+    }
+    Ok(gap)
+}
+
+/// A base64 SHA-256 hash.
+fn hash_field(v: Option<&Value>, seq: u64, what: &str) -> Result<Hash, Failure> {
+    v.and_then(Value::as_str)
+        .and_then(|s| STANDARD.decode(s).ok())
+        .and_then(|b| Hash::try_from(b.as_slice()).ok())
+        .map_or_else(
+            || malformed(seq, format!("{what} is not a base64 SHA-256 hash")),
+            Ok,
+        )
+}
+
 fn malformed<T>(seq: u64, why: impl Into<String>) -> Result<T, Failure> {
     fail(Some(seq), FailureKind::Malformed, why)
 }
@@ -641,6 +717,7 @@ impl Semantics {
     }
 
     fn release(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        self.outside_gap(seq, "release")?;
         let secret = str_field(m, seq, "secret")?.to_string();
         let index = u64_field(m, seq, "index")?;
         let digest = str_field(m, seq, "digest")?;
@@ -850,6 +927,7 @@ impl Semantics {
     /// signing this very change; it carries every secret's state into the
     /// new epoch, whose officers, threshold and keys it names.
     fn rekey(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        self.outside_gap(seq, "ceremony")?;
         let epoch = u64_field(m, seq, "epoch")?;
         if epoch != self.epoch + 1
             || str_field(m, seq, "vault")? != self.vault
@@ -1159,6 +1237,22 @@ impl Semantics {
             }
         }
         Ok(())
+    }
+
+    /// Refuses a release or ceremony while a restore's gap waits for its
+    /// acknowledgement (rule 24b): the restored ledger may lack releases,
+    /// so its items may have been shown already.
+    fn outside_gap(&self, seq: u64, what: &str) -> Result<(), Failure> {
+        match self.gaps.iter().min() {
+            None => Ok(()),
+            Some(r) => fail(
+                Some(seq),
+                FailureKind::UnacknowledgedGap,
+                format!(
+                    "a {what} follows the restore in entry {r}, whose gap no quorum acknowledged"
+                ),
+            ),
+        }
     }
 
     /// A quorum's acknowledgement of a restore without replay: each
