@@ -1856,3 +1856,44 @@ fn a_reader_holding_the_vault_fails_an_approval_cleanly_and_the_approvals_stay()
     c.approve_next("bob");
     assert_shows(&c.screen(), "K7QX P2MW");
 }
+
+#[test]
+fn a_restore_gap_is_said_on_the_home_screen_until_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    // The console's vault, closed, backed up, and restored without replay.
+    let Console { app, dir: old, .. } = console();
+    drop(app);
+    let backup = dir.path().join("backup");
+    let mut v = Vault::open(&old.path().join("v")).unwrap();
+    v.backup(&backup).unwrap();
+    drop(v);
+    let clock = ManualClock::new(1_800_000_100);
+    let (v, report) = Vault::restore(
+        &backup,
+        &dir.path().join("restored"),
+        None,
+        &[],
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    assert!(report.gap);
+    let mut app = App::new(v, Theme::new(false), Vec::new()).unwrap();
+    app.settle();
+    let mut c = Console { app, clock, dir };
+    let s = c.screen_at(200, 50);
+    assert_shows(&s, "GAP");
+    assert_shows(&s, "acknowledge-gap");
+    let Console { app, dir, .. } = c;
+    drop(app);
+    let mut v = Vault::open(&dir.path().join("restored")).unwrap();
+    v.acknowledge_gap(&[("alice", &pass("alice")), ("bob", &pass("bob"))])
+        .unwrap();
+    let mut app = App::new(v, Theme::new(false), Vec::new()).unwrap();
+    app.settle();
+    let c = Console {
+        app,
+        clock: ManualClock::new(1_800_000_200),
+        dir,
+    };
+    assert!(!c.screen_at(200, 50).contains("GAP"));
+}

@@ -136,6 +136,15 @@ fn a_stale_replay_bundle_does_not_lift_the_restore_guard() {
     );
     assert_mentions(&expect_error(&out, 1), &["acknowledge-gap"]);
     assert_mentions(&text, &["acknowledge-gap"]);
+    // `status` says so, as long as the gap waits.
+    let status = r.cmd().arg("status").output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("GAP") && l.contains("acknowledge-gap")),
+        "{status}"
+    );
 
     // The stale bundle with the checkpoint the hook collected after the
     // release: the evidence says the bundle is stale.
@@ -172,6 +181,9 @@ fn a_stale_replay_bundle_does_not_lift_the_restore_guard() {
     );
     assert_mentions(&text, &["replayed", "reaches"]);
     assert_eq!(r.release_ok("gh", &["bob", "carol"]).trim(), CODES[1]);
+    let status = r.cmd().arg("status").output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(!status.contains("GAP"), "{status}");
     let restored: Vec<Value> = r
         .ledger()
         .into_iter()

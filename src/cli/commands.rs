@@ -525,6 +525,9 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     if let Some(w) = &st.alerts_warning {
         out!("ALERTS       {w}");
     }
+    if let Some(r) = st.gap {
+        out!("GAP          {}", breakglass::vault::gap_warning(r));
+    }
     for (name, secs) in &st.auth_delays {
         out!(
             "WAIT         {name} must wait {secs} s before authenticating again (wrong passphrases in a row)"

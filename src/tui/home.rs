@@ -116,6 +116,12 @@ impl Home {
                 theme.warn(),
             )));
         }
+        if let Some(r) = status.gap {
+            warnings.push(Line::from(Span::styled(
+                format!("GAP: {}", crate::vault::gap_warning(r)),
+                theme.error(),
+            )));
+        }
         // Online guessing: an officer's wait after wrong passphrases.
         for (name, secs) in &status.auth_delays {
             warnings.push(Line::from(Span::styled(

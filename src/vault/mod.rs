@@ -56,7 +56,7 @@ use crate::store::{self, Access, Store, Table};
 pub use alerts::AlertStatus;
 pub use ceremony::{CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
 pub use release::ReleaseRequest;
-pub use restore::{BackupReport, RestoreReport};
+pub use restore::{BackupReport, RestoreReport, gap_warning};
 
 const META_FORMAT: &[u8] = b"format";
 const META_CONFIG: &[u8] = b"config";
@@ -203,6 +203,9 @@ pub struct Status {
     /// seconds, after consecutive wrong passphrases; officers who need not
     /// wait are left out. Derived from the ledger.
     pub auth_delays: std::collections::BTreeMap<String, u64>,
+    /// The `restored` entry whose gap waits for a quorum's
+    /// acknowledgement, if one does: releases and ceremonies wait too.
+    pub gap: Option<u64>,
     /// Alert events not yet delivered (I17).
     pub alerts_pending: u64,
     /// A warning about alerts: undelivered events, or a hook that cannot

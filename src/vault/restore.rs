@@ -399,9 +399,15 @@ fn replay_refused(path: &Path, why: String) -> Error {
 /// Why a release or ceremony waits: the restore that entry `restored`
 /// records left a gap.
 pub(super) fn gap_error(restored: u64) -> Error {
-    Error::Refused(format!(
+    Error::Refused(gap_warning(restored))
+}
+
+/// What `status` and the console say while the restore that entry
+/// `restored` records waits for its gap to be acknowledged.
+pub fn gap_warning(restored: u64) -> String {
+    format!(
         "this vault was restored from a backup and nothing collected off this machine showed that nothing happened after what was restored (entry {restored}): releases and ceremonies wait until a quorum acknowledges the gap with `breakglass acknowledge-gap --officer A --officer B`"
-    ))
+    )
 }
 
 /// Applies a replayed entry to the stored records: a deposit's items (its

@@ -72,6 +72,7 @@ impl Vault {
             clock_warning: self.clock_warning(),
             // A ledger that cannot be read must not hide the rest.
             auth_delays: self.auth_delays().unwrap_or_default(),
+            gap: self.gap()?,
             alerts_pending: self.store.count(Table::Alerts)?,
             alerts_warning: self.alert_status().ok().and_then(|a| a.warning),
         })
