@@ -38,8 +38,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use breakglass::Vault;
+use breakglass::ledger::merkle::{self, Frontier};
 use breakglass::ledger::{self, Draft};
-use breakglass::merkle::{self, Frontier};
 use breakglass::pgp::SecretKey;
 use breakglass::store::Store;
 use breakglass::vault::{Displayed, ReleaseRequest};

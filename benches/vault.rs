@@ -39,8 +39,8 @@ use std::fs::File;
 use std::time::{Duration, Instant};
 
 use breakglass::crypto::{self, KdfParams};
+use breakglass::ledger::merkle;
 use breakglass::ledger::{self, Draft};
-use breakglass::merkle;
 use breakglass::pgp::SecretKey;
 use breakglass::records::SecretKind;
 use breakglass::store::Store;

@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::canonical;
 use crate::clock::{Clock, rfc3339};
 use crate::error::{Error, Result};
+use crate::ledger::canonical;
 use crate::ledger::{self, Appended};
 use crate::records::Record;
 use crate::store::{Store, Table, Tx};

@@ -17,7 +17,6 @@
 
 pub mod alerts;
 pub mod audit;
-pub mod canonical;
 pub mod clock;
 pub mod crypto;
 pub mod demo;
@@ -25,9 +24,7 @@ pub mod error;
 pub mod harden;
 pub mod item;
 pub mod ledger;
-pub mod merkle;
 pub mod names;
-pub mod note;
 pub mod pgp;
 pub mod records;
 pub mod secret;

@@ -788,7 +788,7 @@ mod tests {
         let note = crate::ledger::signed_note(&body, id, &key).unwrap();
         assert_eq!(note, NOTE_VECTOR);
         let v = key.public().verifier().unwrap();
-        let parsed = crate::note::parse(&note).unwrap();
+        let parsed = crate::ledger::note::parse(&note).unwrap();
         let sig = parsed
             .ed25519_signature(&format!("breakglass/{id}"), &public)
             .unwrap();

@@ -13,12 +13,13 @@ use assert_cmd::Command;
 use base64::Engine;
 use breakglass::crypto::KdfParams;
 use breakglass::ledger;
-use breakglass::merkle;
+use breakglass::ledger::canonical;
+use breakglass::ledger::merkle;
 use breakglass::pgp::SecretKey;
 use breakglass::records::{LedgerKeyRecord, Record, SecretKind};
 use breakglass::store::Table;
 use breakglass::vault::{Displayed, InitOptions, NewOfficer};
-use breakglass::{Passphrase, SecretValue, Vault, audit, canonical};
+use breakglass::{Passphrase, SecretValue, Vault, audit};
 use serde_json::{Map, Value};
 
 const OFFICERS: [(&str, &str); 3] = [

@@ -22,12 +22,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use breakglass::crypto::KdfParams;
 use breakglass::ledger;
-use breakglass::merkle;
+use breakglass::ledger::canonical;
+use breakglass::ledger::merkle;
 use breakglass::pgp::SecretKey;
 use breakglass::records::{LedgerKeyRecord, Record, SecretKind};
 use breakglass::store::Table;
 use breakglass::vault::{Displayed, InitOptions, NewOfficer};
-use breakglass::{Passphrase, SecretValue, Vault, audit, canonical};
+use breakglass::{Passphrase, SecretValue, Vault, audit};
 use serde_json::{Map, Value};
 
 const OFFICERS: [(&str, &str); 3] = [

@@ -8,16 +8,17 @@ mod common;
 
 use std::path::Path;
 
+use breakglass::SecretValue;
 use breakglass::item;
 use breakglass::ledger;
-use breakglass::merkle::{self, Hash};
+use breakglass::ledger::canonical;
+use breakglass::ledger::merkle::{self, Hash};
 use breakglass::pgp::{PublicCert, SecretKey};
 use breakglass::records::{
     CheckpointRecord, ItemRecord, ItemState, LedgerKeyRecord, Record, SecretKind, SecretRecord,
     VaultConfig,
 };
 use breakglass::store::{Store, Table};
-use breakglass::{SecretValue, canonical};
 use common::*;
 use serde_json::{Map, Value};
 

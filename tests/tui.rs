@@ -1879,7 +1879,7 @@ fn a_restore_gap_is_said_on_the_home_screen_until_acknowledged() {
     assert!(report.gap);
     let mut app = App::new(v, Theme::new(false), Vec::new()).unwrap();
     app.settle();
-    let mut c = Console { app, clock, dir };
+    let c = Console { app, clock, dir };
     let s = c.screen_at(200, 50);
     assert_shows(&s, "GAP");
     assert_shows(&s, "acknowledge-gap");

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use breakglass::audit;
 use breakglass::ledger;
-use breakglass::note;
+use breakglass::ledger::note;
 use breakglass::records::{LedgerKeyRecord, LockRecord, Record, SecretKind};
 use breakglass::secret::VaultKey;
 use breakglass::store::Table;

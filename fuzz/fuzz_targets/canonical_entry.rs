@@ -3,7 +3,8 @@
 //! parses re-encodes to exactly its bytes (one value, one encoding).
 #![no_main]
 
-use breakglass::{canonical, ledger};
+use breakglass::ledger;
+use breakglass::ledger::canonical;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

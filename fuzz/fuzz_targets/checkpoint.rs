@@ -9,7 +9,8 @@
 use std::sync::OnceLock;
 
 use breakglass::pgp::{PublicCert, Verifier};
-use breakglass::{ledger, note};
+use breakglass::ledger;
+use breakglass::ledger::note;
 use libfuzzer_sys::fuzz_target;
 
 fn verifier() -> &'static Verifier {

@@ -15,7 +15,9 @@
 #![no_main]
 
 use breakglass::audit;
-use breakglass::{canonical, ledger, merkle};
+use breakglass::ledger;
+use breakglass::ledger::canonical;
+use breakglass::ledger::merkle;
 use libfuzzer_sys::fuzz_target;
 
 /// At most this many operations per input.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use super::*;
-use crate::note;
+use crate::ledger::note;
 
 /// The largest collected file read, in bytes: an event carries its entry,
 /// which a bundle bounds at [`bundle_source::MAX_ENTRY_BYTES`].

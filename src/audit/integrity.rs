@@ -670,13 +670,14 @@ mod tests {
     //! show the failure reported is still the first in entry order, across
     //! batches, whichever thread finds it.
     use super::*;
+    use crate::Passphrase;
     use crate::crypto::KdfParams;
     use crate::ledger::Draft;
+    use crate::ledger::merkle;
     use crate::pgp::SecretKey;
     use crate::records::{LedgerKeyRecord, Record};
     use crate::store::Table;
     use crate::vault::{InitOptions, NewOfficer, Vault};
-    use crate::{Passphrase, merkle};
 
     /// A vault whose ledger has `n` entries: genesis and the officers'
     /// entries, then refusals appended directly, each with its checkpoint.

@@ -25,11 +25,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 
-use crate::canonical;
 use crate::clock::parse_rfc3339;
 use crate::error::{Error, Result};
+use crate::ledger::canonical;
+use crate::ledger::merkle::{self, Frontier, Hash};
 use crate::ledger::{self, Checkpoint};
-use crate::merkle::{self, Frontier, Hash};
 use crate::pgp::{PublicCert, Verifier};
 use crate::records::CheckpointRecord;
 use crate::store::Store;

@@ -37,11 +37,11 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::canonical;
 use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::crypto::{self, KdfParams};
 use crate::error::{Error, FaultPoint, Result};
 use crate::item;
+use crate::ledger::canonical;
 use crate::ledger::{self, Draft};
 use crate::names;
 use crate::pgp::{PublicCert, SecretKey};

@@ -32,7 +32,7 @@ fn check_tail(
             ));
         }
         let last = ledger::entry(store, size - 1)?.unwrap_or_default();
-        if ledger::leaf(store, size - 1)? != Some(crate::merkle::leaf_hash(&last)) {
+        if ledger::leaf(store, size - 1)? != Some(crate::ledger::merkle::leaf_hash(&last)) {
             return Ok(Err(format!(
                 "entry {} does not match its Merkle leaf",
                 size - 1

@@ -197,8 +197,8 @@ impl Vault {
                         Error::Ledger(format!("the leaf of entry {seq} is missing"))
                     })?);
                 }
-                leaves.extend(tail.iter().map(|b| crate::merkle::leaf_hash(b)));
-                let proof = crate::merkle::consistency_proof(&leaves, cp.size as usize);
+                leaves.extend(tail.iter().map(|b| crate::ledger::merkle::leaf_hash(b)));
+                let proof = crate::ledger::merkle::consistency_proof(&leaves, cp.size as usize);
                 json!({
                     "size": cp.size,
                     "root": STANDARD.encode(cp.root),
@@ -267,8 +267,8 @@ impl Vault {
         Ok(audit::verify(source, &opts).map(|_| ()))
     }
 
-    fn genesis_leaf(&self) -> Result<crate::merkle::Hash> {
-        Ok(crate::merkle::leaf_hash(
+    fn genesis_leaf(&self) -> Result<crate::ledger::merkle::Hash> {
+        Ok(crate::ledger::merkle::leaf_hash(
             &ledger::entry(&self.store, 0)?
                 .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?,
         ))

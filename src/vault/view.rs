@@ -131,7 +131,7 @@ impl Vault {
     pub fn fingerprint(&self) -> Result<String> {
         let genesis = ledger::entry(&self.store, 0)?
             .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
-        Ok(hex::encode(crate::merkle::leaf_hash(&genesis)))
+        Ok(hex::encode(crate::ledger::merkle::leaf_hash(&genesis)))
     }
 
     /// Every ledger entry's canonical bytes, in order.

@@ -8,18 +8,24 @@
 //! Merkle tree; after every append the ledger key signs a C2SP
 //! tlog-checkpoint of the new tree, and every checkpoint is kept. There is
 //! no update or delete path (invariant I11): [`append`] is the only writer.
+//!
+//! The tree is [`merkle`], the canonical JSON of entries and statements
+//! [`canonical`], and the signed-note form of a checkpoint [`note`].
+
+pub mod canonical;
+pub mod merkle;
+pub mod note;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 
-use crate::canonical;
 use crate::clock::rfc3339;
 use crate::error::{Error, FaultPoint, Result};
-use crate::merkle::{self, Hash, NodeStore};
 use crate::pgp::SecretKey;
 use crate::records::{CheckpointRecord, Record};
 use crate::store::{Store, Table, Tx};
+use merkle::{Hash, NodeStore};
 
 /// Entry format version.
 pub const ENTRY_VERSION: u64 = 3;
@@ -363,7 +369,9 @@ pub fn signed_note(body: &str, vault_id: &str, ledger_key: &SecretKey) -> Result
     let name = origin(vault_id);
     let public = ledger_key.public().verifier()?.ed25519_public()?;
     let signature = ledger_key.sign_ed25519(body.as_bytes())?;
-    Ok(crate::note::format(body, &name, &public, &signature))
+    Ok(crate::ledger::note::format(
+        body, &name, &public, &signature,
+    ))
 }
 
 /// The signed note of the latest checkpoint, if one was written (vaults

@@ -322,7 +322,7 @@ mod tests {
     }
 
     fn vectors() -> Vectors {
-        let text = include_str!("../tests/data/rfc6962.json");
+        let text = include_str!("../../tests/data/rfc6962.json");
         serde_json::from_str(text).unwrap()
     }
 
@@ -384,7 +384,7 @@ mod tests {
 
     fn all_vectors() -> (AllVectors, Vec<Hash>) {
         let v: AllVectors =
-            serde_json::from_str(include_str!("../tests/data/rfc6962.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/data/rfc6962.json")).unwrap();
         let leaves = v
             .leaves_hex
             .iter()
