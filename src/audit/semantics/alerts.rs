@@ -1,0 +1,86 @@
+//! Rules 15a and 22: the alert hook each entry names, and `alerts` entries.
+
+use super::*;
+
+/// The fields of a signed `alerts` statement.
+const ALERTS_FIELDS: [&str; 8] = [
+    "type", "vault", "epoch", "action", "program", "args", "officer", "time",
+];
+
+/// Rule 2a: an entry's `hook` names the latest `alerts` entry before it
+/// (`null` when there is none), so where alerts go is read from the
+/// ledger's last entry and a marker cannot steer it.
+pub(super) fn check_hook(
+    m: &Map<String, Value>,
+    seq: u64,
+    expected: Option<u64>,
+) -> Result<(), Failure> {
+    let named = match m.get("hook") {
+        Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) => Some(n),
+            None => return malformed(seq, "hook is not an integer or null"),
+        },
+        None => return malformed(seq, "no hook field"),
+    };
+    if named == expected {
+        return Ok(());
+    }
+    let say = |h: Option<u64>| h.map_or("none".to_string(), |h| format!("entry {h}"));
+    fail(
+        Some(seq),
+        FailureKind::HookMismatch,
+        format!(
+            "it names {} as the alerts entry in force, but the latest alerts entry before it is {}",
+            say(named),
+            say(expected)
+        ),
+    )
+}
+
+impl Semantics {
+    /// Setting or clearing the alert hook: signed by an officer of the
+    /// epoch, for this vault, naming exactly the entry's program and
+    /// arguments.
+    pub(super) fn alerts(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        let actor = str_field(m, seq, "actor")?;
+        let action = str_field(m, seq, "action")?;
+        let st = self.actor_statement(
+            seq,
+            m,
+            ("alerts", "the alerts change"),
+            FailureKind::BadApprovalSignature,
+            &ALERTS_FIELDS,
+        )?;
+        let args_ok = m
+            .get("args")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().all(Value::is_string));
+        let shape_ok = match action {
+            "set" => m.get("program").is_some_and(Value::is_string) && args_ok,
+            "clear" => {
+                m.get("program").is_some_and(Value::is_null)
+                    && m.get("args")
+                        .and_then(Value::as_array)
+                        .is_some_and(Vec::is_empty)
+            }
+            _ => false,
+        };
+        let field = |k: &str| st.get(k).and_then(Value::as_str);
+        let same = field("type") == Some("breakglass-alerts/v1")
+            && field("vault") == Some(&self.vault)
+            && st.get("epoch").and_then(Value::as_u64) == Some(self.epoch)
+            && field("action") == Some(action)
+            && st.get("program") == m.get("program")
+            && st.get("args") == m.get("args")
+            && field("officer") == Some(actor);
+        if !shape_ok || !same {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalMismatch,
+                "the signed alerts statement does not match the entry",
+            );
+        }
+        Ok(())
+    }
+}

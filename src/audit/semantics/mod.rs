@@ -1,0 +1,367 @@
+//! The second pass: what the entries mean (docs/LEDGER.md §2 and §5).
+//! Every entry holds exactly its kind's fields; officer signatures,
+//! quorum, expiry, replay, duplicate approvals, and that every release
+//! takes an item that was deposited, by its signed digest, once.
+//!
+//! This file holds the schema, the pass that hands each entry to its
+//! kind's rules, and the helpers they share; each kind's rules are in
+//! their own file, named for it.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::crypto::KdfParams;
+use crate::names;
+
+mod alerts;
+mod deposit;
+mod display;
+mod genesis;
+mod rekey;
+mod release;
+mod restore;
+
+use alerts::check_hook;
+use genesis::{genesis, kdf_field, officer_list, vault_key};
+use restore::restored;
+
+/// The fields each kind holds besides the common ones (`v`, `seq`,
+/// `time`, `kind`, `actor`): required, then optional. Any other field is
+/// an error.
+const SCHEMA: &[(&str, &[&str], &[&str])] = &[
+    (
+        "genesis",
+        &[
+            "vault",
+            "epoch",
+            "threshold",
+            "officers",
+            "ledger_cert",
+            "ledger_fingerprint",
+            "vault_key_cert",
+            "vault_key_fingerprint",
+            "kdf",
+        ],
+        &[],
+    ),
+    (
+        "deposit",
+        &[
+            "secret",
+            "item_kind",
+            "count",
+            "total",
+            "min_approvals",
+            "statement",
+            "signature",
+            "ciphertexts",
+        ],
+        &[],
+    ),
+    (
+        "release",
+        &[
+            "secret",
+            "index",
+            "digest",
+            "reason",
+            "nonce",
+            "epoch",
+            "approvals",
+        ],
+        &["re_release_of"],
+    ),
+    ("displayed", &["secret", "index", "release", "outcome"], &[]),
+    ("refused", &["action", "cause"], &["secret", "reason"]),
+    ("auth_failed", &["action"], &["secret"]),
+    ("expired", &["nonce", "approvals"], &["secret", "ceremony"]),
+    (
+        "cancelled",
+        &["nonce", "approvals"],
+        &["secret", "ceremony"],
+    ),
+    (
+        "rekey",
+        &[
+            "vault",
+            "epoch",
+            "threshold",
+            "officers",
+            "ledger_cert",
+            "ledger_fingerprint",
+            "vault_key_cert",
+            "vault_key_fingerprint",
+            "kdf",
+            "ceremony",
+            "nonce",
+            "approvals",
+            "added",
+            "removed",
+            "pending",
+            "secrets",
+        ],
+        &[],
+    ),
+    ("drill", &["result"], &[]),
+    ("passphrase", &[], &[]),
+    ("locked", &["cause"], &[]),
+    ("backup", &[], &[]),
+    (
+        "restored",
+        &["backup_entries", "replayed", "gap", "evidence", "beyond"],
+        &[],
+    ),
+    ("gap_acknowledged", &["restored", "nonce", "approvals"], &[]),
+    ("clock", &["direction", "clock", "previous"], &[]),
+    (
+        "alerts",
+        &["action", "program", "args", "statement", "signature"],
+        &[],
+    ),
+];
+
+/// The common fields of every entry.
+pub(super) const COMMON: [&str; 6] = ["v", "seq", "time", "kind", "actor", "hook"];
+
+/// Checks that `m` holds exactly the common fields and its kind's.
+pub(super) fn check_fields(m: &Map<String, Value>, seq: u64, kind: &str) -> Result<(), Failure> {
+    let Some((_, required, optional)) = SCHEMA.iter().find(|(k, _, _)| *k == kind) else {
+        return fail(
+            Some(seq),
+            FailureKind::Malformed,
+            format!("unknown entry kind {kind:?}"),
+        );
+    };
+    for f in COMMON.iter().chain(required.iter()) {
+        if !m.contains_key(*f) {
+            return fail(
+                Some(seq),
+                FailureKind::Malformed,
+                format!("a {kind} entry needs the field {f:?}"),
+            );
+        }
+    }
+    exact_fields(m, seq, &format!("a {kind} entry"), |k| {
+        COMMON.contains(&k) || required.contains(&k) || optional.contains(&k)
+    })
+}
+
+fn exact_fields(
+    m: &Map<String, Value>,
+    seq: u64,
+    what: &str,
+    known: impl Fn(&str) -> bool,
+) -> Result<(), Failure> {
+    match m.keys().find(|k| !known(k)) {
+        Some(k) => fail(
+            Some(seq),
+            FailureKind::Malformed,
+            format!("{what} has the unknown field {k:?}"),
+        ),
+        None => Ok(()),
+    }
+}
+
+pub(super) struct Meaning {
+    pub(super) releases: u64,
+    pub(super) officers: usize,
+    pub(super) signatures: u64,
+    /// Every officer ever enrolled: name and armored certificate, as the
+    /// ledger states them (a bundle's `officers/` must match).
+    pub(super) certs: Vec<(String, String)>,
+}
+
+struct SecretInfo {
+    kind: String,
+    min_approvals: u64,
+    /// Each item's ciphertext digest, by index.
+    digests: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct ItemInfo {
+    release_seq: u64,
+    confirmed: bool,
+}
+
+struct Semantics {
+    vault: String,
+    epoch: u64,
+    threshold: u64,
+    vault_key: String,
+    ledger_key: String,
+    /// The vault's Argon2 settings (genesis, carried by every ceremony).
+    kdf: KdfParams,
+    officers: HashMap<String, Verifier>,
+    /// The current officers' certificate fingerprints.
+    fingerprints: HashMap<String, String>,
+    certs: Vec<(String, String)>,
+    secrets: HashMap<String, SecretInfo>,
+    items: HashMap<(String, u64), ItemInfo>,
+    releases: HashMap<u64, (String, u64, String)>,
+    nonces: HashMap<String, u64>,
+    /// `restored` entries without replay, not yet acknowledged.
+    gaps: std::collections::HashSet<u64>,
+    /// The latest `alerts` entry so far: the one every later entry names
+    /// in its `hook` field.
+    hook: Option<u64>,
+    release_count: u64,
+    signatures: u64,
+}
+
+/// The semantic checks, fed one entry at a time, in order, by the
+/// integrity walk (which reads and parses each entry once for both).
+#[derive(Default)]
+pub(super) struct MeaningPass {
+    sem: Option<Semantics>,
+}
+
+impl MeaningPass {
+    /// Checks entry `seq`, the next one.
+    ///
+    /// `prior_root` is the root of the entries before it, given for a
+    /// `restored` entry, whose evidence is checked against it.
+    pub(super) fn entry(
+        &mut self,
+        seq: u64,
+        m: &Map<String, Value>,
+        prior_root: Option<Hash>,
+    ) -> Result<(), Failure> {
+        let kind = str_field(m, seq, "kind")?;
+        check_fields(m, seq, kind)?;
+        let expected = self.sem.as_ref().and_then(|s| s.hook);
+        check_hook(m, seq, expected)?;
+        let Some(s) = self.sem.as_mut() else {
+            // The integrity pass made sure the first entry, and only it,
+            // is the genesis entry.
+            self.sem = Some(genesis(m)?);
+            return Ok(());
+        };
+        let actor = str_field(m, seq, "actor")?;
+        match kind {
+            "deposit" => s.deposit(seq, m)?,
+            "release" => s.release(seq, m)?,
+            "rekey" => s.rekey(seq, m)?,
+            "gap_acknowledged" => s.gap_acknowledged(seq, m)?,
+            "restored" => {
+                let prior = prior_root.expect("the walk gives a restored entry its prior root");
+                if restored(seq, m, &prior)? {
+                    s.gaps.insert(seq);
+                }
+            }
+            "displayed" => s.displayed(seq, m)?,
+            "alerts" => {
+                s.alerts(seq, m)?;
+                s.hook = Some(seq);
+            }
+            "drill" | "passphrase" | "auth_failed" => {
+                s.officer(seq, actor, FailureKind::UnknownOfficer)?;
+            }
+            "clock" => {
+                let d = str_field(m, seq, "direction")?;
+                time_field(m, seq, "previous")?;
+                if !matches!(d, "behind" | "ahead")
+                    || str_field(m, seq, "clock")? != str_field(m, seq, "time")?
+                {
+                    return fail(
+                        Some(seq),
+                        FailureKind::Malformed,
+                        "a clock entry's direction is \"behind\" or \"ahead\", and its clock is its time",
+                    );
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// What the whole ledger means, once every entry was given.
+    pub(super) fn finish(self) -> Result<Meaning, Failure> {
+        let s = self.sem.map_or_else(
+            || fail(None, FailureKind::Malformed, "the ledger is empty"),
+            Ok,
+        )?;
+        Ok(Meaning {
+            releases: s.release_count,
+            officers: s.officers.len(),
+            signatures: s.signatures,
+            certs: s.certs,
+        })
+    }
+}
+
+/// A base64 SHA-256 hash.
+fn hash_field(v: Option<&Value>, seq: u64, what: &str) -> Result<Hash, Failure> {
+    v.and_then(Value::as_str)
+        .and_then(|s| STANDARD.decode(s).ok())
+        .and_then(|b| Hash::try_from(b.as_slice()).ok())
+        .map_or_else(
+            || malformed(seq, format!("{what} is not a base64 SHA-256 hash")),
+            Ok,
+        )
+}
+
+fn malformed<T>(seq: u64, why: impl Into<String>) -> Result<T, Failure> {
+    fail(Some(seq), FailureKind::Malformed, why)
+}
+
+fn statement_bytes(st: &Value) -> Vec<u8> {
+    canonical::to_vec(st).unwrap_or_default()
+}
+
+fn is_digest(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl Semantics {
+    fn officer(&self, seq: u64, name: &str, kind: FailureKind) -> Result<&Verifier, Failure> {
+        self.officers.get(name).map_or_else(
+            || {
+                fail(
+                    Some(seq),
+                    kind,
+                    format!("{name:?} is not an enrolled officer"),
+                )
+            },
+            Ok,
+        )
+    }
+
+    /// The statement of an entry its actor signs alone (a deposit, an
+    /// alerts change): a `statement` object (`no NOUN statement`), a
+    /// signature (missing: `SIG_WHAT has no signature`) by the actor, a
+    /// current officer, over its canonical JSON (else `kind`), exactly
+    /// `fields`, and a ledger `time`. `what` is (NOUN, SIG_WHAT).
+    fn actor_statement<'m>(
+        &mut self,
+        seq: u64,
+        m: &'m Map<String, Value>,
+        what: (&str, &str),
+        kind: FailureKind,
+        fields: &[&str],
+    ) -> Result<&'m Map<String, Value>, Failure> {
+        let (noun, sig_what) = what;
+        let actor = str_field(m, seq, "actor")?;
+        let st = m
+            .get("statement")
+            .and_then(Value::as_object)
+            .map_or_else(|| malformed(seq, format!("no {noun} statement")), Ok)?;
+        let sig = signature_field(m, seq, kind, sig_what)?;
+        let v = self.officer(seq, actor, FailureKind::UnknownOfficer)?;
+        if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
+            .is_err()
+        {
+            return fail(
+                Some(seq),
+                kind,
+                format!("the {noun} statement does not verify with {actor}'s certificate"),
+            );
+        }
+        self.signatures += 1;
+        exact_fields(st, seq, &format!("the {noun} statement"), |k| {
+            fields.contains(&k)
+        })?;
+        time_field(st, seq, "time")?;
+        Ok(st)
+    }
+}

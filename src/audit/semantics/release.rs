@@ -1,0 +1,217 @@
+//! Rule 18: a release, approved by a quorum, of an item a deposit signed.
+
+use super::*;
+
+/// The fields of a signed approval statement.
+const APPROVAL_FIELDS: [&str; 8] = [
+    "type", "vault", "epoch", "secret", "reason", "nonce", "expires", "officer",
+];
+
+impl Semantics {
+    pub(super) fn release(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        self.outside_gap(seq, "release")?;
+        let secret = str_field(m, seq, "secret")?.to_string();
+        let index = u64_field(m, seq, "index")?;
+        let digest = str_field(m, seq, "digest")?;
+        let reason = str_field(m, seq, "reason")?;
+        let nonce = str_field(m, seq, "nonce")?;
+        let time = time_field(m, seq, "time")?;
+        if u64_field(m, seq, "epoch")? != self.epoch {
+            return fail(
+                Some(seq),
+                FailureKind::Malformed,
+                "the release names another epoch",
+            );
+        }
+        let info = self.secrets.get(&secret).map_or_else(
+            || {
+                fail(
+                    Some(seq),
+                    FailureKind::UnknownItem,
+                    format!("secret {secret:?} was never deposited"),
+                )
+            },
+            Ok,
+        )?;
+        if info.digests.get(index as usize).map(String::as_str) != Some(digest) {
+            return fail(
+                Some(seq),
+                FailureKind::UnknownItem,
+                format!(
+                    "{secret} #{} with digest {digest} is not an item any deposit signed",
+                    index.saturating_add(1)
+                ),
+            );
+        }
+        let needed = self.threshold.max(info.min_approvals);
+        if let Some(first) = self.nonces.get(nonce) {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalReplayed,
+                format!("the nonce was already used by the release in entry {first}"),
+            );
+        }
+        let approvals = m.get("approvals").and_then(Value::as_array).map_or_else(
+            || fail(Some(seq), FailureKind::Malformed, "no approvals"),
+            Ok,
+        )?;
+        let mut approvers: Vec<&str> = Vec::new();
+        for a in approvals {
+            let a = a.as_object().map_or_else(
+                || {
+                    fail(
+                        Some(seq),
+                        FailureKind::Malformed,
+                        "approval is not an object",
+                    )
+                },
+                Ok,
+            )?;
+            exact_fields(a, seq, "an approval", |k| {
+                matches!(k, "officer" | "statement" | "signature")
+            })?;
+            let officer = str_field(a, seq, "officer")?;
+            let sig = signature_field(
+                a,
+                seq,
+                FailureKind::BadApprovalSignature,
+                &format!("{officer}'s approval"),
+            )?;
+            let st = a.get("statement").map_or_else(
+                || {
+                    fail(
+                        Some(seq),
+                        FailureKind::Malformed,
+                        "approval without statement",
+                    )
+                },
+                Ok,
+            )?;
+            let v = self.officer(seq, officer, FailureKind::BadApprovalSignature)?;
+            if v.verify(&statement_bytes(st), sig.as_bytes()).is_err() {
+                return fail(
+                    Some(seq),
+                    FailureKind::BadApprovalSignature,
+                    format!(
+                        "the approval by {officer} does not verify with {officer}'s certificate"
+                    ),
+                );
+            }
+            self.signatures += 1;
+            if approvers.contains(&officer) {
+                return fail(
+                    Some(seq),
+                    FailureKind::DuplicateApproval,
+                    format!("{officer} approves twice"),
+                );
+            }
+            let st = st.as_object().map_or_else(
+                || {
+                    fail(
+                        Some(seq),
+                        FailureKind::Malformed,
+                        "statement is not an object",
+                    )
+                },
+                Ok,
+            )?;
+            exact_fields(st, seq, "an approval statement", |k| {
+                APPROVAL_FIELDS.contains(&k)
+            })?;
+            let field = |k: &str| st.get(k).and_then(Value::as_str);
+            let same = field("type") == Some("breakglass-approval/v1")
+                && field("vault") == Some(&self.vault)
+                && st.get("epoch").and_then(Value::as_u64) == Some(self.epoch)
+                && field("officer") == Some(officer)
+                && field("secret") == Some(&secret)
+                && field("reason") == Some(reason);
+            if !same {
+                return fail(
+                    Some(seq),
+                    FailureKind::ApprovalMismatch,
+                    format!("{officer}'s signed statement is for another release"),
+                );
+            }
+            if field("nonce") != Some(nonce) {
+                return fail(
+                    Some(seq),
+                    FailureKind::ApprovalReplayed,
+                    format!("{officer}'s approval carries another request's nonce"),
+                );
+            }
+            let expires = time_field(st, seq, "expires")?;
+            if time > expires {
+                return fail(
+                    Some(seq),
+                    FailureKind::ApprovalExpired,
+                    format!("{officer}'s approval had expired when it was used"),
+                );
+            }
+            approvers.push(officer);
+        }
+        if (approvers.len() as u64) < needed {
+            return fail(
+                Some(seq),
+                FailureKind::NoQuorum,
+                format!(
+                    "{} distinct officers approved, {needed} needed",
+                    approvers.len()
+                ),
+            );
+        }
+        let actor = approvers.join("+");
+        if str_field(m, seq, "actor")? != actor {
+            return fail(
+                Some(seq),
+                FailureKind::Malformed,
+                format!("the actor is not the approvers joined by \"+\" ({actor})"),
+            );
+        }
+        let key = (secret.clone(), index);
+        let again = match m.get("re_release_of") {
+            None => None,
+            Some(v) => Some(v.as_u64().map_or_else(
+                || malformed(seq, "re_release_of is not an entry number"),
+                Ok,
+            )?),
+        };
+        match (self.items.get(&key), again) {
+            (None, None) => {}
+            (Some(prev), Some(r)) if prev.release_seq == r && !prev.confirmed => {}
+            (Some(prev), _) => {
+                return fail(
+                    Some(seq),
+                    FailureKind::DoubleRelease,
+                    format!(
+                        "{secret} #{} was already released by entry {}{}",
+                        index.saturating_add(1),
+                        prev.release_seq,
+                        if prev.confirmed {
+                            " and confirmed seen"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            (None, Some(r)) => {
+                return fail(
+                    Some(seq),
+                    FailureKind::DoubleRelease,
+                    format!("re-release of entry {r}, which did not release this item"),
+                );
+            }
+        }
+        self.items.insert(
+            key,
+            ItemInfo {
+                release_seq: seq,
+                confirmed: false,
+            },
+        );
+        self.nonces.insert(nonce.to_string(), seq);
+        self.releases.insert(seq, (secret, index, actor));
+        self.release_count += 1;
+        Ok(())
+    }
+}
