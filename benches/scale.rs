@@ -181,10 +181,10 @@ impl Work {
                 .expect("approve");
         }
         let t = Instant::now();
-        let released = vault.complete_release(req).expect("complete_release");
+        let mut released = vault.complete_release(req).expect("complete_release");
         let complete = t.elapsed();
         vault
-            .record_display(&released, Displayed::Confirmed)
+            .record_display(&mut released, Displayed::Confirmed)
             .expect("record_display");
         (begin, complete)
     }

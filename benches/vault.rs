@@ -180,9 +180,9 @@ impl ReleaseFixture {
     /// and collects two approvals (two Argon2 derivations), moving to a
     /// fresh vault when this one is used up.
     fn next_request(&mut self) -> ReleaseRequest {
-        if let Some(r) = self.last.take() {
+        if let Some(mut r) = self.last.take() {
             self.vault
-                .record_display(&r, Displayed::Confirmed)
+                .record_display(&mut r, Displayed::Confirmed)
                 .expect("record_display");
         }
         if self.started == self.items {

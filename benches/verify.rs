@@ -318,14 +318,14 @@ fn build(spec: &Spec, dir: &Path) {
         for o in PAIRS[r % PAIRS.len()] {
             vault.approve(&mut req, o, &pass(o)).expect("approve");
         }
-        let released = vault.complete_release(req).expect("complete_release");
+        let mut released = vault.complete_release(req).expect("complete_release");
         let how = if r % TIMEOUT_EVERY == TIMEOUT_EVERY / 2 {
             Displayed::TimedOut
         } else {
             Displayed::Confirmed
         };
         vault
-            .record_display(&released, how)
+            .record_display(&mut released, how)
             .expect("record_display");
         if last_report.elapsed() > Duration::from_secs(10) {
             last_report = Instant::now();

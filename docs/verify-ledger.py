@@ -40,7 +40,7 @@ except Exception:  # not installed, or a broken install: say so, go on
 PROG = "verify-ledger"
 
 # docs/LEDGER.md section 1 and 2.
-ENTRY_VERSION = 3
+ENTRY_VERSION = 4
 MAX_ENTRY_BYTES = 1 << 20
 MAX_SMALL_FILE = 64 * 1024
 MAX_DEPTH = 127
@@ -86,6 +86,8 @@ DESCRIBE = {
     "HookMismatch": "wrong alert hook in force",
     "BadRestore": "restore record disagrees with the ledger",
     "UnacknowledgedGap": "release or ceremony inside an unacknowledged restore gap",
+    "BadReceipt": "bad receipt signature",
+    "WrongItem": "release of another item than the next",
 }
 
 # Each kind's own fields besides the common ones: required, optional.
@@ -119,10 +121,10 @@ SCHEMA = {
         (),
     ),
     "release": (
-        ("secret", "index", "digest", "reason", "nonce", "epoch", "approvals"),
+        ("secret", "index", "digest", "reason", "nonce", "epoch", "approvals", "receipts"),
         ("re_release_of",),
     ),
-    "displayed": (("secret", "index", "release", "outcome"), ()),
+    "displayed": (("secret", "index", "release", "outcome", "signer", "signature"), ()),
     "refused": (("action", "cause"), ("secret", "reason")),
     "auth_failed": (("action",), ("secret",)),
     "expired": (("nonce", "approvals"), ("secret", "ceremony")),
@@ -1164,6 +1166,7 @@ class Meaning:
         self.items = {}  # (secret, index) -> [release seq, confirmed]
         self.releases = {}  # seq -> (secret, index, actor)
         self.nonces = {}  # nonce -> release seq
+        self.displays = {}  # release seq -> the displayed entry recording it
         self.gaps = set()  # `restored` entries without replay, not yet acknowledged
         self.hook = None  # the latest `alerts` entry so far
         self.release_count = 0
@@ -1488,10 +1491,81 @@ class Meaning:
                 "%s #%d was already released by entry %d%s"
                 % (secret, plus_one(index), prev[0], " and confirmed seen" if prev[1] else ""),
             )
+        # I10: the item the ledger's history gives next: one released but
+        # never confirmed seen, else the first never released.
+        nxt = self.next_item(secret)
+        if nxt != index:
+            fail(
+                seq,
+                "WrongItem",
+                "it takes %s #%d, but the next item the ledger allows is %s"
+                % (secret, plus_one(index), "none" if nxt is None else "#%d" % plus_one(nxt)),
+            )
+        self.receipts(
+            seq,
+            m,
+            {
+                "type": "breakglass-receipt/v1",
+                "vault": self.vault,
+                "epoch": self.epoch,
+                "secret": secret,
+                "index": index,
+                "digest": digest,
+                "nonce": nonce,
+                "approvers": approvers,
+                "re_release_of": again,
+                "time": str_field(m, seq, "time"),
+            },
+        )
         self.items[(secret, index)] = [seq, False]
         self.nonces[nonce] = seq
         self.releases[seq] = (secret, index, actor)
         self.release_count += 1
+
+    def next_item(self, secret):
+        n = len(self.secrets[secret]["digests"]) if secret in self.secrets else 0
+        for i in range(n):
+            item = self.items.get((secret, i))
+            if item is not None and not item[1]:
+                return i
+        for i in range(n):
+            if (secret, i) not in self.items:
+                return i
+        return None
+
+    def receipts(self, seq, m, statement):
+        """Rule 18a: every approver, in approval order, signed the
+        release's receipt."""
+        receipts = m.get("receipts")
+        if not isinstance(receipts, list):
+            fail(seq, "Malformed", "no receipts")
+        approvers = statement["approvers"]
+        if len(receipts) != len(approvers):
+            fail(
+                seq,
+                "BadReceipt",
+                "%d receipts for %d approvers: every approver signs the receipt" % (len(receipts), len(approvers)),
+            )
+        data = canonical(statement)
+        for r, approver in zip(receipts, approvers):
+            if not isinstance(r, dict):
+                fail(seq, "Malformed", "a receipt is not an object")
+            exact_fields(r, seq, "a receipt", ("officer", "signature"))
+            officer = str_field(r, seq, "officer")
+            if officer != approver:
+                fail(seq, "BadReceipt", "a receipt is %s's where %s's belongs (approval order)" % (officer, approver))
+            sig = r.get("signature")
+            if not isinstance(sig, str):
+                fail(seq, "BadReceipt", "%s's receipt has no signature" % officer)
+            signer = self.officer(seq, officer, "BadReceipt")
+            try:
+                self.v.check_signature(signer, data, sig)
+            except Bad:
+                fail(
+                    seq,
+                    "BadReceipt",
+                    "%s's receipt does not verify: the release is not the one its approvers signed" % officer,
+                )
 
     def rekey(self, seq, m):
         """A ceremony opens the next epoch: approved by a quorum of the
@@ -1800,6 +1874,36 @@ class Meaning:
             fail(seq, "Malformed", "entry %d is not the release of %s #%d by its actor" % (r, secret, plus_one(index)))
         if outcome not in ("confirmed", "stdout", "timeout", "dismissed"):
             fail(seq, "Malformed", "unknown display outcome %s" % q(outcome))
+        signer = str_field(m, seq, "signer")
+        if r in self.displays:
+            fail(seq, "Malformed", "the display of entry %d was already recorded by entry %d" % (r, self.displays[r]))
+        # The outcome is an approver's word (rule 20).
+        if signer not in actor.split("+"):
+            fail(seq, "BadReceipt", "the display is signed by %s, who did not approve entry %d" % (signer, r))
+        statement = {
+            "type": "breakglass-display/v1",
+            "vault": self.vault,
+            "epoch": self.epoch,
+            "release": r,
+            "secret": secret,
+            "index": index,
+            "outcome": outcome,
+            "officer": signer,
+            "time": str_field(m, seq, "time"),
+        }
+        sig = m.get("signature")
+        if not isinstance(sig, str):
+            fail(seq, "BadReceipt", "the display has no signature")
+        cert = self.officer(seq, signer, "BadReceipt")
+        try:
+            self.v.check_signature(cert, canonical(statement), sig)
+        except Bad:
+            fail(
+                seq,
+                "BadReceipt",
+                "%s's display statement does not verify: the outcome is not the one signed" % signer,
+            )
+        self.displays[r] = seq
         if outcome in ("confirmed", "stdout"):
             item = self.items.get((secret, index))
             if item is not None and item[0] == r:

@@ -79,8 +79,8 @@ fn release(v: &mut Vault, officers: [&str; 2]) {
     for o in officers {
         v.approve(&mut req, o, &pass(o)).unwrap();
     }
-    let r = v.complete_release(req).unwrap();
-    v.record_display(&r, Displayed::Confirmed).unwrap();
+    let mut r = v.complete_release(req).unwrap();
+    v.record_display(&mut r, Displayed::Confirmed).unwrap();
 }
 
 /// A vault with a deposit and two releases (alice+bob, then bob+carol, with

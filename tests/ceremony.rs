@@ -52,8 +52,8 @@ fn release(v: &mut Vault, officers: &[&str]) -> Result<String, Error> {
     for o in officers {
         v.approve(&mut req, o, &pass(o))?;
     }
-    let r = v.complete_release(req)?;
-    v.record_display(&r, Displayed::Confirmed)?;
+    let mut r = v.complete_release(req)?;
+    v.record_display(&mut r, Displayed::Confirmed)?;
     Ok(r.value.expose_secret().to_string())
 }
 

@@ -57,8 +57,8 @@ fn release(v: &mut Vault) -> Result<String, Error> {
     let mut req = v.begin_release("gh", "clock drill")?;
     v.approve(&mut req, "alice", &pass("alice"))?;
     v.approve(&mut req, "bob", &pass("bob"))?;
-    let r = v.complete_release(req)?;
-    v.record_display(&r, Displayed::Confirmed)?;
+    let mut r = v.complete_release(req)?;
+    v.record_display(&mut r, Displayed::Confirmed)?;
     Ok(r.value.expose_secret().to_string())
 }
 

@@ -48,8 +48,8 @@ fn bundle(dir: &Path) -> PathBuf {
     for (n, p) in officers {
         v.approve(&mut req, n, &Passphrase::new(p.into())).unwrap();
     }
-    let r = v.complete_release(req).unwrap();
-    v.record_display(&r, Displayed::Stdout).unwrap();
+    let mut r = v.complete_release(req).unwrap();
+    v.record_display(&mut r, Displayed::Stdout).unwrap();
     let out = dir.join("bundle");
     audit::export(v.store(), &v.ledger_cert(), &out).unwrap();
     out

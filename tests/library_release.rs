@@ -93,9 +93,9 @@ fn two_officers_release_codes_in_deposit_order_then_nothing_left() {
     let mut v = new_vault(dir.path(), ManualClock::new(1_800_000_000));
     deposit(&mut v, "gh", &["c1", "c2", "c3"]);
     for want in ["c1", "c2", "c3"] {
-        let r = release(&mut v, "gh", &["alice", "carol"]).unwrap();
+        let mut r = release(&mut v, "gh", &["alice", "carol"]).unwrap();
         assert_eq!(r.value.expose_secret(), want);
-        v.record_display(&r, Displayed::Confirmed).unwrap();
+        v.record_display(&mut r, Displayed::Confirmed).unwrap();
     }
     assert!(matches!(
         release(&mut v, "gh", &["alice", "bob"]),
@@ -207,10 +207,10 @@ fn an_unconfirmed_release_is_re_released_and_logged_as_such() {
     // The process "died" before the display was confirmed.
     drop(first);
     assert_eq!(remaining(&v, "gh"), (1, 1));
-    let again = release(&mut v, "gh", &["bob", "carol"]).unwrap();
+    let mut again = release(&mut v, "gh", &["bob", "carol"]).unwrap();
     assert_eq!(again.value.expose_secret(), "c1");
     assert_eq!(again.re_release_of, Some(2));
-    v.record_display(&again, Displayed::Confirmed).unwrap();
+    v.record_display(&mut again, Displayed::Confirmed).unwrap();
     let next = release(&mut v, "gh", &["alice", "carol"]).unwrap();
     assert_eq!(next.value.expose_secret(), "c2");
     assert_eq!(next.re_release_of, None);
@@ -295,8 +295,8 @@ fn a_clock_set_back_does_not_produce_a_release_that_fails_verification() {
     let clock = ManualClock::new(1_800_000_000);
     let mut v = new_vault(dir.path(), clock.clone());
     deposit(&mut v, "gh", &["c1", "c2"]);
-    let r = release(&mut v, "gh", &["alice", "bob"]).unwrap();
-    v.record_display(&r, Displayed::Confirmed).unwrap();
+    let mut r = release(&mut v, "gh", &["alice", "bob"]).unwrap();
+    v.record_display(&mut r, Displayed::Confirmed).unwrap();
     // An hour back: the vault's time stands still at the last entry.
     clock.advance(-3600);
     let r = release(&mut v, "gh", &["bob", "carol"]).unwrap();
@@ -306,4 +306,19 @@ fn a_clock_set_back_does_not_produce_a_release_that_fails_verification() {
         &breakglass::audit::Options::default(),
     );
     assert!(report.is_ok(), "{:?}", report.err());
+}
+
+/// A display is recorded once: the approver's key that signs it is
+/// taken by the first record, so a second one is refused and logs nothing.
+#[test]
+fn a_display_is_recorded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path(), ManualClock::new(1_800_000_000));
+    deposit(&mut v, "gh", &["c1", "c2"]);
+    let mut r = release(&mut v, "gh", &["alice", "bob"]).unwrap();
+    v.record_display(&mut r, Displayed::TimedOut).unwrap();
+    let size = v.status().unwrap().ledger_size;
+    let e = v.record_display(&mut r, Displayed::Confirmed).unwrap_err();
+    assert!(e.to_string().contains("already recorded"), "{e}");
+    assert_eq!(v.status().unwrap().ledger_size, size);
 }

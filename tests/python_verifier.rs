@@ -237,8 +237,8 @@ fn release(v: &mut Vault, officers: [&str; 2]) {
     for o in officers {
         v.approve(&mut req, o, &pass(o)).unwrap();
     }
-    let r = v.complete_release(req).unwrap();
-    v.record_display(&r, Displayed::Confirmed).unwrap();
+    let mut r = v.complete_release(req).unwrap();
+    v.record_display(&mut r, Displayed::Confirmed).unwrap();
 }
 
 /// A vault with a deposit and two releases (alice+bob, then bob+carol),
@@ -533,7 +533,7 @@ fn the_untouched_bundle_verifies_and_pins() {
     let upper = format!(" {} ", f.fingerprint.to_uppercase());
     assert_both_pass(&f.bundle, &["--pin", &upper]);
     if crypto_ok() {
-        assert!(out.contains("6 OpenPGP signatures verified"), "{out}");
+        assert!(out.contains("12 OpenPGP signatures verified"), "{out}");
     }
 }
 
@@ -1248,7 +1248,7 @@ fn deep_nesting_is_refused_in_one_line() {
     // JSON; here it is a field of a kind that has none.
     let mut l = lines(&f.bundle);
     let nested = format!(
-        r#"{{"action":"x","actor":"","cause":{}{},"hook":null,"kind":"refused","seq":{n},"time":"{}","v":3}}"#,
+        r#"{{"action":"x","actor":"","cause":{}{},"hook":null,"kind":"refused","seq":{n},"time":"{}","v":4}}"#,
         "[".repeat(126),
         "]".repeat(126),
         entry(&l, n - 1)["time"].as_str().unwrap()
@@ -1313,7 +1313,7 @@ fn canonical_strings_numbers_and_keys() {
         let mut l = base.clone();
         l.push(
             format!(
-                r#"{{"action":"release","actor":"","cause":{cause},"hook":null,"kind":"refused","seq":{n},"time":"{time}","v":3}}"#
+                r#"{{"action":"release","actor":"","cause":{cause},"hook":null,"kind":"refused","seq":{n},"time":"{time}","v":4}}"#
             )
             .into_bytes(),
         );
@@ -1330,7 +1330,7 @@ fn canonical_strings_numbers_and_keys() {
         let mut line = br#"{"action":"release","actor":"","cause":"#.to_vec();
         line.extend_from_slice(bytes);
         line.extend_from_slice(
-            format!(r#","hook":null,"kind":"refused","seq":{n},"time":"{time}","v":3}}"#)
+            format!(r#","hook":null,"kind":"refused","seq":{n},"time":"{time}","v":4}}"#)
                 .as_bytes(),
         );
         l.push(line);
@@ -1565,7 +1565,7 @@ fn clock_entries_may_go_back_only_as_recorded() {
     let earlier = "2020-01-01T00:00:00Z";
     let clock = |direction: &str, clock: &str, previous: &str, time: &str| {
         format!(
-            r#"{{"actor":"","clock":"{clock}","direction":"{direction}","hook":null,"kind":"clock","previous":"{previous}","seq":{n},"time":"{time}","v":3}}"#
+            r#"{{"actor":"","clock":"{clock}","direction":"{direction}","hook":null,"kind":"clock","previous":"{previous}","seq":{n},"time":"{time}","v":4}}"#
         )
         .into_bytes()
     };
@@ -1575,7 +1575,7 @@ fn clock_entries_may_go_back_only_as_recorded() {
     let mut l = lines(&f.bundle);
     l.push(
         format!(
-            r#"{{"action":"release","actor":"","cause":"c","hook":null,"kind":"refused","seq":{},"time":"{earlier}","v":3}}"#,
+            r#"{{"action":"release","actor":"","cause":"c","hook":null,"kind":"refused","seq":{},"time":"{earlier}","v":4}}"#,
             n + 1
         )
         .into_bytes(),
@@ -1619,8 +1619,8 @@ fn a_re_release_of_an_unconfirmed_release_is_allowed_once() {
     for o in ["alice", "bob"] {
         v.approve(&mut req, o, &pass(o)).unwrap();
     }
-    let r = v.complete_release(req).unwrap();
-    v.record_display(&r, Displayed::TimedOut).unwrap();
+    let mut r = v.complete_release(req).unwrap();
+    v.record_display(&mut r, Displayed::TimedOut).unwrap();
     // Not confirmed: the next release takes the same item again.
     release(&mut v, ["bob", "carol"]);
     let bundle = dir.path().join("bundle");
@@ -2878,4 +2878,211 @@ print(len(d["consistency"]))
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().parse::<u32>().unwrap() >= 5, "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// What the ledger key alone cannot forge: a release's item and approver
+// set (its receipts), and how its display ended (an approver's signature).
+
+/// A vault where alice, bob and carol all approve one release (threshold
+/// 2), its display confirmed; exported, with the ledger key taken from the
+/// vault directory.
+fn three_approver_fixture() -> Fixture {
+    let f = fixture();
+    let mut v = Vault::open(&f.vault).unwrap();
+    let mut req = v.begin_release("gh", REASON).unwrap();
+    for o in ["alice", "bob", "carol"] {
+        v.approve(&mut req, o, &pass(o)).unwrap();
+    }
+    let mut r = v.complete_release(req).unwrap();
+    v.record_display(&mut r, Displayed::Confirmed).unwrap();
+    let _ = std::fs::remove_dir_all(&f.bundle);
+    audit::export(v.store(), &v.ledger_cert(), &f.bundle).unwrap();
+    f
+}
+
+#[test]
+fn a_release_moved_to_another_item_fails_both() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let i = index_of(&base, "release", 1);
+    assert_eq!(entry(&base, i)["index"], 1);
+    // The deposit's third code, with its signed digest: a code nobody
+    // released, so the double-release rule does not see it.
+    let mut l = base.clone();
+    let mut m = entry(&l, i);
+    let deposit = entry(&l, index_of(&l, "deposit", 0));
+    let third = deposit["statement"]["items"][2].clone();
+    m.insert("index".into(), 2.into());
+    m.insert("digest".into(), third);
+    set_entry(&mut l, i, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry {i}: release of another item than the next: it takes gh #3, but the next item the ledger allows is #2"
+        ),
+    );
+}
+
+#[test]
+fn an_approver_dropped_from_a_release_fails_both() {
+    if !python_ok() {
+        return;
+    }
+    let f = three_approver_fixture();
+    let base = lines(&f.bundle);
+    let i = index_of(&base, "release", 2);
+    let m = entry(&base, i);
+    assert_eq!(m["actor"], "alice+bob+carol");
+    // carol's approval dropped, the actor made to match: two approvals
+    // still reach the threshold, and every one of them verifies.
+    let drop_carol = |m: &mut Map<String, Value>| {
+        let mut a = approvals(m);
+        a.pop();
+        m.insert("approvals".into(), Value::Array(a));
+        m.insert("actor".into(), "alice+bob".into());
+    };
+    let mut l = base.clone();
+    let mut e = m.clone();
+    drop_carol(&mut e);
+    set_entry(&mut l, i, e);
+    // The display names the release's actor: rewritten to match too.
+    let d = index_of(&l, "displayed", 2);
+    let mut shown = entry(&l, d);
+    shown.insert("actor".into(), "alice+bob".into());
+    set_entry(&mut l, d, shown);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: bad receipt signature: 3 receipts for 2 approvers"),
+    );
+    // Her receipt dropped as well: the others signed a set of three.
+    let mut e = entry(&l, i);
+    let mut r = e["receipts"].as_array().unwrap().clone();
+    r.pop();
+    e.insert("receipts".into(), Value::Array(r));
+    set_entry(&mut l, i, e);
+    f.resign(&l);
+    if crypto_ok() {
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!(
+                "entry {i}: bad receipt signature: alice's receipt does not verify: the release is not the one its approvers signed"
+            ),
+        );
+    }
+    // Receipts out of order, or one short of its signature.
+    let mut l = base.clone();
+    let mut e = m.clone();
+    let mut r = e["receipts"].as_array().unwrap().clone();
+    r.swap(0, 1);
+    e.insert("receipts".into(), Value::Array(r));
+    set_entry(&mut l, i, e);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry {i}: bad receipt signature: a receipt is bob's where alice's belongs (approval order)"
+        ),
+    );
+    let mut l = base.clone();
+    let mut e = m.clone();
+    e["receipts"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("signature");
+    set_entry(&mut l, i, e);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: bad receipt signature: bob's receipt has no signature"),
+    );
+    let mut l = base.clone();
+    let mut e = m.clone();
+    e["receipts"][1]["note"] = 1.into();
+    set_entry(&mut l, i, e);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {i}: malformed entry: a receipt has the unknown field \"note\""),
+    );
+}
+
+#[test]
+fn a_display_outcome_rewritten_fails_both() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let d = index_of(&base, "displayed", 0);
+    let m = entry(&base, d);
+    assert_eq!(m["outcome"], "confirmed");
+    assert_eq!(m["signer"], "alice");
+    let edit = |change: &dyn Fn(&mut Map<String, Value>)| {
+        let mut l = base.clone();
+        let mut e = m.clone();
+        change(&mut e);
+        set_entry(&mut l, d, e);
+        f.resign(&l);
+    };
+    // The code was seen; the ledger would now say it may be released again.
+    edit(&|e| {
+        e.insert("outcome".into(), "timeout".into());
+    });
+    if crypto_ok() {
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!(
+                "entry {d}: bad receipt signature: alice's display statement does not verify: the outcome is not the one signed"
+            ),
+        );
+    }
+    // Signed by someone who did not approve, or by nobody.
+    edit(&|e| {
+        e.insert("signer".into(), "carol".into());
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry {d}: bad receipt signature: the display is signed by carol, who did not approve entry {}",
+            m["release"]
+        ),
+    );
+    edit(&|e| {
+        e.insert("signature".into(), Value::Null);
+    });
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {d}: bad receipt signature: the display has no signature"),
+    );
+    // A second display of the same release.
+    let mut l = base.clone();
+    let n = l.len();
+    let mut again = m.clone();
+    again.insert("seq".into(), Value::from(n));
+    again.insert("time".into(), entry(&base, n - 1)["time"].clone());
+    l.push(canonical::to_vec(&Value::Object(again)).unwrap());
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry {n}: malformed entry: the display of entry {} was already recorded by entry {d}",
+            m["release"]
+        ),
+    );
 }

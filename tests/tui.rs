@@ -916,6 +916,7 @@ fn the_reveal_screen_maps_ctrl_c_to_an_interrupt() {
         re_release_of: None,
         officers: vec!["alice".into(), "bob".into()],
         value: SecretValue::new("K7QX-P2MW".into()),
+        signer: None,
     };
     let screen = RevealScreen::new(&r, 60);
     let k = |code, m| screen.on_key(KeyEvent::new(code, m));
@@ -1211,8 +1212,8 @@ fn a_vault_locked_by_a_disk_writer_says_why_on_the_home_screen() {
         let mut req = v.begin_release("github/admin", "drill").unwrap();
         v.approve(&mut req, "alice", &pass("alice")).unwrap();
         v.approve(&mut req, "bob", &pass("bob")).unwrap();
-        let r = v.complete_release(req).unwrap();
-        v.record_display(&r, breakglass::vault::Displayed::Confirmed)
+        let mut r = v.complete_release(req).unwrap();
+        v.record_display(&mut r, breakglass::vault::Displayed::Confirmed)
             .unwrap();
         let key = b"github/admin\0\0\0\0\0";
         use breakglass::records::Record;

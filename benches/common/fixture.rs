@@ -206,9 +206,9 @@ pub fn release(vault: &mut Vault, secret: &str, pair: [&str; 2]) {
     for o in pair {
         vault.approve(&mut req, o, &pass(o)).expect("approve");
     }
-    let released = vault.complete_release(req).expect("complete_release");
+    let mut released = vault.complete_release(req).expect("complete_release");
     vault
-        .record_display(&released, Displayed::Confirmed)
+        .record_display(&mut released, Displayed::Confirmed)
         .expect("record_display");
 }
 

@@ -128,6 +128,12 @@ pub enum FailureKind {
     /// A release or ceremony follows a restore whose gap no quorum has
     /// acknowledged.
     UnacknowledgedGap,
+    /// A release's receipt, or a display's signature, does not check out:
+    /// the entry is not what its approvers signed.
+    BadReceipt,
+    /// A release takes another item than the one the ledger's history
+    /// gives next.
+    WrongItem,
 }
 
 impl FailureKind {
@@ -170,6 +176,8 @@ impl FailureKind {
             HookMismatch => "wrong alert hook in force",
             BadRestore => "restore record disagrees with the ledger",
             UnacknowledgedGap => "release or ceremony inside an unacknowledged restore gap",
+            BadReceipt => "bad receipt signature",
+            WrongItem => "release of another item than the next",
         }
     }
 }

@@ -600,7 +600,7 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
             return Err(e);
         }
     }
-    let released = vault.complete_release(req)?;
+    let mut released = vault.complete_release(req)?;
     // Flushed: the release's alert may go out, but never delays the item.
     vault.deliver_in_background();
     if input.is_batch() {
@@ -608,7 +608,7 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         // Delivered only once stdout took it; otherwise it stays
         // re-releasable (I10).
         written.context("cannot write the item to stdout; it stays re-releasable")?;
-        vault.record_display(&released, Displayed::Stdout)?;
+        vault.record_display(&mut released, Displayed::Stdout)?;
     } else {
         let end = breakglass::tui::reveal(&released, REVEAL_TIMEOUT).with_context(|| {
             format!(
@@ -617,7 +617,7 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
             )
         })?;
         let how = end.how;
-        vault.record_display(&released, how)?;
+        vault.record_display(&mut released, how)?;
         if end.interrupted {
             // Ctrl-C: the officers may not have read it. Say what happened
             // to the item, and fail, so no script takes this for success.

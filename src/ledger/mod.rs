@@ -15,6 +15,7 @@
 pub mod canonical;
 pub mod merkle;
 pub mod note;
+pub mod statements;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -28,7 +29,7 @@ use crate::store::{Store, Table, Tx};
 use merkle::{Hash, NodeStore};
 
 /// Entry format version.
-pub const ENTRY_VERSION: u64 = 3;
+pub const ENTRY_VERSION: u64 = 4;
 
 const META_SIZE: &[u8] = b"ledger_size";
 const META_TIME: &[u8] = b"ledger_time";
@@ -662,7 +663,7 @@ mod tests {
         let b = d.encode(4, 1_795_833_151, Some(2)).unwrap();
         assert_eq!(
             String::from_utf8(b).unwrap(),
-            r#"{"actor":"alice","count":3,"hook":2,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":3}"#
+            r#"{"actor":"alice","count":3,"hook":2,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":4}"#
         );
         assert_eq!(hook_after(&d.encode(4, 0, None).unwrap()).unwrap(), None);
         assert_eq!(

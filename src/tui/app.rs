@@ -800,9 +800,9 @@ impl App {
             }
             Action::Display(how) => {
                 if let Screen::Reveal(r) = std::mem::replace(&mut self.screen, Screen::Home) {
-                    let RevealState { released, .. } = *r;
+                    let RevealState { mut released, .. } = *r;
                     let what = format!("{} #{}", released.secret, released.index + 1);
-                    match self.vault.record_display(&released, how) {
+                    match self.vault.record_display(&mut released, how) {
                         Ok(_) => self.say(
                             false,
                             match how {

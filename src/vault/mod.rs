@@ -278,6 +278,24 @@ pub struct Released {
     pub officers: Vec<String>,
     /// The item.
     pub value: SecretValue,
+    /// The key that signs how the display ended: the first approver's,
+    /// held until [`Vault::record_display`] takes it (then zeroized).
+    /// `None` when nobody can sign: the display cannot be recorded, and
+    /// the item stays released, unconfirmed (I10).
+    pub signer: Option<DisplaySigner>,
+}
+
+/// An approver's signing key, kept from a release's completion until its
+/// display is recorded. Its `Debug` names only the officer.
+pub struct DisplaySigner {
+    officer: String,
+    key: SecretKey,
+}
+
+impl std::fmt::Debug for DisplaySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DisplaySigner({}, [REDACTED])", self.officer)
+    }
 }
 
 /// An open vault. Holds sled's lock: one per process and vault.

@@ -1,6 +1,7 @@
 //! The quorum release (I1, I2, I8, I9, I10) and its display record.
 
 use super::*;
+use crate::ledger::statements::{DisplayFacts, ReceiptFacts, display_statement, receipt_statement};
 
 /// One officer's signed approval inside a release request.
 struct Approval {
@@ -8,6 +9,10 @@ struct Approval {
     statement: Value,
     signature: String,
     share: SecretBytes,
+    /// The officer's signing key, held until the release completes: the
+    /// approvers sign its receipt, and the first of them how its display
+    /// ended. Zeroized on drop.
+    key: SecretKey,
 }
 
 /// A release being approved: the statement officers sign, and the approvals
@@ -237,6 +242,7 @@ impl Vault {
             statement,
             signature,
             share: SecretBytes::new(session.share.expose_secret().to_vec()),
+            key: session.key,
         });
         Ok(())
     }
@@ -347,6 +353,28 @@ impl Vault {
                 "signature": a.signature,
             }));
         }
+        // The receipt: every approver signs what the release takes, and
+        // who approved it as a set, so the ledger key alone cannot move it
+        // to another item or drop an approver.
+        let receipt = receipt_statement(&ReceiptFacts {
+            vault: &self.config.vault_id,
+            epoch: self.config.epoch.into(),
+            secret: &secret,
+            index: target.index.into(),
+            digest: &fact.digest,
+            nonce: &req.nonce,
+            approvers: &names_ref,
+            re_release_of,
+            time: &rfc3339(now),
+        });
+        let receipt_bytes = canonical::to_vec(&receipt)?;
+        let mut receipts = Vec::new();
+        for a in &req.approvals {
+            receipts.push(json!({
+                "officer": a.officer,
+                "signature": a.key.sign_detached(&receipt_bytes, now)?,
+            }));
+        }
         let mut draft = Draft::new("release", officers.join("+"))
             .field("secret", secret.clone())
             .field("index", target.index)
@@ -354,12 +382,17 @@ impl Vault {
             .field("reason", req.reason.clone())
             .field("nonce", req.nonce.clone())
             .field("epoch", self.config.epoch)
-            .field("approvals", Value::Array(approvals));
+            .field("approvals", Value::Array(approvals))
+            .field("receipts", Value::Array(receipts));
         if let Some(prev) = re_release_of {
             draft = draft.field("re_release_of", prev);
         }
-        // Shares are no longer needed: zeroize before the write.
-        req.approvals.clear();
+        // Shares are no longer needed: zeroize before the write. The first
+        // approver's key stays, to sign how the display ends.
+        let signer = req.approvals.drain(..).next().map(|a| DisplaySigner {
+            officer: a.officer,
+            key: a.key,
+        });
 
         // `now` was fixed at the start; see above.
 
@@ -400,6 +433,7 @@ impl Vault {
             re_release_of,
             officers,
             value,
+            signer,
         })
     }
 
@@ -437,14 +471,41 @@ impl Vault {
     /// Records how a released item's display ended: confirmed by an officer
     /// or written to stdout (the item will not be released again), or timed
     /// out or dismissed unconfirmed (it stays re-releasable, I10).
-    pub fn record_display(&mut self, released: &Released, how: Displayed) -> Result<u64> {
+    ///
+    /// The first approver's key, held in `released` since the release,
+    /// signs the outcome; it is taken and zeroized here, so a display is
+    /// recorded once. Without it nothing is recorded and the item stays
+    /// released, unconfirmed.
+    pub fn record_display(&mut self, released: &mut Released, how: Displayed) -> Result<u64> {
+        let Some(signer) = released.signer.take() else {
+            return Err(Error::Refused(format!(
+                "the display of ledger entry {} is already recorded, or no approver's key is left to sign it",
+                released.seq
+            )));
+        };
         let key = item_key(&released.secret, released.index);
+        let now = self.now();
+        let statement = display_statement(&DisplayFacts {
+            vault: &self.config.vault_id,
+            epoch: self.config.epoch.into(),
+            release: released.seq,
+            secret: &released.secret,
+            index: released.index.into(),
+            outcome: how.as_str(),
+            officer: &signer.officer,
+            time: &rfc3339(now),
+        });
+        let signature = signer
+            .key
+            .sign_detached(&canonical::to_vec(&statement)?, now)?;
+        drop(signer);
         let draft = Draft::new("displayed", released.officers.join("+"))
             .field("secret", released.secret.clone())
             .field("index", released.index)
             .field("release", released.seq)
-            .field("outcome", how.as_str());
-        let now = self.now();
+            .field("outcome", how.as_str())
+            .field("signer", statement["officer"].clone())
+            .field("signature", signature);
         let confirm = matches!(how, Displayed::Confirmed | Displayed::Stdout);
         let a = self.transact(|tx| {
             if confirm {

@@ -105,6 +105,7 @@ pub(super) fn genesis(m: &Map<String, Value>) -> Result<Semantics, Failure> {
         secrets: HashMap::new(),
         items: HashMap::new(),
         releases: HashMap::new(),
+        displays: HashMap::new(),
         nonces: HashMap::new(),
         gaps: Default::default(),
         hook: None,

@@ -68,10 +68,22 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
             "nonce",
             "epoch",
             "approvals",
+            "receipts",
         ],
         &["re_release_of"],
     ),
-    ("displayed", &["secret", "index", "release", "outcome"], &[]),
+    (
+        "displayed",
+        &[
+            "secret",
+            "index",
+            "release",
+            "outcome",
+            "signer",
+            "signature",
+        ],
+        &[],
+    ),
     ("refused", &["action", "cause"], &["secret", "reason"]),
     ("auth_failed", &["action"], &["secret"]),
     ("expired", &["nonce", "approvals"], &["secret", "ceremony"]),
@@ -199,6 +211,8 @@ struct Semantics {
     secrets: HashMap<String, SecretInfo>,
     items: HashMap<(String, u64), ItemInfo>,
     releases: HashMap<u64, (String, u64, String)>,
+    /// Each release whose display is recorded, and the entry recording it.
+    displays: HashMap<u64, u64>,
     nonces: HashMap<String, u64>,
     /// `restored` entries without replay, not yet acknowledged.
     gaps: std::collections::HashSet<u64>,

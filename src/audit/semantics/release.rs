@@ -1,6 +1,7 @@
 //! Rule 18: a release, approved by a quorum, of an item a deposit signed.
 
 use super::*;
+use crate::ledger::statements::{ReceiptFacts, receipt_statement};
 
 /// The fields of a signed approval statement.
 const APPROVAL_FIELDS: [&str; 8] = [
@@ -167,7 +168,6 @@ impl Semantics {
                 format!("the actor is not the approvers joined by \"+\" ({actor})"),
             );
         }
-        let key = (secret.clone(), index);
         let again = match m.get("re_release_of") {
             None => None,
             Some(v) => Some(v.as_u64().map_or_else(
@@ -175,6 +175,7 @@ impl Semantics {
                 Ok,
             )?),
         };
+        let key = (secret.clone(), index);
         match (self.items.get(&key), again) {
             (None, None) => {}
             (Some(prev), Some(r)) if prev.release_seq == r && !prev.confirmed => {}
@@ -202,6 +203,37 @@ impl Semantics {
                 );
             }
         }
+        // I10: the item a release takes is the one the ledger's history
+        // gives next: one released but never confirmed seen, else the first
+        // never released.
+        let next = self.next_item(&secret);
+        if next != Some(index) {
+            return fail(
+                Some(seq),
+                FailureKind::WrongItem,
+                format!(
+                    "it takes {secret} #{}, but the next item the ledger allows is {}",
+                    index.saturating_add(1),
+                    next.map_or("none".into(), |n| format!("#{}", n.saturating_add(1)))
+                ),
+            );
+        }
+        let vault = self.vault.clone();
+        self.receipts(
+            seq,
+            m,
+            &ReceiptFacts {
+                vault: &vault,
+                epoch: self.epoch,
+                secret: &secret,
+                index,
+                digest,
+                nonce,
+                approvers: &approvers,
+                re_release_of: again,
+                time: str_field(m, seq, "time")?,
+            },
+        )?;
         self.items.insert(
             key,
             ItemInfo {
@@ -212,6 +244,65 @@ impl Semantics {
         self.nonces.insert(nonce.to_string(), seq);
         self.releases.insert(seq, (secret, index, actor));
         self.release_count += 1;
+        Ok(())
+    }
+
+    /// The item a release of `secret` takes next, by the ledger's history.
+    fn next_item(&self, secret: &str) -> Option<u64> {
+        let n = self
+            .secrets
+            .get(secret)
+            .map_or(0, |s| s.digests.len() as u64);
+        let state = |i: u64| self.items.get(&(secret.to_string(), i));
+        (0..n)
+            .find(|&i| state(i).is_some_and(|s| !s.confirmed))
+            .or_else(|| (0..n).find(|&i| state(i).is_none()))
+    }
+
+    /// Rule 18a: every approver, in approval order, signed the release's
+    /// receipt: this secret, item, digest, nonce, approver set and time.
+    fn receipts(
+        &mut self,
+        seq: u64,
+        m: &Map<String, Value>,
+        facts: &ReceiptFacts<'_>,
+    ) -> Result<(), Failure> {
+        let Some(receipts) = m.get("receipts").and_then(Value::as_array) else {
+            return malformed(seq, "no receipts");
+        };
+        let bad = |why: String| fail(Some(seq), FailureKind::BadReceipt, why);
+        if receipts.len() != facts.approvers.len() {
+            return bad(format!(
+                "{} receipts for {} approvers: every approver signs the receipt",
+                receipts.len(),
+                facts.approvers.len()
+            ));
+        }
+        let bytes = statement_bytes(&receipt_statement(facts));
+        for (r, approver) in receipts.iter().zip(facts.approvers) {
+            let Some(r) = r.as_object() else {
+                return malformed(seq, "a receipt is not an object");
+            };
+            exact_fields(r, seq, "a receipt", |k| {
+                matches!(k, "officer" | "signature")
+            })?;
+            let officer = str_field(r, seq, "officer")?;
+            if officer != *approver {
+                return bad(format!(
+                    "a receipt is {officer}'s where {approver}'s belongs (approval order)"
+                ));
+            }
+            let Some(sig) = r.get("signature").and_then(Value::as_str) else {
+                return bad(format!("{officer}'s receipt has no signature"));
+            };
+            let v = self.officer(seq, officer, FailureKind::BadReceipt)?;
+            if v.verify(&bytes, sig.as_bytes()).is_err() {
+                return bad(format!(
+                    "{officer}'s receipt does not verify: the release is not the one its approvers signed"
+                ));
+            }
+            self.signatures += 1;
+        }
         Ok(())
     }
 }
