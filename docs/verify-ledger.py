@@ -90,6 +90,9 @@ DESCRIBE = {
     "WrongItem": "release of another item than the next",
 }
 
+# The fields of a `rekey` entry its receipt does not commit to (section 3.10).
+NOT_INHERITED = ("v", "seq", "time", "kind", "actor", "hook", "approvals", "receipts")
+
 # Each kind's own fields besides the common ones: required, optional.
 COMMON = ("v", "seq", "time", "kind", "actor", "hook")
 SCHEMA = {
@@ -147,6 +150,7 @@ SCHEMA = {
             "removed",
             "pending",
             "secrets",
+            "receipts",
         ),
         (),
     ),
@@ -1534,8 +1538,8 @@ class Meaning:
         return None
 
     def receipts(self, seq, m, statement):
-        """Rule 18a: every approver, in approval order, signed the
-        release's receipt."""
+        """Rules 18a and 19a: every approver, in approval order, signed the
+        entry's receipt `statement`, built from the entry itself."""
         receipts = m.get("receipts")
         if not isinstance(receipts, list):
             fail(seq, "Malformed", "no receipts")
@@ -1564,7 +1568,7 @@ class Meaning:
                 fail(
                     seq,
                     "BadReceipt",
-                    "%s's receipt does not verify: the release is not the one its approvers signed" % officer,
+                    "%s's receipt does not verify: the entry is not the one its approvers signed" % officer,
                 )
 
     def rekey(self, seq, m):
@@ -1694,6 +1698,24 @@ class Meaning:
         ):
             bad("pending does not deliver a share to exactly the absent officers")
         self.carry_secrets(seq, m)
+        # Rule 19a: the receipt commits to everything the new epoch
+        # inherits (section 3.10).
+        body = {k: v for k, v in m.items() if k not in NOT_INHERITED}
+        self.receipts(
+            seq,
+            m,
+            {
+                "type": "breakglass-ceremony-receipt/v1",
+                "vault": self.vault,
+                "epoch": self.epoch,
+                "new_epoch": epoch,
+                "ceremony": ceremony,
+                "nonce": nonce,
+                "approvers": approvers,
+                "inherits": hashlib.sha256(canonical(body)).hexdigest(),
+                "time": str_field(m, seq, "time"),
+            },
+        )
         self.nonces[nonce] = seq
         self.epoch = epoch
         self.threshold = threshold

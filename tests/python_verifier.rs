@@ -2974,7 +2974,7 @@ fn an_approver_dropped_from_a_release_fails_both() {
             &f.bundle,
             &[],
             &format!(
-                "entry {i}: bad receipt signature: alice's receipt does not verify: the release is not the one its approvers signed"
+                "entry {i}: bad receipt signature: alice's receipt does not verify: the entry is not the one its approvers signed"
             ),
         );
     }
@@ -3084,5 +3084,78 @@ fn a_display_outcome_rewritten_fails_both() {
             "entry {n}: malformed entry: the display of entry {} was already recorded by entry {d}",
             m["release"]
         ),
+    );
+}
+
+/// What a ceremony hands the new epoch is signed by its approvers at
+/// completion: a carried item's digest or a pending share's digest
+/// rewritten with the ledger key fails both verifiers at the ceremony.
+#[test]
+fn a_ceremony_carrying_a_forged_digest_fails_both() {
+    if !python_ok() {
+        return;
+    }
+    let f = ceremony_fixture();
+    let base = lines(&f.bundle);
+    let add = index_of(&base, "rekey", 0);
+    let rekey = index_of(&base, "rekey", 2);
+    let forged = "ab".repeat(32);
+    // An available item's carried digest, and the release after the
+    // ceremony pointed at the attacker's ciphertext.
+    let mut l = base.clone();
+    let mut m = entry(&l, rekey);
+    let items = m["secrets"][0]["items"].as_array().unwrap().clone();
+    let available = items
+        .iter()
+        .position(|i| i["state"] == "available")
+        .expect("an available item is carried");
+    m["secrets"][0]["items"][available]["digest"] = forged.clone().into();
+    set_entry(&mut l, rekey, m);
+    let r = index_of(&l, "release", 1);
+    let mut rel = entry(&l, r);
+    rel.insert("index".into(), available.into());
+    rel.insert("digest".into(), forged.into());
+    set_entry(&mut l, r, rel);
+    f.resign(&l);
+    if crypto_ok() {
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!(
+                "entry {rekey}: bad receipt signature: alice's receipt does not verify: the entry is not the one its approvers signed"
+            ),
+        );
+    }
+    // A pending share's digest: the absent officer would take another
+    // share than the one the approvers dealt.
+    let mut l = base.clone();
+    let mut m = entry(&l, add);
+    let absent = m["pending"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .expect("an absent officer")
+        .clone();
+    m["pending"][absent.as_str()] = "cd".repeat(32).into();
+    set_entry(&mut l, add, m);
+    f.resign(&l);
+    if crypto_ok() {
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!("entry {add}: bad receipt signature: alice's receipt does not verify"),
+        );
+    }
+    // The receipts themselves: one short, or none.
+    let mut l = base.clone();
+    let mut m = entry(&l, rekey);
+    m["receipts"].as_array_mut().unwrap().pop();
+    set_entry(&mut l, rekey, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {rekey}: bad receipt signature: 1 receipts for 2 approvers"),
     );
 }

@@ -58,6 +58,11 @@ impl Draft {
         self
     }
 
+    /// The kind-specific fields added so far.
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+
     /// The canonical bytes of this entry at `seq` and `time`, after the
     /// `alerts` entry `hook` (if any).
     fn encode(&self, seq: u64, time: i64, hook: Option<u64>) -> Result<Vec<u8>> {

@@ -21,6 +21,9 @@ use super::facts::{digest, state_json};
 use super::keys::{Commitment, seal_with_kek};
 use super::trust::epoch_entry_commitment;
 use super::*;
+use crate::ledger::statements::{
+    CeremonyReceiptFacts, ceremony_inherits, ceremony_receipt_statement,
+};
 
 /// Which ceremony.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -665,6 +668,29 @@ impl Vault {
             .field("removed", Value::from(req.removed.clone()))
             .field("pending", Value::Object(pending))
             .field("secrets", Value::Array(snapshot));
+        // The receipt: every approver's key, still open, signs what the new
+        // epoch inherits, so the ledger key alone cannot change a carried
+        // digest, a certificate or a pending share.
+        let inherits = ceremony_inherits(draft.fields())
+            .ok_or_else(|| Error::Ledger("the ceremony entry cannot be encoded".into()))?;
+        let receipt = canonical::to_vec(&ceremony_receipt_statement(&CeremonyReceiptFacts {
+            vault: &id,
+            epoch: self.config.epoch.into(),
+            new_epoch: epoch.into(),
+            ceremony: req.kind.as_str(),
+            nonce: &req.nonce,
+            approvers: &approvers_ref,
+            inherits: &inherits,
+            time: &rfc3339(now),
+        }))?;
+        let mut receipts = Vec::new();
+        for a in &req.approvals {
+            receipts.push(json!({
+                "officer": a.officer,
+                "signature": a.session.key.sign_detached(&receipt, now)?,
+            }));
+        }
+        let draft = draft.field("receipts", Value::Array(receipts));
         let fault = self.fault;
         let config_bytes = new_config.encode()?;
         let appended = self

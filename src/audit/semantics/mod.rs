@@ -111,6 +111,7 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
             "removed",
             "pending",
             "secrets",
+            "receipts",
         ],
         &[],
     ),
@@ -377,5 +378,54 @@ impl Semantics {
         })?;
         time_field(st, seq, "time")?;
         Ok(st)
+    }
+
+    /// Rules 18a and 19a: every approver, in approval order, signed the
+    /// entry's receipt `statement`, which the verifier built from the
+    /// entry itself.
+    fn receipts(
+        &mut self,
+        seq: u64,
+        m: &Map<String, Value>,
+        approvers: &[&str],
+        statement: &Value,
+    ) -> Result<(), Failure> {
+        let Some(receipts) = m.get("receipts").and_then(Value::as_array) else {
+            return malformed(seq, "no receipts");
+        };
+        let bad = |why: String| fail(Some(seq), FailureKind::BadReceipt, why);
+        if receipts.len() != approvers.len() {
+            return bad(format!(
+                "{} receipts for {} approvers: every approver signs the receipt",
+                receipts.len(),
+                approvers.len()
+            ));
+        }
+        let bytes = statement_bytes(statement);
+        for (r, approver) in receipts.iter().zip(approvers) {
+            let Some(r) = r.as_object() else {
+                return malformed(seq, "a receipt is not an object");
+            };
+            exact_fields(r, seq, "a receipt", |k| {
+                matches!(k, "officer" | "signature")
+            })?;
+            let officer = str_field(r, seq, "officer")?;
+            if officer != *approver {
+                return bad(format!(
+                    "a receipt is {officer}'s where {approver}'s belongs (approval order)"
+                ));
+            }
+            let Some(sig) = r.get("signature").and_then(Value::as_str) else {
+                return bad(format!("{officer}'s receipt has no signature"));
+            };
+            let v = self.officer(seq, officer, FailureKind::BadReceipt)?;
+            if v.verify(&bytes, sig.as_bytes()).is_err() {
+                return bad(format!(
+                    "{officer}'s receipt does not verify: the entry is not the one its approvers signed"
+                ));
+            }
+            self.signatures += 1;
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,9 @@
 //! carries into the new epoch.
 
 use super::*;
+use crate::ledger::statements::{
+    CeremonyReceiptFacts, ceremony_inherits, ceremony_receipt_statement,
+};
 
 /// The fields of a signed ceremony statement.
 const CEREMONY_FIELDS: [&str; 12] = [
@@ -226,6 +229,21 @@ impl Semantics {
             );
         }
         self.carry_secrets(seq, m)?;
+        let Some(inherits) = ceremony_inherits(m) else {
+            return malformed(seq, "the entry cannot be encoded");
+        };
+        let names: Vec<&str> = approvers.iter().map(String::as_str).collect();
+        let receipt = ceremony_receipt_statement(&CeremonyReceiptFacts {
+            vault: &self.vault,
+            epoch: self.epoch,
+            new_epoch: epoch,
+            ceremony,
+            nonce,
+            approvers: &names,
+            inherits: &inherits,
+            time: str_field(m, seq, "time")?,
+        });
+        self.receipts(seq, m, &names, &receipt)?;
         self.nonces.insert(nonce.to_string(), seq);
         self.epoch = epoch;
         self.threshold = threshold;

@@ -219,21 +219,18 @@ impl Semantics {
             );
         }
         let vault = self.vault.clone();
-        self.receipts(
-            seq,
-            m,
-            &ReceiptFacts {
-                vault: &vault,
-                epoch: self.epoch,
-                secret: &secret,
-                index,
-                digest,
-                nonce,
-                approvers: &approvers,
-                re_release_of: again,
-                time: str_field(m, seq, "time")?,
-            },
-        )?;
+        let facts = ReceiptFacts {
+            vault: &vault,
+            epoch: self.epoch,
+            secret: &secret,
+            index,
+            digest,
+            nonce,
+            approvers: &approvers,
+            re_release_of: again,
+            time: str_field(m, seq, "time")?,
+        };
+        self.receipts(seq, m, facts.approvers, &receipt_statement(&facts))?;
         self.items.insert(
             key,
             ItemInfo {
@@ -257,52 +254,5 @@ impl Semantics {
         (0..n)
             .find(|&i| state(i).is_some_and(|s| !s.confirmed))
             .or_else(|| (0..n).find(|&i| state(i).is_none()))
-    }
-
-    /// Rule 18a: every approver, in approval order, signed the release's
-    /// receipt: this secret, item, digest, nonce, approver set and time.
-    fn receipts(
-        &mut self,
-        seq: u64,
-        m: &Map<String, Value>,
-        facts: &ReceiptFacts<'_>,
-    ) -> Result<(), Failure> {
-        let Some(receipts) = m.get("receipts").and_then(Value::as_array) else {
-            return malformed(seq, "no receipts");
-        };
-        let bad = |why: String| fail(Some(seq), FailureKind::BadReceipt, why);
-        if receipts.len() != facts.approvers.len() {
-            return bad(format!(
-                "{} receipts for {} approvers: every approver signs the receipt",
-                receipts.len(),
-                facts.approvers.len()
-            ));
-        }
-        let bytes = statement_bytes(&receipt_statement(facts));
-        for (r, approver) in receipts.iter().zip(facts.approvers) {
-            let Some(r) = r.as_object() else {
-                return malformed(seq, "a receipt is not an object");
-            };
-            exact_fields(r, seq, "a receipt", |k| {
-                matches!(k, "officer" | "signature")
-            })?;
-            let officer = str_field(r, seq, "officer")?;
-            if officer != *approver {
-                return bad(format!(
-                    "a receipt is {officer}'s where {approver}'s belongs (approval order)"
-                ));
-            }
-            let Some(sig) = r.get("signature").and_then(Value::as_str) else {
-                return bad(format!("{officer}'s receipt has no signature"));
-            };
-            let v = self.officer(seq, officer, FailureKind::BadReceipt)?;
-            if v.verify(&bytes, sig.as_bytes()).is_err() {
-                return bad(format!(
-                    "{officer}'s receipt does not verify: the release is not the one its approvers signed"
-                ));
-            }
-            self.signatures += 1;
-        }
-        Ok(())
     }
 }
