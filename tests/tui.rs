@@ -1400,6 +1400,12 @@ fn adding_an_officer_shows_current_and_proposed_before_anyone_signs() {
             "Enter begin signing",
         ],
     );
+    // What the new epoch carries, counted from the ledger: the console's
+    // three deposited codes, none seen yet.
+    assert_shows(
+        &s.split_whitespace().collect::<Vec<_>>().join(" "),
+        "Carries 1 secret: 3 items not yet seen",
+    );
     assert_no_colour(&c);
     assert_eq!(c.kinds().len(), entries, "reviewing logs nothing");
 

@@ -675,6 +675,10 @@ fn ceremony(
             req.officers().len(),
             req.officers().join(", ")
         );
+        eprintln!(
+            "carried:  {}",
+            breakglass::tui::ceremony::carried_summary(req.carried())
+        );
     }
     for officer in officers {
         if !input.is_batch() {

@@ -466,7 +466,7 @@ impl Ceremony {
              their new share at their next drill.",
         ));
         lines.push(Line::from(Span::styled(
-            "A new vault key: every item not yet seen is re-encrypted to it.",
+            carried_summary(req.carried()),
             theme.dim(),
         )));
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), after);
@@ -597,4 +597,14 @@ pub fn ceremony_statement_lines(st: &serde_json::Value) -> Vec<(String, String)>
         ("nonce".into(), get("nonce")),
         ("officer".into(), get("officer")),
     ]
+}
+
+/// What a ceremony carries, in one sentence for its approvers.
+pub fn carried_summary(c: crate::vault::Carried) -> String {
+    format!(
+        "Carries {}: {} not yet seen, re-encrypted to a new vault key, and {} seen. When it completes, each approver's key signs a receipt of all the new epoch inherits.",
+        plural(c.secrets, "secret", "secrets"),
+        plural(c.unseen, "item", "items"),
+        c.seen
+    )
 }

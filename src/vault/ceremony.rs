@@ -94,7 +94,21 @@ pub struct CeremonyRequest {
     /// epoch states them: every approver signs them, their sealed
     /// commitment must hold the same, and the officers who join get them.
     kdf: KdfParams,
+    /// What the new epoch carries, as the ledger says at the start.
+    carried: Carried,
     approvals: Vec<CeremonyApproval>,
+}
+
+/// What a ceremony carries into the new epoch, counted from the ledger
+/// when it begins: shown to the approvers before they sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Carried {
+    /// Secrets carried.
+    pub secrets: usize,
+    /// Items not yet seen: re-encrypted to the new vault key.
+    pub unseen: usize,
+    /// Items released and confirmed seen: carried as records only.
+    pub seen: usize,
 }
 
 impl std::fmt::Debug for CeremonyRequest {
@@ -143,6 +157,11 @@ impl CeremonyRequest {
     /// When the approvals expire, Unix seconds.
     pub fn expires(&self) -> i64 {
         self.expires
+    }
+
+    /// What the new epoch carries: secrets, and items seen or not.
+    pub fn carried(&self) -> Carried {
+        self.carried
     }
 
     /// Officers who have approved, in order.
@@ -267,6 +286,18 @@ impl Vault {
         let kdf = epoch_entry_commitment(&entry)
             .ok_or_else(|| Error::Ledger(format!("entry {seq} is malformed")))?
             .kdf;
+        let mut carried = Carried::default();
+        for f in self.ledger_facts(None)?.values() {
+            carried.secrets += 1;
+            for i in &f.items {
+                match i.state {
+                    ItemState::Released {
+                        confirmed: true, ..
+                    } => carried.seen += 1,
+                    _ => carried.unseen += 1,
+                }
+            }
+        }
         Ok(CeremonyRequest {
             kind: plan.kind,
             nonce: hex::encode(crypto::random_array::<16>()),
@@ -280,6 +311,7 @@ impl Vault {
             removed: plan.remove.clone(),
             vault_key,
             kdf,
+            carried,
             approvals: Vec::new(),
         })
     }

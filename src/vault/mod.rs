@@ -54,7 +54,7 @@ use crate::shamir::{self, NamedShare};
 use crate::store::{self, Access, Store, Table};
 
 pub use alerts::AlertStatus;
-pub use ceremony::{CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
+pub use ceremony::{Carried, CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
 pub use release::ReleaseRequest;
 pub use restore::{BackupReport, RestoreReport, gap_warning};
 
