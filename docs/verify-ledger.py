@@ -1354,6 +1354,7 @@ class Meaning:
             and st.get("epoch") == self.epoch
             and st.get("secret") == secret
             and st.get("officer") == actor
+            and st.get("time") == m.get("time")
             and st.get("vault_key_fingerprint") == self.vault_key
             and is_u64(st.get("count"))
             and st.get("count") == count
@@ -1870,6 +1871,7 @@ class Meaning:
                 "restored": restored,
                 "nonce": nonce,
                 "officer": officer,
+                "time": str_field(m, seq, "time"),
             }
             if not json_eq(st, expected):
                 fail(seq, "ApprovalMismatch", "%s's acknowledgement is for something else" % officer)

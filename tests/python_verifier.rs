@@ -2275,6 +2275,25 @@ fn tampered_restores() {
             "entry {after}: release or ceremony inside an unacknowledged restore gap: a release follows the restore in entry {r}"
         ),
     );
+    // The acknowledgement re-dated (and every entry after it): its
+    // officers signed its time.
+    if crypto_ok() {
+        let mut l = base.clone();
+        for j in ack..l.len() {
+            let mut m = entry(&l, j);
+            let t = breakglass::clock::parse_rfc3339(m["time"].as_str().unwrap()).unwrap();
+            m.insert("time".into(), breakglass::clock::rfc3339(t + 60).into());
+            set_entry(&mut l, j, m);
+        }
+        f.resign(&l);
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!(
+                "entry {ack}: approval for something else: alice's acknowledgement is for something else"
+            ),
+        );
+    }
     // The gap denied, with nothing to prove the restored ledger complete.
     edit(r, &|m| {
         m.insert("gap".into(), false.into());
@@ -3158,4 +3177,45 @@ fn a_ceremony_carrying_a_forged_digest_fails_both() {
         &[],
         &format!("entry {rekey}: bad receipt signature: 1 receipts for 2 approvers"),
     );
+}
+
+/// Where an officer signs, the time is bound: a release, a display or a
+/// deposit re-dated by a minute with the ledger key (every later entry moved with it,
+/// so times still never go back) fails both verifiers at that entry.
+#[test]
+fn entries_re_dated_fail_both() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let later = |t: &Value| {
+        let t = breakglass::clock::parse_rfc3339(t.as_str().unwrap()).unwrap();
+        Value::from(breakglass::clock::rfc3339(t + 60))
+    };
+    for (kind, want) in [
+        (
+            "release",
+            "bad receipt signature: alice's receipt does not verify",
+        ),
+        (
+            "displayed",
+            "bad receipt signature: alice's display statement does not verify",
+        ),
+        (
+            "deposit",
+            "bad deposit signature: the signed deposit statement does not match the entry",
+        ),
+    ] {
+        let i = index_of(&base, kind, 0);
+        let mut l = base.clone();
+        for j in i..l.len() {
+            let mut m = entry(&l, j);
+            let t = later(&m["time"]);
+            m.insert("time".into(), t);
+            set_entry(&mut l, j, m);
+        }
+        f.resign(&l);
+        assert_both_fail(&f.bundle, &[], &format!("entry {i}: {want}"));
+    }
 }

@@ -364,6 +364,7 @@ impl Vault {
                 "restored": restored,
                 "nonce": nonce,
                 "officer": name,
+                "time": rfc3339(now),
             });
             let signature = s.key.sign_detached(&canonical::to_vec(&statement)?, now)?;
             approvals

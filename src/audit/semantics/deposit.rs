@@ -63,6 +63,8 @@ impl Semantics {
             && st.get("epoch").and_then(Value::as_u64) == Some(self.epoch)
             && field("secret") == Some(secret)
             && field("officer") == Some(actor)
+            // The depositor's word on when: the entry's time (§2.3).
+            && field("time") == m.get("time").and_then(Value::as_str)
             && field("vault_key_fingerprint") == Some(&self.vault_key)
             && st.get("count").and_then(Value::as_u64) == Some(count)
             && st.get("first_index").and_then(Value::as_u64) == Some(prev_total)

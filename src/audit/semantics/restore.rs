@@ -148,6 +148,7 @@ impl Semantics {
                 "restored": restored,
                 "nonce": nonce,
                 "officer": officer,
+                "time": str_field(m, seq, "time")?,
             });
             if st != expected {
                 return fail(
