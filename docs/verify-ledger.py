@@ -155,7 +155,7 @@ SCHEMA = {
         (),
     ),
     "backup": ((), ()),
-    "restored": (("backup_entries", "replayed", "gap", "evidence", "beyond"), ()),
+    "restored": (("backup_entries", "replayed", "gap", "origin", "evidence", "beyond"), ()),
     "gap_acknowledged": (("restored", "nonce", "approvals"), ()),
     "drill": (("result",), ()),
     "passphrase": ((), ()),
@@ -947,7 +947,7 @@ class Verifier:
             fail(
                 None,
                 "OriginMismatch",
-                "%s is for %s, the ledger's genesis is %s" % (which, q(cp[0]), q(origin)),
+                "%s is for %s, this ledger's is %s" % (which, q(cp[0]), q(origin)),
             )
         return cp
 
@@ -966,6 +966,8 @@ class Verifier:
         prev_time = None
         ledger = None
         origin = ""
+        vault = ""
+        eras = []  # (first size, origin): a new one per restore with a gap
         pending = True  # the bundle's one checkpoint, not yet checked
         checked = 0
         pos = 0
@@ -1028,13 +1030,20 @@ class Verifier:
                 # be that key, section 6 rule 26).
                 self.genesis_ledger_key = str_field(m, 0, "ledger_fingerprint")
                 ledger = self.ledger_key(m)
-                origin = "breakglass/" + str_field(m, 0, "vault")
+                vault = str_field(m, 0, "vault")
+                origin = "breakglass/" + vault
+                eras.append((1, origin))
             if kind == "restored":
                 # Its evidence is proved against the entries before it.
                 self.prior_roots[pos] = frontier.root()
             frontier.push(leaf)
             leaves.append(leaf)
             size = pos + 1
+            # A restore with a gap starts a new origin with its own
+            # checkpoint (section 5.1).
+            if pos > 0 and kind == "restored" and m.get("gap") is True:
+                origin = "breakglass/%s/restore-%d" % (vault, pos)
+                eras.append((size, origin))
             if pending:
                 try:
                     cp_size = parse_checkpoint(cp_body)[1]
@@ -1065,7 +1074,7 @@ class Verifier:
         if cp[2] != frontier.root():
             fail(None, "RootMismatch", "the %d entries do not hash to the signed root %s: an entry was changed" % (n, b64(cp[2])))
         if saved is not None:
-            check_against_state(saved, cp, leaves)
+            check_against_state(saved, cp, leaves, eras)
         self.checkpoint = cp
         self.checkpoints_checked = checked
         self.ledger = ledger
@@ -1084,10 +1093,17 @@ class Verifier:
             fail(0, "Malformed", str(e))
 
 
-def check_against_state(saved, cp, leaves):
+def check_against_state(saved, cp, leaves, eras):
     origin, size, root = saved
-    if origin != cp[0]:
-        fail(None, "OriginMismatch", "the saved state is for %s, this ledger is %s" % (q(origin), q(cp[0])))
+    # The state names the origin of the checkpoint it saved: this ledger's
+    # at that size (a restore with a gap since changes it).
+    expected = cp[0]
+    if size <= cp[1]:
+        for first, o in eras:
+            if first <= size:
+                expected = o
+    if origin != expected:
+        fail(None, "OriginMismatch", "the saved state is for %s, this ledger is %s" % (q(origin), q(expected)))
     if root is None:
         fail(None, "BadState", "root is not 32 bytes of base64")
     if cp[1] < size:
@@ -1106,7 +1122,7 @@ def check_against_state(saved, cp, leaves):
 # ---------------------------------------------------------------------------
 # Pass 2: what the entries mean (section 6, rules 15-25)
 
-def restored(seq, m, prior):
+def restored(seq, m, prior, vault):
     """Rule 24: a `restored` entry's numbers agree with the ledger, its
     evidence is a checkpoint the entries before it (root `prior`) extend,
     and it leaves a gap exactly when nothing proves the restored ledger
@@ -1158,6 +1174,10 @@ def restored(seq, m, prior):
             if gap
             else "it claims no gap, but no evidence proves the restored ledger complete",
         )
+    # A gap starts a new origin (section 5.1), which the entry names.
+    origin = "breakglass/%s/restore-%d" % (vault, seq) if gap else None
+    if m.get("origin", 0) != origin:
+        fail(seq, "BadRestore", "its origin is not %s" % json.dumps(origin))
     return gap
 
 
@@ -1206,7 +1226,7 @@ class Meaning:
                     elif kind == "gap_acknowledged":
                         self.gap_acknowledged(seq, m)
                     elif kind == "restored":
-                        if restored(seq, m, self.v.prior_roots[seq]):
+                        if restored(seq, m, self.v.prior_roots[seq], self.vault):
                             self.gaps.add(seq)
                     elif kind == "displayed":
                         self.displayed(seq, m)

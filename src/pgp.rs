@@ -785,7 +785,7 @@ mod tests {
         assert_eq!(hex::encode(public), NOTE_VECTOR_PUBLIC);
         let id = "00112233445566778899aabbccddeeff";
         let body = crate::ledger::checkpoint_body(id, 1, &[0u8; 32]);
-        let note = crate::ledger::signed_note(&body, id, &key).unwrap();
+        let note = crate::ledger::signed_note(&body, &key).unwrap();
         assert_eq!(note, NOTE_VECTOR);
         let v = key.public().verifier().unwrap();
         let parsed = crate::ledger::note::parse(&note).unwrap();

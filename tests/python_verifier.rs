@@ -473,8 +473,10 @@ fn index_of(lines: &[Vec<u8>], kind: &str, nth: usize) -> usize {
 fn write_and_resign(bundle: &Path, lines: &[Vec<u8>], key: &SecretKey, vault_id: &str) {
     write_lines(bundle, lines);
     let leaves: Vec<merkle::Hash> = lines.iter().map(|l| merkle::leaf_hash(l)).collect();
-    let body = ledger::checkpoint_body(
-        vault_id,
+    // The origin the entries give: a restore with a gap starts one.
+    let origin = ledger::origin_of(vault_id, lines.iter().map(Vec::as_slice));
+    let body = ledger::checkpoint_body_for(
+        &origin,
         lines.len() as u64,
         &merkle::root_of_leaves(&leaves),
     );
@@ -3218,4 +3220,86 @@ fn entries_re_dated_fail_both() {
         f.resign(&l);
         assert_both_fail(&f.bundle, &[], &format!("entry {i}: {want}"));
     }
+}
+
+/// A restore with a gap signs its checkpoints under a new origin, so the
+/// vault never signs two inconsistent checkpoints under one: a checkpoint
+/// of the lost history is of another origin, an auditor's state from
+/// before the backup still verifies, and a re-signed bundle that keeps
+/// the old origin after the restore fails both verifiers.
+#[test]
+fn a_restore_with_a_gap_starts_a_new_origin() {
+    if !python_ok() {
+        return;
+    }
+    let f = ceremony_fixture();
+    let base = lines(&f.bundle);
+    let r = index_of(&base, "restored", 0);
+    let want = format!("breakglass/{}/restore-{r}", f.vault_id);
+    assert_eq!(entry(&base, r)["origin"], Value::from(want.clone()));
+    let body = std::fs::read_to_string(f.bundle.join("checkpoint")).unwrap();
+    assert_eq!(body.lines().next(), Some(want.as_str()), "{body}");
+    // The signed note names the new origin as its key too.
+    let v = Vault::open(&f.vault).unwrap();
+    let note = ledger::latest_note(v.store()).unwrap().unwrap();
+    assert!(
+        note.lines().any(|l| l.starts_with(&format!("— {want} "))),
+        "{note}"
+    );
+    drop(v);
+
+    // An auditor's state saved from the backup, before the restore.
+    let backup_bundle = f.root.join("backup-bundle");
+    let b = Vault::open(&f.root.join("backup")).unwrap();
+    audit::export(b.store(), &b.ledger_cert(), &backup_bundle).unwrap();
+    drop(b);
+    let state = f.root.join("state.json");
+    assert_both_pass(&backup_bundle, &["--state", state.to_str().unwrap()]);
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        saved.contains(&format!("\"breakglass/{}\"", f.vault_id)),
+        "{saved}"
+    );
+    assert_both_pass(&f.bundle, &["--state", state.to_str().unwrap()]);
+
+    // The attacker keeps the old origin after the restore (so a witness
+    // of the old history would cosign the fork): both refuse it.
+    let mut l = base.clone();
+    l.truncate(l.len());
+    write_lines(&f.bundle, &l);
+    let leaves: Vec<merkle::Hash> = l.iter().map(|e| merkle::leaf_hash(e)).collect();
+    let old = ledger::checkpoint_body(
+        &f.vault_id,
+        l.len() as u64,
+        &merkle::root_of_leaves(&leaves),
+    );
+    std::fs::write(f.bundle.join("checkpoint"), &old).unwrap();
+    std::fs::write(
+        f.bundle.join("checkpoint.asc"),
+        f.ledger_key
+            .sign_detached(old.as_bytes(), 1_800_000_000)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "origin mismatch: the bundle's checkpoint is for \"breakglass/{}\", this ledger's is",
+            f.vault_id
+        ),
+    );
+    // The entry naming another origin than its gap gives.
+    let mut l = base.clone();
+    let mut m = entry(&l, r);
+    m.insert("origin".into(), Value::Null);
+    set_entry(&mut l, r, m);
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry {r}: restore record disagrees with the ledger: its origin is not \"{want}\""
+        ),
+    );
 }

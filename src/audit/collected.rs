@@ -152,13 +152,20 @@ pub(super) fn check_collected(
     path: &Path,
     loaded: Loaded,
     verifier: &Verifier,
-    origin: &str,
+    eras: &super::integrity::Origins,
     latest: &Checkpoint,
     prefix_roots: &BTreeMap<u64, Hash>,
 ) -> Result<(), Failure> {
     let Loaded { body, proof } = loaded;
     let which = format!("checkpoint {}", path.display());
     let cp = ledger::parse_checkpoint(&body).or_else(|e| bad_file(path, e))?;
+    // The origin this ledger's checkpoint of that size carries; one beyond
+    // the ledger is judged by the latest's.
+    let origin = if cp.size <= latest.size {
+        eras.at(cp.size)
+    } else {
+        latest.origin.as_str()
+    };
     match &proof {
         Proof::Pgp(sig, note) => {
             if verifier.verify(body.as_bytes(), sig.as_bytes()).is_err() {

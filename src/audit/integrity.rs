@@ -95,7 +95,7 @@ fn check_checkpoint(
             entry,
             FailureKind::OriginMismatch,
             format!(
-                "{which} is for {:?}, the ledger's genesis is {:?}",
+                "{which} is for {:?}, this ledger's is {:?}",
                 parsed.origin, origin
             ),
         );
@@ -250,9 +250,30 @@ struct Walk {
     /// and the collected checkpoints'): O(number of those), not O(n).
     prefix_roots: BTreeMap<u64, Hash>,
     checked: u64,
+    /// The origin of the latest checkpoint, as the entries determine it.
     origin: String,
+    /// Each origin and the first tree size it signs: the genesis origin
+    /// from size 1, then one per restore with a gap (§5.1).
+    eras: Origins,
     genesis_leaf: Hash,
     genesis_ledger_key: String,
+}
+
+/// The origins of a ledger's checkpoints: `(first size, origin)`, sizes
+/// increasing.
+#[derive(Default)]
+pub(super) struct Origins(Vec<(u64, String)>);
+
+impl Origins {
+    /// The origin a checkpoint of `size` entries carries.
+    pub(super) fn at(&self, size: u64) -> &str {
+        self.0
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= size)
+            .or(self.0.first())
+            .map_or("", |(_, o)| o.as_str())
+    }
 }
 
 /// Checks the bytes, sequence, time and Merkle tree of every entry and
@@ -377,10 +398,10 @@ pub(super) fn check_integrity(
         );
     }
     if let Some(s) = saved {
-        check_against_state(s, &cp, &w.prefix_roots)?;
+        check_against_state(s, &cp, &w.prefix_roots, &w.eras)?;
     }
     for (path, loaded) in opts.checkpoints.iter().zip(gathered) {
-        collected::check_collected(path, loaded?, &v, &w.origin, &cp, &w.prefix_roots)?;
+        collected::check_collected(path, loaded?, &v, &w.eras, &cp, &w.prefix_roots)?;
     }
     let integrity = Integrity {
         checkpoint: cp,
@@ -408,6 +429,8 @@ fn walk(
     let mut prefix_roots = BTreeMap::new();
     let mut prev_time = i64::MIN;
     let mut origin = String::new();
+    let mut eras = Origins::default();
+    let mut vault_id = String::new();
     let mut checked = 0u64;
     let mut pos = 0u64;
     let mut genesis_leaf = Hash::default();
@@ -511,7 +534,9 @@ fn walk(
             genesis_leaf = leaf;
             genesis_ledger_key = str_field(&m, 0, "ledger_fingerprint")?.to_string();
             let key = ledger_verifier(&m, opts.cert.as_ref())?;
-            origin = ledger::origin(str_field(&m, 0, "vault")?);
+            vault_id = str_field(&m, 0, "vault")?.to_string();
+            origin = ledger::origin(&vault_id);
+            eras.0.push((1, origin.clone()));
             // Only genesis sets it, and only once: pos 0 comes once.
             let _ = verifier.set(key);
         }
@@ -520,6 +545,14 @@ fn walk(
         let prior_root = (kind == "restored").then(|| frontier.root());
         frontier.push(leaf);
         let size = pos + 1;
+        // A restore with a gap starts a new origin with its own checkpoint.
+        if pos > 0 {
+            let next = ledger::origin_after(&vault_id, Some(&origin), &m);
+            if next != origin {
+                origin = next;
+                eras.0.push((size, origin.clone()));
+            }
+        }
         if wanted.contains(&size) {
             prefix_roots.insert(size, frontier.root());
         }
@@ -552,7 +585,7 @@ fn walk(
                     None,
                     FailureKind::OriginMismatch,
                     format!(
-                        "{which} is for {:?}, the ledger's genesis is {:?}",
+                        "{which} is for {:?}, this ledger's is {:?}",
                         parsed.origin, origin
                     ),
                 );
@@ -609,6 +642,7 @@ fn walk(
         prefix_roots,
         checked,
         origin,
+        eras,
         genesis_leaf,
         genesis_ledger_key,
     })
@@ -629,14 +663,22 @@ fn check_against_state(
     saved: &State,
     cp: &Checkpoint,
     prefix_roots: &BTreeMap<u64, Hash>,
+    eras: &Origins,
 ) -> Result<(), Failure> {
-    if saved.origin != cp.origin {
+    // The state names the origin of the checkpoint it saved: this
+    // ledger's at that size (a restore with a gap since changes it).
+    let expected = if saved.size <= cp.size {
+        eras.at(saved.size)
+    } else {
+        cp.origin.as_str()
+    };
+    if saved.origin != expected {
         return fail(
             None,
             FailureKind::OriginMismatch,
             format!(
-                "the saved state is for {:?}, this ledger is {:?}",
-                saved.origin, cp.origin
+                "the saved state is for {:?}, this ledger is {expected:?}",
+                saved.origin
             ),
         );
     }

@@ -101,15 +101,54 @@ pub struct Appended {
 
 const META_NOTE: &[u8] = b"checkpoint_note";
 
-/// The checkpoint body (C2SP tlog-checkpoint): origin, size, base64 root,
-/// each followed by a newline.
+/// The checkpoint body (C2SP tlog-checkpoint) of a ledger that was never
+/// restored with a gap: origin, size, base64 root, each followed by a
+/// newline.
 pub fn checkpoint_body(vault_id: &str, size: u64, root: &Hash) -> String {
-    format!("{}\n{size}\n{}\n", origin(vault_id), STANDARD.encode(root))
+    checkpoint_body_for(&origin(vault_id), size, root)
 }
 
-/// The checkpoint origin line for a vault.
+/// The checkpoint body under `origin`.
+pub fn checkpoint_body_for(origin: &str, size: u64, root: &Hash) -> String {
+    format!("{origin}\n{size}\n{}\n", STANDARD.encode(root))
+}
+
+/// The checkpoint origin line of a vault's ledger until its first restore
+/// with a gap.
 pub fn origin(vault_id: &str) -> String {
     format!("breakglass/{vault_id}")
+}
+
+/// The origin a restore with a gap, entry `seq`, starts: its checkpoint
+/// and every later one carry it (docs/LEDGER.md §5.1). The restored
+/// history may differ from one a witness cosigned, and a log never signs
+/// two inconsistent checkpoints under one origin.
+pub fn restored_origin(vault_id: &str, seq: u64) -> String {
+    format!("breakglass/{vault_id}/restore-{seq}")
+}
+
+/// The origin of the checkpoint after entry `m`, given `previous`, the
+/// origin of the checkpoint before it (`None` for the genesis entry).
+pub fn origin_after(vault_id: &str, previous: Option<&str>, m: &Map<String, Value>) -> String {
+    let restores = m.get("kind").and_then(Value::as_str) == Some("restored")
+        && m.get("gap").and_then(Value::as_bool) == Some(true);
+    match (restores, m.get("seq").and_then(Value::as_u64), previous) {
+        (true, Some(seq), _) => restored_origin(vault_id, seq),
+        (_, _, Some(p)) => p.to_string(),
+        _ => origin(vault_id),
+    }
+}
+
+/// The origin of the checkpoint after `entries`, the ledger from genesis;
+/// entries that do not parse change nothing.
+pub fn origin_of<'a>(vault_id: &str, entries: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut o = origin(vault_id);
+    for e in entries {
+        if let Ok(m) = parse_entry(e) {
+            o = origin_after(vault_id, Some(&o), &m);
+        }
+    }
+    o
 }
 
 /// A parsed checkpoint body.
@@ -344,14 +383,34 @@ fn write_entry(
     merkle::append(&nodes, seq, &merkle::leaf_hash(bytes))?;
     let size = seq + 1;
     let root = merkle::root(&nodes, size)?;
-    let body = checkpoint_body(vault_id, size, &root);
+    // The origin follows from the checkpoint before and this entry; a
+    // previous checkpoint of another vault stops the append.
+    let previous = match seq {
+        0 => None,
+        _ => {
+            let cp = tx
+                .get(Table::Checkpoints, &seq_key(seq))?
+                .map(|b| CheckpointRecord::decode(&b))
+                .transpose()?
+                .ok_or_else(|| Error::Ledger(format!("the checkpoint of size {seq} is missing")))?;
+            let o = parse_checkpoint(&cp.body)?.origin;
+            if o != origin(vault_id) && !o.starts_with(&format!("{}/restore-", origin(vault_id))) {
+                return Err(Error::Ledger(format!(
+                    "the checkpoint of size {seq} is for {o:?}, not this vault"
+                )));
+            }
+            Some(o)
+        }
+    };
+    let origin = origin_after(vault_id, previous.as_deref(), &parse_entry(bytes)?);
+    let body = checkpoint_body_for(&origin, size, &root);
     if fault == Some(FaultPoint::CheckpointSigning) {
         return Err(Error::Injected(FaultPoint::CheckpointSigning));
     }
     let signature = ledger_key.sign_detached(body.as_bytes(), time)?;
     // The same checkpoint as a signed note, for witnesses. Only the latest
     // is kept: Ed25519 is deterministic, so any note can be made again.
-    let note = signed_note(&body, vault_id, ledger_key)?;
+    let note = signed_note(&body, ledger_key)?;
     let cp = CheckpointRecord { body, signature };
     tx.put(Table::Checkpoints, &seq_key(size), &cp.encode()?)?;
     tx.put(Table::Meta, META_NOTE, note.as_bytes())?;
@@ -369,15 +428,13 @@ fn write_entry(
     })
 }
 
-/// `body`, a checkpoint of `vault_id`'s ledger, as a C2SP signed note
-/// signed by the ledger key under the key name `breakglass/<vault-id>`.
-pub fn signed_note(body: &str, vault_id: &str, ledger_key: &SecretKey) -> Result<String> {
-    let name = origin(vault_id);
+/// `body`, a checkpoint, as a C2SP signed note signed by the ledger key
+/// under the key name of the checkpoint's origin line.
+pub fn signed_note(body: &str, ledger_key: &SecretKey) -> Result<String> {
+    let name = body.split('\n').next().unwrap_or_default();
     let public = ledger_key.public().verifier()?.ed25519_public()?;
     let signature = ledger_key.sign_ed25519(body.as_bytes())?;
-    Ok(crate::ledger::note::format(
-        body, &name, &public, &signature,
-    ))
+    Ok(crate::ledger::note::format(body, name, &public, &signature))
 }
 
 /// The signed note of the latest checkpoint, if one was written (vaults

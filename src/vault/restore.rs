@@ -220,6 +220,16 @@ impl Vault {
             .field("backup_entries", backup_entries)
             .field("replayed", tail.len())
             .field("gap", gap)
+            // A gap starts a new origin: the history restored may differ
+            // from one a witness cosigned (docs/LEDGER.md §5.1).
+            .field(
+                "origin",
+                if gap {
+                    Value::from(ledger::restored_origin(&v.config.vault_id, restored_size))
+                } else {
+                    Value::Null
+                },
+            )
             .field("evidence", evidence_json)
             .field(
                 "beyond",

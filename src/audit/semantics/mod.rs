@@ -121,7 +121,14 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
     ("backup", &[], &[]),
     (
         "restored",
-        &["backup_entries", "replayed", "gap", "evidence", "beyond"],
+        &[
+            "backup_entries",
+            "replayed",
+            "gap",
+            "origin",
+            "evidence",
+            "beyond",
+        ],
         &[],
     ),
     ("gap_acknowledged", &["restored", "nonce", "approvals"], &[]),
@@ -260,7 +267,7 @@ impl MeaningPass {
             "gap_acknowledged" => s.gap_acknowledged(seq, m)?,
             "restored" => {
                 let prior = prior_root.expect("the walk gives a restored entry its prior root");
-                if restored(seq, m, &prior)? {
+                if restored(seq, m, &prior, &s.vault)? {
                     s.gaps.insert(seq);
                 }
             }

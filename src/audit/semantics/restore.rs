@@ -6,7 +6,12 @@ use super::*;
 /// evidence is a checkpoint the entries before it extend, and it leaves a
 /// gap exactly when nothing proves the restored ledger complete. Returns
 /// whether it leaves a gap. `prior` is the root of the entries before it.
-pub(super) fn restored(seq: u64, m: &Map<String, Value>, prior: &Hash) -> Result<bool, Failure> {
+pub(super) fn restored(
+    seq: u64,
+    m: &Map<String, Value>,
+    prior: &Hash,
+    vault: &str,
+) -> Result<bool, Failure> {
     let bad = |why: String| fail(Some(seq), FailureKind::BadRestore, why);
     let backup = u64_field(m, seq, "backup_entries")?;
     let replayed = u64_field(m, seq, "replayed")?;
@@ -60,6 +65,14 @@ pub(super) fn restored(seq: u64, m: &Map<String, Value>, prior: &Hash) -> Result
         } else {
             "it claims no gap, but no evidence proves the restored ledger complete".into()
         });
+    }
+    // A gap starts a new origin (§5.1), which the entry names.
+    let origin = match gap {
+        true => Value::from(ledger::restored_origin(vault, seq)),
+        false => Value::Null,
+    };
+    if m.get("origin") != Some(&origin) {
+        return bad(format!("its origin is not {origin}"));
     }
     Ok(gap)
 }
