@@ -820,3 +820,330 @@ fn an_officer_file_that_is_a_symlink_is_refused_by_both() {
         "officer certificate file does not match the ledger: officers is not a directory",
     );
 }
+
+// ---------------------------------------------------------------------------
+// Ambiguities LEDGER.md now resolves, where the verifiers could differ
+
+/// Armor (§3.6): no headers, exactly one empty line, LF only, no
+/// trailing whitespace, the checksum only as the last line before END,
+/// lines of at most 76 characters, canonical base64; only line feeds
+/// after END. Each variant is refused by both; the ones §3.6 allows pass.
+#[test]
+fn signature_armor_variants_get_one_verdict() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let rel = index_of(&base, "release", 0);
+    type Variant = Box<dyn Fn(&str) -> String>;
+    let refused: Vec<(&str, Variant)> = vec![
+        (
+            "a Comment header",
+            Box::new(|s: &str| s.replacen("-----\n\n", "-----\nComment: x\n\n", 1)),
+        ),
+        (
+            "a Version header",
+            Box::new(|s: &str| s.replacen("-----\n\n", "-----\nVersion: 1\n\n", 1)),
+        ),
+        ("CRLF", Box::new(|s: &str| s.replace('\n', "\r\n"))),
+        (
+            "two empty lines",
+            Box::new(|s: &str| s.replacen("-----\n\n", "-----\n\n\n", 1)),
+        ),
+        (
+            "no empty line",
+            Box::new(|s: &str| s.replacen("-----\n\n", "-----\n", 1)),
+        ),
+        (
+            "trailing blanks",
+            Box::new(|s: &str| {
+                s.lines()
+                    .map(|l| {
+                        if l.is_empty() || l.starts_with("-----") {
+                            format!("{l}\n")
+                        } else {
+                            format!("{l} \n")
+                        }
+                    })
+                    .collect()
+            }),
+        ),
+        ("text before BEGIN", Box::new(|s: &str| format!("\n{s}"))),
+        ("text after END", Box::new(|s: &str| format!("{s}x\n"))),
+        (
+            "a line over 76 characters",
+            Box::new(|s: &str| {
+                let raw = dearmor(s);
+                let b64 = STANDARD.encode(&raw);
+                format!("-----BEGIN PGP SIGNATURE-----\n\n{b64}\n-----END PGP SIGNATURE-----\n")
+            }),
+        ),
+        (
+            "a checksum line in the middle",
+            Box::new(|s: &str| {
+                let mut l: Vec<&str> = s.lines().collect();
+                let sum = l.iter().position(|x| x.starts_with('=')).unwrap();
+                let line = l.remove(sum);
+                l.insert(3, line);
+                l.iter().map(|x| format!("{x}\n")).collect()
+            }),
+        ),
+        (
+            "non-canonical base64",
+            Box::new(|s: &str| {
+                // The last data character carries unused bits: set one.
+                let raw = dearmor(s);
+                let mut b64 = STANDARD.encode(&raw).into_bytes();
+                let pad = b64.iter().filter(|&&c| c == b'=').count();
+                assert!(pad > 0, "a signature's length leaves padding");
+                let i = b64.len() - pad - 1;
+                let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                let v = alphabet.iter().position(|&c| c == b64[i]).unwrap();
+                b64[i] = alphabet[v | 1];
+                let b64 = String::from_utf8(b64).unwrap();
+                let mut out = String::from("-----BEGIN PGP SIGNATURE-----\n\n");
+                for c in b64.as_bytes().chunks(64) {
+                    out.push_str(std::str::from_utf8(c).unwrap());
+                    out.push('\n');
+                }
+                out + "-----END PGP SIGNATURE-----\n"
+            }),
+        ),
+        (
+            "another label",
+            Box::new(|s: &str| s.replace("PGP SIGNATURE", "PGP MESSAGE")),
+        ),
+    ];
+    for (what, change) in &refused {
+        restore_bundle(&f, &base);
+        let want = with_approval_signature(&f, rel, change);
+        eprintln!("armor with {what}");
+        assert_both_fail(&f.bundle, &[], &want);
+    }
+    let allowed: Vec<(&str, Variant)> = vec![
+        (
+            "no checksum",
+            Box::new(|s: &str| {
+                s.lines()
+                    .filter(|l| !l.starts_with('='))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            }),
+        ),
+        (
+            "no final line feed",
+            Box::new(|s: &str| s.trim_end().to_string()),
+        ),
+        (
+            "line feeds after END",
+            Box::new(|s: &str| format!("{s}\n\n")),
+        ),
+        (
+            "76-character lines",
+            Box::new(|s: &str| {
+                let b64 = STANDARD.encode(dearmor(s));
+                let mut out = String::from("-----BEGIN PGP SIGNATURE-----\n\n");
+                for c in b64.as_bytes().chunks(76) {
+                    out.push_str(std::str::from_utf8(c).unwrap());
+                    out.push('\n');
+                }
+                out + "-----END PGP SIGNATURE-----\n"
+            }),
+        ),
+    ];
+    for (what, change) in &allowed {
+        restore_bundle(&f, &base);
+        with_approval_signature(&f, rel, change);
+        eprintln!("armor with {what}");
+        assert_both_pass(&f.bundle, &[]);
+    }
+}
+
+/// Packets (§3.6): exactly one signature packet with a definite length,
+/// subpackets of length at least 1 within their area; the unhashed area
+/// is otherwise not looked at, its critical bits included.
+#[test]
+fn signature_packet_variants_get_one_verdict() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    let f = fixture();
+    let base = lines(&f.bundle);
+    let rel = index_of(&base, "release", 0);
+    let unhashed = |b: &mut Vec<u8>, add: &[u8]| {
+        let hashed = u16::from_be_bytes([b[4], b[5]]) as usize;
+        let at = 6 + hashed;
+        let len = u16::from_be_bytes([b[at], b[at + 1]]) as usize + add.len();
+        b.splice(at..at + 2, (len as u16).to_be_bytes());
+        let end = at + 2 + len - add.len();
+        b.splice(end..end, add.iter().copied());
+    };
+    type Variant = Box<dyn Fn(&str) -> String>;
+    let refused: Vec<(&str, Variant)> = vec![
+        (
+            "a second packet",
+            Box::new(|s: &str| {
+                let raw = dearmor(s);
+                armor(SIG, &[&raw[..], &raw[..]].concat())
+            }),
+        ),
+        (
+            "a trailing byte",
+            Box::new(|s: &str| armor(SIG, &[&dearmor(s)[..], &[0u8][..]].concat())),
+        ),
+        (
+            "an old-format packet of indeterminate length",
+            Box::new(|s: &str| {
+                let body = packets(&dearmor(s))[0].2.clone();
+                armor(SIG, &[&[0x8b][..], &body[..]].concat())
+            }),
+        ),
+        (
+            "a zero-length unhashed subpacket",
+            Box::new(move |s: &str| edit_signature(s, |b| unhashed(b, &[0]))),
+        ),
+        (
+            "an unhashed subpacket longer than its area",
+            Box::new(move |s: &str| edit_signature(s, |b| unhashed(b, &[9, 16]))),
+        ),
+        (
+            "a canonical-text signature type",
+            Box::new(|s: &str| edit_signature(s, |b| b[1] = 0x01)),
+        ),
+    ];
+    for (what, change) in &refused {
+        restore_bundle(&f, &base);
+        let want = with_approval_signature(&f, rel, change);
+        eprintln!("signature with {what}");
+        assert_both_fail(&f.bundle, &[], &want);
+    }
+    let allowed: Vec<(&str, Variant)> = vec![
+        (
+            "an old-format header",
+            Box::new(|s: &str| {
+                let body = packets(&dearmor(s))[0].2.clone();
+                let mut p = vec![0x89];
+                p.extend_from_slice(&(body.len() as u16).to_be_bytes());
+                armor(SIG, &[&p[..], &body[..]].concat())
+            }),
+        ),
+        (
+            "an unknown critical unhashed subpacket",
+            Box::new(move |s: &str| edit_signature(s, |b| unhashed(b, &[3, 0x80 | 100, 1, 2]))),
+        ),
+        (
+            "the left 16 bits flipped",
+            Box::new(|s: &str| {
+                edit_signature(s, |b| {
+                    let at = mpis_at(b) - 2;
+                    b[at] ^= 0xff;
+                    b[at + 1] ^= 0xff;
+                })
+            }),
+        ),
+    ];
+    for (what, change) in &allowed {
+        restore_bundle(&f, &base);
+        with_approval_signature(&f, rel, change);
+        eprintln!("signature with {what}");
+        assert_both_pass(&f.bundle, &[]);
+    }
+}
+
+/// The officer files are taken in the byte order of their names: with
+/// two bad files, both name the first (§1.2).
+#[test]
+fn officer_files_are_checked_in_name_order() {
+    if !python_ok() {
+        return;
+    }
+    let f = fixture();
+    let officers = f.bundle.join("officers");
+    // Created in the reverse order, so directory order is not name order
+    // on most file systems.
+    std::fs::write(officers.join("zed.asc"), b"x").unwrap();
+    std::fs::write(officers.join("Bad"), b"x").unwrap();
+    std::fs::write(officers.join("aaron.asc"), b"x").unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        "officer certificate file does not match the ledger: officers/Bad is not NAME.asc for a valid officer name",
+    );
+    std::fs::remove_file(officers.join("Bad")).unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        "officer certificate file does not match the ledger: officers/aaron.asc is not an officer the ledger enrolled",
+    );
+}
+
+/// A checkpoint of size 0 (§5.2): its signature and origin are checked
+/// at once, then every entry is unsigned.
+#[test]
+fn a_checkpoint_of_size_zero_leaves_every_entry_unsigned() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    let f = fixture();
+    let n = lines(&f.bundle).len();
+    let body = ledger::checkpoint_body(&f.vault_id, 0, &merkle::root_of_leaves(&[]));
+    std::fs::write(f.bundle.join("checkpoint"), &body).unwrap();
+    std::fs::write(
+        f.bundle.join("checkpoint.asc"),
+        f.ledger_key
+            .sign_detached(body.as_bytes(), 1_800_000_000)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "entry 0: unsigned entries: entries 0..{} are not covered by the signed checkpoint of size 0",
+            n - 1
+        ),
+    );
+    // Unsigned, it is a bad signature first.
+    std::fs::write(f.bundle.join("checkpoint.asc"), b"").unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!(
+            "bad checkpoint signature: the bundle's checkpoint (size 0) does not verify with ledger key {}",
+            f.ledger_key.fingerprint()
+        ),
+    );
+}
+
+/// The pass order (§6): a failure of part A anywhere is reported before
+/// a failure of part B in an earlier entry, and part C comes last.
+#[test]
+fn integrity_failures_come_before_meaning_failures() {
+    if !python_ok() || !crypto_ok() {
+        return;
+    }
+    let f = fixture();
+    let mut l = lines(&f.bundle);
+    let rel = index_of(&l, "release", 0);
+    // A meaning failure in the first release (its reason changed), an
+    // officer file that is wrong, and a non-canonical last entry.
+    let mut m = entry(&l, rel);
+    m.insert("reason".into(), "another".into());
+    set_entry(&mut l, rel, m);
+    f.resign(&l);
+    std::fs::write(f.bundle.join("officers/bob.asc"), b"x").unwrap();
+    assert_both_fail(
+        &f.bundle,
+        &[],
+        &format!("entry {rel}: approval for something else"),
+    );
+    let last = l.len() - 1;
+    l[last].splice(1..1, b" ".iter().copied());
+    f.resign(&l);
+    assert_both_fail(
+        &f.bundle,
+        &["--pin", &f.fingerprint],
+        &format!("entry {last}: not canonical JSON"),
+    );
+}
