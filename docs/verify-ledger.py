@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 
 try:
@@ -420,40 +421,48 @@ def is_digest(v):
 ED25519_OID = bytes.fromhex("2b06010401da470f01")  # 1.3.6.1.4.1.11591.15.1
 HASHES = {8: "sha256", 9: "sha384", 10: "sha512"}
 KEY_TIME = 1  # breakglass keys are created at 1970-01-01T00:00:01Z
+B64_LINE = re.compile(r"[A-Za-z0-9+/=]{1,76}")
+B64_SUM = re.compile(r"=[A-Za-z0-9+/]{4}")
+
+# The certificate's messages (section 3.6), the same words as breakglass's.
+CERT_SHAPE = (
+    "the certificate is not a primary key, its direct-key signature, one User ID, "
+    "its certification, and optionally one subkey with its binding signature"
+)
+CERT_SELF_SIG = "the certificate's self-signatures do not verify"
+CERT_NOT_SIGNING = "the certificate's primary key is not flagged for signing"
 
 
-def dearmor(data, label, alone=False):
-    """The binary content of ASCII armor `-----BEGIN PGP <label>-----`.
-    With `alone`, no other armored block may follow it (one certificate
-    per armored text); other text after it is ignored."""
+def dearmor(data, label):
+    """The binary content of ASCII armor `-----BEGIN PGP <label>-----`,
+    read strictly (section 3.6): the BEGIN line, one empty line (no armor
+    headers), lines of 1 to 76 base64 characters, an optional `=XXXX`
+    checksum line (not checked), the END line, then nothing but line
+    feeds. Line feeds only, no other whitespace; canonical base64."""
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
         raise Bad("armor is not ASCII")
-    lines = [line.rstrip(" \t\r") for line in text.split("\n")]
-    while lines and not lines[0]:
-        lines.pop(0)
-    if not lines or lines[0] != "-----BEGIN PGP %s-----" % label:
+    begin = "-----BEGIN PGP %s-----\n\n" % label
+    end = "\n-----END PGP %s-----" % label
+    if not text.startswith(begin):
         raise Bad("not an armored PGP %s" % label)
-    i = 1
-    while i < len(lines) and ": " in lines[i] and not lines[i].startswith("-----"):
-        i += 1  # armor headers (Version:, Comment:, ...)
-    body = []
-    end = "-----END PGP %s-----" % label
-    while i < len(lines) and lines[i] != end:
-        if lines[i].startswith("="):
-            pass  # the optional CRC-24 line: ignored, as RFC 9580 says
-        else:
-            body.append(lines[i])
-        i += 1
-    if i == len(lines):
-        raise Bad("the armor has no %s line" % end)
-    if alone and any(line.lstrip().startswith("-----BEGIN") for line in lines[i + 1 :]):
-        raise Bad("more than one armored block")
+    rest = text[len(begin) :].rstrip("\n")
+    if not rest.endswith(end):
+        raise Bad("the armor does not end with its END line")
+    lines = rest[: -len(end)].split("\n")
+    if len(lines) > 1 and B64_SUM.fullmatch(lines[-1]):
+        lines.pop()  # the optional CRC-24: ignored, as RFC 9580 says
+    if not all(B64_LINE.fullmatch(line) for line in lines):
+        raise Bad("the armor is not base64")
+    joined = "".join(lines)
     try:
-        return base64.b64decode("".join(body), validate=True)
+        raw = base64.b64decode(joined, validate=True)
     except (binascii.Error, ValueError):
         raise Bad("the armor is not base64")
+    if base64.b64encode(raw).decode() != joined:
+        raise Bad("the armor is not canonical base64")
+    return raw
 
 
 def packets(data):
@@ -489,13 +498,12 @@ def packets(data):
             tag = (h >> 2) & 0x0F
             kind = h & 3
             if kind == 3:
-                length = n - i
-            else:
-                size = (1, 2, 4)[kind]
-                if i + size > n:
-                    raise Bad("truncated packet header")
-                length = int.from_bytes(data[i : i + size], "big")
-                i += size
+                raise Bad("indeterminate packet length")
+            size = (1, 2, 4)[kind]
+            if i + size > n:
+                raise Bad("truncated packet header")
+            length = int.from_bytes(data[i : i + size], "big")
+            i += size
         if i + length > n:
             raise Bad("truncated packet")
         out.append((tag, data[i : i + length]))
@@ -504,46 +512,149 @@ def packets(data):
 
 
 def mpi(data, at):
-    """One multiprecision integer at `at`: (its bytes, where the next starts)."""
+    """One multiprecision integer at `at`: (its bytes, where the next
+    starts). Canonical (section 3.6): its bit count is exactly its value's
+    bit length, so no zero byte leads it."""
     if at + 2 > len(data):
         raise Bad("truncated MPI")
     bits = int.from_bytes(data[at : at + 2], "big")
     end = at + 2 + (bits + 7) // 8
     if end > len(data):
         raise Bad("truncated MPI")
-    return data[at + 2 : end], end
+    value = data[at + 2 : end]
+    if int.from_bytes(value, "big").bit_length() != bits:
+        raise Bad("non-canonical MPI")
+    return value, end
+
+
+class Sig:
+    """A version 4 EdDSA signature packet's body, parsed (section 3.6)."""
+
+    def __init__(self, body):
+        if len(body) < 6 or body[0] != 4:
+            raise Bad("not a version 4 signature")
+        self.type, pk_algo, self.hash_algo = body[1], body[2], body[3]
+        if pk_algo != 22:
+            raise Bad("not an EdDSA signature (algorithm %d)" % pk_algo)
+        if self.hash_algo not in HASHES:
+            raise Bad("signature uses a weak hash")
+        hashed_len = int.from_bytes(body[4:6], "big")
+        at = 6 + hashed_len
+        if at + 2 > len(body):
+            raise Bad("truncated signature")
+        self.hashed_part = body[:at]
+        self.created = None
+        self.flags = None
+        for tag, value in subpackets(body[6:at]):
+            if tag == 2:
+                if len(value) != 4:
+                    raise Bad("malformed signature creation time")
+                self.created = int.from_bytes(value, "big")
+            elif tag == 27:
+                self.flags = value
+        unhashed_len = int.from_bytes(body[at : at + 2], "big")
+        at += 2
+        if at + unhashed_len + 2 > len(body):
+            raise Bad("truncated signature")
+        subpackets(body[at : at + unhashed_len])
+        at += unhashed_len  # then the hash's first two bytes (not checked)
+        r, at = mpi(body, at + 2)
+        s, at = mpi(body, at)
+        if at != len(body):
+            raise Bad("trailing data in the signature")
+        if len(r) > 32 or len(s) > 32:
+            raise Bad("malformed EdDSA signature")
+        if self.created is None:
+            raise Bad("the signature has no creation time")
+        self.rs = r.rjust(32, b"\0") + s.rjust(32, b"\0")
+
+    def check(self, ed25519, prefix):
+        """Whether the signature verifies over `prefix` (the signed data)
+        with the Ed25519 key; None without `cryptography`."""
+        h = hashlib.new(HASHES[self.hash_algo])
+        h.update(prefix)
+        h.update(self.hashed_part)
+        h.update(b"\x04\xff" + len(self.hashed_part).to_bytes(4, "big"))
+        if not HAVE_CRYPTOGRAPHY:
+            return None
+        try:
+            Ed25519PublicKey.from_public_bytes(ed25519).verify(self.rs, h.digest())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+def key_hash_prefix(body):
+    return b"\x99" + len(body).to_bytes(2, "big") + body
 
 
 class Cert:
-    """An OpenPGP v4 certificate: its packets, primary key and fingerprint."""
+    """An OpenPGP v4 certificate as breakglass makes it (section 3.6),
+    from its strict armor: a v4 Ed25519 primary key, a direct-key
+    self-signature, one User ID and its positive certification, and
+    optionally one v4 ECDH subkey with its binding signature; every
+    self-signature verifies (when `cryptography` is there), dated from
+    the key's creation to 1970-01-01T00:00:01Z."""
 
     def __init__(self, raw):
-        if raw.lstrip().startswith(b"-----BEGIN"):
-            raw = dearmor(raw, "PUBLIC KEY BLOCK", alone=True)
-        self.packets = packets(raw)
-        if not self.packets or self.packets[0][0] != 6:
-            raise Bad("does not start with a public key packet")
-        if any(tag in (5, 7) for tag, _ in self.packets):
-            raise Bad("holds secret key material")
-        if sum(1 for tag, _ in self.packets if tag == 6) != 1:
-            raise Bad("holds more than one certificate")
+        raw = dearmor(raw, "PUBLIC KEY BLOCK")
+        try:
+            self.packets = packets(raw)
+        except Bad:
+            raise Bad("unreadable certificate")
+        tags = [tag for tag, _ in self.packets]
+        if tags not in ([6, 2, 13, 2], [6, 2, 13, 2, 14, 2]):
+            raise Bad(CERT_SHAPE)
         key = self.packets[0][1]
         if len(key) < 6 or key[0] != 4:
             raise Bad("the primary key is not a version 4 key")
-        self.fingerprint = hashlib.sha1(b"\x99" + len(key).to_bytes(2, "big") + key).hexdigest().upper()
+        self.fingerprint = hashlib.sha1(key_hash_prefix(key)).hexdigest().upper()
         self.created = int.from_bytes(key[1:5], "big")
         self.algo = key[5]
         self.ed25519 = None
-        if self.algo == 22 and len(key) > 6:
-            oid = key[7 : 7 + key[6]]
-            point, end = mpi(key, 7 + key[6])
-            if oid == ED25519_OID and end == len(key) and len(point) == 33 and point[0] == 0x40:
-                self.ed25519 = point[1:]
-
-    def signer(self):
-        """The Ed25519 key that signs for this certificate: its primary key."""
+        try:
+            if self.algo == 22 and len(key) > 6:
+                oid = key[7 : 7 + key[6]]
+                point, end = mpi(key, 7 + key[6])
+                if oid == ED25519_OID and end == len(key) and len(point) == 33 and point[0] == 0x40:
+                    self.ed25519 = point[1:]
+        except Bad:
+            pass
         if self.ed25519 is None:
             raise Bad("certificate %s has no Ed25519 (EdDSA legacy) primary key" % self.fingerprint)
+        pk = key_hash_prefix(key)
+        uid = self.packets[2][1]
+        signed = [
+            (self.packets[1][1], 0x1F, pk),
+            (self.packets[3][1], 0x13, pk + b"\xb4" + len(uid).to_bytes(4, "big") + uid),
+        ]
+        if len(tags) == 6:
+            sub = self.packets[4][1]
+            if len(sub) < 6 or sub[0] != 4 or sub[5] != 18:
+                raise Bad(CERT_SHAPE)
+            signed.append((self.packets[5][1], 0x18, pk + key_hash_prefix(sub)))
+        self.signs = True
+        self.verified = True
+        for body, typ, prefix in signed:
+            try:
+                sig = Sig(body)
+            except Bad:
+                raise Bad(CERT_SELF_SIG)
+            if sig.type != typ or not self.created <= sig.created <= KEY_TIME or self.created > KEY_TIME:
+                raise Bad(CERT_SELF_SIG)
+            ok = sig.check(self.ed25519, prefix)
+            if ok is False:
+                raise Bad(CERT_SELF_SIG)
+            if ok is None:
+                self.verified = False
+            if typ != 0x18 and not (sig.flags and sig.flags[0] & 0x02):
+                self.signs = False
+
+    def signer(self):
+        """The Ed25519 key that signs for this certificate: its primary
+        key, which both its self-signatures flag for signing."""
+        if not self.signs:
+            raise Bad(CERT_NOT_SIGNING)
         return self
 
 
@@ -554,9 +665,10 @@ def parse_cert(text):
 
 
 def verify_signature(signer, data, signature):
-    """Checks one detached OpenPGP signature (armored or binary) over `data`
-    by `signer` (a Cert). Raises Bad. Returns True if the Ed25519 arithmetic
-    was checked, False if `cryptography` is missing."""
+    """Checks one detached OpenPGP signature (strictly armored, or
+    binary) over `data` by `signer` (a Cert). Raises Bad. Returns True if
+    the Ed25519 arithmetic was checked, False if `cryptography` is
+    missing."""
     if isinstance(signature, str):
         signature = signature.encode("utf-8")
     if signature.startswith(b"-----BEGIN"):
@@ -572,59 +684,15 @@ def verify_signature(signer, data, signature):
         raise Bad("unreadable signature")
     if len(pkts) != 1 or pkts[0][0] != 2:
         raise Bad("not exactly one signature packet")
-    body = pkts[0][1]
-    if len(body) < 6 or body[0] != 4:
-        raise Bad("not a version 4 signature")
-    sig_type, pk_algo, hash_algo = body[1], body[2], body[3]
-    if sig_type != 0x00:
-        raise Bad("not a binary-document signature (type 0x%02x)" % sig_type)
-    if pk_algo != 22:
-        raise Bad("not an EdDSA signature (algorithm %d)" % pk_algo)
-    if hash_algo not in HASHES:
-        raise Bad("signature uses a weak hash")
-    hashed_len = int.from_bytes(body[4:6], "big")
-    at = 6 + hashed_len
-    if at + 2 > len(body):
-        raise Bad("truncated signature")
-    hashed_part = body[:at]
-    created = None
-    for tag, value in subpackets(body[6:at]):
-        if tag == 2:
-            if len(value) != 4:
-                raise Bad("malformed signature creation time")
-            created = int.from_bytes(value, "big")
-    unhashed_len = int.from_bytes(body[at : at + 2], "big")
-    at += 2
-    if at + unhashed_len + 2 > len(body):
-        raise Bad("truncated signature")
-    subpackets(body[at : at + unhashed_len])
-    at += unhashed_len  # then the hash's first two bytes (not checked)
-    r, at = mpi(body, at + 2)
-    s, at = mpi(body, at)
-    if at != len(body):
-        raise Bad("trailing data in the signature")
-    r, s = r.lstrip(b"\0"), s.lstrip(b"\0")
-    if len(r) > 32 or len(s) > 32:
-        raise Bad("malformed EdDSA signature")
-    if created is None:
-        raise Bad("the signature has no creation time")
-    if created < signer.created:
+    sig = Sig(pkts[0][1])
+    if sig.type != 0x00:
+        raise Bad("not a binary-document signature (type 0x%02x)" % sig.type)
+    if sig.created < signer.created:
         raise Bad("the signature predates the key")
-    h = hashlib.new(HASHES[hash_algo])
-    h.update(data)
-    h.update(hashed_part)
-    h.update(b"\x04\xff" + len(hashed_part).to_bytes(4, "big"))
-    if not HAVE_CRYPTOGRAPHY:
-        return False
-    try:
-        Ed25519PublicKey.from_public_bytes(signer.ed25519).verify(
-            r.rjust(32, b"\0") + s.rjust(32, b"\0"), h.digest()
-        )
-    except InvalidSignature:
+    ok = sig.check(signer.ed25519, data)
+    if ok is False:
         raise Bad("bad signature")
-    except ValueError:
-        raise Bad("bad signature")
-    return True
+    return ok is True
 
 
 def subpackets(area):
@@ -1963,25 +2031,34 @@ def os_error(e):
 
 
 def check_officer_files(bundle, certs):
-    """officers/ holds exactly NAME.asc for each enrolled officer, each the
-    certificate the ledger enrolled under that name (same packets). Every
-    file is read (and its name and size checked) before any is compared."""
+    """officers/ (a directory, not a symbolic link) holds exactly NAME.asc
+    for each enrolled officer, each a regular file (not a symbolic link)
+    whose armor (section 3.6, strict) holds the very bytes of the
+    certificate the ledger enrolled under that name. The files are taken
+    in the byte order of their names; every file's name, type and size is
+    checked before any is compared with the ledger."""
     d = os.path.join(bundle, OFFICERS)
 
     def bad(why):
         fail(None, "BadOfficerFile", why)
 
+    if os.path.islink(d):
+        bad("officers is not a directory")
     try:
-        names = sorted(os.listdir(d))
+        names = sorted(os.listdir(os.fsencode(d)))
     except OSError as e:
         bad("%s: %s" % (d, os_error(e)))
     files = []
-    for file in names:
+    for raw in names:
+        file = raw.decode("utf-8", "replace")
         name = file[:-4] if file.endswith(".asc") else ""
-        if not OFFICER_NAME.fullmatch(name) or not os.path.isfile(os.path.join(d, file)):
+        if not OFFICER_NAME.fullmatch(name):
             bad("officers/%s is not NAME.asc for a valid officer name" % file)
+        path = os.path.join(d, file)
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            bad("officers/%s is not a regular file" % file)
         try:
-            with open(os.path.join(d, file), "rb") as f:
+            with open(path, "rb") as f:
                 data = f.read(MAX_SMALL_FILE + 1)
         except OSError as e:
             bad("officers/%s: %s" % (file, os_error(e)))
@@ -1993,13 +2070,13 @@ def check_officer_files(bundle, certs):
         if name not in enrolled:
             bad("officers/%s.asc is not an officer the ledger enrolled" % name)
         try:
-            same = Cert(data).packets == parse_cert(enrolled[name]).packets
+            same = dearmor(data, "PUBLIC KEY BLOCK") == dearmor(enrolled[name].encode("utf-8"), "PUBLIC KEY BLOCK")
         except Bad:
             same = False
         if not same:
             bad("officers/%s.asc is not the certificate the ledger enrolled for %s" % (name, name))
     for name, _ in certs:
-        if name + ".asc" not in names:
+        if (name + ".asc").encode() not in names:
             bad("officers/%s.asc is missing" % name)
 
 

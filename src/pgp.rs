@@ -477,26 +477,11 @@ impl Verifier {
 
     fn check(&self, data: &[u8], signature: &[u8], fast: bool) -> Result<()> {
         let bad = |why: &str| Error::Pgp(why.to_string());
-        let binary;
-        let raw = if signature.starts_with(b"-----BEGIN") {
-            binary = match fast.then(|| dearmor_signature(signature)).flatten() {
-                Some(b) => b,
-                None => {
-                    let mut r = openpgp::armor::Reader::from_bytes(
-                        signature,
-                        openpgp::armor::ReaderMode::Tolerant(Some(openpgp::armor::Kind::Signature)),
-                    );
-                    let mut v = Vec::with_capacity(signature.len());
-                    std::io::Read::read_to_end(&mut r, &mut v)
-                        .map_err(|_| bad("unreadable signature armor"))?;
-                    v
-                }
-            };
-            &binary[..]
-        } else {
-            signature
+        // Only what §3.6 allows reaches Sequoia, which is more tolerant.
+        let Some(raw) = strict_signature_packet(signature) else {
+            return Err(bad("unreadable signature"));
         };
-        let sig = match openpgp::Packet::from_bytes(raw) {
+        let sig = match openpgp::Packet::from_bytes(&raw) {
             Ok(openpgp::Packet::Signature(sig)) => sig,
             _ => return Err(bad("unreadable signature")),
         };
@@ -567,44 +552,344 @@ impl Verifier {
     }
 }
 
-/// The packet inside an ASCII-armored signature in exactly the form this
-/// module writes (`-----BEGIN PGP SIGNATURE-----`, no headers, base64
-/// lines of at most 76 characters, an optional `=` checksum line, the END
-/// line, LF line endings): `None` for anything else, which Sequoia's
-/// armor reader then decodes. Like that reader, it does not check the
-/// CRC-24 (RFC 9580 §6.1 tells readers not to reject on it).
-fn dearmor_signature(text: &[u8]) -> Option<Vec<u8>> {
+// ---------------------------------------------------------------------------
+// The strict reading of the ledger's OpenPGP (docs/LEDGER.md §3.6): what a
+// verifier accepts is exactly what breakglass writes, so that the Rust
+// and the Python verifier, and any third one written from the spec, give
+// the same verdict on every input. Sequoia is more tolerant (indented
+// armor, headers, zero-padded MPIs, certificates without their
+// self-signatures); these checks run before it.
+
+/// The message for a certificate whose packets are not breakglass's shape.
+pub const CERT_SHAPE: &str = "the certificate is not a primary key, its direct-key signature, one User ID, its certification, and optionally one subkey with its binding signature";
+/// The message for a certificate whose self-signatures do not check out.
+pub const CERT_SELF_SIG: &str = "the certificate's self-signatures do not verify";
+/// The message for a certificate whose primary key may not sign.
+pub const CERT_NOT_SIGNING: &str = "the certificate's primary key is not flagged for signing";
+
+/// The binary content of ASCII armor `-----BEGIN PGP <label>-----`, read
+/// strictly: the BEGIN line, one empty line (no armor headers), lines of
+/// 1 to 76 base64 characters, an optional `=XXXX` checksum line (not
+/// checked, as RFC 9580 §6.1 says), the END line, then nothing but line
+/// feeds. Line feeds only, no other whitespace; canonical base64.
+pub fn dearmor_strict(text: &[u8], label: &str) -> std::result::Result<Vec<u8>, String> {
     use base64::Engine as _;
-    const BEGIN: &[u8] = b"-----BEGIN PGP SIGNATURE-----\n\n";
-    const END: &[u8] = b"-----END PGP SIGNATURE-----";
-    let rest = text.strip_prefix(BEGIN)?;
-    let rest = rest.strip_suffix(b"\n").unwrap_or(rest);
-    let body = rest.strip_suffix(END)?.strip_suffix(b"\n")?;
-    let mut b64 = Vec::with_capacity(body.len());
-    let mut lines = body.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        if lines.peek().is_none() && line.first() == Some(&b'=') {
-            let sum = &line[1..];
-            if sum.len() != 4
-                || !sum
-                    .iter()
-                    .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
-            {
-                return None;
-            }
-            break;
-        }
-        if line.is_empty()
-            || line.len() > 76
-            || !line
-                .iter()
-                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
-        {
-            return None;
-        }
-        b64.extend_from_slice(line);
+    if !text.is_ascii() {
+        return Err("armor is not ASCII".into());
     }
-    base64::engine::general_purpose::STANDARD.decode(&b64).ok()
+    let text = std::str::from_utf8(text).map_err(|_| "armor is not ASCII".to_string())?;
+    let begin = format!("-----BEGIN PGP {label}-----\n\n");
+    let end = format!("\n-----END PGP {label}-----");
+    let Some(rest) = text.strip_prefix(&begin) else {
+        return Err(format!("not an armored PGP {label}"));
+    };
+    let Some(body) = rest.trim_end_matches('\n').strip_suffix(&end) else {
+        return Err("the armor does not end with its END line".into());
+    };
+    let mut lines: Vec<&str> = body.split('\n').collect();
+    let is_b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+    if lines.len() > 1 {
+        let last = lines[lines.len() - 1].as_bytes();
+        if last.len() == 5 && last[0] == b'=' && last[1..].iter().all(|&c| is_b64(c)) {
+            lines.pop();
+        }
+    }
+    if !lines
+        .iter()
+        .all(|l| (1..=76).contains(&l.len()) && l.bytes().all(|c| is_b64(c) || c == b'='))
+    {
+        return Err("the armor is not base64".into());
+    }
+    let joined: String = lines.concat();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&joined)
+        .map_err(|_| "the armor is not base64".to_string())?;
+    if base64::engine::general_purpose::STANDARD.encode(&raw) != joined {
+        return Err("the armor is not canonical base64".into());
+    }
+    Ok(raw)
+}
+
+/// The (tag, body) of each OpenPGP packet in `data`: old or new format
+/// headers with a definite length (no partial or indeterminate length).
+fn packet_bodies(data: &[u8]) -> std::result::Result<Vec<(u8, &[u8])>, ()> {
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    let n = data.len();
+    let be = |b: &[u8]| b.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x));
+    while i < n {
+        let h = data[i];
+        i += 1;
+        if h & 0x80 == 0 {
+            return Err(());
+        }
+        let (tag, length);
+        if h & 0x40 != 0 {
+            tag = h & 0x3f;
+            let l1 = usize::from(*data.get(i).ok_or(())?);
+            i += 1;
+            length = match l1 {
+                0..192 => l1,
+                192..224 => {
+                    let l2 = usize::from(*data.get(i).ok_or(())?);
+                    i += 1;
+                    ((l1 - 192) << 8) + l2 + 192
+                }
+                255 => {
+                    let b = data.get(i..i + 4).ok_or(())?;
+                    i += 4;
+                    be(b)
+                }
+                _ => return Err(()),
+            };
+        } else {
+            tag = (h >> 2) & 0x0f;
+            let size = match h & 3 {
+                0 => 1,
+                1 => 2,
+                2 => 4,
+                _ => return Err(()),
+            };
+            let b = data.get(i..i + size).ok_or(())?;
+            i += size;
+            length = be(b);
+        }
+        let body = data.get(i..i.checked_add(length).ok_or(())?).ok_or(())?;
+        i += length;
+        out.push((tag, body));
+    }
+    Ok(out)
+}
+
+/// One MPI at `at`: its value and where the next starts. Canonical: its
+/// bit count is exactly its value's bit length (no zero byte leads it).
+fn canonical_mpi(data: &[u8], at: usize) -> std::result::Result<(&[u8], usize), ()> {
+    let bits = usize::from(u16::from_be_bytes(
+        data.get(at..at + 2).ok_or(())?.try_into().map_err(|_| ())?,
+    ));
+    let end = at + 2 + bits.div_ceil(8);
+    let value = data.get(at + 2..end).ok_or(())?;
+    let len = match value.iter().position(|&b| b != 0) {
+        None => 0,
+        Some(p) => (value.len() - p) * 8 - value[p].leading_zeros() as usize,
+    };
+    if len != bits {
+        return Err(());
+    }
+    Ok((value, end))
+}
+
+/// The subpackets of a signature's area: (type without the critical bit,
+/// value). Each has a length of at least 1 that stays within the area.
+fn subpackets(area: &[u8]) -> std::result::Result<Vec<(u8, &[u8])>, ()> {
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    while i < area.len() {
+        let l1 = usize::from(area[i]);
+        i += 1;
+        let length = match l1 {
+            0..192 => l1,
+            192..255 => {
+                let l2 = usize::from(*area.get(i).ok_or(())?);
+                i += 1;
+                ((l1 - 192) << 8) + l2 + 192
+            }
+            _ => {
+                let b = area.get(i..i + 4).ok_or(())?;
+                i += 4;
+                b.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x))
+            }
+        };
+        if length == 0 || i.checked_add(length).is_none_or(|e| e > area.len()) {
+            return Err(());
+        }
+        out.push((area[i] & 0x7f, &area[i + 1..i + length]));
+        i += length;
+    }
+    Ok(out)
+}
+
+/// A version 4 EdDSA signature packet's body, as §3.6 requires it.
+struct SigShape<'a> {
+    typ: u8,
+    hash: HashAlgorithm,
+    hashed_part: &'a [u8],
+    created: u32,
+    flags: Option<&'a [u8]>,
+    rs: [u8; 64],
+}
+
+impl<'a> SigShape<'a> {
+    fn parse(body: &'a [u8]) -> std::result::Result<Self, ()> {
+        if body.len() < 6 || body[0] != 4 || body[2] != 22 {
+            return Err(());
+        }
+        let hash = match body[3] {
+            8 => HashAlgorithm::SHA256,
+            9 => HashAlgorithm::SHA384,
+            10 => HashAlgorithm::SHA512,
+            _ => return Err(()),
+        };
+        let at = 6 + usize::from(u16::from_be_bytes([body[4], body[5]]));
+        if at + 2 > body.len() {
+            return Err(());
+        }
+        let mut created = None;
+        let mut flags = None;
+        for (tag, value) in subpackets(&body[6..at])? {
+            match tag {
+                2 => created = Some(u32::from_be_bytes(value.try_into().map_err(|_| ())?)),
+                27 => flags = Some(value),
+                _ => {}
+            }
+        }
+        let unhashed = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
+        let u = at + 2;
+        if u + unhashed + 2 > body.len() {
+            return Err(());
+        }
+        subpackets(&body[u..u + unhashed])?;
+        let (r, next) = canonical_mpi(body, u + unhashed + 2)?;
+        let (s, end) = canonical_mpi(body, next)?;
+        if end != body.len() || r.len() > 32 || s.len() > 32 {
+            return Err(());
+        }
+        let mut rs = [0u8; 64];
+        rs[32 - r.len()..32].copy_from_slice(r);
+        rs[64 - s.len()..].copy_from_slice(s);
+        Ok(SigShape {
+            typ: body[1],
+            hash,
+            hashed_part: &body[..at],
+            created: created.ok_or(())?,
+            flags,
+            rs,
+        })
+    }
+
+    /// The digest this signature signs over `prefix` (RFC 4880 §5.2.4).
+    fn digest(&self, prefix: &[u8]) -> Result<Vec<u8>> {
+        let mut ctx = self.hash.context()?.for_digest();
+        ctx.update(prefix);
+        ctx.update(self.hashed_part);
+        ctx.update(&[0x04, 0xff]);
+        ctx.update(&(self.hashed_part.len() as u32).to_be_bytes());
+        Ok(ctx.into_digest()?)
+    }
+}
+
+/// `0x99`, the key packet body's length (2 bytes) and the body: how a key
+/// enters a fingerprint and a self-signature's hash.
+fn key_prefix(body: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x99];
+    v.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+/// The packet of a signature (armored strictly, or binary): exactly one
+/// signature packet, of §3.6's shape. `None` for anything else.
+fn strict_signature_packet(signature: &[u8]) -> Option<Vec<u8>> {
+    let raw = if signature.starts_with(b"-----BEGIN") {
+        dearmor_strict(signature, "SIGNATURE").ok()?
+    } else {
+        signature.to_vec()
+    };
+    match packet_bodies(&raw).ok()?.as_slice() {
+        [(2, body)] if SigShape::parse(body).is_ok_and(|s| s.typ == 0) => {}
+        _ => return None,
+    }
+    Some(raw)
+}
+
+impl PublicCert {
+    /// A certificate as the ledger holds one (§3.6), from its strict
+    /// armor: packets exactly a v4 Ed25519 primary key, a direct-key
+    /// self-signature, one User ID and its positive certification, and
+    /// optionally one v4 ECDH subkey with its binding signature; every
+    /// self-signature verifies and is dated from the key's creation to
+    /// [`KEY_TIME`]. Also says whether both primary self-signatures flag
+    /// the primary key for signing. The error is the words both verifiers
+    /// use.
+    pub fn from_ledger(text: &[u8]) -> std::result::Result<(PublicCert, bool), String> {
+        use openpgp::crypto::mpi;
+        let raw = dearmor_strict(text, "PUBLIC KEY BLOCK")?;
+        let unreadable = || "unreadable certificate".to_string();
+        let pk = packet_bodies(&raw).map_err(|_| unreadable())?;
+        let tags: Vec<u8> = pk.iter().map(|(t, _)| *t).collect();
+        if tags != [6, 2, 13, 2] && tags != [6, 2, 13, 2, 14, 2] {
+            return Err(CERT_SHAPE.into());
+        }
+        let key = pk[0].1;
+        if key.len() < 6 || key[0] != 4 {
+            return Err("the primary key is not a version 4 key".into());
+        }
+        let fingerprint = {
+            let mut ctx = HashAlgorithm::SHA1
+                .context()
+                .map_err(|_| unreadable())?
+                .for_digest();
+            ctx.update(&key_prefix(key));
+            hex::encode_upper(ctx.into_digest().map_err(|_| unreadable())?)
+        };
+        let created = u32::from_be_bytes([key[1], key[2], key[3], key[4]]);
+        const ED25519_OID: [u8; 9] = [0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01];
+        let ed25519 = key[5] == 22
+            && key.len() > 6
+            && key.get(7..7 + usize::from(key[6])) == Some(&ED25519_OID[..])
+            && canonical_mpi(key, 7 + usize::from(key[6]))
+                .is_ok_and(|(p, end)| end == key.len() && p.len() == 33 && p[0] == 0x40);
+        if !ed25519 {
+            return Err(format!(
+                "certificate {fingerprint} has no Ed25519 (EdDSA legacy) primary key"
+            ));
+        }
+        // `0x99 ‖ length ‖ body` is the key as an old-format packet.
+        let primary = match openpgp::Packet::from_bytes(&key_prefix(key)) {
+            Ok(openpgp::Packet::PublicKey(k)) => k,
+            _ => return Err(unreadable()),
+        };
+        let prefix = key_prefix(key);
+        let uid = pk[2].1;
+        let mut uid_prefix = prefix.clone();
+        uid_prefix.push(0xb4);
+        uid_prefix.extend_from_slice(&(uid.len() as u32).to_be_bytes());
+        uid_prefix.extend_from_slice(uid);
+        let mut signed = vec![(pk[1].1, 0x1f, prefix.clone()), (pk[3].1, 0x13, uid_prefix)];
+        if tags.len() == 6 {
+            let sub = pk[4].1;
+            if sub.len() < 6 || sub[0] != 4 || sub[5] != 18 {
+                return Err(CERT_SHAPE.into());
+            }
+            signed.push((pk[5].1, 0x18, [prefix.clone(), key_prefix(sub)].concat()));
+        }
+        let mut signs = true;
+        for (body, typ, data) in signed {
+            let bad = || CERT_SELF_SIG.to_string();
+            let sig = SigShape::parse(body).map_err(|_| bad())?;
+            if sig.typ != typ || !(created..=KEY_TIME).contains(&sig.created) || created > KEY_TIME
+            {
+                return Err(bad());
+            }
+            let digest = sig.digest(&data).map_err(|_| bad())?;
+            let mpis = mpi::Signature::EdDSA {
+                r: mpi::MPI::new(&sig.rs[..32]),
+                s: mpi::MPI::new(&sig.rs[32..]),
+            };
+            primary
+                .verify(&mpis, sig.hash, &digest)
+                .map_err(|_| bad())?;
+            let may_sign = sig
+                .flags
+                .and_then(|f| f.first())
+                .is_some_and(|b| b & 0x02 != 0);
+            if typ != 0x18 && !may_sign {
+                signs = false;
+            }
+        }
+        let cert = Cert::from_bytes(&raw).map_err(|_| unreadable())?;
+        Ok((PublicCert(cert), signs))
+    }
 }
 
 struct DecryptHelper<'a> {
@@ -692,8 +977,8 @@ mod tests {
         let data = b"breakglass/00112233\n42\nAAAA=\n";
         let armored = k.sign_detached(data, 1_800_000_000).unwrap();
         assert!(
-            dearmor_signature(armored.as_bytes()).is_some(),
-            "our own armor takes the fast path"
+            dearmor_strict(armored.as_bytes(), "SIGNATURE").is_ok(),
+            "our own armor is read"
         );
         #[cfg(feature = "crypto-rust")]
         assert!(v.ed25519.is_some(), "an Ed25519 key takes the fast path");
@@ -706,7 +991,10 @@ mod tests {
             std::io::Read::read_to_end(&mut r, &mut b).unwrap();
             b
         };
-        assert_eq!(dearmor_signature(armored.as_bytes()).unwrap(), binary);
+        assert_eq!(
+            dearmor_strict(armored.as_bytes(), "SIGNATURE").unwrap(),
+            binary
+        );
 
         let mut cases: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         for sig in [armored.as_bytes().to_vec(), binary.clone()] {
@@ -721,16 +1009,16 @@ mod tests {
                 cases.push((data.to_vec(), sig[..i].to_vec()));
             }
         }
-        let text = armored.replace('\n', "\r\n");
-        cases.push((data.to_vec(), text.into_bytes()));
+        let crlf = armored.replace('\n', "\r\n");
+        cases.push((data.to_vec(), crlf.clone().into_bytes()));
         let without_sum: String = armored
             .lines()
             .filter(|l| !l.starts_with('='))
             .map(|l| format!("{l}\n"))
             .collect();
-        cases.push((data.to_vec(), without_sum.into_bytes()));
+        cases.push((data.to_vec(), without_sum.clone().into_bytes()));
         let header = armored.replacen("-----\n\n", "-----\nComment: x\n\n", 1);
-        cases.push((data.to_vec(), header.into_bytes()));
+        cases.push((data.to_vec(), header.clone().into_bytes()));
 
         let mut accepted = 0;
         for (d, sig) in &cases {
@@ -744,10 +1032,39 @@ mod tests {
             accepted += usize::from(fast);
             assert!(other.verify(d, sig).is_err());
         }
-        // The original, both encodings, the checksum-less and commented
-        // armor, CRLF, and the flips Sequoia tolerates too (e.g. in the
-        // ignored checksum).
+        // The original, both encodings, the checksum-less armor, and the
+        // flips in the ignored checksum.
         assert!(accepted >= 5, "{accepted}");
+        // Not armor headers or CRLF (LEDGER.md §3.6), which Sequoia's own
+        // reader takes.
+        assert!(v.verify(data, crlf.as_bytes()).is_err());
+        assert!(v.verify(data, header.as_bytes()).is_err());
+        assert!(v.verify(data, without_sum.as_bytes()).is_ok());
+    }
+
+    /// The certificates breakglass makes have the one shape the ledger
+    /// allows (LEDGER.md §3.6); cut or reordered, they do not.
+    #[test]
+    fn ledger_certificates_have_breakglass_shape() {
+        let signing = SecretKey::generate_signing("s").unwrap().public();
+        let officer = SecretKey::generate_officer("o").unwrap().public();
+        let vault = SecretKey::generate_encryption("v").unwrap().public();
+        for (c, signs) in [(&signing, true), (&officer, true), (&vault, false)] {
+            let (back, s) = PublicCert::from_ledger(c.armored().unwrap().as_bytes()).unwrap();
+            assert_eq!(s, signs);
+            assert_eq!(&back, c);
+        }
+        let raw = officer.to_bytes().unwrap();
+        let pk = packet_bodies(&raw).unwrap();
+        assert_eq!(pk.len(), 6);
+        // The primary key alone.
+        let mut w =
+            openpgp::armor::Writer::new(Vec::new(), openpgp::armor::Kind::PublicKey).unwrap();
+        assert_eq!(raw[0], 0xc6, "a new-format public key packet");
+        w.write_all(&raw[..2 + pk[0].1.len()]).unwrap();
+        let cut = w.finalize().unwrap();
+        assert_eq!(PublicCert::from_ledger(&cut).unwrap_err(), CERT_SHAPE);
+        assert!(PublicCert::from_ledger(b"  -----BEGIN PGP PUBLIC KEY BLOCK-----\n").is_err());
     }
 
     /// deny.toml's exception for RUSTSEC-2023-0071 (the `rsa` crate) rests

@@ -153,24 +153,43 @@ impl Source for BundleSource {
         }
     }
 
+    /// `officers/`: a directory, not a symbolic link, whose entries are
+    /// taken in the byte order of their names; each must be `NAME.asc`
+    /// for a valid officer name and a regular file, not a symbolic link
+    /// (docs/LEDGER.md §1.2).
     fn officer_files(&self) -> Result<Option<OfficerFiles>, Failure> {
+        use std::os::unix::ffi::OsStrExt;
         let dir = self.dir.join(bundle::OFFICERS);
         fn bad<T>(why: String) -> Result<T, Failure> {
             fail(None, FailureKind::BadOfficerFile, why)
         }
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return bad("officers is not a directory".into());
+        }
         let read = std::fs::read_dir(&dir).or_else(|e| bad(format!("{}: {e}", dir.display())))?;
-        let mut out = Vec::new();
+        let mut entries = Vec::new();
         for e in read {
-            let e = e.or_else(|e| bad(e.to_string()))?;
+            entries.push(e.or_else(|e| bad(e.to_string()))?);
+        }
+        entries.sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()));
+        let mut out = Vec::new();
+        for e in entries {
             let file = e.file_name().to_string_lossy().into_owned();
             let name = file.strip_suffix(".asc").unwrap_or_default();
-            if crate::names::officer(name).is_err() || !e.path().is_file() {
+            if crate::names::officer(name).is_err() {
                 return bad(format!(
                     "officers/{file} is not NAME.asc for a valid officer name"
                 ));
             }
+            // `DirEntry::file_type` does not follow a symbolic link.
+            if !e.file_type().is_ok_and(|t| t.is_file()) {
+                return bad(format!("officers/{file} is not a regular file"));
+            }
             let mut bytes = Vec::new();
-            std::fs::File::open(e.path())
+            let mut opts = std::fs::OpenOptions::new();
+            opts.read(true);
+            crate::store::open_nofollow(&mut opts)
+                .open(e.path())
                 .and_then(|f| f.take(MAX_SMALL_FILE + 1).read_to_end(&mut bytes))
                 .or_else(|err| bad(format!("officers/{file}: {err}")))?;
             if bytes.len() as u64 > MAX_SMALL_FILE {

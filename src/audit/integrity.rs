@@ -23,7 +23,7 @@ fn ledger_verifier(
     pinned: Option<&PublicCert>,
 ) -> Result<(Verifier, String), Failure> {
     let armored = str_field(genesis, 0, "ledger_cert")?;
-    let from_genesis = PublicCert::from_bytes(armored.as_bytes()).or_else(|e| {
+    let (from_genesis, signs) = PublicCert::from_ledger(armored.as_bytes()).or_else(|e| {
         fail(
             Some(0),
             FailureKind::Malformed,
@@ -36,6 +36,13 @@ fn ledger_verifier(
             Some(0),
             FailureKind::Malformed,
             "genesis ledger_fingerprint does not match ledger_cert",
+        );
+    }
+    if !signs {
+        return fail(
+            Some(0),
+            FailureKind::Malformed,
+            crate::pgp::CERT_NOT_SIGNING,
         );
     }
     let cert = match pinned {

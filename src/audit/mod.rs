@@ -403,7 +403,9 @@ pub fn verify(source: &(dyn Source + Sync), opts: &Options) -> Result<Report, Fa
     // A bundle's ledger-cert.asc must be the ledger key genesis names: an
     // auditor who imports it into gpg checks the checkpoint with it.
     if let Some(bytes) = source.ledger_cert_file()? {
-        let named = PublicCert::from_bytes(&bytes).map(|c| c.fingerprint()).ok();
+        let named = PublicCert::from_ledger(&bytes)
+            .map(|(c, _)| c.fingerprint())
+            .ok();
         if named.as_deref() != Some(integrity.genesis_ledger_key.as_str()) {
             return fail(
                 None,
@@ -461,10 +463,9 @@ fn check_officer_files(
                 "officers/{name}.asc is not an officer the ledger enrolled"
             ));
         };
-        let same = PublicCert::from_bytes(bytes)
-            .ok()
-            .zip(PublicCert::from_bytes(enrolled.as_bytes()).ok())
-            .is_some_and(|(file, ledger)| file == ledger);
+        // The very bytes the ledger enrolled, in strict armor (§1.2).
+        let armor = |b: &[u8]| crate::pgp::dearmor_strict(b, "PUBLIC KEY BLOCK").ok();
+        let same = armor(bytes).is_some_and(|file| Some(file) == armor(enrolled.as_bytes()));
         if !same {
             return bad(format!(
                 "officers/{name}.asc is not the certificate the ledger enrolled for {name}"

@@ -28,7 +28,7 @@ pub(super) fn officer_list(m: &Map<String, Value>, seq: u64) -> Result<Vec<Offic
             return bad(format!("{name:?} is not a valid officer name"));
         }
         let armored = str_field(o, seq, "cert")?;
-        let cert = match PublicCert::from_bytes(armored.as_bytes()) {
+        let (cert, signs) = match PublicCert::from_ledger(armored.as_bytes()) {
             Ok(c) => c,
             Err(e) => return bad(format!("officer {name}: {e}")),
         };
@@ -37,6 +37,9 @@ pub(super) fn officer_list(m: &Map<String, Value>, seq: u64) -> Result<Vec<Offic
             return bad(format!(
                 "officer {name}'s fingerprint does not match the certificate"
             ));
+        }
+        if !signs {
+            return bad(crate::pgp::CERT_NOT_SIGNING.into());
         }
         let v = match cert.verifier() {
             Ok(v) => v,
@@ -54,8 +57,8 @@ pub(super) fn officer_list(m: &Map<String, Value>, seq: u64) -> Result<Vec<Offic
 /// against its certificate.
 pub(super) fn vault_key(m: &Map<String, Value>, seq: u64) -> Result<String, Failure> {
     let fpr = str_field(m, seq, "vault_key_fingerprint")?;
-    let cert = PublicCert::from_bytes(str_field(m, seq, "vault_key_cert")?.as_bytes());
-    if cert.map(|c| c.fingerprint()).ok().as_deref() != Some(fpr) {
+    let cert = PublicCert::from_ledger(str_field(m, seq, "vault_key_cert")?.as_bytes());
+    if cert.map(|(c, _)| c.fingerprint()).ok().as_deref() != Some(fpr) {
         return fail(
             Some(seq),
             FailureKind::Malformed,

@@ -38,8 +38,10 @@ impl Semantics {
                 "a ceremony opens the next epoch of this vault, under its ledger key",
             );
         }
-        let ledger_cert = PublicCert::from_bytes(str_field(m, seq, "ledger_cert")?.as_bytes());
-        if ledger_cert.map(|c| c.fingerprint()).ok().as_deref() != Some(self.ledger_key.as_str()) {
+        let ledger_cert = PublicCert::from_ledger(str_field(m, seq, "ledger_cert")?.as_bytes());
+        if ledger_cert.map(|(c, _)| c.fingerprint()).ok().as_deref()
+            != Some(self.ledger_key.as_str())
+        {
             return malformed(seq, "ledger_cert is not the ledger key");
         }
         let ceremony = str_field(m, seq, "ceremony")?;
