@@ -52,13 +52,27 @@ impl Vault {
         if self.fault == Some(FaultPoint::AlertQueue) {
             return Err(Error::Injected(FaultPoint::AlertQueue));
         }
+        let event = self.alert_event_in(tx, a)?;
+        alerts::queue(tx, a.seq, event, None)
+    }
+
+    /// `a`'s alert event, built inside its transaction. Both copies of an
+    /// `alerts` entry's event (new hook, replaced hook) come from here, so
+    /// they are the same bytes: a receiver that gets both sees a duplicate.
+    fn alert_event_in(&self, tx: &crate::store::Tx<'_>, a: &ledger::Appended) -> Result<String> {
         let genesis = ledger::leaf_in(tx, 0)?
             .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
         // A damaged epoch entry must not stop the entry from being
         // alerted: the event then says no officer waits.
         let delays = self.auth_delays_in(tx, a.time).unwrap_or_default();
-        let event = alerts::event(&self.config.vault_id, &hex::encode(genesis), a, &delays)?;
-        alerts::queue(tx, a.seq, event, None)
+        let proof = alerts::step_proof_in(tx, a)?;
+        alerts::event(
+            &self.config.vault_id,
+            &hex::encode(genesis),
+            a,
+            &delays,
+            &proof,
+        )
     }
 
     /// Sets the alert hook: `program` (an executable; a bare name is looked
@@ -125,11 +139,7 @@ impl Vault {
             };
             let a = self.append(tx, &draft, now, None)?;
             if let Some(old_seq) = old {
-                let genesis = ledger::leaf_in(tx, 0)?
-                    .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
-                let delays = self.auth_delays_in(tx, now).unwrap_or_default();
-                let event =
-                    alerts::event(&self.config.vault_id, &hex::encode(genesis), &a, &delays)?;
+                let event = self.alert_event_in(tx, &a)?;
                 alerts::queue(tx, a.seq, event, Some(old_seq))?;
             }
             Ok(a)
