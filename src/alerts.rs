@@ -164,6 +164,21 @@ pub fn hook_at(store: &Store, vault_id: &str, seq: u64) -> Result<Option<Hook>, 
     if !matches {
         return Err(bad());
     }
+    // Bound to its place (docs/LEDGER.md §3.5): an officer's old statement
+    // copied into a new entry does not run.
+    let bound = st("size").and_then(Value::as_u64) == Some(seq)
+        && st("previous").is_some()
+        && st("previous") == m.get("hook")
+        && st("time").is_some_and(Value::is_string)
+        && st("time") == m.get("time")
+        && st("epoch")
+            .and_then(Value::as_u64)
+            .is_some_and(|e| epoch_fits(store, seq, e));
+    if !bound {
+        return Err(format!(
+            "ledger entry {seq} carries an alerts statement signed for another place in the ledger"
+        ));
+    }
     let cert = officer_cert(store, officer).ok_or_else(bad)?;
     let signed = canonical::to_vec(statement).map_err(|e| e.to_string())?;
     let sig = s("signature").ok_or_else(bad)?;
@@ -182,7 +197,32 @@ pub fn hook_at(store: &Store, vault_id: &str, seq: u64) -> Result<Option<Hook>, 
 }
 
 /// The statement type an officer signs to set or clear the hook.
-pub const STATEMENT_TYPE: &str = "breakglass-alerts/v1";
+/// v2: `size` and `previous`, and `time` is the entry's.
+pub const STATEMENT_TYPE: &str = "breakglass-alerts/v2";
+
+/// Whether `epoch` can be the epoch of entry `seq`: the current epoch when
+/// the entry comes after the `genesis` or `rekey` entry that opened it, an
+/// earlier one when it comes before (an `alerts` entry stays in force
+/// across a ceremony). O(1) reads; `ledger verify` checks the exact epoch.
+fn epoch_fits(store: &Store, seq: u64, epoch: u64) -> bool {
+    let epoch_seq = store
+        .get(Table::Meta, crate::vault::META_EPOCH_ENTRY)
+        .ok()
+        .flatten()
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0);
+    let current = ledger::entry(store, epoch_seq)
+        .ok()
+        .flatten()
+        .and_then(|b| ledger::parse_entry(&b).ok())
+        .and_then(|m| m.get("epoch").and_then(Value::as_u64));
+    match current {
+        Some(c) if seq > epoch_seq => epoch == c,
+        Some(c) => epoch < c,
+        None => false,
+    }
+}
 
 /// An officer's certificate as the ledger enrolled it.
 fn officer_cert(store: &Store, name: &str) -> Option<crate::pgp::PublicCert> {
