@@ -164,7 +164,7 @@ SCHEMA = {
     "clock": (("direction", "clock", "previous"), ()),
     "alerts": (("action", "program", "args", "statement", "signature"), ()),
 }
-ALERTS_FIELDS = ("type", "vault", "epoch", "action", "program", "args", "officer", "time")
+ALERTS_FIELDS = ("type", "vault", "epoch", "action", "program", "args", "officer", "time", "size", "previous")
 APPROVAL_FIELDS = ("type", "vault", "epoch", "secret", "reason", "nonce", "expires", "officer")
 CEREMONY_FIELDS = (
     "type",
@@ -1881,8 +1881,9 @@ class Meaning:
 
     def alerts(self, seq, m):
         """An officer sets or clears the alert hook (docs/ALERTS.md): a
-        `breakglass-alerts/v1` statement they sign names the action, the
-        program and its arguments exactly as the entry does."""
+        `breakglass-alerts/v2` statement they sign names the action, the
+        program and its arguments exactly as the entry does, and the
+        entry's place: size, previous alerts entry, time."""
         actor = str_field(m, seq, "actor")
         action = str_field(m, seq, "action")
         st = m.get("statement")
@@ -1905,7 +1906,7 @@ class Meaning:
         else:
             shape_ok = False
         same = (
-            st.get("type") == "breakglass-alerts/v1"
+            st.get("type") == "breakglass-alerts/v2"
             and st.get("vault") == self.vault
             and json_eq(st.get("epoch"), self.epoch)
             and st.get("action") == action
@@ -1917,6 +1918,21 @@ class Meaning:
         )
         if not shape_ok or not same:
             fail(seq, "ApprovalMismatch", "the signed alerts statement does not match the entry")
+        # Bound to its place (LEDGER.md section 3.5): the size it was signed
+        # at (this entry's seq), the alerts entry it follows (this entry's
+        # `hook`) and this entry's time.
+        size_ok = is_u64(st.get("size")) and st.get("size") == seq
+        prev, hook = st.get("previous"), m.get("hook")
+        previous_ok = "previous" in st and (
+            (prev is None and hook is None) or (is_u64(prev) and is_u64(hook) and prev == hook)
+        )
+        time_ok = isinstance(st.get("time"), str) and st.get("time") == m.get("time")
+        if not (size_ok and previous_ok and time_ok):
+            fail(
+                seq,
+                "ApprovalReplayed",
+                "the signed alerts statement was made for another place in the ledger: its size, previous or time is not this entry's",
+            )
 
     def gap_acknowledged(self, seq, m):
         """A quorum of current officers acknowledges the gap a restore

@@ -27,6 +27,8 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -38,8 +40,9 @@ use crate::records::Record;
 use crate::store::{Store, Table, Tx};
 
 /// The event format version (`v` in every event).
-/// 2: `auth_delays`.
-pub const EVENT_VERSION: u64 = 2;
+/// 2: `auth_delays`. 3: `old_size` and `proof`, the consistency proof from
+/// the checkpoint of the last entry alerted before this one.
+pub const EVENT_VERSION: u64 = 3;
 /// The environment a hook program gets: nothing else.
 pub const HOOK_PATH: &str = "/usr/bin:/bin";
 /// The longest a hook program may run for one event.
@@ -161,6 +164,21 @@ pub fn hook_at(store: &Store, vault_id: &str, seq: u64) -> Result<Option<Hook>, 
     if !matches {
         return Err(bad());
     }
+    // Bound to its place (docs/LEDGER.md §3.5): an officer's old statement
+    // copied into a new entry does not run.
+    let bound = st("size").and_then(Value::as_u64) == Some(seq)
+        && st("previous").is_some()
+        && st("previous") == m.get("hook")
+        && st("time").is_some_and(Value::is_string)
+        && st("time") == m.get("time")
+        && st("epoch")
+            .and_then(Value::as_u64)
+            .is_some_and(|e| epoch_fits(store, seq, e));
+    if !bound {
+        return Err(format!(
+            "ledger entry {seq} carries an alerts statement signed for another place in the ledger"
+        ));
+    }
     let cert = officer_cert(store, officer).ok_or_else(bad)?;
     let signed = canonical::to_vec(statement).map_err(|e| e.to_string())?;
     let sig = s("signature").ok_or_else(bad)?;
@@ -179,7 +197,32 @@ pub fn hook_at(store: &Store, vault_id: &str, seq: u64) -> Result<Option<Hook>, 
 }
 
 /// The statement type an officer signs to set or clear the hook.
-pub const STATEMENT_TYPE: &str = "breakglass-alerts/v1";
+/// v2: `size` and `previous`, and `time` is the entry's.
+pub const STATEMENT_TYPE: &str = "breakglass-alerts/v2";
+
+/// Whether `epoch` can be the epoch of entry `seq`: the current epoch when
+/// the entry comes after the `genesis` or `rekey` entry that opened it, an
+/// earlier one when it comes before (an `alerts` entry stays in force
+/// across a ceremony). O(1) reads; `ledger verify` checks the exact epoch.
+fn epoch_fits(store: &Store, seq: u64, epoch: u64) -> bool {
+    let epoch_seq = store
+        .get(Table::Meta, crate::vault::META_EPOCH_ENTRY)
+        .ok()
+        .flatten()
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0);
+    let current = ledger::entry(store, epoch_seq)
+        .ok()
+        .flatten()
+        .and_then(|b| ledger::parse_entry(&b).ok())
+        .and_then(|m| m.get("epoch").and_then(Value::as_u64));
+    match current {
+        Some(c) if seq > epoch_seq => epoch == c,
+        Some(c) => epoch < c,
+        None => false,
+    }
+}
 
 /// An officer's certificate as the ledger enrolled it.
 fn officer_cert(store: &Store, name: &str) -> Option<crate::pgp::PublicCert> {
@@ -261,15 +304,56 @@ fn queue_key(seq: u64, copy: u8) -> [u8; 9] {
     k
 }
 
+/// The consistency proof an event carries: from the tree of `old_size`
+/// entries (the checkpoint of the last entry alerted before this one) to
+/// the tree that ends with the event's entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepProof {
+    /// The old tree's size.
+    pub old_size: u64,
+    /// PROOF(old_size, D[seq + 1]) of RFC 6962 §2.1.2.
+    pub hashes: Vec<ledger::merkle::Hash>,
+}
+
+/// The size an event's proof starts from (docs/ALERTS.md, "The proof"):
+/// the checkpoint of the last entry alerted before entry `a`. That is the
+/// entry before it (size `seq`), except for an `alerts set` entry that
+/// follows an `alerts clear`: the entries between were alerted to no one,
+/// so it is the clear's checkpoint (its seq + 1), which went to the hook
+/// it cleared. Read inside the entry's transaction; O(1) entries read.
+pub fn old_size_in(tx: &Tx<'_>, a: &Appended) -> Result<u64> {
+    let m = ledger::parse_entry(&a.bytes)?;
+    let is_set = m.get("kind").and_then(Value::as_str) == Some("alerts")
+        && m.get("action").and_then(Value::as_str) == Some("set");
+    if is_set && let Some(prev) = m.get("hook").and_then(Value::as_u64) {
+        if !sets_hook_in(tx, prev)? {
+            return Ok(prev + 1);
+        }
+    }
+    Ok(a.seq)
+}
+
+/// The event's proof for entry `a`, inside its transaction: O(log n)
+/// stored subtree hashes, no leaf scan.
+pub fn step_proof_in(tx: &Tx<'_>, a: &Appended) -> Result<StepProof> {
+    let old_size = old_size_in(tx, a)?;
+    Ok(StepProof {
+        old_size,
+        hashes: ledger::consistency_proof_in(tx, old_size, a.size)?,
+    })
+}
+
 /// The event for an appended entry (docs/ALERTS.md), as one line of
 /// canonical JSON without its line ending.
 /// `auth_delays`: each officer's wait before their next authentication, in
 /// seconds, once the entry is in (officers who need not wait left out).
+/// `proof`: the consistency proof from the last alerted checkpoint.
 pub fn event(
     vault_id: &str,
     fingerprint: &str,
     a: &Appended,
     auth_delays: &std::collections::BTreeMap<String, u64>,
+    proof: &StepProof,
 ) -> Result<String> {
     let entry = String::from_utf8(a.bytes.clone())
         .map_err(|_| Error::Corrupt("entry is not UTF-8".into()))?;
@@ -299,6 +383,12 @@ pub fn event(
         "checkpoint_sig": a.checkpoint.signature,
         "note": a.note,
         "auth_delays": auth_delays,
+        "old_size": proof.old_size,
+        "proof": proof
+            .hashes
+            .iter()
+            .map(|h| STANDARD.encode(h))
+            .collect::<Vec<_>>(),
     });
     String::from_utf8(canonical::to_vec(&v)?).map_err(|_| Error::Corrupt("event".into()))
 }

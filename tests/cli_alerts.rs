@@ -90,7 +90,7 @@ fn a_release_reaches_the_hook_entry_by_entry_in_order() {
     let st = v.status();
     for e in &got {
         let seq = e["seq"].as_u64().unwrap() as usize;
-        assert_eq!(e["v"], 2);
+        assert_eq!(e["v"], 3);
         assert_eq!(e["auth_delays"], serde_json::json!({}), "entry {seq}");
         assert_eq!(e["entry"].as_str().unwrap(), ledger[seq], "entry {seq}");
         assert_eq!(e["vault"], st["vault_id"]);
@@ -598,6 +598,10 @@ fn recipe_mail_through_sendmail_and_a_file_on_another_mount() {
     );
     assert!(mailbox.contains("\"seq\":1"), "{mailbox}");
 
+    if !Path::new("/usr/bin/python3").is_file() {
+        eprintln!("SKIPPED the file recipe: it runs /usr/bin/python3, which is absent");
+        return;
+    }
     let mount = dir.join("other-mount");
     std::fs::create_dir(&mount).unwrap();
     let target = mount.join("breakglass-alerts.jsonl");
@@ -605,6 +609,12 @@ fn recipe_mail_through_sendmail_and_a_file_on_another_mount() {
         "alert-file.sh",
         include_str!("../docs/recipes/alert-file.sh"),
     );
+    // The file recipe runs the reference receiver installed beside it.
+    std::fs::write(
+        dir.join("alert-receiver.py"),
+        include_str!("../docs/recipes/alert-receiver.py"),
+    )
+    .unwrap();
     set_hook_ok(&v, &[file.to_str().unwrap(), target.to_str().unwrap()]);
     v.deposit_codes_ok("gh", "bob", &["C0DE-1"]);
     assert_eq!(seqs(&events(&target)), [2, 3]);

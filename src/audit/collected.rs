@@ -72,13 +72,14 @@ fn read(path: &Path) -> Result<(String, Proof), Failure> {
         let v: Value = serde_json::from_str(&text)
             .or_else(|e| bad_file(path, format!("not an alert event: {e}")))?;
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        // Version 2 only added `auth_delays`: the checkpoint is read alike.
+        // Versions 2 and 3 only added fields (`auth_delays`; `old_size`
+        // and `proof`): the checkpoint is read alike.
         if !v
             .get("v")
             .and_then(Value::as_u64)
             .is_some_and(|n| (1..=crate::alerts::EVENT_VERSION).contains(&n))
         {
-            return bad_file(path, "not an alert event of format version 1 or 2");
+            return bad_file(path, "not an alert event of format version 1, 2 or 3");
         }
         let (Some(body), Some(sig)) = (s("checkpoint"), s("checkpoint_sig")) else {
             return bad_file(path, "the event has no checkpoint and checkpoint_sig");

@@ -472,6 +472,12 @@ pub fn root(store: &Store, size: u64) -> Result<Hash> {
     merkle::root(&StoreNodes(store), size)
 }
 
+/// The RFC 6962 consistency proof from the first `old` entries to the
+/// first `new`, inside a transaction, from stored subtrees: O(log n).
+pub fn consistency_proof_in(tx: &Tx<'_>, old: u64, new: u64) -> Result<Vec<Hash>> {
+    merkle::stored_consistency_proof(&TxNodes(tx), old, new)
+}
+
 /// The leaf hash of entry `seq` inside a transaction.
 pub fn leaf_in(tx: &Tx<'_>, seq: u64) -> Result<Option<Hash>> {
     TxNodes(tx).get_node(0, seq)

@@ -52,13 +52,27 @@ impl Vault {
         if self.fault == Some(FaultPoint::AlertQueue) {
             return Err(Error::Injected(FaultPoint::AlertQueue));
         }
+        let event = self.alert_event_in(tx, a)?;
+        alerts::queue(tx, a.seq, event, None)
+    }
+
+    /// `a`'s alert event, built inside its transaction. Both copies of an
+    /// `alerts` entry's event (new hook, replaced hook) come from here, so
+    /// they are the same bytes: a receiver that gets both sees a duplicate.
+    fn alert_event_in(&self, tx: &crate::store::Tx<'_>, a: &ledger::Appended) -> Result<String> {
         let genesis = ledger::leaf_in(tx, 0)?
             .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
         // A damaged epoch entry must not stop the entry from being
         // alerted: the event then says no officer waits.
         let delays = self.auth_delays_in(tx, a.time).unwrap_or_default();
-        let event = alerts::event(&self.config.vault_id, &hex::encode(genesis), a, &delays)?;
-        alerts::queue(tx, a.seq, event, None)
+        let proof = alerts::step_proof_in(tx, a)?;
+        alerts::event(
+            &self.config.vault_id,
+            &hex::encode(genesis),
+            a,
+            &delays,
+            &proof,
+        )
     }
 
     /// Sets the alert hook: `program` (an executable; a bare name is looked
@@ -97,39 +111,44 @@ impl Vault {
             Some((p, a)) => ("set", Value::from(p), Value::from(a.to_vec())),
             None => ("clear", Value::Null, Value::Array(Vec::new())),
         };
-        let statement = json!({
-            "type": alerts::STATEMENT_TYPE,
-            "vault": self.config.vault_id,
-            "epoch": self.config.epoch,
-            "action": action,
-            "program": program,
-            "args": args,
-            "officer": session.name,
-            "time": rfc3339(now),
-        });
-        let signature = session
-            .key
-            .sign_detached(&canonical::to_vec(&statement)?, now)?;
-        let draft = Draft::new("alerts", session.name.clone())
-            .field("action", action)
-            .field("program", program)
-            .field("args", args)
-            .field("statement", statement)
-            .field("signature", signature);
         let a = self.transact(|tx| {
+            // The statement is bound to its place (docs/LEDGER.md §3.5):
+            // the ledger's size (the entry's seq), the alerts entry it
+            // follows (the entry's `hook`) and the entry's time, all read
+            // in the entry's own transaction, after any `clock` entry.
+            let size = ledger::size_in(tx)?;
+            let previous = ledger::hook_in_force_in(tx)?;
+            let time = now.max(ledger::last_time_in(tx)?);
+            let statement = json!({
+                "type": alerts::STATEMENT_TYPE,
+                "vault": self.config.vault_id,
+                "epoch": self.config.epoch,
+                "action": action,
+                "program": program,
+                "args": args,
+                "officer": session.name,
+                "time": rfc3339(time),
+                "size": size,
+                "previous": previous,
+            });
+            let signature = session
+                .key
+                .sign_detached(&canonical::to_vec(&statement)?, time)?;
+            let draft = Draft::new("alerts", session.name.clone())
+                .field("action", action)
+                .field("program", program.clone())
+                .field("args", args.clone())
+                .field("statement", statement)
+                .field("signature", signature);
             // The hook this entry replaces; `append` queues the entry for
             // the new one (an `alerts` entry is in force from itself on).
-            let old = match ledger::hook_in_force_in(tx)? {
+            let old = match previous {
                 Some(s) if alerts::sets_hook_in(tx, s)? => Some(s),
                 _ => None,
             };
-            let a = self.append(tx, &draft, now, None)?;
+            let a = self.append(tx, &draft, time, None)?;
             if let Some(old_seq) = old {
-                let genesis = ledger::leaf_in(tx, 0)?
-                    .ok_or_else(|| Error::Ledger("the genesis entry is missing".into()))?;
-                let delays = self.auth_delays_in(tx, now).unwrap_or_default();
-                let event =
-                    alerts::event(&self.config.vault_id, &hex::encode(genesis), &a, &delays)?;
+                let event = self.alert_event_in(tx, &a)?;
                 alerts::queue(tx, a.seq, event, Some(old_seq))?;
             }
             Ok(a)

@@ -3,8 +3,8 @@
 use super::*;
 
 /// The fields of a signed `alerts` statement.
-const ALERTS_FIELDS: [&str; 8] = [
-    "type", "vault", "epoch", "action", "program", "args", "officer", "time",
+const ALERTS_FIELDS: [&str; 10] = [
+    "type", "vault", "epoch", "action", "program", "args", "officer", "time", "size", "previous",
 ];
 
 /// Rule 2a: an entry's `hook` names the latest `alerts` entry before it
@@ -41,7 +41,8 @@ pub(super) fn check_hook(
 impl Semantics {
     /// Setting or clearing the alert hook: signed by an officer of the
     /// epoch, for this vault, naming exactly the entry's program and
-    /// arguments.
+    /// arguments, at this entry's place (size, previous alerts entry,
+    /// time).
     pub(super) fn alerts(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
         let actor = str_field(m, seq, "actor")?;
         let action = str_field(m, seq, "action")?;
@@ -67,7 +68,7 @@ impl Semantics {
             _ => false,
         };
         let field = |k: &str| st.get(k).and_then(Value::as_str);
-        let same = field("type") == Some("breakglass-alerts/v1")
+        let same = field("type") == Some("breakglass-alerts/v2")
             && field("vault") == Some(&self.vault)
             && st.get("epoch").and_then(Value::as_u64) == Some(self.epoch)
             && field("action") == Some(action)
@@ -79,6 +80,25 @@ impl Semantics {
                 Some(seq),
                 FailureKind::ApprovalMismatch,
                 "the signed alerts statement does not match the entry",
+            );
+        }
+        // Bound to its place (§3.5): the ledger size it was signed at (this
+        // entry's seq), the alerts entry it follows (this entry's `hook`)
+        // and this entry's time, so an old statement copied into a new
+        // entry is refused.
+        let size_ok = st.get("size").and_then(Value::as_u64) == Some(seq);
+        let previous_ok = match (st.get("previous"), m.get("hook")) {
+            (Some(Value::Null), Some(Value::Null)) => true,
+            (Some(p), Some(h)) => p.as_u64().is_some() && p.as_u64() == h.as_u64(),
+            _ => false,
+        };
+        let time_ok =
+            st.get("time").and_then(Value::as_str) == m.get("time").and_then(Value::as_str);
+        if !(size_ok && previous_ok && time_ok) {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalReplayed,
+                "the signed alerts statement was made for another place in the ledger: its size, previous or time is not this entry's",
             );
         }
         Ok(())
