@@ -6,6 +6,7 @@
 mod common;
 
 use common::copy_dir;
+use common::verifiers::{lines, write_and_resign, write_lines};
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,6 @@ use base64::Engine;
 use breakglass::crypto::KdfParams;
 use breakglass::ledger;
 use breakglass::ledger::canonical;
-use breakglass::ledger::merkle;
 use breakglass::pgp::SecretKey;
 use breakglass::records::{LedgerKeyRecord, Record, SecretKind};
 use breakglass::store::Table;
@@ -108,23 +108,6 @@ fn fixture() -> Fixture {
     }
 }
 
-fn lines(bundle: &Path) -> Vec<Vec<u8>> {
-    let text = std::fs::read(bundle.join("entries.jsonl")).unwrap();
-    text.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
-}
-
-fn write_lines(bundle: &Path, lines: &[Vec<u8>]) {
-    let mut out = Vec::new();
-    for l in lines {
-        out.extend_from_slice(l);
-        out.push(b'\n');
-    }
-    std::fs::write(bundle.join("entries.jsonl"), out).unwrap();
-}
-
 fn entry(lines: &[Vec<u8>], i: usize) -> Map<String, Value> {
     ledger::parse_entry(&lines[i]).unwrap()
 }
@@ -138,24 +121,6 @@ fn index_of(lines: &[Vec<u8>], kind: &str, nth: usize) -> usize {
         .filter(|&i| entry(lines, i)["kind"] == kind)
         .nth(nth)
         .unwrap()
-}
-
-/// What an attacker holding the ledger key does after editing entries:
-/// writes them and a freshly signed checkpoint over them.
-fn write_and_resign(bundle: &Path, lines: &[Vec<u8>], key: &SecretKey, vault_id: &str) {
-    write_lines(bundle, lines);
-    let leaves: Vec<merkle::Hash> = lines.iter().map(|l| merkle::leaf_hash(l)).collect();
-    let body = ledger::checkpoint_body(
-        vault_id,
-        lines.len() as u64,
-        &merkle::root_of_leaves(&leaves),
-    );
-    std::fs::write(bundle.join("checkpoint"), &body).unwrap();
-    std::fs::write(
-        bundle.join("checkpoint.asc"),
-        key.sign_detached(body.as_bytes(), 1_800_000_000).unwrap(),
-    )
-    .unwrap();
 }
 
 fn verify(args: &[&str]) -> (i32, String, String) {

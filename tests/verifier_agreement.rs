@@ -9,21 +9,23 @@
 //! Skips, saying so, when `python3` or its `cryptography` package is
 //! absent.
 
+mod common;
+
+use common::verifiers::*;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use breakglass::crypto::KdfParams;
 use breakglass::ledger;
-use breakglass::ledger::canonical;
 use breakglass::ledger::merkle;
 use breakglass::pgp::SecretKey;
 use breakglass::records::{LedgerKeyRecord, Record, SecretKind};
 use breakglass::store::Table;
 use breakglass::vault::{Displayed, InitOptions, NewOfficer};
 use breakglass::{Passphrase, SecretValue, Vault, audit};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const OFFICERS: [(&str, &str); 3] = [
     ("alice", "alice-pass-1"),
@@ -34,140 +36,6 @@ const REASON: &str = "IdP outage INC-7";
 
 // ---------------------------------------------------------------------------
 // Tools
-
-fn python_ok() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("SKIPPED: python3 is not installed");
-    }
-    ok
-}
-
-fn crypto_ok() -> bool {
-    let ok = Command::new("python3")
-        .args([
-            "-c",
-            "import cryptography.hazmat.primitives.asymmetric.ed25519",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!(
-            "SKIPPED: the Python package `cryptography` is not installed, so the Python verifier checks no signature (python3 -m pip install cryptography)"
-        );
-    }
-    ok
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/verify-ledger.py")
-}
-
-type Run = (i32, String, String);
-
-fn run(mut c: Command) -> Run {
-    let out = c.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// The Python verifier with interpreter flags `flags` (e.g. `-O`).
-fn python_with(flags: &[&str], bundle: &Path, extra: &[&str]) -> Run {
-    let mut c = Command::new("python3");
-    c.args(flags).arg(script()).arg(bundle).args(extra);
-    run(c)
-}
-
-/// The Python verifier, run plainly and under `python3 -O`: both runs
-/// must say the same, and leave the same state file (if one is given)
-/// from the same start.
-fn python(bundle: &Path, extra: &[&str]) -> Run {
-    let state = extra
-        .iter()
-        .position(|a| *a == "--state")
-        .map(|i| PathBuf::from(extra[i + 1]));
-    let before = state.as_ref().and_then(|s| std::fs::read(s).ok());
-    let plain = python_with(&[], bundle, extra);
-    let after = state.as_ref().and_then(|s| std::fs::read(s).ok());
-    if let Some(s) = &state {
-        match &before {
-            Some(b) => std::fs::write(s, b).unwrap(),
-            None => {
-                let _ = std::fs::remove_file(s);
-            }
-        }
-    }
-    let optimized = python_with(&["-O"], bundle, extra);
-    assert_eq!(plain, optimized, "python3 -O changed the outcome");
-    assert_eq!(
-        after,
-        state.as_ref().and_then(|s| std::fs::read(s).ok()),
-        "python3 -O changed the state file"
-    );
-    plain
-}
-
-fn rust(bundle: &Path, extra: &[&str]) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_breakglass"));
-    c.env_remove("BREAKGLASS_VAULT")
-        .args(["ledger", "verify", "--bundle"])
-        .arg(bundle)
-        .args(extra);
-    run(c)
-}
-
-/// The failure line, without the program's prefix.
-fn failure(prefix: &str, res: &Run, want: &str) -> String {
-    let (code, _, err) = res;
-    assert_eq!(*code, 3, "expected exit 3 with {want:?}, got {code}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(!err.contains("Traceback"), "{err}");
-    let line = err.trim_end();
-    assert!(line.contains(want), "expected {want:?} in: {err}");
-    line.strip_prefix(prefix)
-        .unwrap_or_else(|| panic!("{line:?} does not start with {prefix:?}"))
-        .to_string()
-}
-
-/// Both verifiers fail with `want`, and say exactly the same.
-fn assert_both_fail(bundle: &Path, extra: &[&str], want: &str) {
-    let (py, rs) = both_fail(bundle, extra, want);
-    assert_eq!(py, rs, "the Python and Rust verifiers disagree");
-}
-
-fn both_fail(bundle: &Path, extra: &[&str], want: &str) -> (String, String) {
-    let py = failure("verify-ledger: ", &python(bundle, extra), want);
-    let rs = rust_failure(&rust(bundle, extra), want);
-    (py, rs)
-}
-
-/// breakglass's failure line, without its prefix, and without the
-/// "ledger: " its internal errors add to some details.
-fn rust_failure(res: &Run, want: &str) -> String {
-    let (code, out, err) = res;
-    let err = err.replace(": ledger: ", ": ");
-    failure(
-        "breakglass: ledger verification failed: ",
-        &(*code, out.clone(), err),
-        want,
-    )
-}
-
-fn assert_both_pass(bundle: &Path, extra: &[&str]) -> String {
-    let (code, out, err) = python(bundle, extra);
-    assert_eq!(code, 0, "python: {err}");
-    assert!(err.is_empty(), "python: {err}");
-    assert_eq!(out.lines().count(), 1, "one summary line: {out}");
-    let (code, _, err) = rust(bundle, extra);
-    assert_eq!(code, 0, "rust: {err}");
-    out
-}
 
 // ---------------------------------------------------------------------------
 // Fixtures (as in tests/audit_tamper.rs)
@@ -222,8 +90,8 @@ fn release(v: &mut Vault, officers: [&str; 2]) {
     for o in officers {
         v.approve(&mut req, o, &pass(o)).unwrap();
     }
-    let r = v.complete_release(req).unwrap();
-    v.record_display(&r, Displayed::Confirmed).unwrap();
+    let mut r = v.complete_release(req).unwrap();
+    v.record_display(&mut r, Displayed::Confirmed).unwrap();
 }
 
 /// A vault with a deposit and two releases (alice+bob, then bob+carol),
@@ -417,56 +285,6 @@ fn ceremony_fixture() -> Fixture {
         vault_id,
         fingerprint,
     }
-}
-
-fn lines(bundle: &Path) -> Vec<Vec<u8>> {
-    let text = std::fs::read(bundle.join("entries.jsonl")).unwrap();
-    text.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
-}
-
-fn write_lines(bundle: &Path, lines: &[Vec<u8>]) {
-    let mut out = Vec::new();
-    for l in lines {
-        out.extend_from_slice(l);
-        out.push(b'\n');
-    }
-    std::fs::write(bundle.join("entries.jsonl"), out).unwrap();
-}
-
-fn entry(lines: &[Vec<u8>], i: usize) -> Map<String, Value> {
-    ledger::parse_entry(&lines[i]).unwrap()
-}
-
-fn set_entry(lines: &mut [Vec<u8>], i: usize, m: Map<String, Value>) {
-    lines[i] = canonical::to_vec(&Value::Object(m)).unwrap();
-}
-
-fn index_of(lines: &[Vec<u8>], kind: &str, nth: usize) -> usize {
-    (0..lines.len())
-        .filter(|&i| entry(lines, i)["kind"] == kind)
-        .nth(nth)
-        .unwrap()
-}
-
-/// What an attacker holding the ledger key does after editing entries:
-/// writes them and a freshly signed checkpoint over them.
-fn write_and_resign(bundle: &Path, lines: &[Vec<u8>], key: &SecretKey, vault_id: &str) {
-    write_lines(bundle, lines);
-    let leaves: Vec<merkle::Hash> = lines.iter().map(|l| merkle::leaf_hash(l)).collect();
-    let body = ledger::checkpoint_body(
-        vault_id,
-        lines.len() as u64,
-        &merkle::root_of_leaves(&leaves),
-    );
-    std::fs::write(bundle.join("checkpoint"), &body).unwrap();
-    std::fs::write(
-        bundle.join("checkpoint.asc"),
-        key.sign_detached(body.as_bytes(), 1_800_000_000).unwrap(),
-    )
-    .unwrap();
 }
 
 impl Fixture {

@@ -128,8 +128,16 @@ class Event:
         self.proof = [b64_hash(p, "a proof hash") for p in proof]
         cp = e.get("checkpoint")
         parts = cp.split("\n") if isinstance(cp, str) else []
-        if len(parts) != 4 or parts[3] != "" or parts[0] != "breakglass/" + self.vault:
-            raise Refused("the checkpoint is not breakglass/<vault>, size and root")
+        # The origin: breakglass/<vault>, or after a restore with a gap
+        # breakglass/<vault>/restore-<seq> (docs/LEDGER.md section 5.1).
+        base = "breakglass/" + self.vault
+        if (
+            len(parts) != 4
+            or parts[3] != ""
+            or not (parts[0] == base or re.fullmatch(re.escape(base) + r"/restore-(0|[1-9][0-9]*)", parts[0]))
+        ):
+            raise Refused("the checkpoint is not an origin of this vault, size and root")
+        self.origin = parts[0]
         if parts[1] != str(self.seq + 1):
             raise Refused("the checkpoint's size is not seq + 1")
         self.size = self.seq + 1
@@ -190,6 +198,11 @@ def receive(log, line, pin):
             raise Refused("%s keeps vault %s's events, not vault %s's: give each vault its own log" % (log, last.vault, event.vault))
         if event.fingerprint != last.fingerprint:
             alarm("the vault fingerprint changed from %s to %s: another ledger under the same vault id" % (last.fingerprint, event.fingerprint))
+        if event.origin != last.origin:
+            alarm(
+                "the ledger now signs as %s, not %s: the vault was restored from a backup that may have lost entries; compare this log with the auditors' export before anyone acknowledges the gap"
+                % (event.origin, last.origin)
+            )
         if event.seq in kept:
             n, k = kept[event.seq]
             if k.line == line:

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+pub mod verifiers;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
