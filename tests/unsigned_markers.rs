@@ -135,7 +135,12 @@ fn a_stale_replay_bundle_does_not_lift_the_restore_guard() {
         "the code shown before the restore was given out again"
     );
     assert_mentions(&expect_error(&out, 1), &["acknowledge-gap"]);
-    assert_mentions(&text, &["acknowledge-gap"]);
+    assert_mentions(&text, &["acknowledge-gap", "signed as", "/restore-"]);
+    let shown = r.cmd().args(["ledger", "show"]).output().unwrap();
+    assert_mentions(
+        &String::from_utf8_lossy(&shown.stdout),
+        &["GAP until acknowledged", "now signs as"],
+    );
     // `status` says so, as long as the gap waits.
     let status = r.cmd().arg("status").output().unwrap();
     let status = String::from_utf8_lossy(&status.stdout);

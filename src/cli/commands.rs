@@ -150,6 +150,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                     e.size
                 ));
             }
+            if let Some(o) = &r.origin {
+                lines.push(format!(
+                    "From this restore on, its checkpoints are signed as {o}: a new log to witnesses and alert receivers (tell them; docs/LEDGER.md §5.1)."
+                ));
+            }
             report(&lines)?;
             if r.gap {
                 let after = if replay.is_some() {

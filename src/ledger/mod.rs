@@ -595,12 +595,30 @@ pub fn summary_detail(m: &Map<String, Value>) -> String {
             )
         }
         "displayed" => format!(
-            "{} #{} {} (release entry {})",
+            "{} #{} {} (release entry {}; signed by {})",
             s("secret"),
             item_no(m),
             s("outcome"),
-            n("release")
+            n("release"),
+            s("signer")
         ),
+        "backup" => "backup taken".to_string(),
+        "restored" if m.get("gap") == Some(&Value::Bool(true)) => format!(
+            "restored: {} from the backup, {} replayed; GAP until acknowledged; now signs as {}",
+            n("backup_entries"),
+            n("replayed"),
+            s("origin")
+        ),
+        "restored" => format!(
+            "restored: {} from the backup, {} replayed; complete (reaches a checkpoint of size {})",
+            n("backup_entries"),
+            n("replayed"),
+            m.get("evidence")
+                .and_then(|e| e.get("size"))
+                .map(Value::to_string)
+                .unwrap_or_default()
+        ),
+        "gap_acknowledged" => format!("gap of restore entry {} acknowledged", n("restored")),
         "refused" if s("secret").is_empty() => format!("{}: {}", s("action"), s("cause")),
         "refused" => format!("{} {}: {}", s("action"), s("secret"), s("cause")),
         "rekey" => {

@@ -61,6 +61,9 @@ pub struct RestoreReport {
     pub passphrase_changes: Vec<String>,
     /// The `restored` entry.
     pub seq: u64,
+    /// The origin its checkpoint and later ones carry when it left a gap
+    /// (docs/LEDGER.md §5.1): a new log to witnesses and alert receivers.
+    pub origin: Option<String>,
 }
 
 impl Vault {
@@ -255,6 +258,7 @@ impl Vault {
             beyond: beyond_best,
             passphrase_changes,
             seq: appended.seq,
+            origin: gap.then(|| ledger::restored_origin(&id, appended.seq)),
         };
         Ok((v, report))
     }
