@@ -22,6 +22,7 @@ changes nothing.
 import base64
 import binascii
 import calendar
+import collections
 import datetime
 import hashlib
 import json
@@ -166,9 +167,18 @@ SCHEMA = {
 }
 ALERTS_FIELDS = ("type", "vault", "epoch", "action", "program", "args", "officer", "time", "size", "previous")
 APPROVAL_FIELDS = ("type", "vault", "epoch", "secret", "reason", "nonce", "expires", "officer")
-# A release's or a ceremony's approval whose signature does not verify
-# (rules 18, 19), formatted with the officer.
+# What sets one kind's approvals apart in the loop they share
+# (Meaning.approvals): `noun`, one approval as in "O's NOUN has no
+# signature"; `unverified`, the failure when officer O's signature does not
+# verify, formatted with O; `needs`, what an approval must carry before its
+# signature is checked, else "approval without statement": None, nothing (a
+# missing statement is checked as null), "statement", a statement field,
+# "object", a statement that is an object.
+Approvals = collections.namedtuple("Approvals", ("noun", "unverified", "needs"))
 UNVERIFIED_APPROVAL = "the approval by {0} does not verify with {0}'s certificate"
+RELEASE_APPROVALS = Approvals("approval", UNVERIFIED_APPROVAL, "statement")  # rule 18
+CEREMONY_APPROVALS = Approvals("approval", UNVERIFIED_APPROVAL, "object")  # rule 19
+GAP_APPROVALS = Approvals("acknowledgement", "{0}'s acknowledgement does not verify", None)  # rule 21
 CEREMONY_FIELDS = (
     "type",
     "vault",
@@ -1268,20 +1278,17 @@ class Meaning:
             fail(seq, kind, "%s is not an enrolled officer" % q(name))
         return self.officers[name]
 
-    def approvals(self, seq, m, check, noun, unverified, needs):
+    def approvals(self, seq, m, rules, check):
         """Rules 18, 19 and 21: the approvals of a release, a ceremony or a
         gap acknowledgement, in order; returns the approving officers, in
         order. `approvals` is a list; each approval an object with no field
         beyond `officer`, `statement`, `signature` and a string `officer`
         (`malformed entry`); a string `signature` ("O's NOUN has no
-        signature"); what the kind `needs` before the signature is checked
-        ("approval without statement"): None, nothing (a missing statement
-        is verified as null), "statement", a statement, "object", a
-        statement that is an object; a signature by a current officer over
-        the statement's canonical JSON (`unverified`, formatted with the
-        officer, when it does not verify); an officer not already
-        approving (`duplicate approval`); then the kind's own
-        `check(officer, statement)`."""
+        signature"); what `rules.needs` before the signature is checked
+        ("approval without statement"); a signature by a current officer
+        over the statement's canonical JSON (null if there is none), else
+        `rules.unverified`; an officer not already approving (`duplicate
+        approval`); then the kind's own `check(officer, statement)`."""
         approvals = m.get("approvals")
         if not isinstance(approvals, list):
             fail(seq, "Malformed", "no approvals")
@@ -1291,20 +1298,31 @@ class Meaning:
                 fail(seq, "Malformed", "approval is not an object")
             exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
             officer = str_field(a, seq, "officer")
-            sig = signature_field(a, seq, "BadApprovalSignature", "%s's %s" % (officer, noun))
+            sig = signature_field(a, seq, "BadApprovalSignature", "%s's %s" % (officer, rules.noun))
             st = a.get("statement")
+            needs = rules.needs
             if (needs == "statement" and "statement" not in a) or (needs == "object" and not isinstance(st, dict)):
                 fail(seq, "Malformed", "approval without statement")
             signer = self.officer(seq, officer, "BadApprovalSignature")
             try:
                 self.v.check_signature(signer, canonical(st), sig)
             except Bad:
-                fail(seq, "BadApprovalSignature", unverified.format(officer))
+                fail(seq, "BadApprovalSignature", rules.unverified.format(officer))
             if officer in approvers:
                 fail(seq, "DuplicateApproval", "%s approves twice" % officer)
             check(officer, st)
             approvers.append(officer)
         return approvers
+
+    def nonce_and_expiry(self, seq, officer, st, nonce, time):
+        """Rules 18 and 19: officer's approval statement `st` carries the
+        request's `nonce` (`replayed approval`) and an `expires` time
+        (`malformed entry`) that the entry's `time` is not past (`expired
+        approval`)."""
+        if st.get("nonce") != nonce:
+            fail(seq, "ApprovalReplayed", "%s's approval carries another request's nonce" % officer)
+        if time > time_field(st, seq, "expires"):
+            fail(seq, "ApprovalExpired", "%s's approval had expired when it was used" % officer)
 
     def officer_list(self, m, seq):
         """An epoch entry's officers: exactly {name, fingerprint, cert},
@@ -1501,13 +1519,9 @@ class Meaning:
             )
             if not same:
                 fail(seq, "ApprovalMismatch", "%s's signed statement is for another release" % officer)
-            if st.get("nonce") != nonce:
-                fail(seq, "ApprovalReplayed", "%s's approval carries another request's nonce" % officer)
-            expires = time_field(st, seq, "expires")
-            if time > expires:
-                fail(seq, "ApprovalExpired", "%s's approval had expired when it was used" % officer)
+            self.nonce_and_expiry(seq, officer, st, nonce, time)
 
-        approvers = self.approvals(seq, m, check, noun="approval", unverified=UNVERIFIED_APPROVAL, needs="statement")
+        approvers = self.approvals(seq, m, RELEASE_APPROVALS, check)
         if len(approvers) < needed:
             fail(seq, "NoQuorum", "%d distinct officers approved, %d needed" % (len(approvers), needed))
         actor = "+".join(approvers)
@@ -1683,12 +1697,9 @@ class Meaning:
             )
             if not same:
                 fail(seq, "ApprovalMismatch", "%s's signed statement is for another ceremony" % officer)
-            if st.get("nonce") != nonce:
-                fail(seq, "ApprovalReplayed", "%s's approval carries another request's nonce" % officer)
-            if time > time_field(st, seq, "expires"):
-                fail(seq, "ApprovalExpired", "%s's approval had expired when it was used" % officer)
+            self.nonce_and_expiry(seq, officer, st, nonce, time)
 
-        approvers = self.approvals(seq, m, check, noun="approval", unverified=UNVERIFIED_APPROVAL, needs="object")
+        approvers = self.approvals(seq, m, CEREMONY_APPROVALS, check)
         if len(approvers) < self.threshold:
             fail(
                 seq,
@@ -1877,9 +1888,7 @@ class Meaning:
             if not json_eq(st, expected):
                 fail(seq, "ApprovalMismatch", "%s's acknowledgement is for something else" % officer)
 
-        approvers = self.approvals(
-            seq, m, check, noun="acknowledgement", unverified="{0}'s acknowledgement does not verify", needs=None
-        )
+        approvers = self.approvals(seq, m, GAP_APPROVALS, check)
         if len(approvers) < self.threshold:
             fail(
                 seq,

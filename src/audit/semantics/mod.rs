@@ -339,6 +339,27 @@ enum Needs {
     Object,
 }
 
+impl Approvals {
+    /// A release's (rule 18).
+    const RELEASE: Self = Self {
+        noun: "approval",
+        unverified: unverified_approval,
+        needs: Needs::Statement,
+    };
+    /// A ceremony's (rule 19).
+    const CEREMONY: Self = Self {
+        noun: "approval",
+        unverified: unverified_approval,
+        needs: Needs::Object,
+    };
+    /// A gap acknowledgement's (rule 21).
+    const GAP: Self = Self {
+        noun: "acknowledgement",
+        unverified: |officer| format!("{officer}'s acknowledgement does not verify"),
+        needs: Needs::Nothing,
+    };
+}
+
 /// A release's or a ceremony's approval whose signature does not verify
 /// (rules 18, 19).
 fn unverified_approval(officer: &str) -> String {
@@ -462,6 +483,34 @@ impl Semantics {
             approvers.push(officer);
         }
         Ok(approvers)
+    }
+
+    /// Rules 18 and 19: officer's approval `statement` carries the
+    /// request's `nonce` (`replayed approval`) and an `expires` time
+    /// (`malformed entry`) that the entry's `time` is not past (`expired
+    /// approval`).
+    fn nonce_and_expiry(
+        seq: u64,
+        officer: &str,
+        statement: &Map<String, Value>,
+        nonce: &str,
+        time: i64,
+    ) -> Result<(), Failure> {
+        if statement.get("nonce").and_then(Value::as_str) != Some(nonce) {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalReplayed,
+                format!("{officer}'s approval carries another request's nonce"),
+            );
+        }
+        if time > time_field(statement, seq, "expires")? {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalExpired,
+                format!("{officer}'s approval had expired when it was used"),
+            );
+        }
+        Ok(())
     }
 
     /// Rules 18a and 19a: every approver, in approval order, signed the

@@ -145,28 +145,9 @@ impl Semantics {
                     format!("{officer}'s signed statement is for another ceremony"),
                 );
             }
-            if field("nonce") != Some(nonce) {
-                return fail(
-                    Some(seq),
-                    FailureKind::ApprovalReplayed,
-                    format!("{officer}'s approval carries another request's nonce"),
-                );
-            }
-            if time > time_field(st, seq, "expires")? {
-                return fail(
-                    Some(seq),
-                    FailureKind::ApprovalExpired,
-                    format!("{officer}'s approval had expired when it was used"),
-                );
-            }
-            Ok(())
+            Self::nonce_and_expiry(seq, officer, st, nonce, time)
         };
-        let rules = Approvals {
-            noun: "approval",
-            unverified: unverified_approval,
-            needs: Needs::Object,
-        };
-        let approvers = self.approvals(seq, m, rules, check)?;
+        let approvers = self.approvals(seq, m, Approvals::CEREMONY, check)?;
         if (approvers.len() as u64) < self.threshold {
             return fail(
                 Some(seq),

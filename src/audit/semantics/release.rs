@@ -80,29 +80,9 @@ impl Semantics {
                     format!("{officer}'s signed statement is for another release"),
                 );
             }
-            if field("nonce") != Some(nonce) {
-                return fail(
-                    Some(seq),
-                    FailureKind::ApprovalReplayed,
-                    format!("{officer}'s approval carries another request's nonce"),
-                );
-            }
-            let expires = time_field(st, seq, "expires")?;
-            if time > expires {
-                return fail(
-                    Some(seq),
-                    FailureKind::ApprovalExpired,
-                    format!("{officer}'s approval had expired when it was used"),
-                );
-            }
-            Ok(())
+            Self::nonce_and_expiry(seq, officer, st, nonce, time)
         };
-        let rules = Approvals {
-            noun: "approval",
-            unverified: unverified_approval,
-            needs: Needs::Statement,
-        };
-        let approvers = self.approvals(seq, m, rules, check)?;
+        let approvers = self.approvals(seq, m, Approvals::RELEASE, check)?;
         if (approvers.len() as u64) < needed {
             return fail(
                 Some(seq),

@@ -142,12 +142,7 @@ impl Semantics {
             }
             Ok(())
         };
-        let rules = Approvals {
-            noun: "acknowledgement",
-            unverified: |officer| format!("{officer}'s acknowledgement does not verify"),
-            needs: Needs::Nothing,
-        };
-        let approvers = self.approvals(seq, m, rules, check)?;
+        let approvers = self.approvals(seq, m, Approvals::GAP, check)?;
         if (approvers.len() as u64) < self.threshold {
             return fail(
                 Some(seq),
