@@ -22,6 +22,7 @@ changes nothing.
 import base64
 import binascii
 import calendar
+import collections
 import datetime
 import hashlib
 import json
@@ -166,6 +167,18 @@ SCHEMA = {
 }
 ALERTS_FIELDS = ("type", "vault", "epoch", "action", "program", "args", "officer", "time", "size", "previous")
 APPROVAL_FIELDS = ("type", "vault", "epoch", "secret", "reason", "nonce", "expires", "officer")
+# What sets one kind's approvals apart in the loop they share
+# (Meaning.approvals): `noun`, one approval as in "O's NOUN has no
+# signature"; `unverified`, the failure when officer O's signature does not
+# verify, formatted with O; `needs`, what an approval must carry before its
+# signature is checked, else "approval without statement": None, nothing (a
+# missing statement is checked as null), "statement", a statement field,
+# "object", a statement that is an object.
+Approvals = collections.namedtuple("Approvals", ("noun", "unverified", "needs"))
+UNVERIFIED_APPROVAL = "the approval by {0} does not verify with {0}'s certificate"
+RELEASE_APPROVALS = Approvals("approval", UNVERIFIED_APPROVAL, "statement")  # rule 18
+CEREMONY_APPROVALS = Approvals("approval", UNVERIFIED_APPROVAL, "object")  # rule 19
+GAP_APPROVALS = Approvals("acknowledgement", "{0}'s acknowledgement does not verify", None)  # rule 21
 CEREMONY_FIELDS = (
     "type",
     "vault",
@@ -1190,65 +1203,6 @@ def check_against_state(saved, cp, leaves, eras):
 # ---------------------------------------------------------------------------
 # Pass 2: what the entries mean (section 6, rules 15-25)
 
-def restored(seq, m, prior, vault):
-    """Rule 24: a `restored` entry's numbers agree with the ledger, its
-    evidence is a checkpoint the entries before it (root `prior`) extend,
-    and it leaves a gap exactly when nothing proves the restored ledger
-    complete. Returns whether it leaves a gap."""
-    backup = u64_field(m, seq, "backup_entries")
-    replayed = u64_field(m, seq, "replayed")
-    if backup == 0 or backup + replayed != seq:
-        fail(
-            seq,
-            "BadRestore",
-            "it restores %d entries from the backup and replays %d, but %d entries come before it"
-            % (backup, replayed, seq),
-        )
-    gap = m.get("gap")
-    if not isinstance(gap, bool):
-        fail(seq, "Malformed", "gap is not true or false")
-    e = m.get("evidence")
-    reached = None
-    if isinstance(e, dict):
-        exact_fields(e, seq, "the evidence", ("size", "root", "proof"))
-        size = u64_field(e, seq, "size")
-        root = decode_root(e.get("root"))
-        if root is None:
-            fail(seq, "Malformed", "the evidence's root is not a base64 SHA-256 hash")
-        proof = e.get("proof")
-        if not isinstance(proof, list):
-            fail(seq, "Malformed", "the evidence's proof is not a list")
-        hashes = [decode_root(h) for h in proof]
-        if any(h is None for h in hashes):
-            fail(seq, "Malformed", "a proof hash is not a base64 SHA-256 hash")
-        if size == 0 or not verify_consistency(size, seq, root, prior, hashes):
-            fail(
-                seq,
-                "BadRestore",
-                "its evidence does not prove that the %d entries before it extend the checkpoint of size %d"
-                % (seq, size),
-            )
-        reached = size
-    elif e is not None:
-        fail(seq, "Malformed", "evidence is not an object or null")
-    beyond = m.get("beyond")
-    if beyond is not None and not (is_u64(beyond) and beyond > seq):
-        fail(seq, "BadRestore", "beyond names a checkpoint the %d entries before it would reach" % seq)
-    if gap != (reached is None or beyond is not None):
-        fail(
-            seq,
-            "BadRestore",
-            "it claims a gap, yet its evidence proves the restored ledger complete"
-            if gap
-            else "it claims no gap, but no evidence proves the restored ledger complete",
-        )
-    # A gap starts a new origin (section 5.1), which the entry names.
-    origin = "breakglass/%s/restore-%d" % (vault, seq) if gap else None
-    if m.get("origin", 0) != origin:
-        fail(seq, "BadRestore", "its origin is not %s" % json.dumps(origin))
-    return gap
-
-
 class Meaning:
     def __init__(self, verifier):
         self.v = verifier
@@ -1281,34 +1235,25 @@ class Meaning:
                 if seq == 0:
                     self.genesis(m)
                 else:
-                    actor = str_field(m, seq, "actor")
+                    # Rule 10 made sure `actor` is a string.
                     if kind == "deposit":
                         self.deposit(seq, m)
                     elif kind == "release":
                         self.release(seq, m)
                     elif kind == "rekey":
                         self.rekey(seq, m)
-                    elif kind == "alerts":
-                        self.alerts(seq, m)
-                        self.hook = seq
-                    elif kind == "gap_acknowledged":
-                        self.gap_acknowledged(seq, m)
-                    elif kind == "restored":
-                        if restored(seq, m, self.v.prior_roots[seq], self.vault):
-                            self.gaps.add(seq)
                     elif kind == "displayed":
                         self.displayed(seq, m)
+                    elif kind == "gap_acknowledged":
+                        self.gap_acknowledged(seq, m)
                     elif kind in ("drill", "passphrase", "auth_failed"):
-                        self.officer(seq, actor, "UnknownOfficer")
+                        self.by_officer(seq, m)
+                    elif kind == "alerts":
+                        self.alerts(seq, m)
                     elif kind == "clock":
-                        d = str_field(m, seq, "direction")
-                        time_field(m, seq, "previous")
-                        if d not in ("behind", "ahead") or str_field(m, seq, "clock") != str_field(m, seq, "time"):
-                            fail(
-                                seq,
-                                "Malformed",
-                                'a clock entry\'s direction is "behind" or "ahead", and its clock is its time',
-                            )
+                        self.clock(seq, m)
+                    elif kind == "restored":
+                        self.restored(seq, m)
                 seq += 1
         finally:
             lines.close()
@@ -1332,6 +1277,52 @@ class Meaning:
         if name not in self.officers:
             fail(seq, kind, "%s is not an enrolled officer" % q(name))
         return self.officers[name]
+
+    def approvals(self, seq, m, rules, check):
+        """Rules 18, 19 and 21: the approvals of a release, a ceremony or a
+        gap acknowledgement, in order; returns the approving officers, in
+        order. `approvals` is a list; each approval an object with no field
+        beyond `officer`, `statement`, `signature` and a string `officer`
+        (`malformed entry`); a string `signature` ("O's NOUN has no
+        signature"); what `rules.needs` before the signature is checked
+        ("approval without statement"); a signature by a current officer
+        over the statement's canonical JSON (null if there is none), else
+        `rules.unverified`; an officer not already approving (`duplicate
+        approval`); then the kind's own `check(officer, statement)`."""
+        approvals = m.get("approvals")
+        if not isinstance(approvals, list):
+            fail(seq, "Malformed", "no approvals")
+        approvers = []
+        for a in approvals:
+            if not isinstance(a, dict):
+                fail(seq, "Malformed", "approval is not an object")
+            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
+            officer = str_field(a, seq, "officer")
+            sig = signature_field(a, seq, "BadApprovalSignature", "%s's %s" % (officer, rules.noun))
+            st = a.get("statement")
+            needs = rules.needs
+            if (needs == "statement" and "statement" not in a) or (needs == "object" and not isinstance(st, dict)):
+                fail(seq, "Malformed", "approval without statement")
+            signer = self.officer(seq, officer, "BadApprovalSignature")
+            try:
+                self.v.check_signature(signer, canonical(st), sig)
+            except Bad:
+                fail(seq, "BadApprovalSignature", rules.unverified.format(officer))
+            if officer in approvers:
+                fail(seq, "DuplicateApproval", "%s approves twice" % officer)
+            check(officer, st)
+            approvers.append(officer)
+        return approvers
+
+    def nonce_and_expiry(self, seq, officer, st, nonce, time):
+        """Rules 18 and 19: officer's approval statement `st` carries the
+        request's `nonce` (`replayed approval`) and an `expires` time
+        (`malformed entry`) that the entry's `time` is not past (`expired
+        approval`)."""
+        if st.get("nonce") != nonce:
+            fail(seq, "ApprovalReplayed", "%s's approval carries another request's nonce" % officer)
+        if time > time_field(st, seq, "expires"):
+            fail(seq, "ApprovalExpired", "%s's approval had expired when it was used" % officer)
 
     def officer_list(self, m, seq):
         """An epoch entry's officers: exactly {name, fingerprint, cert},
@@ -1490,16 +1481,6 @@ class Meaning:
             prev = self.secrets[secret] = {"kind": kind, "min": signed_min or 0, "digests": []}
         prev["digests"].extend(digests)
 
-    def outside_gap(self, seq, what):
-        # Rule 24b: no release or ceremony while a restore's gap waits
-        # for its acknowledgement.
-        if self.gaps:
-            fail(
-                seq,
-                "UnacknowledgedGap",
-                "a %s follows the restore in entry %d, whose gap no quorum acknowledged" % (what, min(self.gaps)),
-            )
-
     def release(self, seq, m):
         self.outside_gap(seq, "release")
         secret = str_field(m, seq, "secret")
@@ -1522,30 +1503,8 @@ class Meaning:
         needed = max(self.threshold, info["min"])
         if nonce in self.nonces:
             fail(seq, "ApprovalReplayed", "the nonce was already used by the release in entry %d" % self.nonces[nonce])
-        approvals = m.get("approvals")
-        if not isinstance(approvals, list):
-            fail(seq, "Malformed", "no approvals")
-        approvers = []
-        for a in approvals:
-            if not isinstance(a, dict):
-                fail(seq, "Malformed", "approval is not an object")
-            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
-            officer = str_field(a, seq, "officer")
-            sig = signature_field(a, seq, "BadApprovalSignature", "%s's approval" % officer)
-            if "statement" not in a:
-                fail(seq, "Malformed", "approval without statement")
-            st = a["statement"]
-            signer = self.officer(seq, officer, "BadApprovalSignature")
-            try:
-                self.v.check_signature(signer, canonical(st), sig)
-            except Bad:
-                fail(
-                    seq,
-                    "BadApprovalSignature",
-                    "the approval by %s does not verify with %s's certificate" % (officer, officer),
-                )
-            if officer in approvers:
-                fail(seq, "DuplicateApproval", "%s approves twice" % officer)
+
+        def check(officer, st):
             if not isinstance(st, dict):
                 fail(seq, "Malformed", "statement is not an object")
             exact_fields(st, seq, "an approval statement", APPROVAL_FIELDS)
@@ -1560,12 +1519,9 @@ class Meaning:
             )
             if not same:
                 fail(seq, "ApprovalMismatch", "%s's signed statement is for another release" % officer)
-            if st.get("nonce") != nonce:
-                fail(seq, "ApprovalReplayed", "%s's approval carries another request's nonce" % officer)
-            expires = time_field(st, seq, "expires")
-            if time > expires:
-                fail(seq, "ApprovalExpired", "%s's approval had expired when it was used" % officer)
-            approvers.append(officer)
+            self.nonce_and_expiry(seq, officer, st, nonce, time)
+
+        approvers = self.approvals(seq, m, RELEASE_APPROVALS, check)
         if len(approvers) < needed:
             fail(seq, "NoQuorum", "%d distinct officers approved, %d needed" % (len(approvers), needed))
         actor = "+".join(approvers)
@@ -1719,30 +1675,8 @@ class Meaning:
         time = time_field(m, seq, "time")
         if nonce in self.nonces:
             fail(seq, "ApprovalReplayed", "the nonce was already used by entry %d" % self.nonces[nonce])
-        approvals = m.get("approvals")
-        if not isinstance(approvals, list):
-            bad("no approvals")
-        approvers = []
-        for a in approvals:
-            if not isinstance(a, dict):
-                bad("approval is not an object")
-            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
-            officer = str_field(a, seq, "officer")
-            sig = signature_field(a, seq, "BadApprovalSignature", "%s's approval" % officer)
-            st = a.get("statement")
-            if not isinstance(st, dict):
-                bad("approval without statement")
-            signer = self.officer(seq, officer, "BadApprovalSignature")
-            try:
-                self.v.check_signature(signer, canonical(st), sig)
-            except Bad:
-                fail(
-                    seq,
-                    "BadApprovalSignature",
-                    "the approval by %s does not verify with %s's certificate" % (officer, officer),
-                )
-            if officer in approvers:
-                fail(seq, "DuplicateApproval", "%s approves twice" % officer)
+
+        def check(officer, st):
             exact_fields(st, seq, "a ceremony statement", CEREMONY_FIELDS)
             signed = st.get("officers")
             same = (
@@ -1763,11 +1697,9 @@ class Meaning:
             )
             if not same:
                 fail(seq, "ApprovalMismatch", "%s's signed statement is for another ceremony" % officer)
-            if st.get("nonce") != nonce:
-                fail(seq, "ApprovalReplayed", "%s's approval carries another request's nonce" % officer)
-            if time > time_field(st, seq, "expires"):
-                fail(seq, "ApprovalExpired", "%s's approval had expired when it was used" % officer)
-            approvers.append(officer)
+            self.nonce_and_expiry(seq, officer, st, nonce, time)
+
+        approvers = self.approvals(seq, m, CEREMONY_APPROVALS, check)
         if len(approvers) < self.threshold:
             fail(
                 seq,
@@ -1879,6 +1811,99 @@ class Meaning:
         for name, digests in carried.items():
             self.secrets[name]["digests"] = digests
 
+    def displayed(self, seq, m):
+        r = u64_field(m, seq, "release")
+        secret = str_field(m, seq, "secret")
+        index = u64_field(m, seq, "index")
+        outcome = str_field(m, seq, "outcome")
+        if r not in self.releases:
+            fail(seq, "Malformed", "entry %d is not a release" % r)
+        s, i, actor = self.releases[r]
+        if (s, i) != (secret, index) or str_field(m, seq, "actor") != actor:
+            fail(seq, "Malformed", "entry %d is not the release of %s #%d by its actor" % (r, secret, plus_one(index)))
+        if outcome not in ("confirmed", "stdout", "timeout", "dismissed"):
+            fail(seq, "Malformed", "unknown display outcome %s" % q(outcome))
+        signer = str_field(m, seq, "signer")
+        if r in self.displays:
+            fail(seq, "Malformed", "the display of entry %d was already recorded by entry %d" % (r, self.displays[r]))
+        # The outcome is an approver's word (rule 20).
+        if signer not in actor.split("+"):
+            fail(seq, "BadReceipt", "the display is signed by %s, who did not approve entry %d" % (signer, r))
+        statement = {
+            "type": "breakglass-display/v1",
+            "vault": self.vault,
+            "epoch": self.epoch,
+            "release": r,
+            "secret": secret,
+            "index": index,
+            "outcome": outcome,
+            "officer": signer,
+            "time": str_field(m, seq, "time"),
+        }
+        sig = m.get("signature")
+        if not isinstance(sig, str):
+            fail(seq, "BadReceipt", "the display has no signature")
+        cert = self.officer(seq, signer, "BadReceipt")
+        try:
+            self.v.check_signature(cert, canonical(statement), sig)
+        except Bad:
+            fail(
+                seq,
+                "BadReceipt",
+                "%s's display statement does not verify: the outcome is not the one signed" % signer,
+            )
+        self.displays[r] = seq
+        if outcome in ("confirmed", "stdout"):
+            item = self.items.get((secret, index))
+            if item is not None and item[0] == r:
+                item[1] = True
+
+    def gap_acknowledged(self, seq, m):
+        """A quorum of current officers acknowledges the gap a restore
+        without replay left (a `restored` entry with `gap` true, not yet
+        acknowledged), each signing a statement for this vault, epoch and
+        `restored` entry, with the entry's nonce, used once."""
+        restored = u64_field(m, seq, "restored")
+        nonce = str_field(m, seq, "nonce")
+        if restored not in self.gaps:
+            fail(
+                seq,
+                "Malformed",
+                "entry %d is not a restore without replay waiting for acknowledgement" % restored,
+            )
+        self.gaps.discard(restored)
+        if nonce in self.nonces:
+            fail(seq, "ApprovalReplayed", "the nonce was already used by entry %d" % self.nonces[nonce])
+
+        def check(officer, st):
+            expected = {
+                "type": "breakglass-gap/v1",
+                "vault": self.vault,
+                "epoch": self.epoch,
+                "restored": restored,
+                "nonce": nonce,
+                "officer": officer,
+                "time": str_field(m, seq, "time"),
+            }
+            if not json_eq(st, expected):
+                fail(seq, "ApprovalMismatch", "%s's acknowledgement is for something else" % officer)
+
+        approvers = self.approvals(seq, m, GAP_APPROVALS, check)
+        if len(approvers) < self.threshold:
+            fail(
+                seq,
+                "NoQuorum",
+                "%d officers acknowledged the gap, %d needed" % (len(approvers), self.threshold),
+            )
+        if str_field(m, seq, "actor") != "+".join(approvers):
+            fail(seq, "Malformed", 'the actor is not the approvers joined by "+"')
+        self.nonces[nonce] = seq
+
+    def by_officer(self, seq, m):
+        """A drill, a passphrase change, a failed authentication: its actor
+        is a current officer (rule 22)."""
+        self.officer(seq, str_field(m, seq, "actor"), "UnknownOfficer")
+
     def alerts(self, seq, m):
         """An officer sets or clears the alert hook (docs/ALERTS.md): a
         `breakglass-alerts/v2` statement they sign names the action, the
@@ -1933,109 +1958,88 @@ class Meaning:
                 "ApprovalReplayed",
                 "the signed alerts statement was made for another place in the ledger: its size, previous or time is not this entry's",
             )
+        self.hook = seq
 
-    def gap_acknowledged(self, seq, m):
-        """A quorum of current officers acknowledges the gap a restore
-        without replay left (a `restored` entry with `gap` true, not yet
-        acknowledged), each signing a statement for this vault, epoch and
-        `restored` entry, with the entry's nonce, used once."""
-        restored = u64_field(m, seq, "restored")
-        nonce = str_field(m, seq, "nonce")
-        if restored not in self.gaps:
+    def clock(self, seq, m):
+        """Rule 23: the clock was seen to jump, behind or ahead."""
+        d = str_field(m, seq, "direction")
+        time_field(m, seq, "previous")
+        if d not in ("behind", "ahead") or str_field(m, seq, "clock") != str_field(m, seq, "time"):
             fail(
                 seq,
                 "Malformed",
-                "entry %d is not a restore without replay waiting for acknowledgement" % restored,
+                'a clock entry\'s direction is "behind" or "ahead", and its clock is its time',
             )
-        self.gaps.discard(restored)
-        if nonce in self.nonces:
-            fail(seq, "ApprovalReplayed", "the nonce was already used by entry %d" % self.nonces[nonce])
-        approvals = m.get("approvals")
-        if not isinstance(approvals, list):
-            fail(seq, "Malformed", "no approvals")
-        approvers = []
-        for a in approvals:
-            if not isinstance(a, dict):
-                fail(seq, "Malformed", "approval is not an object")
-            exact_fields(a, seq, "an approval", ("officer", "statement", "signature"))
-            officer = str_field(a, seq, "officer")
-            sig = signature_field(a, seq, "BadApprovalSignature", "%s's acknowledgement" % officer)
-            st = a.get("statement")
-            signer = self.officer(seq, officer, "BadApprovalSignature")
-            try:
-                self.v.check_signature(signer, canonical(st), sig)
-            except Bad:
-                fail(seq, "BadApprovalSignature", "%s's acknowledgement does not verify" % officer)
-            if officer in approvers:
-                fail(seq, "DuplicateApproval", "%s approves twice" % officer)
-            expected = {
-                "type": "breakglass-gap/v1",
-                "vault": self.vault,
-                "epoch": self.epoch,
-                "restored": restored,
-                "nonce": nonce,
-                "officer": officer,
-                "time": str_field(m, seq, "time"),
-            }
-            if not json_eq(st, expected):
-                fail(seq, "ApprovalMismatch", "%s's acknowledgement is for something else" % officer)
-            approvers.append(officer)
-        if len(approvers) < self.threshold:
-            fail(
-                seq,
-                "NoQuorum",
-                "%d officers acknowledged the gap, %d needed" % (len(approvers), self.threshold),
-            )
-        if str_field(m, seq, "actor") != "+".join(approvers):
-            fail(seq, "Malformed", 'the actor is not the approvers joined by "+"')
-        self.nonces[nonce] = seq
 
-    def displayed(self, seq, m):
-        r = u64_field(m, seq, "release")
-        secret = str_field(m, seq, "secret")
-        index = u64_field(m, seq, "index")
-        outcome = str_field(m, seq, "outcome")
-        if r not in self.releases:
-            fail(seq, "Malformed", "entry %d is not a release" % r)
-        s, i, actor = self.releases[r]
-        if (s, i) != (secret, index) or str_field(m, seq, "actor") != actor:
-            fail(seq, "Malformed", "entry %d is not the release of %s #%d by its actor" % (r, secret, plus_one(index)))
-        if outcome not in ("confirmed", "stdout", "timeout", "dismissed"):
-            fail(seq, "Malformed", "unknown display outcome %s" % q(outcome))
-        signer = str_field(m, seq, "signer")
-        if r in self.displays:
-            fail(seq, "Malformed", "the display of entry %d was already recorded by entry %d" % (r, self.displays[r]))
-        # The outcome is an approver's word (rule 20).
-        if signer not in actor.split("+"):
-            fail(seq, "BadReceipt", "the display is signed by %s, who did not approve entry %d" % (signer, r))
-        statement = {
-            "type": "breakglass-display/v1",
-            "vault": self.vault,
-            "epoch": self.epoch,
-            "release": r,
-            "secret": secret,
-            "index": index,
-            "outcome": outcome,
-            "officer": signer,
-            "time": str_field(m, seq, "time"),
-        }
-        sig = m.get("signature")
-        if not isinstance(sig, str):
-            fail(seq, "BadReceipt", "the display has no signature")
-        cert = self.officer(seq, signer, "BadReceipt")
-        try:
-            self.v.check_signature(cert, canonical(statement), sig)
-        except Bad:
+    def restored(self, seq, m):
+        """Rule 24: a `restored` entry's numbers agree with the ledger, its
+        evidence is a checkpoint the entries before it extend, and it leaves a
+        gap exactly when nothing proves the restored ledger complete; a gap
+        then waits for its acknowledgement."""
+        prior = self.v.prior_roots[seq]
+        backup = u64_field(m, seq, "backup_entries")
+        replayed = u64_field(m, seq, "replayed")
+        if backup == 0 or backup + replayed != seq:
             fail(
                 seq,
-                "BadReceipt",
-                "%s's display statement does not verify: the outcome is not the one signed" % signer,
+                "BadRestore",
+                "it restores %d entries from the backup and replays %d, but %d entries come before it"
+                % (backup, replayed, seq),
             )
-        self.displays[r] = seq
-        if outcome in ("confirmed", "stdout"):
-            item = self.items.get((secret, index))
-            if item is not None and item[0] == r:
-                item[1] = True
+        gap = m.get("gap")
+        if not isinstance(gap, bool):
+            fail(seq, "Malformed", "gap is not true or false")
+        e = m.get("evidence")
+        reached = None
+        if isinstance(e, dict):
+            exact_fields(e, seq, "the evidence", ("size", "root", "proof"))
+            size = u64_field(e, seq, "size")
+            root = decode_root(e.get("root"))
+            if root is None:
+                fail(seq, "Malformed", "the evidence's root is not a base64 SHA-256 hash")
+            proof = e.get("proof")
+            if not isinstance(proof, list):
+                fail(seq, "Malformed", "the evidence's proof is not a list")
+            hashes = [decode_root(h) for h in proof]
+            if any(h is None for h in hashes):
+                fail(seq, "Malformed", "a proof hash is not a base64 SHA-256 hash")
+            if size == 0 or not verify_consistency(size, seq, root, prior, hashes):
+                fail(
+                    seq,
+                    "BadRestore",
+                    "its evidence does not prove that the %d entries before it extend the checkpoint of size %d"
+                    % (seq, size),
+                )
+            reached = size
+        elif e is not None:
+            fail(seq, "Malformed", "evidence is not an object or null")
+        beyond = m.get("beyond")
+        if beyond is not None and not (is_u64(beyond) and beyond > seq):
+            fail(seq, "BadRestore", "beyond names a checkpoint the %d entries before it would reach" % seq)
+        if gap != (reached is None or beyond is not None):
+            fail(
+                seq,
+                "BadRestore",
+                "it claims a gap, yet its evidence proves the restored ledger complete"
+                if gap
+                else "it claims no gap, but no evidence proves the restored ledger complete",
+            )
+        # A gap starts a new origin (section 5.1), which the entry names.
+        origin = "breakglass/%s/restore-%d" % (self.vault, seq) if gap else None
+        if m.get("origin", 0) != origin:
+            fail(seq, "BadRestore", "its origin is not %s" % json.dumps(origin))
+        if gap:
+            self.gaps.add(seq)
+
+    def outside_gap(self, seq, what):
+        # Rule 24b: no release or ceremony while a restore's gap waits
+        # for its acknowledgement.
+        if self.gaps:
+            fail(
+                seq,
+                "UnacknowledgedGap",
+                "a %s follows the restore in entry %d, whose gap no quorum acknowledged" % (what, min(self.gaps)),
+            )
 
 
 def os_error(e):

@@ -1,4 +1,6 @@
-//! Rules 15a and 22: the alert hook each entry names, and `alerts` entries.
+//! Rules 15a and 22: the alert hook each entry names, the entries an
+//! officer records alone (drill, passphrase, failed authentication), and
+//! `alerts` entries.
 
 use super::*;
 
@@ -39,10 +41,21 @@ pub(super) fn check_hook(
 }
 
 impl Semantics {
+    /// A drill, a passphrase change, a failed authentication: its actor is
+    /// a current officer (rule 22).
+    pub(super) fn by_officer(&self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
+        self.officer(
+            seq,
+            str_field(m, seq, "actor")?,
+            FailureKind::UnknownOfficer,
+        )?;
+        Ok(())
+    }
+
     /// Setting or clearing the alert hook: signed by an officer of the
     /// epoch, for this vault, naming exactly the entry's program and
     /// arguments, at this entry's place (size, previous alerts entry,
-    /// time).
+    /// time). From this entry on, it is the alerts entry in force.
     pub(super) fn alerts(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
         let actor = str_field(m, seq, "actor")?;
         let action = str_field(m, seq, "action")?;
@@ -101,6 +114,7 @@ impl Semantics {
                 "the signed alerts statement was made for another place in the ledger: its size, previous or time is not this entry's",
             );
         }
+        self.hook = Some(seq);
         Ok(())
     }
 }

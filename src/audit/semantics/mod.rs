@@ -14,6 +14,7 @@ use crate::crypto::KdfParams;
 use crate::names;
 
 mod alerts;
+mod clock;
 mod deposit;
 mod display;
 mod genesis;
@@ -23,7 +24,6 @@ mod restore;
 
 use alerts::check_hook;
 use genesis::{genesis, kdf_field, officer_list, vault_key};
-use restore::restored;
 
 /// The fields each kind holds besides the common ones (`v`, `seq`,
 /// `time`, `kind`, `actor`): required, then optional. Any other field is
@@ -259,38 +259,19 @@ impl MeaningPass {
             self.sem = Some(genesis(m)?);
             return Ok(());
         };
-        let actor = str_field(m, seq, "actor")?;
+        // Rule 10 made sure `actor` is a string.
         match kind {
             "deposit" => s.deposit(seq, m)?,
             "release" => s.release(seq, m)?,
             "rekey" => s.rekey(seq, m)?,
+            "displayed" => s.displayed(seq, m)?,
             "gap_acknowledged" => s.gap_acknowledged(seq, m)?,
+            "drill" | "passphrase" | "auth_failed" => s.by_officer(seq, m)?,
+            "alerts" => s.alerts(seq, m)?,
+            "clock" => s.clock(seq, m)?,
             "restored" => {
                 let prior = prior_root.expect("the walk gives a restored entry its prior root");
-                if restored(seq, m, &prior, &s.vault)? {
-                    s.gaps.insert(seq);
-                }
-            }
-            "displayed" => s.displayed(seq, m)?,
-            "alerts" => {
-                s.alerts(seq, m)?;
-                s.hook = Some(seq);
-            }
-            "drill" | "passphrase" | "auth_failed" => {
-                s.officer(seq, actor, FailureKind::UnknownOfficer)?;
-            }
-            "clock" => {
-                let d = str_field(m, seq, "direction")?;
-                time_field(m, seq, "previous")?;
-                if !matches!(d, "behind" | "ahead")
-                    || str_field(m, seq, "clock")? != str_field(m, seq, "time")?
-                {
-                    return fail(
-                        Some(seq),
-                        FailureKind::Malformed,
-                        "a clock entry's direction is \"behind\" or \"ahead\", and its clock is its time",
-                    );
-                }
+                s.restored(seq, m, &prior)?;
             }
             _ => {}
         }
@@ -333,6 +314,56 @@ fn statement_bytes(st: &Value) -> Vec<u8> {
 
 fn is_digest(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// What sets one kind's approvals apart in the loop they share
+/// ([`Semantics::approvals`]).
+struct Approvals {
+    /// One approval, as in `O's NOUN has no signature`: "approval" or
+    /// "acknowledgement".
+    noun: &'static str,
+    /// The failure when officer O's signature does not verify.
+    unverified: fn(&str) -> String,
+    /// What an approval must carry before its signature is checked.
+    needs: Needs,
+}
+
+/// What an approval must carry before its signature is checked, else
+/// `approval without statement`.
+enum Needs {
+    /// Nothing: a missing statement is checked as `null` (rule 21).
+    Nothing,
+    /// A `statement` field (rule 18).
+    Statement,
+    /// A `statement` that is an object (rule 19).
+    Object,
+}
+
+impl Approvals {
+    /// A release's (rule 18).
+    const RELEASE: Self = Self {
+        noun: "approval",
+        unverified: unverified_approval,
+        needs: Needs::Statement,
+    };
+    /// A ceremony's (rule 19).
+    const CEREMONY: Self = Self {
+        noun: "approval",
+        unverified: unverified_approval,
+        needs: Needs::Object,
+    };
+    /// A gap acknowledgement's (rule 21).
+    const GAP: Self = Self {
+        noun: "acknowledgement",
+        unverified: |officer| format!("{officer}'s acknowledgement does not verify"),
+        needs: Needs::Nothing,
+    };
+}
+
+/// A release's or a ceremony's approval whose signature does not verify
+/// (rules 18, 19).
+fn unverified_approval(officer: &str) -> String {
+    format!("the approval by {officer} does not verify with {officer}'s certificate")
 }
 
 impl Semantics {
@@ -385,6 +416,101 @@ impl Semantics {
         })?;
         time_field(st, seq, "time")?;
         Ok(st)
+    }
+
+    /// Rules 18, 19 and 21: the approvals of a release, a ceremony or a
+    /// gap acknowledgement, in order; returns the approving officers, in
+    /// order. `approvals` is a list; each approval an object with no field
+    /// beyond `officer`, `statement`, `signature` and a string `officer`
+    /// (`malformed entry`); a string `signature` (`O's NOUN has no
+    /// signature`); what `rules.needs` before the signature is checked
+    /// (`approval without statement`); a signature by a current officer
+    /// over the statement's canonical JSON (`null` if there is none), else
+    /// `rules.unverified`; an officer not already approving (`duplicate
+    /// approval`); then the kind's own `check(self, officer, statement)`.
+    fn approvals<'m>(
+        &mut self,
+        seq: u64,
+        m: &'m Map<String, Value>,
+        rules: Approvals,
+        mut check: impl FnMut(&Self, &'m str, &'m Value) -> Result<(), Failure>,
+    ) -> Result<Vec<&'m str>, Failure> {
+        const NONE: &Value = &Value::Null;
+        let Some(approvals) = m.get("approvals").and_then(Value::as_array) else {
+            return malformed(seq, "no approvals");
+        };
+        let mut approvers: Vec<&str> = Vec::new();
+        for a in approvals {
+            let Some(a) = a.as_object() else {
+                return malformed(seq, "approval is not an object");
+            };
+            exact_fields(a, seq, "an approval", |k| {
+                matches!(k, "officer" | "statement" | "signature")
+            })?;
+            let officer = str_field(a, seq, "officer")?;
+            let sig = signature_field(
+                a,
+                seq,
+                FailureKind::BadApprovalSignature,
+                &format!("{officer}'s {}", rules.noun),
+            )?;
+            let st = a.get("statement").unwrap_or(NONE);
+            let has = match rules.needs {
+                Needs::Nothing => true,
+                Needs::Statement => a.contains_key("statement"),
+                Needs::Object => st.is_object(),
+            };
+            if !has {
+                return malformed(seq, "approval without statement");
+            }
+            let v = self.officer(seq, officer, FailureKind::BadApprovalSignature)?;
+            if v.verify(&statement_bytes(st), sig.as_bytes()).is_err() {
+                return fail(
+                    Some(seq),
+                    FailureKind::BadApprovalSignature,
+                    (rules.unverified)(officer),
+                );
+            }
+            self.signatures += 1;
+            if approvers.contains(&officer) {
+                return fail(
+                    Some(seq),
+                    FailureKind::DuplicateApproval,
+                    format!("{officer} approves twice"),
+                );
+            }
+            check(self, officer, st)?;
+            approvers.push(officer);
+        }
+        Ok(approvers)
+    }
+
+    /// Rules 18 and 19: officer's approval `statement` carries the
+    /// request's `nonce` (`replayed approval`) and an `expires` time
+    /// (`malformed entry`) that the entry's `time` is not past (`expired
+    /// approval`).
+    fn nonce_and_expiry(
+        seq: u64,
+        officer: &str,
+        statement: &Map<String, Value>,
+        nonce: &str,
+        time: i64,
+    ) -> Result<(), Failure> {
+        if statement.get("nonce").and_then(Value::as_str) != Some(nonce) {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalReplayed,
+                format!("{officer}'s approval carries another request's nonce"),
+            );
+        }
+        if time > time_field(statement, seq, "expires")? {
+            return fail(
+                Some(seq),
+                FailureKind::ApprovalExpired,
+                format!("{officer}'s approval had expired when it was used"),
+            );
+        }
+        Ok(())
     }
 
     /// Rules 18a and 19a: every approver, in approval order, signed the

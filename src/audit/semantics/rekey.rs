@@ -113,47 +113,11 @@ impl Semantics {
                 format!("the nonce was already used by entry {first}"),
             );
         }
-        let Some(approvals) = m.get("approvals").and_then(Value::as_array) else {
-            return malformed(seq, "no approvals");
-        };
-        let mut approvers: Vec<String> = Vec::new();
-        for a in approvals {
-            let Some(a) = a.as_object() else {
-                return malformed(seq, "approval is not an object");
-            };
-            exact_fields(a, seq, "an approval", |k| {
-                matches!(k, "officer" | "statement" | "signature")
-            })?;
-            let officer = str_field(a, seq, "officer")?;
-            let sig = signature_field(
-                a,
-                seq,
-                FailureKind::BadApprovalSignature,
-                &format!("{officer}'s approval"),
-            )?;
-            let Some(st) = a.get("statement").and_then(Value::as_object) else {
+        let check = |s: &Self, officer: &str, st: &Value| {
+            // The shared loop made sure it is an object.
+            let Some(st) = st.as_object() else {
                 return malformed(seq, "approval without statement");
             };
-            let v = self.officer(seq, officer, FailureKind::BadApprovalSignature)?;
-            if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
-                .is_err()
-            {
-                return fail(
-                    Some(seq),
-                    FailureKind::BadApprovalSignature,
-                    format!(
-                        "the approval by {officer} does not verify with {officer}'s certificate"
-                    ),
-                );
-            }
-            self.signatures += 1;
-            if approvers.iter().any(|o| o == officer) {
-                return fail(
-                    Some(seq),
-                    FailureKind::DuplicateApproval,
-                    format!("{officer} approves twice"),
-                );
-            }
             exact_fields(st, seq, "a ceremony statement", |k| {
                 CEREMONY_FIELDS.contains(&k)
             })?;
@@ -165,13 +129,13 @@ impl Semantics {
                         .collect()
                 });
             let same = field("type") == Some("breakglass-ceremony/v1")
-                && field("vault") == Some(&self.vault)
-                && st.get("epoch").and_then(Value::as_u64) == Some(self.epoch)
+                && field("vault") == Some(&s.vault)
+                && st.get("epoch").and_then(Value::as_u64) == Some(s.epoch)
                 && st.get("new_epoch").and_then(Value::as_u64) == Some(epoch)
                 && field("ceremony") == Some(ceremony)
                 && st.get("threshold").and_then(Value::as_u64) == Some(threshold)
                 && field("vault_key_fingerprint") == Some(&vault_key)
-                && st.get("kdf").and_then(KdfParams::from_json) == Some(self.kdf)
+                && st.get("kdf").and_then(KdfParams::from_json) == Some(s.kdf)
                 && field("officer") == Some(officer)
                 && signed_officers.as_ref() == Some(&new_fprs);
             if !same {
@@ -181,22 +145,9 @@ impl Semantics {
                     format!("{officer}'s signed statement is for another ceremony"),
                 );
             }
-            if field("nonce") != Some(nonce) {
-                return fail(
-                    Some(seq),
-                    FailureKind::ApprovalReplayed,
-                    format!("{officer}'s approval carries another request's nonce"),
-                );
-            }
-            if time > time_field(st, seq, "expires")? {
-                return fail(
-                    Some(seq),
-                    FailureKind::ApprovalExpired,
-                    format!("{officer}'s approval had expired when it was used"),
-                );
-            }
-            approvers.push(officer.to_string());
-        }
+            Self::nonce_and_expiry(seq, officer, st, nonce, time)
+        };
+        let approvers = self.approvals(seq, m, Approvals::CEREMONY, check)?;
         if (approvers.len() as u64) < self.threshold {
             return fail(
                 Some(seq),
@@ -216,7 +167,7 @@ impl Semantics {
         let pending = m.get("pending").and_then(Value::as_object);
         let want: Vec<&String> = new_fprs
             .keys()
-            .filter(|n| !approvers.contains(n) && !added.contains(n))
+            .filter(|n| !approvers.contains(&n.as_str()) && !added.contains(n))
             .collect();
         let fits = pending.is_some_and(|p| {
             p.len() == want.len()
@@ -234,18 +185,17 @@ impl Semantics {
         let Some(inherits) = ceremony_inherits(m) else {
             return malformed(seq, "the entry cannot be encoded");
         };
-        let names: Vec<&str> = approvers.iter().map(String::as_str).collect();
         let receipt = ceremony_receipt_statement(&CeremonyReceiptFacts {
             vault: &self.vault,
             epoch: self.epoch,
             new_epoch: epoch,
             ceremony,
             nonce,
-            approvers: &names,
+            approvers: &approvers,
             inherits: &inherits,
             time: str_field(m, seq, "time")?,
         });
-        self.receipts(seq, m, &names, &receipt)?;
+        self.receipts(seq, m, &approvers, &receipt)?;
         self.nonces.insert(nonce.to_string(), seq);
         self.epoch = epoch;
         self.threshold = threshold;

@@ -52,60 +52,7 @@ impl Semantics {
                 format!("the nonce was already used by the release in entry {first}"),
             );
         }
-        let approvals = m.get("approvals").and_then(Value::as_array).map_or_else(
-            || fail(Some(seq), FailureKind::Malformed, "no approvals"),
-            Ok,
-        )?;
-        let mut approvers: Vec<&str> = Vec::new();
-        for a in approvals {
-            let a = a.as_object().map_or_else(
-                || {
-                    fail(
-                        Some(seq),
-                        FailureKind::Malformed,
-                        "approval is not an object",
-                    )
-                },
-                Ok,
-            )?;
-            exact_fields(a, seq, "an approval", |k| {
-                matches!(k, "officer" | "statement" | "signature")
-            })?;
-            let officer = str_field(a, seq, "officer")?;
-            let sig = signature_field(
-                a,
-                seq,
-                FailureKind::BadApprovalSignature,
-                &format!("{officer}'s approval"),
-            )?;
-            let st = a.get("statement").map_or_else(
-                || {
-                    fail(
-                        Some(seq),
-                        FailureKind::Malformed,
-                        "approval without statement",
-                    )
-                },
-                Ok,
-            )?;
-            let v = self.officer(seq, officer, FailureKind::BadApprovalSignature)?;
-            if v.verify(&statement_bytes(st), sig.as_bytes()).is_err() {
-                return fail(
-                    Some(seq),
-                    FailureKind::BadApprovalSignature,
-                    format!(
-                        "the approval by {officer} does not verify with {officer}'s certificate"
-                    ),
-                );
-            }
-            self.signatures += 1;
-            if approvers.contains(&officer) {
-                return fail(
-                    Some(seq),
-                    FailureKind::DuplicateApproval,
-                    format!("{officer} approves twice"),
-                );
-            }
+        let check = |s: &Self, officer: &str, st: &Value| {
             let st = st.as_object().map_or_else(
                 || {
                     fail(
@@ -121,8 +68,8 @@ impl Semantics {
             })?;
             let field = |k: &str| st.get(k).and_then(Value::as_str);
             let same = field("type") == Some("breakglass-approval/v1")
-                && field("vault") == Some(&self.vault)
-                && st.get("epoch").and_then(Value::as_u64) == Some(self.epoch)
+                && field("vault") == Some(&s.vault)
+                && st.get("epoch").and_then(Value::as_u64) == Some(s.epoch)
                 && field("officer") == Some(officer)
                 && field("secret") == Some(&secret)
                 && field("reason") == Some(reason);
@@ -133,23 +80,9 @@ impl Semantics {
                     format!("{officer}'s signed statement is for another release"),
                 );
             }
-            if field("nonce") != Some(nonce) {
-                return fail(
-                    Some(seq),
-                    FailureKind::ApprovalReplayed,
-                    format!("{officer}'s approval carries another request's nonce"),
-                );
-            }
-            let expires = time_field(st, seq, "expires")?;
-            if time > expires {
-                return fail(
-                    Some(seq),
-                    FailureKind::ApprovalExpired,
-                    format!("{officer}'s approval had expired when it was used"),
-                );
-            }
-            approvers.push(officer);
-        }
+            Self::nonce_and_expiry(seq, officer, st, nonce, time)
+        };
+        let approvers = self.approvals(seq, m, Approvals::RELEASE, check)?;
         if (approvers.len() as u64) < needed {
             return fail(
                 Some(seq),

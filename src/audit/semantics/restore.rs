@@ -2,82 +2,86 @@
 
 use super::*;
 
-/// A `restored` entry (rule 24): its numbers agree with the ledger, its
-/// evidence is a checkpoint the entries before it extend, and it leaves a
-/// gap exactly when nothing proves the restored ledger complete. Returns
-/// whether it leaves a gap. `prior` is the root of the entries before it.
-pub(super) fn restored(
-    seq: u64,
-    m: &Map<String, Value>,
-    prior: &Hash,
-    vault: &str,
-) -> Result<bool, Failure> {
-    let bad = |why: String| fail(Some(seq), FailureKind::BadRestore, why);
-    let backup = u64_field(m, seq, "backup_entries")?;
-    let replayed = u64_field(m, seq, "replayed")?;
-    if backup == 0 || backup.checked_add(replayed) != Some(seq) {
-        return bad(format!(
-            "it restores {backup} entries from the backup and replays {replayed}, but {seq} entries come before it"
-        ));
-    }
-    let Some(gap) = m.get("gap").and_then(Value::as_bool) else {
-        return malformed(seq, "gap is not true or false");
-    };
-    let reached = match m.get("evidence") {
-        Some(Value::Null) => None,
-        Some(Value::Object(e)) => {
-            exact_fields(e, seq, "the evidence", |k| {
-                matches!(k, "size" | "root" | "proof")
-            })?;
-            let size = u64_field(e, seq, "size")?;
-            let root = hash_field(e.get("root"), seq, "the evidence's root")?;
-            let Some(proof) = e.get("proof").and_then(Value::as_array) else {
-                return malformed(seq, "the evidence's proof is not a list");
-            };
-            let proof = proof
-                .iter()
-                .map(|h| hash_field(Some(h), seq, "a proof hash"))
-                .collect::<Result<Vec<_>, _>>()?;
-            if size == 0 || !merkle::verify_consistency(size, seq, &root, prior, &proof) {
-                return bad(format!(
-                    "its evidence does not prove that the {seq} entries before it extend the checkpoint of size {size}"
-                ));
-            }
-            Some(size)
-        }
-        _ => return malformed(seq, "evidence is not an object or null"),
-    };
-    let beyond = match m.get("beyond") {
-        Some(Value::Null) => None,
-        Some(v) => match v.as_u64() {
-            Some(b) if b > seq => Some(b),
-            _ => {
-                return bad(format!(
-                    "beyond names a checkpoint the {seq} entries before it would reach"
-                ));
-            }
-        },
-        None => return malformed(seq, "no beyond"),
-    };
-    if gap != (reached.is_none() || beyond.is_some()) {
-        return bad(if gap {
-            "it claims a gap, yet its evidence proves the restored ledger complete".into()
-        } else {
-            "it claims no gap, but no evidence proves the restored ledger complete".into()
-        });
-    }
-    // A gap starts a new origin (§5.1), which the entry names.
-    let origin = match gap {
-        true => Value::from(ledger::restored_origin(vault, seq)),
-        false => Value::Null,
-    };
-    if m.get("origin") != Some(&origin) {
-        return bad(format!("its origin is not {origin}"));
-    }
-    Ok(gap)
-}
-
 impl Semantics {
+    /// A `restored` entry (rule 24): its numbers agree with the ledger, its
+    /// evidence is a checkpoint the entries before it extend, and it leaves a
+    /// gap exactly when nothing proves the restored ledger complete; a gap
+    /// then waits for its acknowledgement. `prior` is the root of the entries
+    /// before it.
+    pub(super) fn restored(
+        &mut self,
+        seq: u64,
+        m: &Map<String, Value>,
+        prior: &Hash,
+    ) -> Result<(), Failure> {
+        let bad = |why: String| fail(Some(seq), FailureKind::BadRestore, why);
+        let backup = u64_field(m, seq, "backup_entries")?;
+        let replayed = u64_field(m, seq, "replayed")?;
+        if backup == 0 || backup.checked_add(replayed) != Some(seq) {
+            return bad(format!(
+                "it restores {backup} entries from the backup and replays {replayed}, but {seq} entries come before it"
+            ));
+        }
+        let Some(gap) = m.get("gap").and_then(Value::as_bool) else {
+            return malformed(seq, "gap is not true or false");
+        };
+        let reached = match m.get("evidence") {
+            Some(Value::Null) => None,
+            Some(Value::Object(e)) => {
+                exact_fields(e, seq, "the evidence", |k| {
+                    matches!(k, "size" | "root" | "proof")
+                })?;
+                let size = u64_field(e, seq, "size")?;
+                let root = hash_field(e.get("root"), seq, "the evidence's root")?;
+                let Some(proof) = e.get("proof").and_then(Value::as_array) else {
+                    return malformed(seq, "the evidence's proof is not a list");
+                };
+                let proof = proof
+                    .iter()
+                    .map(|h| hash_field(Some(h), seq, "a proof hash"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if size == 0 || !merkle::verify_consistency(size, seq, &root, prior, &proof) {
+                    return bad(format!(
+                        "its evidence does not prove that the {seq} entries before it extend the checkpoint of size {size}"
+                    ));
+                }
+                Some(size)
+            }
+            _ => return malformed(seq, "evidence is not an object or null"),
+        };
+        let beyond = match m.get("beyond") {
+            Some(Value::Null) => None,
+            Some(v) => match v.as_u64() {
+                Some(b) if b > seq => Some(b),
+                _ => {
+                    return bad(format!(
+                        "beyond names a checkpoint the {seq} entries before it would reach"
+                    ));
+                }
+            },
+            None => return malformed(seq, "no beyond"),
+        };
+        if gap != (reached.is_none() || beyond.is_some()) {
+            return bad(if gap {
+                "it claims a gap, yet its evidence proves the restored ledger complete".into()
+            } else {
+                "it claims no gap, but no evidence proves the restored ledger complete".into()
+            });
+        }
+        // A gap starts a new origin (§5.1), which the entry names.
+        let origin = match gap {
+            true => Value::from(ledger::restored_origin(&self.vault, seq)),
+            false => Value::Null,
+        };
+        if m.get("origin") != Some(&origin) {
+            return bad(format!("its origin is not {origin}"));
+        }
+        if gap {
+            self.gaps.insert(seq);
+        }
+        Ok(())
+    }
+
     /// Refuses a release or ceremony while a restore's gap waits for its
     /// acknowledgement (rule 24b): the restored ledger may lack releases,
     /// so its items may have been shown already.
@@ -119,59 +123,26 @@ impl Semantics {
                 format!("the nonce was already used by entry {first}"),
             );
         }
-        let Some(approvals) = m.get("approvals").and_then(Value::as_array) else {
-            return malformed(seq, "no approvals");
-        };
-        let mut approvers: Vec<&str> = Vec::new();
-        for a in approvals {
-            let Some(a) = a.as_object() else {
-                return malformed(seq, "approval is not an object");
-            };
-            exact_fields(a, seq, "an approval", |k| {
-                matches!(k, "officer" | "statement" | "signature")
-            })?;
-            let officer = str_field(a, seq, "officer")?;
-            let st = a.get("statement").cloned().unwrap_or_default();
-            let sig = signature_field(
-                a,
-                seq,
-                FailureKind::BadApprovalSignature,
-                &format!("{officer}'s acknowledgement"),
-            )?;
-            let v = self.officer(seq, officer, FailureKind::BadApprovalSignature)?;
-            if v.verify(&statement_bytes(&st), sig.as_bytes()).is_err() {
-                return fail(
-                    Some(seq),
-                    FailureKind::BadApprovalSignature,
-                    format!("{officer}'s acknowledgement does not verify"),
-                );
-            }
-            self.signatures += 1;
-            if approvers.contains(&officer) {
-                return fail(
-                    Some(seq),
-                    FailureKind::DuplicateApproval,
-                    format!("{officer} approves twice"),
-                );
-            }
+        let check = |s: &Self, officer: &str, st: &Value| {
             let expected = serde_json::json!({
                 "type": "breakglass-gap/v1",
-                "vault": self.vault,
-                "epoch": self.epoch,
+                "vault": s.vault,
+                "epoch": s.epoch,
                 "restored": restored,
                 "nonce": nonce,
                 "officer": officer,
                 "time": str_field(m, seq, "time")?,
             });
-            if st != expected {
+            if *st != expected {
                 return fail(
                     Some(seq),
                     FailureKind::ApprovalMismatch,
                     format!("{officer}'s acknowledgement is for something else"),
                 );
             }
-            approvers.push(officer);
-        }
+            Ok(())
+        };
+        let approvers = self.approvals(seq, m, Approvals::GAP, check)?;
         if (approvers.len() as u64) < self.threshold {
             return fail(
                 Some(seq),
