@@ -3111,3 +3111,30 @@ fn a_restore_with_a_gap_starts_a_new_origin() {
         ),
     );
 }
+
+/// An approval that lost its statement is malformed, for a release and a
+/// ceremony alike, before any signature is checked.
+#[test]
+fn an_approval_without_its_statement_is_malformed_in_both() {
+    if !python_ok() {
+        return;
+    }
+    let f = ceremony_fixture();
+    let base = lines(&f.bundle);
+    for (kind, nth) in [("release", 0), ("rekey", 2)] {
+        let i = index_of(&base, kind, nth);
+        let mut l = base.clone();
+        let mut m = entry(&l, i);
+        m["approvals"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("statement");
+        set_entry(&mut l, i, m);
+        f.resign(&l);
+        assert_both_fail(
+            &f.bundle,
+            &[],
+            &format!("entry {i}: malformed entry: approval without statement"),
+        );
+    }
+}
