@@ -8,9 +8,9 @@
 
 use std::sync::OnceLock;
 
-use breakglass::pgp::{PublicCert, Verifier};
 use breakglass::ledger;
 use breakglass::ledger::note;
+use breakglass::pgp::{PublicCert, Verifier};
 use libfuzzer_sys::fuzz_target;
 
 fn verifier() -> &'static Verifier {
