@@ -1,15 +1,21 @@
 //! The two ledger verifiers side by side: the Python one
 //! (`docs/verify-ledger.py`) and `breakglass ledger verify --bundle`, and
 //! the bundle edits a test makes before running them (an attacker holding
-//! the ledger key re-signs what they changed).
+//! the ledger key re-signs what they changed), and the vaults they run on:
+//! real vaults, made through the library and the binary, exported.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use breakglass::crypto::KdfParams;
 use breakglass::ledger;
 use breakglass::ledger::canonical;
 use breakglass::ledger::merkle;
 use breakglass::pgp::SecretKey;
+use breakglass::records::{LedgerKeyRecord, Record, SecretKind};
+use breakglass::store::Table;
+use breakglass::vault::{Displayed, InitOptions, NewOfficer};
+use breakglass::{Passphrase, SecretValue, Vault, audit};
 use serde_json::{Map, Value};
 
 pub fn python_ok() -> bool {
@@ -204,4 +210,284 @@ pub fn write_and_resign(bundle: &Path, lines: &[Vec<u8>], key: &SecretKey, vault
         key.sign_detached(body.as_bytes(), 1_800_000_000).unwrap(),
     )
     .unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// The vaults the verifier tests export
+
+pub const OFFICERS: [(&str, &str); 3] = [
+    ("alice", "alice-pass-1"),
+    ("bob", "bob-pass-22"),
+    ("carol", "carol-pass-333"),
+];
+
+pub const REASON: &str = "IdP outage INC-7";
+
+pub fn pass(name: &str) -> Passphrase {
+    Passphrase::new(
+        OFFICERS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+            .to_string(),
+    )
+}
+
+pub struct Fixture {
+    pub _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub vault: PathBuf,
+    pub bundle: PathBuf,
+    pub ledger_key: SecretKey,
+    pub vault_id: String,
+    pub fingerprint: String,
+}
+
+pub fn make_vault(path: &Path) -> Vault {
+    let opts = InitOptions {
+        threshold: 2,
+        officers: OFFICERS
+            .iter()
+            .map(|(n, p)| NewOfficer {
+                name: n.to_string(),
+                passphrase: Passphrase::new(p.to_string()),
+            })
+            .collect(),
+        kdf: KdfParams::new(8, 1).unwrap(),
+    };
+    let mut v = Vault::init(path, opts).unwrap();
+    let s = v
+        .authenticate("alice", &pass("alice"), "deposit", None)
+        .unwrap();
+    let codes: Vec<SecretValue> = ["c1", "c2", "c3"]
+        .iter()
+        .map(|c| SecretValue::new(c.to_string()))
+        .collect();
+    v.deposit(&s, "gh", SecretKind::Codes, None, &codes)
+        .unwrap();
+    v
+}
+
+pub fn release(v: &mut Vault, officers: [&str; 2]) {
+    let mut req = v.begin_release("gh", REASON).unwrap();
+    for o in officers {
+        v.approve(&mut req, o, &pass(o)).unwrap();
+    }
+    let mut r = v.complete_release(req).unwrap();
+    v.record_display(&mut r, Displayed::Confirmed).unwrap();
+}
+
+/// A vault with a deposit and two releases (alice+bob, then bob+carol),
+/// exported to a bundle.
+pub fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let vault = root.join("vault");
+    let mut v = make_vault(&vault);
+    release(&mut v, ["alice", "bob"]);
+    release(&mut v, ["bob", "carol"]);
+    let bundle = root.join("bundle");
+    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
+    let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())
+        .unwrap();
+    let ledger_key = SecretKey::from_bytes(&rec.tsk).unwrap();
+    let vault_id = v.id().to_string();
+    let fingerprint = v.status().unwrap().fingerprint;
+    Fixture {
+        _dir: dir,
+        root,
+        vault,
+        bundle,
+        ledger_key,
+        vault_id,
+        fingerprint,
+    }
+}
+
+/// Runs the real binary in batch mode on `vault`, feeding `stdin`.
+pub fn cli(vault: &Path, args: &[&str], stdin: &str) {
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_breakglass"))
+        .env_remove("BREAKGLASS_VAULT")
+        .arg("--batch")
+        .arg("--vault")
+        .arg(vault)
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A vault through every ceremony, from the command line: a deposit and a
+/// release, dave added, carol removed, a rekey to 3 of 3, a release by
+/// the new officers, a deposit by dave, a backup; then that backup
+/// restored without replay, the gap acknowledged, and a release. The
+/// restored vault's ledger, exported to a bundle.
+pub fn ceremony_fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let vault = root.join("vault");
+    let (a, b, c, d) = (
+        "alice-pass-1\n",
+        "bob-pass-22\n",
+        "carol-pass-333\n",
+        "dave-pass-4444\n",
+    );
+    let fast = ["--kdf-memory-mib", "8", "--kdf-iterations", "1"];
+    let mut init = vec!["init", "--threshold", "2"];
+    for o in ["alice", "bob", "carol"] {
+        init.extend(["--officer", o]);
+    }
+    init.extend(fast);
+    cli(&vault, &init, &format!("{a}{b}{c}"));
+    cli(
+        &vault,
+        &["deposit", "gh", "--officer", "alice"],
+        &format!("{a}c1\nc2\nc3\n"),
+    );
+    cli(
+        &vault,
+        &[
+            "release",
+            "gh",
+            "--reason",
+            REASON,
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ],
+        &format!("{a}{b}"),
+    );
+    cli(
+        &vault,
+        &[
+            "officer",
+            "add",
+            "dave",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ],
+        &format!("{a}{b}{d}"),
+    );
+    cli(
+        &vault,
+        &[
+            "officer",
+            "remove",
+            "carol",
+            "--officer",
+            "bob",
+            "--officer",
+            "dave",
+        ],
+        &format!("{b}{d}"),
+    );
+    cli(
+        &vault,
+        &[
+            "rekey",
+            "--threshold",
+            "3",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ],
+        &format!("{a}{b}"),
+    );
+    cli(
+        &vault,
+        &[
+            "release",
+            "gh",
+            "--reason",
+            REASON,
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+            "--officer",
+            "dave",
+        ],
+        &format!("{a}{b}{d}"),
+    );
+    cli(
+        &vault,
+        &["deposit", "gh", "--officer", "dave"],
+        &format!("{d}c9\n"),
+    );
+    // A backup, a release after it, and a restore of the backup without
+    // that release: the gap is acknowledged by a quorum, then a release.
+    let backup = root.join("backup");
+    cli(&vault, &["backup", backup.to_str().unwrap()], "");
+    let three = [
+        "--officer",
+        "alice",
+        "--officer",
+        "bob",
+        "--officer",
+        "dave",
+    ];
+    let release = ["release", "gh", "--reason", REASON];
+    cli(
+        &vault,
+        &[&release[..], &three[..]].concat(),
+        &format!("{a}{b}{d}"),
+    );
+    let vault = root.join("restored");
+    cli(&vault, &["restore", backup.to_str().unwrap()], "");
+    cli(
+        &vault,
+        &[&["acknowledge-gap"][..], &three[..]].concat(),
+        &format!("{a}{b}{d}"),
+    );
+    cli(
+        &vault,
+        &[&release[..], &three[..]].concat(),
+        &format!("{a}{b}{d}"),
+    );
+    let v = Vault::open(&vault).unwrap();
+    let bundle = root.join("bundle");
+    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
+    let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())
+        .unwrap();
+    let ledger_key = SecretKey::from_bytes(&rec.tsk).unwrap();
+    let vault_id = v.id().to_string();
+    let fingerprint = v.status().unwrap().fingerprint;
+    Fixture {
+        _dir: dir,
+        root,
+        vault,
+        bundle,
+        ledger_key,
+        vault_id,
+        fingerprint,
+    }
+}
+
+impl Fixture {
+    pub fn resign(&self, lines: &[Vec<u8>]) {
+        write_and_resign(&self.bundle, lines, &self.ledger_key, &self.vault_id);
+    }
+
+    /// Appends raw entry bytes (with the next seq already in them) and
+    /// re-signs.
+    pub fn append_raw(&self, bytes: &[u8]) {
+        let mut l = lines(&self.bundle);
+        l.push(bytes.to_vec());
+        self.resign(&l);
+    }
+
+    pub fn last_time(&self) -> String {
+        let l = lines(&self.bundle);
+        entry(&l, l.len() - 1)["time"].as_str().unwrap().to_string()
+    }
 }
