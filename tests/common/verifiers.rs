@@ -278,6 +278,25 @@ pub fn release(v: &mut Vault, officers: [&str; 2]) {
     v.record_display(&mut r, Displayed::Confirmed).unwrap();
 }
 
+/// `v`, the vault at `vault` in `dir`, exported to `dir`/bundle, with the
+/// ledger key taken from its directory.
+fn exported(dir: tempfile::TempDir, vault: PathBuf, v: &Vault) -> Fixture {
+    let root = dir.path().to_owned();
+    let bundle = root.join("bundle");
+    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
+    let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        root,
+        vault,
+        bundle,
+        ledger_key: SecretKey::from_bytes(&rec.tsk).unwrap(),
+        vault_id: v.id().to_string(),
+        fingerprint: v.status().unwrap().fingerprint,
+    }
+}
+
 /// A vault with a deposit and two releases (alice+bob, then bob+carol),
 /// exported to a bundle.
 pub fn fixture() -> Fixture {
@@ -287,22 +306,7 @@ pub fn fixture() -> Fixture {
     let mut v = make_vault(&vault);
     release(&mut v, ["alice", "bob"]);
     release(&mut v, ["bob", "carol"]);
-    let bundle = root.join("bundle");
-    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
-    let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())
-        .unwrap();
-    let ledger_key = SecretKey::from_bytes(&rec.tsk).unwrap();
-    let vault_id = v.id().to_string();
-    let fingerprint = v.status().unwrap().fingerprint;
-    Fixture {
-        _dir: dir,
-        root,
-        vault,
-        bundle,
-        ledger_key,
-        vault_id,
-        fingerprint,
-    }
+    exported(dir, vault, &v)
 }
 
 /// Runs the real binary in batch mode on `vault`, feeding `stdin`.
@@ -455,22 +459,7 @@ pub fn ceremony_fixture() -> Fixture {
         &format!("{a}{b}{d}"),
     );
     let v = Vault::open(&vault).unwrap();
-    let bundle = root.join("bundle");
-    audit::export(v.store(), &v.ledger_cert(), &bundle).unwrap();
-    let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())
-        .unwrap();
-    let ledger_key = SecretKey::from_bytes(&rec.tsk).unwrap();
-    let vault_id = v.id().to_string();
-    let fingerprint = v.status().unwrap().fingerprint;
-    Fixture {
-        _dir: dir,
-        root,
-        vault,
-        bundle,
-        ledger_key,
-        vault_id,
-        fingerprint,
-    }
+    exported(dir, vault, &v)
 }
 
 impl Fixture {
