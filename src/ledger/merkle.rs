@@ -69,30 +69,7 @@ pub fn append(store: &impl NodeStore, size: u64, leaf: &Hash) -> Result<()> {
 
 /// The root of the first `size` leaves, from stored subtrees. O(log n).
 pub fn root(store: &impl NodeStore, size: u64) -> Result<Hash> {
-    if size == 0 {
-        return Ok(empty_root());
-    }
-    // The complete subtrees of a tree of `size` leaves, left to right, are
-    // one per set bit of `size`, largest first; the root folds them from
-    // the right, which is the §2.1 split applied recursively.
-    let mut subtrees = Vec::with_capacity(64);
-    let mut offset = 0u64;
-    for level in (0..64u8).rev() {
-        if size & (1u64 << level) != 0 {
-            let index = offset >> level;
-            subtrees.push(
-                store
-                    .get_node(level, index)?
-                    .ok_or_else(|| missing(level, index))?,
-            );
-            offset += 1u64 << level;
-        }
-    }
-    let mut acc = subtrees.pop().expect("size > 0 has a set bit");
-    while let Some(left) = subtrees.pop() {
-        acc = node_hash(&left, &acc);
-    }
-    Ok(acc)
+    stored_range_root(store, 0, size)
 }
 
 /// The root of `leaves` by the §2.1 definition, recursively. O(n); the
@@ -249,7 +226,11 @@ pub fn verify_consistency(
 
 /// The root of leaves `start .. start + len` from stored subtrees, where
 /// `start` is a multiple of a power of two that is at least `len` (every
-/// subtree the §2.1 split makes is one). O(log n).
+/// subtree the §2.1 split makes is one, and so is the whole tree). O(log n).
+///
+/// The complete subtrees of the range, left to right, are one per set bit
+/// of `len`, largest first; the root folds them from the right, which is
+/// the §2.1 split applied recursively.
 fn stored_range_root(store: &impl NodeStore, start: u64, len: u64) -> Result<Hash> {
     if len == 0 {
         return Ok(empty_root());
