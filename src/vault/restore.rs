@@ -191,24 +191,6 @@ impl Vault {
             }
         }
         let best = reached.iter().max_by_key(|(e, _)| e.size);
-        let evidence_json = match best {
-            None => Value::Null,
-            Some((_, cp)) => {
-                let mut leaves = Vec::with_capacity(restored_size as usize);
-                for seq in 0..backup_entries {
-                    leaves.push(ledger::leaf(&v.store, seq)?.ok_or_else(|| {
-                        Error::Ledger(format!("the leaf of entry {seq} is missing"))
-                    })?);
-                }
-                leaves.extend(tail.iter().map(|b| crate::ledger::merkle::leaf_hash(b)));
-                let proof = crate::ledger::merkle::consistency_proof(&leaves, cp.size as usize);
-                json!({
-                    "size": cp.size,
-                    "root": STANDARD.encode(cp.root),
-                    "proof": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>(),
-                })
-            }
-        };
         let passphrase_changes: Vec<String> = tail
             .iter()
             .filter_map(|b| {
@@ -233,7 +215,6 @@ impl Vault {
                     Value::Null
                 },
             )
-            .field("evidence", evidence_json)
             .field(
                 "beyond",
                 beyond_best
@@ -247,7 +228,20 @@ impl Vault {
                 ledger::append_existing(tx, bytes, &id, &v.ledger_key)?;
                 apply(tx, bytes)?;
             }
-            v.append(tx, &draft, now, None)
+            // The evidence's consistency proof, from the stored subtrees of
+            // the restored tree (O(log n), no leaf read).
+            let evidence = match best {
+                None => Value::Null,
+                Some((_, cp)) => json!({
+                    "size": cp.size,
+                    "root": STANDARD.encode(cp.root),
+                    "proof": ledger::consistency_proof_in(tx, cp.size, restored_size)?
+                        .iter()
+                        .map(|h| STANDARD.encode(h))
+                        .collect::<Vec<_>>(),
+                }),
+            };
+            v.append(tx, &draft.clone().field("evidence", evidence), now, None)
         })?;
         v.store.flush()?;
         let report = RestoreReport {
