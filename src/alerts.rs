@@ -42,7 +42,7 @@ use crate::store::{Store, Table, Tx};
 /// The event format version (`v` in every event).
 /// 2: `auth_delays`. 3: `old_size` and `proof`, the consistency proof from
 /// the checkpoint of the last entry alerted before this one.
-pub const EVENT_VERSION: u64 = 3;
+pub const EVENT_VERSION: u64 = 4;
 /// The environment a hook program gets: nothing else.
 pub const HOOK_PATH: &str = "/usr/bin:/bin";
 /// The longest a hook program may run for one event.
@@ -354,6 +354,7 @@ pub fn event(
     a: &Appended,
     auth_delays: &std::collections::BTreeMap<String, u64>,
     proof: &StepProof,
+    unusual: &crate::lifecycle::Unusual,
 ) -> Result<String> {
     let entry = String::from_utf8(a.bytes.clone())
         .map_err(|_| Error::Corrupt("entry is not UTF-8".into()))?;
@@ -383,6 +384,7 @@ pub fn event(
         "checkpoint_sig": a.checkpoint.signature,
         "note": a.note,
         "auth_delays": auth_delays,
+        "unusual": unusual,
         "old_size": proof.old_size,
         "proof": proof
             .hashes

@@ -40,7 +40,7 @@ import os
 import re
 import sys
 
-EVENT_VERSION = 3
+EVENT_VERSION = 4
 NAME = "breakglass alert receiver"
 
 

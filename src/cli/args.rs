@@ -112,13 +112,88 @@ Batch stdin: the passphrases, in --officer order."
     #[command(subcommand)]
     Ledger(LedgerCommand),
 
-    /// Prove an officer's passphrase still unlocks their share (logged;
-    /// nothing is released)
-    #[command(after_help = "Batch stdin: the officer's passphrase.")]
+    /// Prove an officer's passphrase still unlocks their share, or (with
+    /// --release) the whole chain on a canary item
+    #[command(after_help = "Without --release: one --officer; nothing is released.\n\
+With --release: the first officer deposits a canary code into drill/canary (never a real\n\
+secret), the officers release it as a quorum, it is shown (stdout with --batch), and the\n\
+alert hook must take every event of the drill. Logged as a drill; nothing real is consumed.\n\
+Exit 1 when any step fails. Each officer's last drill shows in `status` (due every 90 days).\n\
+Batch stdin: the passphrases in --officer order (with --release, the first officer's twice:\n\
+once to deposit the canary, once to approve).")]
     Drill {
-        /// The officer
+        /// The officer; repeat for each with --release (at least the threshold)
+        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        officers: Vec<String>,
+
+        /// Run a whole release on a canary item, alert hook included
+        #[arg(long)]
+        release: bool,
+    },
+
+    /// Replace a released credential with its new value (one officer signs)
+    #[command(after_help = "A released credential stays valid at its system until it is changed\n\
+there: change it, then deposit the new value here. The released value is void and never\n\
+released again. Batch stdin: the officer's passphrase, then the new credential.")]
+    Rotate {
+        /// The credential
+        #[arg(value_name = "NAME", value_parser = secret_name)]
+        name: String,
+
+        /// The officer who deposits the new value
         #[arg(long, value_name = "O", value_parser = officer_name)]
         officer: String,
+    },
+
+    /// Void what is left of a code set the identity provider regenerated (a quorum)
+    #[command(after_help = "Needs the quorum a release of the secret needs: one officer cannot take\n\
+the emergency path away. Deposit the new set under the same name afterwards.\n\
+Batch stdin: the passphrases, in --officer order.")]
+    Retire {
+        /// The code set
+        #[arg(value_name = "NAME", value_parser = secret_name)]
+        name: String,
+
+        /// An approving officer; repeat for each
+        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        officers: Vec<String>,
+    },
+
+    /// Review a release: classify it and name the incident (an officer who did not approve it)
+    #[command(after_help = "SEQ is the release's ledger entry (see `status` or `ledger show`).\n\
+Batch stdin: the officer's passphrase.\n\
+Example: breakglass review 12 --class emergency --incident INC-7 --note \"IdP down, used root\" --officer carol")]
+    Review {
+        /// The release's ledger entry
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+
+        /// What the release was
+        #[arg(long, value_enum)]
+        class: Class,
+
+        /// What happened, in a sentence (1-500 characters)
+        #[arg(long, value_name = "TEXT", value_parser = note)]
+        note: String,
+
+        /// The incident or ticket (required unless --class drill)
+        #[arg(long, value_name = "ID", value_parser = incident)]
+        incident: Option<String>,
+
+        /// The reviewing officer
+        #[arg(long, value_name = "O", value_parser = officer_name)]
+        officer: String,
+    },
+
+    /// Print what needs doing and log a reminder of what is overdue (for a daily timer)
+    #[command(after_help = "Lists overdue rotations and reviews, drills due and code sets below\n\
+their reorder level. What is overdue and was not reminded of in the last day is logged as\n\
+an `overdue` ledger entry, which the alert hook receives. Exit 0; run it daily\n\
+(docs/OPERATIONS.md has a systemd timer).")]
+    Check {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
     },
 
     /// Change an officer's passphrase (logged)
@@ -328,6 +403,76 @@ pub struct DepositArgs {
     /// Approvals this secret needs, if more than the vault threshold
     #[arg(long, value_name = "K")]
     pub min_approvals: Option<u8>,
+
+    /// A credential: a release must be answered by `rotate` within DUR
+    /// (1h to 366d); overdue releases are alerted daily
+    #[arg(long, value_name = "DUR", value_parser = rotate_within)]
+    pub rotate_within: Option<u64>,
+
+    /// Codes: fewer releasable codes than N asks for a new set
+    #[arg(long, value_name = "N")]
+    pub reorder_below: Option<u32>,
+
+    /// Each release must be reviewed within DUR (1h to 90d)
+    #[arg(long, value_name = "DUR", value_parser = review_within, default_value = "7d")]
+    pub review_within: u64,
+
+    /// A release less than DUR after the previous one needs one approval more
+    #[arg(long, value_name = "DUR", value_parser = min_interval)]
+    pub min_interval: Option<u64>,
+
+    /// The UTC hours releases are expected in, as 08:00-18:00; others are flagged
+    #[arg(long, value_name = "HH:MM-HH:MM", value_parser = hours)]
+    pub hours: Option<breakglass::policy::Hours>,
+}
+
+fn rotate_within(s: &str) -> Result<u64, String> {
+    breakglass::policy::parse_duration("--rotate-within", s).map_err(|e| e.to_string())
+}
+
+fn review_within(s: &str) -> Result<u64, String> {
+    breakglass::policy::parse_duration("--review-within", s).map_err(|e| e.to_string())
+}
+
+fn min_interval(s: &str) -> Result<u64, String> {
+    breakglass::policy::parse_duration("--min-interval", s).map_err(|e| e.to_string())
+}
+
+fn hours(s: &str) -> Result<breakglass::policy::Hours, String> {
+    breakglass::policy::Hours::parse(s).map_err(|e| e.to_string())
+}
+
+fn note(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() || s.chars().count() > breakglass::vault::MAX_NOTE_CHARS {
+        return Err(format!(
+            "give 1 to {} characters",
+            breakglass::vault::MAX_NOTE_CHARS
+        ));
+    }
+    names::check_no_control("--note", s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+fn incident(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() || s.chars().count() > breakglass::vault::MAX_INCIDENT_CHARS {
+        return Err(format!(
+            "give 1 to {} characters",
+            breakglass::vault::MAX_INCIDENT_CHARS
+        ));
+    }
+    names::check_no_control("--incident", s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+/// How a review classifies a release.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// A real emergency
+    Emergency,
+    /// A drill or test
+    Drill,
+    /// A release that should not have happened
+    Misuse,
 }
 
 #[derive(Args, Debug)]

@@ -42,7 +42,7 @@ fn stdout_error(e: std::io::Error) -> anyhow::Error {
 
 /// Writes one line to stdout (line-buffered, so it is flushed here and a
 /// closed pipe shows at once).
-fn out_line(args: std::fmt::Arguments<'_>) -> Result<()> {
+pub(super) fn out_line(args: std::fmt::Arguments<'_>) -> Result<()> {
     let mut o = std::io::stdout().lock();
     o.write_fmt(args)
         .and_then(|()| o.write_all(b"\n"))
@@ -59,7 +59,7 @@ macro_rules! out {
 /// Prints the report of a change that is already committed. If stdout was
 /// closed, the first line goes to stderr instead, so the change is still
 /// reported truthfully, and the command succeeds.
-fn report(lines: &[String]) -> Result<()> {
+pub(super) fn report(lines: &[String]) -> Result<()> {
     for l in lines {
         match out_line(format_args!("{l}")) {
             Ok(()) => {}
@@ -229,16 +229,48 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             };
             ceremony(&vault_dir, &mut input, plan, &officers)
         }
-        Some(Command::Drill { officer }) => {
+        Some(Command::Drill {
+            officers,
+            release: true,
+        }) => super::lifecycle::drill_release(&vault_dir, &mut input, &officers),
+        Some(Command::Drill { officers, .. }) => {
+            let [officer] = officers.as_slice() else {
+                return Err(Usage(
+                    "a passphrase drill is for one --officer; for a whole release with a quorum, add --release".into(),
+                )
+                .into());
+            };
             let vault = open_vault(&vault_dir)?;
             vault.let_go();
-            let pass = input.passphrase(&officer)?;
-            let seq = vault.drill(&officer, &pass)?;
+            let pass = input.passphrase(officer)?;
+            let seq = vault.drill(officer, &pass)?;
             report(&[format!(
                 "{officer}'s passphrase unlocks their share; drill logged as ledger entry {seq}."
             )])?;
             Ok(0)
         }
+        Some(Command::Rotate { name, officer }) => {
+            super::lifecycle::rotate(&vault_dir, &mut input, &name, &officer)
+        }
+        Some(Command::Retire { name, officers }) => {
+            super::lifecycle::retire(&vault_dir, &mut input, &name, &officers)
+        }
+        Some(Command::Review {
+            seq,
+            class,
+            note,
+            incident,
+            officer,
+        }) => super::lifecycle::review(
+            &vault_dir,
+            &mut input,
+            seq,
+            class,
+            &note,
+            incident.as_deref(),
+            &officer,
+        ),
+        Some(Command::Check { json }) => super::lifecycle::check(&vault_dir, json),
         Some(Command::Passphrase { officer }) => {
             let mut vault = open_vault(&vault_dir)?;
             vault.let_go();
@@ -256,7 +288,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
 /// Opens the vault, warning on stderr when the system clock disagrees with
 /// the ledger (I16): the next write records the jump. When the command
 /// ends, pending alert events are delivered (see [`Opened`]).
-fn open_vault(dir: &std::path::Path) -> Result<Opened> {
+pub(super) fn open_vault(dir: &std::path::Path) -> Result<Opened> {
     let vault = Vault::open(dir)?;
     if let Some(w) = vault.clock_warning() {
         eprintln!("breakglass: warning: {w}");
@@ -271,7 +303,7 @@ fn open_vault(dir: &std::path::Path) -> Result<Opened> {
 /// commands): these work while the console or another writer has it, and
 /// deliver no alerts. Warns like [`open_vault`] when the clock disagrees
 /// with the ledger.
-fn open_reader(dir: &std::path::Path) -> Result<Vault> {
+pub(super) fn open_reader(dir: &std::path::Path) -> Result<Vault> {
     let vault = Vault::open_reader(dir)?;
     if let Some(w) = vault.clock_warning() {
         eprintln!("breakglass: warning: {w}");
@@ -288,7 +320,7 @@ const RETRY_BUDGET: Duration = Duration::from_secs(600);
 /// An open vault that delivers pending alert events when the command
 /// ends, whether it succeeded or failed: after every flush, within
 /// [`ALERT_BUDGET`]. A failure is one warning line; the events stay queued.
-struct Opened {
+pub(super) struct Opened {
     vault: Vault,
     /// A delivery started early (during a reveal), joined at the end.
     background: Option<std::thread::JoinHandle<breakglass::Result<DeliveryReport>>>,
@@ -425,7 +457,22 @@ fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Resul
         Kind::Codes => (SecretKind::Codes, input.codes()?),
         Kind::Credential => (SecretKind::Credential, vec![input.credential()?]),
     };
-    let report = vault.deposit(&session, &args.name, kind, args.min_approvals, &values)?;
+    let policy = breakglass::policy::Policy {
+        rotate_within: args.rotate_within,
+        reorder_below: args.reorder_below,
+        review_within: args.review_within,
+        min_interval: args.min_interval,
+        hours: args.hours,
+    };
+    // A later deposit of codes keeps the set's policy unless one is given.
+    let given = args.rotate_within.is_some()
+        || args.reorder_below.is_some()
+        || args.min_interval.is_some()
+        || args.hours.is_some()
+        || args.review_within != breakglass::policy::DEFAULT_REVIEW_WITHIN;
+    let policy = (given || vault.secrets()?.iter().all(|s| s.name != args.name)).then_some(&policy);
+    let report =
+        vault.deposit_with_policy(&session, &args.name, kind, args.min_approvals, policy, &values)?;
     drop(values);
     let noun = match (kind, report.added) {
         (SecretKind::Codes, 1) => "code",
@@ -533,6 +580,13 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     if let Some(r) = st.gap {
         out!("GAP          {}", breakglass::vault::gap_warning(r));
     }
+    for d in &st.due {
+        out!(
+            "{}  {}",
+            if d.overdue { "OVERDUE     " } else { "TODO        " },
+            d.words(st.now)
+        );
+    }
     for (name, secs) in &st.auth_delays {
         out!(
             "WAIT         {name} must wait {secs} s before authenticating again (wrong passphrases in a row)"
@@ -572,7 +626,7 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         .into());
     }
     let mut vault = open_vault(dir)?;
-    let mut req = vault.begin_release(&args.name, &args.reason)?;
+    let req = vault.begin_release(&args.name, &args.reason)?;
     // An item written to a closed stdout or a device (/dev/null, /dev/zero)
     // would be logged as delivered and reach nobody: refuse, and log the
     // refusal, before anything is asked or used.
@@ -585,9 +639,32 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
             return Err(Usage(why).into());
         }
     }
+    if let Some(why) = req.extra_approval() {
+        eprintln!("breakglass: {} {why} ({} in all).", args.name, req.needed());
+    }
     let officers: Vec<&str> = args.officers.iter().map(String::as_str).collect();
-    vault.check_officers(&req, &officers)?;
-    for officer in &officers {
+    Ok(approve_and_show(&mut vault, input, req, &officers)?.code)
+}
+
+/// What [`approve_and_show`] left: the released item (its value still
+/// held), its display entry, and the exit status.
+pub(super) struct Shown {
+    pub released: breakglass::vault::Released,
+    pub displayed: Option<u64>,
+    pub code: i32,
+}
+
+/// The officers approve `req` in turn, the release completes and the item
+/// is shown (stdout with --batch, else a cleared screen until confirmed),
+/// and how its display ended is recorded.
+pub(super) fn approve_and_show(
+    vault: &mut Opened,
+    input: &mut Input,
+    mut req: breakglass::vault::ReleaseRequest,
+    officers: &[&str],
+) -> Result<Shown> {
+    vault.check_officers(&req, officers)?;
+    for officer in officers {
         if !input.is_batch() {
             let st = vault.statement(&req, officer);
             eprintln!("{officer} approves: {}", serde_json::to_string_pretty(&st)?);
@@ -613,41 +690,59 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         // Delivered only once stdout took it; otherwise it stays
         // re-releasable (I10).
         written.context("cannot write the item to stdout; it stays re-releasable")?;
-        vault.record_display(&mut released, Displayed::Stdout)?;
-    } else {
-        let end = breakglass::tui::reveal(&released, REVEAL_TIMEOUT).with_context(|| {
-            format!(
-                "the terminal could not show the item (released as ledger entry {}, never displayed; a new quorum can release it again)",
-                released.seq
-            )
-        })?;
-        let how = end.how;
-        vault.record_display(&mut released, how)?;
-        if end.interrupted {
-            // Ctrl-C: the officers may not have read it. Say what happened
-            // to the item, and fail, so no script takes this for success.
-            eprintln!(
-                "breakglass: interrupted: {} #{} was released (ledger entry {}) and cleared without confirmation; a new quorum can release it again",
-                released.secret,
-                released.index + 1,
-                released.seq
-            );
-            return Ok(1);
-        }
+        let displayed = vault.record_display(&mut released, Displayed::Stdout)?;
+        return Ok(Shown {
+            released,
+            displayed: Some(displayed),
+            code: 0,
+        });
+    }
+    let end = breakglass::tui::reveal(&released, REVEAL_TIMEOUT).with_context(|| {
+        format!(
+            "the terminal could not show the item (released as ledger entry {}, never displayed; a new quorum can release it again)",
+            released.seq
+        )
+    })?;
+    let how = end.how;
+    let displayed = vault.record_display(&mut released, how)?;
+    if end.interrupted {
+        // Ctrl-C: the officers may not have read it. Say what happened
+        // to the item, and fail, so no script takes this for success.
         eprintln!(
-            "Released {} #{} ({}); ledger entry {}.",
+            "breakglass: interrupted: {} #{} was released (ledger entry {}) and cleared without confirmation; a new quorum can release it again",
             released.secret,
             released.index + 1,
-            match how {
-                Displayed::Confirmed => "confirmed seen",
-                Displayed::TimedOut => "cleared by timeout, not confirmed",
-                Displayed::Dismissed => "dismissed, not confirmed",
-                Displayed::Stdout => "written to stdout",
-            },
             released.seq
         );
+        return Ok(Shown {
+            released,
+            displayed: Some(displayed),
+            code: 1,
+        });
     }
-    Ok(0)
+    eprintln!(
+        "Released {} #{} ({}); ledger entry {}.",
+        released.secret,
+        released.index + 1,
+        match how {
+            Displayed::Confirmed => "confirmed seen",
+            Displayed::TimedOut => "cleared by timeout, not confirmed",
+            Displayed::Dismissed => "dismissed, not confirmed",
+            Displayed::Stdout => "written to stdout",
+        },
+        released.seq
+    );
+    if released.kind == SecretKind::Credential {
+        eprintln!(
+            "Rotate it now: change it at its system, then run `breakglass rotate {}` with the new value.",
+            released.secret
+        );
+    }
+    Ok(Shown {
+        released,
+        displayed: Some(displayed),
+        code: 0,
+    })
 }
 
 /// Wrong passphrases typed at a terminal may be retried.
@@ -767,6 +862,9 @@ fn with_retries(
 
 fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
     let vault = open_reader(dir)?;
+    // Each release is followed by what became of it (display, review,
+    // rotation), which later entries say.
+    let life = if json { None } else { Some(vault.lifecycle()?) };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for e in vault.ledger_entries() {
@@ -778,10 +876,33 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
         } else {
             let m = ledger::parse_entry(&bytes)?;
             writeln!(out, "{}", breakglass::ledger::summary_line(seq, &m)).map_err(stdout_error)?;
+            if let Some(r) = life.as_ref().and_then(|l| l.releases.get(&seq)) {
+                writeln!(out, "      -> {}", release_links(r)).map_err(stdout_error)?;
+            }
         }
     }
     out.flush().map_err(stdout_error)?;
     Ok(0)
+}
+
+/// What became of a release, for `ledger show`.
+fn release_links(r: &breakglass::lifecycle::ReleaseLife) -> String {
+    let mut parts = vec![match &r.display {
+        Some((seq, how)) => format!("displayed: {how} (entry {seq})"),
+        None => "never displayed".into(),
+    }];
+    parts.push(match &r.review {
+        Some(v) => format!("reviewed: {} by {} (entry {})", v.class, v.officer, v.seq),
+        None if r.is_drill() => "a drill".into(),
+        None => "NOT REVIEWED".into(),
+    });
+    if let Some(seq) = r.rotated_by {
+        parts.push(format!("rotated (entry {seq})"));
+    }
+    if r.outside_hours {
+        parts.push("outside the secret's hours".into());
+    }
+    parts.join("; ")
 }
 
 fn ledger_verify(

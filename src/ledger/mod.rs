@@ -602,6 +602,54 @@ pub fn summary_detail(m: &Map<String, Value>) -> String {
             n("release"),
             s("signer")
         ),
+        "rotated" => format!(
+            "{} rotated: new value #{} answers release entry {}",
+            s("secret"),
+            item_no(m),
+            n("release")
+        ),
+        "retired" => format!(
+            "{}: {} codes retired (never released again)",
+            s("secret"),
+            n("voided")
+        ),
+        "reviewed" => format!(
+            "release entry {} ({} #{}) reviewed as {}{}: {:?}",
+            n("release"),
+            s("secret"),
+            item_no(m),
+            s("class"),
+            m.get("incident")
+                .and_then(Value::as_str)
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default(),
+            s("note")
+        ),
+        "overdue" => {
+            let items: Vec<String> = m
+                .get("due")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|d| {
+                    let t = |k: &str| d.get(k).and_then(Value::as_str);
+                    let what = t("what").unwrap_or("?");
+                    match (t("secret"), d.get("release").and_then(Value::as_u64), t("officer")) {
+                        (_, _, Some(o)) => format!("{what} {o}"),
+                        (Some(sec), Some(r), _) => format!("{what} {sec} (entry {r})"),
+                        (Some(sec), None, _) => format!("{what} {sec}"),
+                        _ => what.to_string(),
+                    }
+                })
+                .collect();
+            format!("due: {}", items.join(", "))
+        }
+        "drill" if m.contains_key("release") => format!(
+            "end-to-end drill {}: release entry {}, alert hook {}",
+            s("result"),
+            n("release"),
+            s("delivery")
+        ),
         "backup" => "backup taken".to_string(),
         "restored" if m.get("gap") == Some(&Value::Bool(true)) => format!(
             "restored: {} from the backup, {} replayed; GAP until acknowledged; now signs as {}",

@@ -66,12 +66,21 @@ impl Vault {
         // alerted: the event then says no officer waits.
         let delays = self.auth_delays_in(tx, a.time).unwrap_or_default();
         let proof = alerts::step_proof_in(tx, a)?;
+        // What looks unusual once the entry is in; a ledger that cannot be
+        // read must not stop the entry from being alerted.
+        let unusual = crate::lifecycle::Lifecycle::read(&self.store)
+            .and_then(|mut life| {
+                life.apply(a.seq, &ledger::parse_entry(&a.bytes)?);
+                Ok(life.unusual(a.seq, a.time))
+            })
+            .unwrap_or_default();
         alerts::event(
             &self.config.vault_id,
             &hex::encode(genesis),
             a,
             &delays,
             &proof,
+            &unusual,
         )
     }
 

@@ -594,7 +594,7 @@ impl Vault {
                     rec.epoch = epoch;
                     reencrypted += 1;
                 }
-                let mut s = state_json(fact.state);
+                let mut s = state_json(fact);
                 s["digest"] = Value::from(digest(&rec.ciphertext));
                 snap_items.push(s);
                 items.push(rec);
@@ -603,6 +603,7 @@ impl Vault {
                 "name": name,
                 "kind": f.kind.as_str(),
                 "min_approvals": f.min_approvals,
+                "policy": f.policy.to_json(),
                 "items": snap_items,
             }));
         }

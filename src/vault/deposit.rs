@@ -1,13 +1,20 @@
 //! Deposits: one officer, no quorum, encrypted to the epoch's key.
 
 use super::*;
+use crate::policy::Policy;
+
+/// A policy in words, "the default" when it is.
+pub(super) fn words_or_default(p: &Policy) -> String {
+    let w = p.words();
+    if w.is_empty() { "the default".into() } else { w }
+}
 
 impl Vault {
     /// The vault encryption certificate named by the ledger entry that
     /// opened the current epoch, which must be the one `session`'s sealed
     /// record vouches for (I15): a swapped certificate in the configuration
     /// or the ledger cannot capture deposits.
-    fn deposit_cert(&self, session: &OfficerSession) -> Result<PublicCert> {
+    pub(super) fn deposit_cert(&self, session: &OfficerSession) -> Result<PublicCert> {
         let (seq, m) = self.epoch_entry()?;
         let armored = m
             .get("vault_key_cert")
@@ -24,7 +31,8 @@ impl Vault {
 
     /// Deposits `values` into `secret` for an authenticated officer. No
     /// quorum is needed. A `codes` secret grows with each deposit; a
-    /// `credential` holds one value.
+    /// `credential` holds one value. The secret's policy is the default
+    /// one at its first deposit (see [`Vault::deposit_with_policy`]).
     pub fn deposit(
         &mut self,
         session: &OfficerSession,
@@ -33,7 +41,44 @@ impl Vault {
         min_approvals: Option<u8>,
         values: &[SecretValue],
     ) -> Result<DepositReport> {
+        self.deposit_with_policy(session, secret, kind, min_approvals, None, values)
+    }
+
+    /// [`Vault::deposit`] with a lifecycle policy (docs/LEDGER.md §2.7).
+    /// The first deposit of a secret fixes its policy (`None`: the
+    /// default); a later one must give the same policy or none.
+    pub fn deposit_with_policy(
+        &mut self,
+        session: &OfficerSession,
+        secret: &str,
+        kind: SecretKind,
+        min_approvals: Option<u8>,
+        policy: Option<&Policy>,
+        values: &[SecretValue],
+    ) -> Result<DepositReport> {
+        if crate::lifecycle::is_drill_secret(secret) {
+            return Err(Error::invalid(
+                "deposit",
+                format!("{secret}: names under drill/ are kept for end-to-end drills"),
+            ));
+        }
+        self.deposit_any(session, secret, kind, min_approvals, policy, values)
+    }
+
+    /// A deposit into any secret, the drill canary included.
+    pub(super) fn deposit_any(
+        &mut self,
+        session: &OfficerSession,
+        secret: &str,
+        kind: SecretKind,
+        min_approvals: Option<u8>,
+        policy: Option<&Policy>,
+        values: &[SecretValue],
+    ) -> Result<DepositReport> {
         names::secret(secret)?;
+        if let Some(p) = policy {
+            p.check(kind)?;
+        }
         self.validate_items(kind, values)?;
         if let Some(e) = self.write_lock() {
             return Err(e);
@@ -59,6 +104,21 @@ impl Vault {
             min_approvals: f.min_approvals,
             count: f.items.len() as u32,
         });
+        let policy = match (&facts, policy) {
+            (Some(f), Some(p)) if *p != f.policy => {
+                return Err(self.refuse(
+                    "deposit",
+                    Some(secret),
+                    &[session.name()],
+                    Error::Refused(format!(
+                        "{secret} already exists; its policy ({}) cannot change on deposit",
+                        words_or_default(&f.policy)
+                    )),
+                ));
+            }
+            (Some(f), _) => f.policy.clone(),
+            (None, p) => p.cloned().unwrap_or_default(),
+        };
         let mut record = match existing {
             Some(r) => {
                 let refuse = |why: String| {
@@ -115,7 +175,7 @@ impl Vault {
         // checks the stored ciphertext against it before decrypting.
         let digests: Vec<String> = items.iter().map(|i| facts::digest(&i.ciphertext)).collect();
         let statement = json!({
-            "type": "breakglass-deposit/v2",
+            "type": "breakglass-deposit/v3",
             "vault": self.config.vault_id,
             "epoch": self.config.epoch,
             "secret": secret,
@@ -127,6 +187,7 @@ impl Vault {
             "vault_key_fingerprint": cert.fingerprint(),
             "officer": session.name,
             "time": rfc3339(now),
+            "policy": policy.to_json(),
         });
         let signature = session
             .key
@@ -140,6 +201,7 @@ impl Vault {
                 "min_approvals",
                 record.min_approvals.map(Value::from).unwrap_or(Value::Null),
             )
+            .field("policy", policy.to_json())
             .field("statement", statement)
             .field("signature", signature)
             // The ciphertexts themselves (encrypted to the vault key, so no
@@ -181,7 +243,7 @@ impl Vault {
         })
     }
 
-    fn validate_items(&self, kind: SecretKind, values: &[SecretValue]) -> Result<()> {
+    pub(super) fn validate_items(&self, kind: SecretKind, values: &[SecretValue]) -> Result<()> {
         if values.is_empty() {
             return Err(Error::invalid(
                 "deposit",

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::*;
 use crate::pgp::Verifier;
+use crate::policy::Policy;
 
 /// One item as the ledger knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,19 @@ pub(super) struct ItemFact {
     pub digest: String,
     /// Released or not, by the release and display entries.
     pub state: ItemState,
+    /// Replaced by a rotation or voided by a retirement: never released
+    /// again (docs/LEDGER.md §2.7).
+    pub void: bool,
+}
+
+impl ItemFact {
+    fn new(digest: String) -> ItemFact {
+        ItemFact {
+            digest,
+            state: ItemState::Available,
+            void: false,
+        }
+    }
 }
 
 /// One secret as the ledger knows it.
@@ -31,8 +45,13 @@ pub(super) struct SecretFacts {
     pub kind: SecretKind,
     /// The minimum approvals the first deposit statement set.
     pub min_approvals: Option<u8>,
+    /// The policy the first deposit statement set.
+    pub policy: Policy,
     /// Every item of the current epoch, by index.
     pub items: Vec<ItemFact>,
+    /// When the secret was last released (Unix seconds), if it was in
+    /// this epoch.
+    pub last_release: Option<i64>,
 }
 
 impl SecretFacts {
@@ -40,21 +59,43 @@ impl SecretFacts {
     /// seen (I10), else the first never released.
     pub fn next_item(&self) -> Option<u32> {
         let unconfirmed = self.items.iter().position(|i| {
-            matches!(
-                i.state,
-                ItemState::Released {
-                    confirmed: false,
-                    ..
-                }
-            )
+            !i.void
+                && matches!(
+                    i.state,
+                    ItemState::Released {
+                        confirmed: false,
+                        ..
+                    }
+                )
         });
         unconfirmed
             .or_else(|| {
                 self.items
                     .iter()
-                    .position(|i| i.state == ItemState::Available)
+                    .position(|i| !i.void && i.state == ItemState::Available)
             })
             .map(|i| i as u32)
+    }
+
+    /// Approvals a new release (not a re-release) at `now` needs, given
+    /// the vault's threshold and officer count: the threshold or the
+    /// secret's minimum, and one more within the policy's minimum interval
+    /// after the last release, never more than the officers.
+    pub fn approvals_needed(&self, threshold: usize, officers: usize, now: i64, again: bool) -> usize {
+        let base = threshold.max(self.min_approvals.unwrap_or(0) as usize);
+        let soon = match (self.policy.min_interval, self.last_release) {
+            (Some(gap), Some(t)) if !again => now.saturating_sub(t) < gap as i64,
+            _ => false,
+        };
+        if soon { (base + 1).min(officers.max(base)) } else { base }
+    }
+
+    /// Items a release could still take.
+    pub fn releasable(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| !i.void && !matches!(i.state, ItemState::Released { confirmed: true, .. }))
+            .count()
     }
 }
 
@@ -87,9 +128,11 @@ pub(super) fn digest(ciphertext: &[u8]) -> String {
 }
 
 /// The state words a `rekey` entry's item snapshot uses.
-pub(super) fn state_json(state: ItemState) -> Value {
-    match state {
+pub(super) fn state_json(item: &ItemFact) -> Value {
+    match item.state {
+        ItemState::Available if item.void => json!({"state": "void"}),
         ItemState::Available => json!({"state": "available"}),
+        ItemState::Released { seq, .. } if item.void => json!({"state": "void", "release": seq}),
         ItemState::Released { seq, confirmed } => json!({
             "state": if confirmed { "seen" } else { "released" },
             "release": seq,
@@ -97,13 +140,21 @@ pub(super) fn state_json(state: ItemState) -> Value {
     }
 }
 
-fn state_from_json(v: &Value) -> Option<ItemState> {
-    match v.get("state")?.as_str()? {
-        "available" => Some(ItemState::Available),
-        s @ ("released" | "seen") => Some(ItemState::Released {
+/// An item's state and whether it is void, from a `rekey` snapshot. A
+/// void item keeps the state of its records: released if it ever was.
+fn state_from_json(v: &Value) -> Option<(ItemState, bool)> {
+    let released = |confirmed| {
+        Some(ItemState::Released {
             seq: v.get("release")?.as_u64()?,
-            confirmed: s == "seen",
-        }),
+            confirmed,
+        })
+    };
+    match v.get("state")?.as_str()? {
+        "available" => Some((ItemState::Available, false)),
+        "released" => Some((released(false)?, false)),
+        "seen" => Some((released(true)?, false)),
+        "void" if v.get("release").is_some() => Some((released(false)?, true)),
+        "void" => Some((ItemState::Available, true)),
         _ => None,
     }
 }
@@ -128,9 +179,11 @@ fn snapshot(m: &serde_json::Map<String, Value>) -> Option<BTreeMap<String, Secre
             .as_array()?
             .iter()
             .map(|i| {
+                let (state, void) = state_from_json(i)?;
                 Some(ItemFact {
                     digest: i.get("digest")?.as_str()?.to_owned(),
-                    state: state_from_json(i)?,
+                    state,
+                    void,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -139,7 +192,9 @@ fn snapshot(m: &serde_json::Map<String, Value>) -> Option<BTreeMap<String, Secre
             SecretFacts {
                 kind,
                 min_approvals,
+                policy: Policy::from_json(s.get("policy")?, kind)?,
                 items,
+                last_release: None,
             },
         );
     }
@@ -243,22 +298,49 @@ impl Vault {
                         bad(format!("deposit by {depositor:?}, who is not an officer"))
                     })?;
                     let added = self.deposit_fact(&m, verifier, &vault_key, facts.get(secret));
-                    let (kind, min, digests) = added.map_err(bad)?;
+                    let (kind, min, policy, digests) = added.map_err(bad)?;
                     let f = facts.entry(secret.to_owned()).or_insert(SecretFacts {
                         kind,
                         min_approvals: min,
+                        policy,
                         items: Vec::new(),
+                        last_release: None,
                     });
-                    f.items.extend(digests.into_iter().map(|digest| ItemFact {
-                        digest,
-                        state: ItemState::Available,
-                    }));
+                    f.items.extend(digests.into_iter().map(ItemFact::new));
+                }
+                Some("rotated") => {
+                    let officer = m.get("actor").and_then(Value::as_str).unwrap_or_default();
+                    let verifier = officers.get(officer).ok_or_else(|| {
+                        bad(format!("rotation by {officer:?}, who is not an officer"))
+                    })?;
+                    let f = facts
+                        .get_mut(secret)
+                        .ok_or_else(|| bad(format!("rotation of {secret}, never deposited")))?;
+                    let digest = self.rotation_fact(&m, verifier, &vault_key, f).map_err(bad)?;
+                    if let Some(old) = f.items.last_mut() {
+                        old.void = true;
+                    }
+                    f.items.push(ItemFact::new(digest));
+                }
+                Some("retired") => {
+                    let f = facts
+                        .get_mut(secret)
+                        .ok_or_else(|| bad(format!("retirement of {secret}, never deposited")))?;
+                    for item in f.items.iter_mut().filter(|i| {
+                        !matches!(i.state, ItemState::Released { confirmed: true, .. })
+                    }) {
+                        item.void = true;
+                    }
                 }
                 Some("release") => {
                     let f = facts
                         .get_mut(secret)
                         .ok_or_else(|| bad(format!("release of {secret}, never deposited")))?;
                     release_fact(f, seq, &m).map_err(bad)?;
+                    f.last_release = m
+                        .get("time")
+                        .and_then(Value::as_str)
+                        .and_then(crate::clock::parse_rfc3339);
                 }
                 Some("displayed") => {
                     if let Some(f) = facts.get_mut(secret) {
@@ -296,7 +378,7 @@ impl Vault {
         verifier: &Verifier,
         vault_key: &str,
         before: Option<&SecretFacts>,
-    ) -> std::result::Result<(SecretKind, Option<u8>, Vec<String>), String> {
+    ) -> std::result::Result<(SecretKind, Option<u8>, Policy, Vec<String>), String> {
         let st = m.get("statement").ok_or("the deposit has no statement")?;
         let sig = m
             .get("signature")
@@ -329,8 +411,14 @@ impl Vault {
             .map(|d| d.as_str().map(str::to_owned))
             .collect::<Option<_>>()
             .ok_or("an item digest is not a string")?;
+        let policy = st
+            .get("policy")
+            .and_then(|p| Policy::from_json(p, kind))
+            .ok_or("the deposit statement's policy is not a policy within bounds")?;
         let first = before.map_or(0, |f| f.items.len() as u64);
-        let fits = s("type") == Some("breakglass-deposit/v2")
+        let fits = s("type") == Some("breakglass-deposit/v3")
+            && m.get("policy") == st.get("policy")
+            && before.is_none_or(|f| f.policy == policy)
             && s("vault") == Some(self.config.vault_id.as_str())
             && st.get("epoch").and_then(Value::as_u64) == Some(u64::from(self.config.epoch))
             && s("officer") == m.get("actor").and_then(Value::as_str)
@@ -341,7 +429,66 @@ impl Vault {
         if !fits {
             return Err("the signed deposit statement does not follow the secret's history".into());
         }
-        Ok((kind, before.map_or(min, |f| f.min_approvals), digests))
+        Ok((
+            kind,
+            before.map_or(min, |f| f.min_approvals),
+            policy,
+            digests,
+        ))
+    }
+
+    /// Checks one rotation entry's signed statement against the secret's
+    /// facts and returns the new item's digest: the secret is a
+    /// credential whose last item was released and not yet replaced, and
+    /// the statement names that release (docs/LEDGER.md rule 25a).
+    fn rotation_fact(
+        &self,
+        m: &serde_json::Map<String, Value>,
+        verifier: &Verifier,
+        vault_key: &str,
+        f: &SecretFacts,
+    ) -> std::result::Result<String, String> {
+        let st = m.get("statement").ok_or("the rotation has no statement")?;
+        let sig = m
+            .get("signature")
+            .and_then(Value::as_str)
+            .ok_or("the rotation has no signature")?;
+        let bytes = canonical::to_vec(st).map_err(|e| e.to_string())?;
+        verifier
+            .verify(&bytes, sig.as_bytes())
+            .map_err(|_| "the rotation statement's signature does not verify".to_string())?;
+        let s = |k: &str| st.get(k).and_then(Value::as_str);
+        let ciphertext = m
+            .get("ciphertexts")
+            .and_then(Value::as_array)
+            .filter(|c| c.len() == 1)
+            .and_then(|c| c[0].as_str())
+            .and_then(|c| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, c).ok())
+            .ok_or("the rotation carries no ciphertext")?;
+        let item = digest(&ciphertext);
+        let last = f.items.last().filter(|i| !i.void);
+        let answers = match last.map(|i| i.state) {
+            Some(ItemState::Released { seq, .. }) => Some(seq),
+            _ => None,
+        };
+        let fits = f.kind == SecretKind::Credential
+            && s("type") == Some("breakglass-rotation/v1")
+            && s("vault") == Some(self.config.vault_id.as_str())
+            && st.get("epoch").and_then(Value::as_u64) == Some(u64::from(self.config.epoch))
+            && s("officer") == m.get("actor").and_then(Value::as_str)
+            && s("vault_key_fingerprint") == Some(vault_key)
+            && s("secret") == m.get("secret").and_then(Value::as_str)
+            && s("time") == m.get("time").and_then(Value::as_str)
+            && s("item") == Some(item.as_str())
+            && st.get("index") == m.get("index")
+            && st.get("release") == m.get("release")
+            && m.get("index").and_then(Value::as_u64) == Some(f.items.len() as u64)
+            && answers.is_some()
+            && m.get("release").and_then(Value::as_u64) == answers;
+        if !fits {
+            return Err("the signed rotation statement does not follow the secret's history".into());
+        }
+        Ok(item)
     }
 }
 

@@ -18,6 +18,7 @@ mod ceremony;
 mod deposit;
 mod facts;
 mod keys;
+mod lifecycle;
 mod open;
 mod release;
 mod restore;
@@ -54,6 +55,7 @@ use crate::shamir::{self, NamedShare};
 use crate::store::{self, Access, Store, Table};
 
 pub use alerts::AlertStatus;
+pub use lifecycle::{CANARY_PREFIX, DrillReport, MAX_INCIDENT_CHARS, MAX_NOTE_CHARS, ReviewClass};
 pub use ceremony::{Carried, CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
 pub use release::ReleaseRequest;
 pub use restore::{BackupReport, RestoreReport, gap_warning};
@@ -158,6 +160,8 @@ pub struct SecretSummary {
     pub remaining: u32,
     /// Items released but never confirmed as displayed (re-releasable, I10).
     pub unconfirmed: u32,
+    /// The policy in words; empty for the default.
+    pub policy: String,
 }
 
 /// The vault at a glance; never a secret.
@@ -206,6 +210,10 @@ pub struct Status {
     /// The `restored` entry whose gap waits for a quorum's
     /// acknowledgement, if one does: releases and ceremonies wait too.
     pub gap: Option<u64>,
+    /// What needs doing: rotations, reviews, drills, reorders.
+    pub due: Vec<crate::lifecycle::Due>,
+    /// The vault's time when the status was read, Unix seconds.
+    pub now: i64,
     /// Alert events not yet delivered (I17).
     pub alerts_pending: u64,
     /// A warning about alerts: undelivered events, or a hook that cannot

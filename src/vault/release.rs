@@ -26,6 +26,9 @@ pub struct ReleaseRequest {
     /// also expire by it, whatever the wall clock does (I16).
     started: std::time::Duration,
     needed: usize,
+    /// Why more approvals than the threshold are needed, when a policy
+    /// asks for one more.
+    extra: Option<String>,
     approvals: Vec<Approval>,
     /// The secret's history as read when the request began, and where the
     /// ledger ended then: completing reads only what came after.
@@ -68,6 +71,12 @@ impl ReleaseRequest {
         self.needed
     }
 
+    /// Why one approval more than usual is needed (the secret's minimum
+    /// interval between releases), if it is.
+    pub fn extra_approval(&self) -> Option<&str> {
+        self.extra.as_deref()
+    }
+
     /// Officers who have approved, in order.
     pub fn approved_by(&self) -> Vec<&str> {
         self.approvals.iter().map(|a| a.officer.as_str()).collect()
@@ -75,6 +84,25 @@ impl ReleaseRequest {
 }
 
 impl Vault {
+    /// The approvals a release of the secret's next item needs now, and
+    /// why, when that is one more than usual (docs/LEDGER.md rule 18).
+    fn approvals_needed(&self, facts: &facts::SecretFacts) -> Result<(usize, Option<String>)> {
+        let again = facts.next_item().is_some_and(|i| {
+            matches!(facts.items[i as usize].state, ItemState::Released { .. })
+        });
+        let officers = self.active_officers()?.len();
+        let threshold = self.config.threshold as usize;
+        let needed = facts.approvals_needed(threshold, officers, self.now(), again);
+        let usual = facts.approvals_needed(threshold, officers, i64::MAX, again);
+        let extra = (needed > usual).then(|| {
+            format!(
+                "it was released less than {} ago: one approval more than usual is needed",
+                crate::policy::duration_words(facts.policy.min_interval.unwrap_or_default())
+            )
+        });
+        Ok((needed, extra))
+    }
+
     /// Starts a release of `secret`: checks that it exists and has an item
     /// left (refusals are logged) and fixes the statement officers sign.
     /// Whether an item is left, and how many approvals it needs, come from
@@ -115,8 +143,7 @@ impl Vault {
                 Error::NothingLeft(secret.into()),
             ));
         }
-        let needed =
-            (self.config.threshold as usize).max(facts.min_approvals.unwrap_or(0) as usize);
+        let (needed, extra) = self.approvals_needed(&facts)?;
         Ok(ReleaseRequest {
             secret: secret.to_string(),
             reason: reason.to_string(),
@@ -124,6 +151,7 @@ impl Vault {
             expires: crate::clock::clamp(self.now() + self.approval_ttl),
             started: self.clock.monotonic(),
             needed,
+            extra,
             approvals: Vec::new(),
             facts: Some((facts, scanned)),
         })
@@ -298,8 +326,7 @@ impl Vault {
             .checked_facts_since(&secret, req.facts.take(), &mut facts::Gaps::new())?
             .0
             .ok_or_else(|| fail(Error::UnknownSecret(secret.clone())))?;
-        let needed =
-            (self.config.threshold as usize).max(facts.min_approvals.unwrap_or(0) as usize);
+        let (needed, _) = self.approvals_needed(&facts)?;
         if req.approvals.len() < needed.max(req.needed) {
             return Err(fail(Error::TooFewOfficers {
                 got: req.approvals.len(),

@@ -339,33 +339,10 @@ impl Vault {
             ));
         };
         let names: Vec<&str> = officers.iter().map(|(n, _)| *n).collect();
-        let mut distinct = std::collections::HashSet::new();
-        if let Some(dup) = names.iter().find(|n| !distinct.insert(**n)) {
-            return Err(self.refuse(
-                "gap",
-                None,
-                &names,
-                Error::DuplicateOfficer(dup.to_string()),
-            ));
-        }
-        if officers.len() < self.config.threshold as usize {
-            return Err(self.refuse(
-                "gap",
-                None,
-                &names,
-                Error::TooFewOfficers {
-                    got: officers.len(),
-                    need: self.config.threshold as usize,
-                },
-            ));
-        }
         let nonce = hex::encode(crypto::random_array::<16>());
-        let now = self.now();
-        let mut sessions = Vec::new();
-        let mut approvals = Vec::new();
-        for (name, pass) in officers {
-            let s = self.authenticate(name, pass, "gap", None)?;
-            let statement = json!({
+        let threshold = self.config.threshold as usize;
+        let (now, approvals) = self.quorum_sign("gap", None, officers, threshold, |name, now| {
+            json!({
                 "type": "breakglass-gap/v1",
                 "vault": self.config.vault_id,
                 "epoch": self.config.epoch,
@@ -373,28 +350,12 @@ impl Vault {
                 "nonce": nonce,
                 "officer": name,
                 "time": rfc3339(now),
-            });
-            let signature = s.key.sign_detached(&canonical::to_vec(&statement)?, now)?;
-            approvals
-                .push(json!({"officer": name, "statement": statement, "signature": signature}));
-            sessions.push(s);
-        }
-        let shares: Vec<NamedShare<'_>> = sessions
-            .iter()
-            .map(|s| NamedShare {
-                officer: &s.name,
-                share: &s.share,
             })
-            .collect();
-        // A real quorum: their shares rebuild the vault key.
-        drop(
-            self.rebuild_vault_key(&shares)
-                .map_err(|e| self.refuse("gap", None, &names, e))?,
-        );
+        })?;
         let draft = Draft::new("gap_acknowledged", names.join("+"))
             .field("restored", restored)
-            .field("nonce", nonce)
-            .field("approvals", Value::Array(approvals));
+            .field("nonce", nonce.as_str())
+            .field("approvals", approvals);
         let a = self.transact(|tx| self.append(tx, &draft, now, None))?;
         self.store.flush()?;
         Ok(a.seq)
@@ -465,6 +426,34 @@ fn apply(tx: &crate::store::Tx<'_>, bytes: &[u8]) -> Result<()> {
                 min_approvals: n("min_approvals").and_then(|k| u8::try_from(k).ok()),
                 count: n("total").ok_or_else(bad)? as u32,
             };
+            tx.put(Table::Secrets, secret.as_bytes(), &record.encode()?)?;
+        }
+        Some("rotated") => {
+            let secret = s("secret").ok_or_else(bad)?;
+            let index = n("index").ok_or_else(bad)? as u32;
+            let st = m.get("statement").ok_or_else(bad)?;
+            let epoch = st.get("epoch").and_then(Value::as_u64).ok_or_else(bad)? as u32;
+            let ciphertext = m
+                .get("ciphertexts")
+                .and_then(Value::as_array)
+                .and_then(|c| c.first())
+                .and_then(Value::as_str)
+                .and_then(|c| STANDARD.decode(c).ok())
+                .ok_or_else(bad)?;
+            let rec = ItemRecord {
+                secret: secret.to_string(),
+                index,
+                epoch,
+                ciphertext,
+                state: ItemState::Available,
+            };
+            tx.put(Table::Items, &item_key(secret, index), &rec.encode()?)?;
+            let mut record = tx
+                .get(Table::Secrets, secret.as_bytes())?
+                .map(|b| SecretRecord::decode(&b))
+                .transpose()?
+                .ok_or_else(bad)?;
+            record.count = index + 1;
             tx.put(Table::Secrets, secret.as_bytes(), &record.encode()?)?;
         }
         Some(kind @ ("release" | "displayed")) => {

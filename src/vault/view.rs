@@ -5,16 +5,27 @@ use super::*;
 impl Vault {
     /// Every secret with its counts, by name.
     pub fn secrets(&self) -> Result<Vec<SecretSummary>> {
+        // Void items (rotated away, retired) are in the signed ledger
+        // only; a ledger that cannot be read leaves the stored counts.
+        let facts = self.ledger_facts(None).unwrap_or_default();
         let mut out = Vec::new();
         for (_, v) in self.store.scan_prefix(Table::Secrets, b"")? {
             let r = SecretRecord::decode(&v)?;
-            out.push(self.summarize(r)?);
+            let f = facts.get(&r.name);
+            out.push(self.summarize(r, f)?);
         }
         Ok(out)
     }
 
-    pub(super) fn summarize(&self, r: SecretRecord) -> Result<SecretSummary> {
+    fn summarize(&self, r: SecretRecord, facts: Option<&facts::SecretFacts>) -> Result<SecretSummary> {
         let items = self.items(&r.name)?;
+        let void = |i: &ItemRecord| {
+            facts
+                .and_then(|f| f.items.get(i.index as usize))
+                .is_some_and(|f| f.void)
+        };
+        let items: Vec<&ItemRecord> = items.iter().filter(|i| !void(i)).collect();
+        let policy = facts.map(|f| f.policy.words()).unwrap_or_default();
         let remaining = items
             .iter()
             .filter(|i| i.state == ItemState::Available)
@@ -38,6 +49,7 @@ impl Vault {
             total: r.count,
             remaining,
             unconfirmed,
+            policy,
         })
     }
 
@@ -73,6 +85,8 @@ impl Vault {
             // A ledger that cannot be read must not hide the rest.
             auth_delays: self.auth_delays().unwrap_or_default(),
             gap: self.gap()?,
+            due: self.due().unwrap_or_default(),
+            now: self.now(),
             alerts_pending: self.store.count(Table::Alerts)?,
             alerts_warning: self.alert_status().ok().and_then(|a| a.warning),
         })
@@ -102,9 +116,11 @@ impl Vault {
                 }
                 "refused" | "auth_failed" => {}
                 kind => {
-                    if kind == "drill" {
+                    if kind == "drill" && text("result") != "failed" {
                         if let Some(t) = crate::clock::parse_rfc3339(text("time")) {
-                            drills.insert(text("actor").to_string(), t);
+                            for a in text("actor").split('+') {
+                                drills.insert(a.to_string(), t);
+                            }
                         }
                     }
                     for a in actors {
