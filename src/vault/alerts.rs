@@ -68,12 +68,13 @@ impl Vault {
         let proof = alerts::step_proof_in(tx, a)?;
         // What looks unusual once the entry is in; a ledger that cannot be
         // read must not stop the entry from being alerted.
-        let unusual = crate::lifecycle::Lifecycle::read(&self.store)
-            .and_then(|mut life| {
-                life.apply(a.seq, &ledger::parse_entry(&a.bytes)?);
-                Ok(life.unusual(a.seq, a.time))
-            })
-            .unwrap_or_default();
+        let unusual = match (self.life.borrow_mut().as_mut(), ledger::parse_entry(&a.bytes)) {
+            (Some(life), Ok(m)) => {
+                life.apply(a.seq, &m);
+                life.unusual(a.seq, a.time)
+            }
+            _ => Default::default(),
+        };
         alerts::event(
             &self.config.vault_id,
             &hex::encode(genesis),

@@ -328,6 +328,10 @@ pub struct Vault {
     /// monotonic reading when it was logged and their consecutive failures
     /// then, so a wall clock set forward does not skip their delay.
     backoff_seen: std::cell::RefCell<std::collections::HashMap<String, (std::time::Duration, u32)>>,
+    /// The ledger's lifecycle as of the entries the running transaction
+    /// appended so far, for alert events' `unusual`: read before the
+    /// transaction, since sled cannot iterate inside one.
+    life: std::cell::RefCell<Option<crate::lifecycle::Lifecycle>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -535,7 +539,12 @@ impl Vault {
     /// appended first, in the same transaction (I16).
     fn transact<T>(&self, f: impl Fn(&crate::store::Tx<'_>) -> Result<T>) -> Result<T> {
         let wall = self.clock.now();
-        self.store.transact(|tx| {
+        // A ledger that cannot be read must not stop an entry from being
+        // alerted: its event then reports nothing unusual.
+        let life = crate::lifecycle::Lifecycle::read(&self.store).ok();
+        let result = self.store.transact(|tx| {
+            // A retried transaction starts again from the stored ledger.
+            self.life.replace(life.clone());
             let last = ledger::last_time_in(tx)?;
             if let Some(direction) = clock_drift(wall, last) {
                 let d = Draft::new("clock", "")
@@ -545,7 +554,9 @@ impl Vault {
                 self.append(tx, &d, wall, None)?;
             }
             f(tx)
-        })
+        });
+        self.life.replace(None);
+        result
     }
 
     /// Whether approvals collected since the monotonic reading `started`,

@@ -270,6 +270,7 @@ impl Vault {
             lock: Default::default(),
             tail: Default::default(),
             backoff_seen: Default::default(),
+            life: Default::default(),
         })
     }
 
@@ -332,6 +333,7 @@ impl Vault {
             lock: std::cell::RefCell::new(lock),
             tail: Default::default(),
             backoff_seen: Default::default(),
+            life: Default::default(),
         })
     }
 }
