@@ -187,11 +187,11 @@ impl Due {
                 "review entry {release} ({secret}; {when}): breakglass review {release}"
             ),
             What::Drill => format!(
-                "drill for {} ({when}): breakglass drill --release",
-                self.officer.as_deref().unwrap_or("?")
+                "drill for {officer} ({when}): breakglass drill --release --officer {officer} --officer …",
+                officer = self.officer.as_deref().unwrap_or("?")
             ),
             What::Reorder => format!(
-                "{secret} runs low: ask the identity provider for a new set, deposit it, then breakglass retire the old one"
+                "{secret} runs low: have the identity provider issue a new set, then breakglass retire {secret} and deposit the new set under the same name"
             ),
         }
     }
@@ -203,7 +203,8 @@ pub struct Unusual {
     /// Whether any of the below is out of the ordinary: one field a SIEM
     /// rule can key on.
     pub flag: bool,
-    /// Wrong passphrases since the last successful authentication.
+    /// Wrong passphrases since the last successful authentication; for
+    /// an entry that authenticated, the ones it ended.
     pub failed_auths: u32,
     /// Releases in the 24 hours up to the entry.
     pub releases_24h: u32,
@@ -226,6 +227,9 @@ pub struct Lifecycle {
     pub last_drill: BTreeMap<String, (i64, bool)>,
     /// Wrong passphrases since the last successful authentication.
     pub failed_auths: u32,
+    /// The same, before the last entry read: an entry that authenticated
+    /// (and so reset the count) still reports the failures it ended.
+    failed_before: u32,
     /// When each due item was last reminded of (`overdue` entries).
     reminded: BTreeMap<String, i64>,
     /// Entries read.
@@ -251,6 +255,7 @@ impl Lifecycle {
     /// refuses) are skipped, never a panic.
     pub fn apply(&mut self, seq: u64, m: &Map<String, Value>) {
         self.size = seq + 1;
+        self.failed_before = self.failed_auths;
         let s = |k: &str| m.get(k).and_then(Value::as_str);
         let n = |k: &str| m.get(k).and_then(Value::as_u64);
         let time = s("time").and_then(parse_rfc3339).unwrap_or_default();
@@ -519,9 +524,10 @@ impl Lifecycle {
             .filter(|d| d.overdue)
             .count() as u32;
         let outside_hours = self.releases.get(&last).is_some_and(|r| r.outside_hours);
+        let failed_auths = self.failed_auths.max(self.failed_before);
         Unusual {
-            flag: self.failed_auths > 0 || releases_24h > 1 || overdue > 0 || outside_hours,
-            failed_auths: self.failed_auths,
+            flag: failed_auths > 0 || releases_24h > 1 || overdue > 0 || outside_hours,
+            failed_auths,
             releases_24h,
             overdue,
             outside_hours,

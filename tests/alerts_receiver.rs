@@ -397,6 +397,6 @@ fn a_tampered_proof_or_a_missing_event_fed_by_hand_is_refused() {
     // Not an event: refused, nothing kept, no alarm.
     let junk = dir.join("junk.jsonl");
     let line = refused(&feed(&py, &script, &junk, "{\"v\":2}"), 2);
-    assert_mentions(&line, &["refused", "format version 3"]);
+    assert_mentions(&line, &["refused", "format version 4"]);
     assert!(!junk.exists() && !alarm_file(&junk).exists());
 }

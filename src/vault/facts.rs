@@ -262,6 +262,9 @@ impl Vault {
         let restored = memchr::memmem::Finder::new(b"\"kind\":\"restored\"");
         let acknowledged = memchr::memmem::Finder::new(b"\"kind\":\"gap_acknowledged\"");
         let mut next = start;
+        // Retirement nonces seen: a copy of an old retirement, replayed
+        // after a new set of the same size was deposited, must not void it.
+        let mut retirements = std::collections::HashSet::new();
         for e in ledger::entries_from(&self.store, start) {
             let (seq, bytes) = e?;
             next = seq + 1;
@@ -326,6 +329,11 @@ impl Vault {
                     let f = facts
                         .get_mut(secret)
                         .ok_or_else(|| bad(format!("retirement of {secret}, never deposited")))?;
+                    self.retirement_fact(&m, &officers, f).map_err(bad)?;
+                    let nonce = m.get("nonce").and_then(Value::as_str).unwrap_or_default();
+                    if !retirements.insert((secret.to_owned(), nonce.to_owned())) {
+                        return Err(bad("the retirement replays an earlier one's nonce".into()));
+                    }
                     for item in f.items.iter_mut().filter(|i| {
                         !matches!(i.state, ItemState::Released { confirmed: true, .. })
                     }) {
@@ -435,6 +443,68 @@ impl Vault {
             policy,
             digests,
         ))
+    }
+
+    /// Checks one retirement entry: a quorum of distinct current officers
+    /// (as many as a release of the secret needs) each signed its
+    /// statement, naming this vault, epoch, secret, nonce and time, and
+    /// the count of items it voids, which must be what is left
+    /// (docs/LEDGER.md rule 25b). The ledger key alone cannot take the
+    /// emergency path away.
+    fn retirement_fact(
+        &self,
+        m: &serde_json::Map<String, Value>,
+        officers: &HashMap<String, Verifier>,
+        f: &SecretFacts,
+    ) -> std::result::Result<(), String> {
+        if f.kind != SecretKind::Codes {
+            return Err("the retirement is of a credential".into());
+        }
+        let approvals = m
+            .get("approvals")
+            .and_then(Value::as_array)
+            .ok_or("the retirement has no approvals")?;
+        let needed = (self.config.threshold as usize).max(f.min_approvals.unwrap_or(0) as usize);
+        let mut signed = std::collections::BTreeSet::new();
+        for a in approvals {
+            let officer = a.get("officer").and_then(Value::as_str).unwrap_or_default();
+            let verifier = officers
+                .get(officer)
+                .ok_or_else(|| format!("retirement approved by {officer:?}, who is not an officer"))?;
+            let st = a.get("statement").ok_or("a retirement approval has no statement")?;
+            let sig = a
+                .get("signature")
+                .and_then(Value::as_str)
+                .ok_or("a retirement approval has no signature")?;
+            let bytes = canonical::to_vec(st).map_err(|e| e.to_string())?;
+            verifier
+                .verify(&bytes, sig.as_bytes())
+                .map_err(|_| format!("{officer}'s retirement approval does not verify"))?;
+            let s = |k: &str| st.get(k).and_then(Value::as_str);
+            let fits = s("type") == Some("breakglass-retire/v1")
+                && s("vault") == Some(self.config.vault_id.as_str())
+                && st.get("epoch").and_then(Value::as_u64) == Some(u64::from(self.config.epoch))
+                && s("secret") == m.get("secret").and_then(Value::as_str)
+                && st.get("nonce") == m.get("nonce")
+                && st.get("voided") == m.get("voided")
+                && s("officer") == Some(officer)
+                && s("time") == m.get("time").and_then(Value::as_str);
+            if !fits {
+                return Err(format!("{officer}'s retirement approval is for something else"));
+            }
+            signed.insert(officer);
+        }
+        if signed.len() < needed || signed.len() != approvals.len() {
+            return Err(format!(
+                "the retirement carries {} distinct approvals; it needs {needed}",
+                signed.len()
+            ));
+        }
+        let voided = m.get("voided").and_then(Value::as_u64);
+        if voided != Some(f.releasable() as u64) || voided == Some(0) {
+            return Err("the retirement voids another count than what was left".into());
+        }
+        Ok(())
     }
 
     /// Checks one rotation entry's signed statement against the secret's
