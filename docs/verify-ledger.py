@@ -12,7 +12,9 @@ everything else (bytes, tree, checkpoint, every rule of meaning, and the
 form of every signature), says on stderr that no signature was verified,
 and says so again in its summary.
 
-Exit status: 0 the ledger verified (one summary line on stdout); 3 it did
+Exit status: 0 the ledger verified (one summary line on stdout, then the
+lifecycle report: a `lifecycle:` line per secret and an `unreviewed:` line
+per release nobody reviewed, which are reports, never failures); 3 it did
 not (one line on stderr naming the failure, e.g.
 `verify-ledger: entry 4: replayed approval: ...`); 2 usage error; 1 any
 other error (one line on stderr). It uses no `assert`, so `python3 -O`
@@ -30,6 +32,7 @@ import os
 import re
 import stat
 import sys
+import time
 
 try:
     from cryptography.exceptions import InvalidSignature
@@ -1295,6 +1298,15 @@ def check_against_state(saved, cp, leaves, eras):
 # ---------------------------------------------------------------------------
 # Pass 2: what the entries mean (section 6, rules 15-25)
 
+class Lifecycle:
+    """What the summary reports of one secret: its releases, in order, as
+    (seq, index, unix time), and how many rotations answered them."""
+
+    def __init__(self):
+        self.releases = []
+        self.rotated = 0
+
+
 class Meaning:
     def __init__(self, verifier):
         self.v = verifier
@@ -1306,6 +1318,7 @@ class Meaning:
         self.releases = {}  # seq -> (secret, index, actor)
         self.last_release = {}  # secret -> the time of its latest release
         self.reviews = {}  # release seq -> the reviewed entry reviewing it
+        self.lifecycle = {}  # secret -> Lifecycle, for the summary
         self.nonces = {}  # nonce -> release seq
         self.displays = {}  # release seq -> the displayed entry recording it
         self.gaps = set()  # `restored` entries without replay, not yet acknowledged
@@ -1362,6 +1375,42 @@ class Meaning:
                 seq += 1
         finally:
             lines.close()
+
+    def summary(self, now):
+        """The lifecycle report after a successful verification, as lines:
+        one per secret, in name order, `lifecycle: S: R releases, V
+        reviewed, T rotated, O overdue`, where O counts the rotations and
+        the reviews past their deadline at the Unix time `now`; then one
+        `unreviewed: entry N (S #I)` per release nobody reviewed, in
+        ledger order. Releases of the canary secret are drills: counted,
+        never owed a review."""
+        out, unreviewed = [], []
+        for secret in sorted(self.secrets):
+            info, life = self.secrets[secret], self.lifecycle[secret]
+            policy = info["policy"]
+            overdue = 0
+            rotate = policy["rotate_within"]
+            if info["kind"] == "credential" and rotate is not None:
+                # A released item not yet rotated away owes a rotation,
+                # within rotate_within of its latest release.
+                times = {seq: t for seq, _, t in life.releases}
+                for i in range(len(info["digests"])):
+                    item = self.items.get((secret, i))
+                    if item is not None and (secret, i) not in self.void and now >= times[item[0]] + rotate:
+                        overdue += 1
+            reviewed = 0
+            for seq, index, t in life.releases:
+                if seq in self.reviews:
+                    reviewed += 1
+                elif secret != DRILL_SECRET:
+                    unreviewed.append((seq, "unreviewed: entry %d (%s #%d)" % (seq, secret, plus_one(index))))
+                    if now >= t + policy["review_within"]:
+                        overdue += 1
+            out.append(
+                "lifecycle: %s: %d releases, %d reviewed, %d rotated, %d overdue"
+                % (secret, len(life.releases), reviewed, life.rotated, overdue)
+            )
+        return out + [line for _, line in sorted(unreviewed)]
 
     def check_hook(self, seq, m):
         # Rule 2a: `hook` names the latest `alerts` entry before this one.
@@ -1595,6 +1644,7 @@ class Meaning:
         if prev is None:
             # The first deposit fixes the secret's kind, minimum and policy.
             prev = self.secrets[secret] = {"kind": kind, "min": signed_min or 0, "policy": policy, "digests": []}
+            self.lifecycle[secret] = Lifecycle()
         prev["digests"].extend(digests)
 
     def release(self, seq, m):
@@ -1704,6 +1754,7 @@ class Meaning:
         self.nonces[nonce] = seq
         self.releases[seq] = (secret, index, actor)
         self.last_release[secret] = time
+        self.lifecycle[secret].releases.append((seq, index, time))
         self.release_count += 1
 
     def next_item(self, secret):
@@ -2283,6 +2334,7 @@ class Meaning:
             fail(seq, "BadLifecycle", "%s #%d was already rotated away" % (secret, last + 1))
         self.void.add((secret, last))
         info["digests"].append(item)
+        self.lifecycle[secret].rotated += 1
 
     def retired(self, seq, m):
         """Rule 25b: a quorum voided what is left of a code set: every item
@@ -2623,6 +2675,7 @@ def verify(bundle, pin, state_path):
     check_officer_files(bundle, meaning.certs)
     check_ledger_cert_file(bundle, v.genesis_ledger_key)
     cp = v.checkpoint
+    lifecycle = meaning.summary(int(time.time()))
     state = ""
     if state_path:
         save_state(state_path, cp)
@@ -2654,6 +2707,8 @@ def verify(bundle, pin, state_path):
             state,
         )
     )
+    for line in lifecycle:
+        print(line)
 
 
 def count(n, one, many):
