@@ -231,7 +231,6 @@ ROTATION_FIELDS = (
     "officer",
     "time",
 )
-RETIRE_FIELDS = ("type", "vault", "epoch", "secret", "voided", "nonce", "officer", "time")
 REVIEW_FIELDS = (
     "type",
     "vault",
@@ -1072,6 +1071,16 @@ def exact_fields(m, seq, what, known):
             fail(seq, "Malformed", "%s has the unknown field %s" % (what, q(k)))
 
 
+def exactly(m, seq, what, fields):
+    """`m` has exactly `fields` (`malformed entry`): the first unknown one in
+    key order is named, then the first missing one in the order of
+    `fields`."""
+    exact_fields(m, seq, what, fields)
+    for f in fields:
+        if f not in m:
+            fail(seq, "Malformed", "%s has no %s" % (what, q(f)))
+
+
 def check_fields(m, seq, kind):
     if kind not in SCHEMA:
         fail(seq, "Malformed", "unknown entry kind %s" % q(kind))
@@ -1378,37 +1387,32 @@ class Meaning:
 
     def summary(self, now):
         """The lifecycle report after a successful verification, as lines:
-        one per secret, in name order, `lifecycle: S: R releases, V
-        reviewed, T rotated, O overdue`, where O counts the rotations and
-        the reviews past their deadline at the Unix time `now`; then one
-        `unreviewed: entry N (S #I)` per release nobody reviewed, in
-        ledger order. Releases of the canary secret are drills: counted,
-        never owed a review."""
+        one per secret, in the order of first deposits, `lifecycle: S: R
+        releases, V reviewed, T rotated, O overdue`; then one `unreviewed:
+        entry N (S #I)` per release nobody reviewed, in ledger order. O
+        counts what is past its deadline at the Unix time `now`: the review
+        of each unreviewed release (review_within after it), and the
+        rotation of each release of a credential whose item no rotation
+        replaced yet (rotate_within after it). Releases of the canary
+        secret are drills: counted, never owed a review."""
         out, unreviewed = [], []
-        for secret in sorted(self.secrets):
-            info, life = self.secrets[secret], self.lifecycle[secret]
+        for secret, info in self.secrets.items():
+            life = self.lifecycle[secret]
             policy = info["policy"]
-            overdue = 0
-            rotate = policy["rotate_within"]
-            if info["kind"] == "credential" and rotate is not None:
-                # A released item not yet rotated away owes a rotation,
-                # within rotate_within of its latest release.
-                times = {seq: t for seq, _, t in life.releases}
-                for i in range(len(info["digests"])):
-                    item = self.items.get((secret, i))
-                    if item is not None and (secret, i) not in self.void and now >= times[item[0]] + rotate:
-                        overdue += 1
-            reviewed = 0
+            due, reviewed = [], 0
             for seq, index, t in life.releases:
                 if seq in self.reviews:
                     reviewed += 1
                 elif secret != DRILL_SECRET:
+                    due.append(t + policy["review_within"])
                     unreviewed.append((seq, "unreviewed: entry %d (%s #%d)" % (seq, secret, plus_one(index))))
-                    if now >= t + policy["review_within"]:
-                        overdue += 1
+                # A rotation voids the item it replaces, answering every
+                # release of it.
+                if policy["rotate_within"] is not None and (secret, index) not in self.void:
+                    due.append(t + policy["rotate_within"])
             out.append(
                 "lifecycle: %s: %d releases, %d reviewed, %d rotated, %d overdue"
-                % (secret, len(life.releases), reviewed, life.rotated, overdue)
+                % (secret, len(life.releases), reviewed, life.rotated, sum(1 for d in due if d < now))
             )
         return out + [line for _, line in sorted(unreviewed)]
 
@@ -1939,7 +1943,8 @@ class Meaning:
     def carry_secrets(self, seq, m):
         """`secrets` carries every secret, once, as it stands: kind, minimum
         approvals, policy, every item and its state; an item already seen
-        keeps its digest, the others were re-encrypted (new digests)."""
+        or void keeps its digest, the others were re-encrypted (new
+        digests)."""
 
         def bad(why):
             fail(seq, "Malformed", why)
@@ -1985,8 +1990,13 @@ class Meaning:
                 release = it.get("release")
                 now = self.items.get((name, i))
                 if (name, i) in self.void:
-                    # Void: with its latest release, if it ever had one.
-                    fits = state == "void" and release == (now[0] if now is not None else None)
+                    # A void item is never released again, so it keeps its
+                    # digest, with its latest release if it had one.
+                    fits = (
+                        state == "void"
+                        and release == (now[0] if now is not None else None)
+                        and d == info["digests"][i]
+                    )
                 elif now is None:
                     fits = state == "available" and release is None
                 elif state == "released":
@@ -2104,16 +2114,17 @@ class Meaning:
         if "release" not in m:
             self.by_officer(seq, m)
             return
-        r = u64_field(m, seq, "release")
+        r = m["release"]
+        if not is_u64(r):
+            fail(seq, "Malformed", "release is not an entry number")
+        actor = str_field(m, seq, "actor")
         released = self.releases.get(r)
-        if released is None or released[0] != DRILL_SECRET or released[2] != str_field(m, seq, "actor"):
-            fail(seq, "Malformed", "entry %d is not a release of %s by the drill's actor" % (r, DRILL_SECRET))
-        if m.get("result") not in DRILL_RESULTS or m.get("delivery", 0) not in DRILL_DELIVERIES:
-            fail(
-                seq,
-                "Malformed",
-                'an end-to-end drill\'s result is "passed" or "failed", and its delivery "delivered", "failed" or "no_hook"',
-            )
+        if released is None or released[0] != DRILL_SECRET or released[2] != actor:
+            fail(seq, "Malformed", "entry %d is not a release of %s by %s" % (r, DRILL_SECRET, actor))
+        if m.get("result") not in DRILL_RESULTS:
+            fail(seq, "Malformed", 'a drill\'s result is "passed" or "failed"')
+        if m.get("delivery", 0) not in DRILL_DELIVERIES:
+            fail(seq, "Malformed", 'an end-to-end drill\'s delivery is "delivered", "failed" or "no_hook"')
 
     def alerts(self, seq, m):
         """An officer sets or clears the alert hook (docs/ALERTS.md): a
@@ -2268,20 +2279,23 @@ class Meaning:
             self.v.check_signature(signer, canonical(st), sig)
         except Bad:
             fail(seq, kind, "the %s statement does not verify with %s's certificate" % (noun, actor))
-        exact_fields(st, seq, "the %s statement" % noun, fields)
-        for f in fields:
-            if f not in st:
-                fail(seq, "Malformed", "the %s statement has no %s" % (noun, q(f)))
+        exactly(st, seq, "the %s statement" % noun, fields)
         return st
 
     def lifecycle_secret(self, seq, secret, kind):
-        """The secret a lifecycle entry names, which was deposited and holds
-        `kind` (`bad lifecycle entry`)."""
+        """The secret a rotation or retirement names, which was deposited
+        and holds `kind` (`bad lifecycle entry`)."""
         info = self.secrets.get(secret)
         if info is None:
             fail(seq, "BadLifecycle", "secret %s was never deposited" % q(secret))
         if info["kind"] != kind:
-            fail(seq, "BadLifecycle", "%s holds %s, not %s" % (secret, info["kind"], kind))
+            fail(
+                seq,
+                "BadLifecycle",
+                "%s holds codes: only a credential is rotated" % secret
+                if kind == "credential"
+                else "%s is a credential: only codes are retired" % secret,
+            )
         return info
 
     def rotated(self, seq, m):
@@ -2319,19 +2333,25 @@ class Meaning:
         info = self.lifecycle_secret(seq, secret, "credential")
         held = len(info["digests"])
         if index != held:
-            fail(seq, "BadLifecycle", "the new item is #%d, but %s holds %d items" % (plus_one(index), secret, held))
+            fail(
+                seq,
+                "BadLifecycle",
+                "the new item is #%d, but %s holds %d items: its next is #%d"
+                % (plus_one(index), secret, held, held + 1),
+            )
+        # A deposit gave the secret at least one item.
         last = held - 1
         latest = self.items.get((secret, last))
         if latest is None:
-            fail(seq, "BadLifecycle", "%s #%d was never released: there is nothing to rotate" % (secret, last + 1))
+            fail(seq, "BadLifecycle", "%s #%d was never released: there is no release to answer" % (secret, held))
         if latest[0] != release:
             fail(
                 seq,
                 "BadLifecycle",
-                "entry %d is not the latest release of %s #%d (entry %d is)" % (release, secret, last + 1, latest[0]),
+                "it answers entry %d, but the latest release of %s #%d is entry %d" % (release, secret, held, latest[0]),
             )
         if (secret, last) in self.void:
-            fail(seq, "BadLifecycle", "%s #%d was already rotated away" % (secret, last + 1))
+            fail(seq, "BadLifecycle", "%s #%d is void already" % (secret, held))
         self.void.add((secret, last))
         info["digests"].append(item)
         self.lifecycle[secret].rotated += 1
@@ -2353,7 +2373,7 @@ class Meaning:
             if (secret, i) not in self.void and not (self.items.get((secret, i)) or [0, False])[1]
         ]
         if not left:
-            fail(seq, "BadLifecycle", "%s has no item left that is neither void nor seen" % secret)
+            fail(seq, "BadLifecycle", "every item of %s is void or seen: the retirement voids nothing" % secret)
         if voided != len(left):
             fail(
                 seq,
@@ -2375,7 +2395,7 @@ class Meaning:
                 "time": m["time"],
             }
             if not json_eq(st, expected):
-                fail(seq, "ApprovalMismatch", "%s's signed statement is for another retirement" % officer)
+                fail(seq, "ApprovalMismatch", "%s's approval is for another retirement" % officer)
 
         approvers = self.approvals(seq, m, RETIRE_APPROVALS, check)
         needed = max(self.threshold, info["min"])
@@ -2383,7 +2403,7 @@ class Meaning:
             fail(
                 seq,
                 "NoQuorum",
-                "%d distinct officers approved the retirement, %d needed" % (len(approvers), needed),
+                "%d officers approved the retirement, %d needed" % (len(approvers), needed),
             )
         if str_field(m, seq, "actor") != "+".join(approvers):
             fail(seq, "Malformed", 'the actor is not the approvers joined by "+"')
@@ -2404,13 +2424,13 @@ class Meaning:
         if not isinstance(m.get("statement"), dict):
             fail(seq, "Malformed", "no review statement")
         if cls not in REVIEW_CLASSES:
-            fail(seq, "Malformed", "unknown review class %s" % q(cls))
+            fail(seq, "Malformed", 'class %s is not "emergency", "drill" or "misuse"' % q(cls))
         if not is_text(m["note"], 500):
             fail(seq, "Malformed", "the note is not 1 to 500 characters without a control character")
         if incident is not None and not is_text(incident, 64):
             fail(seq, "Malformed", "the incident is not 1 to 64 characters without a control character")
         if incident is None and cls != "drill":
-            fail(seq, "Malformed", "only a drill's review may name no incident")
+            fail(seq, "Malformed", "only a drill is reviewed without an incident")
         st = self.actor_statement(seq, m, "review", "BadApprovalSignature", REVIEW_FIELDS)
         expected = {
             "type": "breakglass-review/v1",
@@ -2428,12 +2448,20 @@ class Meaning:
         if not json_eq(st, expected):
             fail(seq, "ApprovalMismatch", "the signed review statement does not match the entry")
         released = self.releases.get(release)
-        if released is None or released[:2] != (secret, index):
-            fail(seq, "BadLifecycle", "entry %d is not a release of %s #%d" % (release, secret, plus_one(index)))
+        if released is None:
+            fail(seq, "BadLifecycle", "entry %d is not a release" % release)
+        if released[:2] != (secret, index):
+            fail(
+                seq,
+                "BadLifecycle",
+                "entry %d released %s #%d, not %s #%d"
+                % (release, released[0], plus_one(released[1]), secret, plus_one(index)),
+            )
         if release in self.reviews:
             fail(seq, "BadLifecycle", "entry %d was already reviewed by entry %d" % (release, self.reviews[release]))
+        # A review is a second pair of eyes: not one of the approvers.
         if m["actor"] in released[2].split("+"):
-            fail(seq, "BadLifecycle", "%s approved entry %d and cannot review it" % (m["actor"], release))
+            fail(seq, "BadLifecycle", "%s approved entry %d, and so cannot review it" % (m["actor"], release))
         self.reviews[release] = seq
 
     def overdue(self, seq, m):
@@ -2445,20 +2473,17 @@ class Meaning:
             fail(seq, "Malformed", "due is not a list")
         for d in due:
             if not isinstance(d, dict):
-                fail(seq, "Malformed", "an overdue item is not an object")
-            exact_fields(d, seq, "an overdue item", OVERDUE_FIELDS)
-            for f in OVERDUE_FIELDS:
-                if f not in d:
-                    fail(seq, "Malformed", "an overdue item has no %s" % q(f))
-            ok = (
+                fail(seq, "Malformed", "a due item is not an object")
+            exactly(d, seq, "a due item", OVERDUE_FIELDS)
+            typed = (
                 d["what"] in OVERDUE_WHAT
                 and (d["secret"] is None or isinstance(d["secret"], str))
                 and (d["release"] is None or is_u64(d["release"]))
                 and (d["officer"] is None or isinstance(d["officer"], str))
-                and parse_time(d["since"]) is not None
             )
-            if not ok:
-                fail(seq, "Malformed", "an overdue item is not of the form section 2.5 gives")
+            if not typed:
+                fail(seq, "Malformed", "a due item's what, secret, release or officer is not of its type")
+            time_field(d, seq, "since")
 
 
 def os_error(e):
