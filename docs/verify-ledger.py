@@ -12,7 +12,9 @@ everything else (bytes, tree, checkpoint, every rule of meaning, and the
 form of every signature), says on stderr that no signature was verified,
 and says so again in its summary.
 
-Exit status: 0 the ledger verified (one summary line on stdout); 3 it did
+Exit status: 0 the ledger verified (one summary line on stdout, then the
+lifecycle report: a `lifecycle:` line per secret and an `unreviewed:` line
+per release nobody reviewed, which are reports, never failures); 3 it did
 not (one line on stderr naming the failure, e.g.
 `verify-ledger: entry 4: replayed approval: ...`); 2 usage error; 1 any
 other error (one line on stderr). It uses no `assert`, so `python3 -O`
@@ -30,6 +32,7 @@ import os
 import re
 import stat
 import sys
+import time
 
 try:
     from cryptography.exceptions import InvalidSignature
@@ -42,7 +45,7 @@ except Exception:  # not installed, or a broken install: say so, go on
 PROG = "verify-ledger"
 
 # docs/LEDGER.md section 1 and 2.
-ENTRY_VERSION = 4
+ENTRY_VERSION = 5
 MAX_ENTRY_BYTES = 1 << 20
 MAX_SMALL_FILE = 64 * 1024
 MAX_DEPTH = 127
@@ -90,6 +93,7 @@ DESCRIBE = {
     "UnacknowledgedGap": "release or ceremony inside an unacknowledged restore gap",
     "BadReceipt": "bad receipt signature",
     "WrongItem": "release of another item than the next",
+    "BadLifecycle": "bad lifecycle entry",
 }
 
 # The fields of a `rekey` entry its receipt does not commit to (section 3.10).
@@ -119,6 +123,7 @@ SCHEMA = {
             "count",
             "total",
             "min_approvals",
+            "policy",
             "statement",
             "signature",
             "ciphertexts",
@@ -159,11 +164,15 @@ SCHEMA = {
     "backup": ((), ()),
     "restored": (("backup_entries", "replayed", "gap", "origin", "evidence", "beyond"), ()),
     "gap_acknowledged": (("restored", "nonce", "approvals"), ()),
-    "drill": (("result",), ()),
+    "drill": (("result",), ("release", "delivery")),
     "passphrase": ((), ()),
     "locked": (("cause",), ()),
     "clock": (("direction", "clock", "previous"), ()),
     "alerts": (("action", "program", "args", "statement", "signature"), ()),
+    "rotated": (("secret", "release", "index", "statement", "signature", "ciphertexts"), ()),
+    "retired": (("secret", "nonce", "voided", "approvals"), ()),
+    "reviewed": (("release", "secret", "index", "class", "note", "incident", "statement", "signature"), ()),
+    "overdue": (("due",), ()),
 }
 ALERTS_FIELDS = ("type", "vault", "epoch", "action", "program", "args", "officer", "time", "size", "previous")
 APPROVAL_FIELDS = ("type", "vault", "epoch", "secret", "reason", "nonce", "expires", "officer")
@@ -179,6 +188,7 @@ UNVERIFIED_APPROVAL = "the approval by {0} does not verify with {0}'s certificat
 RELEASE_APPROVALS = Approvals("approval", UNVERIFIED_APPROVAL, "statement")  # rule 18
 CEREMONY_APPROVALS = Approvals("approval", UNVERIFIED_APPROVAL, "object")  # rule 19
 GAP_APPROVALS = Approvals("acknowledgement", "{0}'s acknowledgement does not verify", None)  # rule 21
+RETIRE_APPROVALS = Approvals("approval", UNVERIFIED_APPROVAL, None)  # rule 25b
 CEREMONY_FIELDS = (
     "type",
     "vault",
@@ -206,12 +216,55 @@ DEPOSIT_FIELDS = (
     "vault_key_fingerprint",
     "officer",
     "time",
+    "policy",
 )
+# Sections 3.11 to 3.13: the statements of the lifecycle kinds.
+ROTATION_FIELDS = (
+    "type",
+    "vault",
+    "epoch",
+    "secret",
+    "release",
+    "index",
+    "item",
+    "vault_key_fingerprint",
+    "officer",
+    "time",
+)
+REVIEW_FIELDS = (
+    "type",
+    "vault",
+    "epoch",
+    "release",
+    "secret",
+    "index",
+    "class",
+    "note",
+    "incident",
+    "officer",
+    "time",
+)
+REVIEW_CLASSES = ("emergency", "drill", "misuse")
+# Section 2.5: what an `overdue` reminder lists.
+OVERDUE_FIELDS = ("what", "secret", "release", "officer", "since")
+OVERDUE_WHAT = ("rotation", "review", "drill", "reorder")
+# Section 2.5: an end-to-end drill releases an item of this secret.
+DRILL_SECRET = "drill/canary"
+DRILL_RESULTS = ("passed", "failed")
+DRILL_DELIVERIES = ("delivered", "failed", "no_hook")
 
 OFFICER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 SECRET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
 LOWER_HEX = re.compile(r"[0-9a-f]*")
 TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+# A policy's bounds (section 2.7), in seconds or a count, inclusive.
+ROTATE_WITHIN = (3600, 31622400)
+REORDER_BELOW = (1, 1000)
+REVIEW_WITHIN = (3600, 7776000)
+MIN_INTERVAL = (60, 31622400)
+POLICY_FIELDS = ("rotate_within", "reorder_below", "review_within", "min_interval", "hours")
 
 
 class Failure(Exception):
@@ -964,6 +1017,47 @@ def kdf_field(m, seq):
     return k
 
 
+def is_policy(p, kind):
+    """Whether `p` is a policy for a secret of `kind` (section 2.7): exactly
+    the five fields, each null or within its bounds (`review_within` never
+    null), `hours` null or two different UTC times of day, no deadline to
+    rotate codes and no reorder level for a credential."""
+
+    def within(v, bounds, nullable=True):
+        if v is None:
+            return nullable
+        return is_u64(v) and bounds[0] <= v <= bounds[1]
+
+    if not (isinstance(p, dict) and sorted(p) == sorted(POLICY_FIELDS)):
+        return False
+    hours = p["hours"]
+    hours_ok = hours is None or (
+        isinstance(hours, dict)
+        and sorted(hours) == ["from", "to"]
+        and all(isinstance(t, str) and TIME_OF_DAY.fullmatch(t) for t in hours.values())
+        and hours["from"] != hours["to"]
+    )
+    return (
+        within(p["rotate_within"], ROTATE_WITHIN)
+        and within(p["reorder_below"], REORDER_BELOW)
+        and within(p["review_within"], REVIEW_WITHIN, nullable=False)
+        and within(p["min_interval"], MIN_INTERVAL)
+        and hours_ok
+        and (kind != "codes" or p["rotate_within"] is None)
+        and (kind != "credential" or p["reorder_below"] is None)
+    )
+
+
+def is_text(v, longest):
+    """A string of 1 to `longest` characters, none a control character
+    (Unicode category Cc), as a review's note and incident are (section 2.7)."""
+    return (
+        isinstance(v, str)
+        and 1 <= len(v) <= longest
+        and not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in v)
+    )
+
+
 def signature_field(m, seq, kind, what):
     v = m.get("signature")
     if not isinstance(v, str):
@@ -975,6 +1069,16 @@ def exact_fields(m, seq, what, known):
     for k in sorted(m):
         if k not in known:
             fail(seq, "Malformed", "%s has the unknown field %s" % (what, q(k)))
+
+
+def exactly(m, seq, what, fields):
+    """`m` has exactly `fields` (`malformed entry`): the first unknown one in
+    key order is named, then the first missing one in the order of
+    `fields`."""
+    exact_fields(m, seq, what, fields)
+    for f in fields:
+        if f not in m:
+            fail(seq, "Malformed", "%s has no %s" % (what, q(f)))
 
 
 def check_fields(m, seq, kind):
@@ -1203,14 +1307,27 @@ def check_against_state(saved, cp, leaves, eras):
 # ---------------------------------------------------------------------------
 # Pass 2: what the entries mean (section 6, rules 15-25)
 
+class Lifecycle:
+    """What the summary reports of one secret: its releases, in order, as
+    (seq, index, unix time), and how many rotations answered them."""
+
+    def __init__(self):
+        self.releases = []
+        self.rotated = 0
+
+
 class Meaning:
     def __init__(self, verifier):
         self.v = verifier
         self.officers = {}  # name -> Cert
         self.certs = []  # (name, armored cert), in genesis order
-        self.secrets = {}  # name -> {"kind", "min", "digests"}
+        self.secrets = {}  # name -> {"kind", "min", "policy", "digests"}
         self.items = {}  # (secret, index) -> [release seq, confirmed]
+        self.void = set()  # (secret, index): rotated away or retired (section 2.7)
         self.releases = {}  # seq -> (secret, index, actor)
+        self.last_release = {}  # secret -> the time of its latest release
+        self.reviews = {}  # release seq -> the reviewed entry reviewing it
+        self.lifecycle = {}  # secret -> Lifecycle, for the summary
         self.nonces = {}  # nonce -> release seq
         self.displays = {}  # release seq -> the displayed entry recording it
         self.gaps = set()  # `restored` entries without replay, not yet acknowledged
@@ -1246,7 +1363,9 @@ class Meaning:
                         self.displayed(seq, m)
                     elif kind == "gap_acknowledged":
                         self.gap_acknowledged(seq, m)
-                    elif kind in ("drill", "passphrase", "auth_failed"):
+                    elif kind == "drill":
+                        self.drill(seq, m)
+                    elif kind in ("passphrase", "auth_failed"):
                         self.by_officer(seq, m)
                     elif kind == "alerts":
                         self.alerts(seq, m)
@@ -1254,9 +1373,48 @@ class Meaning:
                         self.clock(seq, m)
                     elif kind == "restored":
                         self.restored(seq, m)
+                    elif kind == "rotated":
+                        self.rotated(seq, m)
+                    elif kind == "retired":
+                        self.retired(seq, m)
+                    elif kind == "reviewed":
+                        self.reviewed(seq, m)
+                    elif kind == "overdue":
+                        self.overdue(seq, m)
                 seq += 1
         finally:
             lines.close()
+
+    def summary(self, now):
+        """The lifecycle report after a successful verification, as lines:
+        one per secret, in the order of first deposits, `lifecycle: S: R
+        releases, V reviewed, T rotated, O overdue`; then one `unreviewed:
+        entry N (S #I)` per release nobody reviewed, in ledger order. O
+        counts what is past its deadline at the Unix time `now`: the review
+        of each unreviewed release (review_within after it), and the
+        rotation of each release of a credential whose item no rotation
+        replaced yet (rotate_within after it). Releases of the canary
+        secret are drills: counted, never owed a review."""
+        out, unreviewed = [], []
+        for secret, info in self.secrets.items():
+            life = self.lifecycle[secret]
+            policy = info["policy"]
+            due, reviewed = [], 0
+            for seq, index, t in life.releases:
+                if seq in self.reviews:
+                    reviewed += 1
+                elif secret != DRILL_SECRET:
+                    due.append(t + policy["review_within"])
+                    unreviewed.append((seq, "unreviewed: entry %d (%s #%d)" % (seq, secret, plus_one(index))))
+                # A rotation voids the item it replaces, answering every
+                # release of it.
+                if policy["rotate_within"] is not None and (secret, index) not in self.void:
+                    due.append(t + policy["rotate_within"])
+            out.append(
+                "lifecycle: %s: %d releases, %d reviewed, %d rotated, %d overdue"
+                % (secret, len(life.releases), reviewed, life.rotated, sum(1 for d in due if d < now))
+            )
+        return out + [line for _, line in sorted(unreviewed)]
 
     def check_hook(self, seq, m):
         # Rule 2a: `hook` names the latest `alerts` entry before this one.
@@ -1427,7 +1585,7 @@ class Meaning:
             fail(seq, "Malformed", "min_approvals is neither a number nor null")
         kind = st.get("kind")
         matches = (
-            st.get("type") == "breakglass-deposit/v2"
+            st.get("type") == "breakglass-deposit/v3"
             and st.get("vault") == self.vault
             and is_u64(st.get("epoch"))
             and st.get("epoch") == self.epoch
@@ -1476,9 +1634,21 @@ class Meaning:
             )
         if signed_min is not None and (signed_min < self.threshold or signed_min > len(self.officers)):
             fail(seq, "Malformed", "min_approvals is outside threshold..officers")
+        # The policy the depositor signed is the entry's, and the one the
+        # secret's first deposit fixed (section 2.7).
+        policy = m.get("policy")
+        if not is_policy(policy, kind):
+            fail(seq, "Malformed", "policy is not a policy within bounds")
+        if not json_eq(st.get("policy"), policy) or (prev is not None and not json_eq(policy, prev["policy"])):
+            fail(
+                seq,
+                "BadDepositSignature",
+                "the signed deposit statement does not match the entry or the secret's history",
+            )
         if prev is None:
-            # The first deposit fixes the secret's kind and minimum.
-            prev = self.secrets[secret] = {"kind": kind, "min": signed_min or 0, "digests": []}
+            # The first deposit fixes the secret's kind, minimum and policy.
+            prev = self.secrets[secret] = {"kind": kind, "min": signed_min or 0, "policy": policy, "digests": []}
+            self.lifecycle[secret] = Lifecycle()
         prev["digests"].extend(digests)
 
     def release(self, seq, m):
@@ -1501,6 +1671,14 @@ class Meaning:
                 "%s #%d with digest %s is not an item any deposit signed" % (secret, plus_one(index), digest),
             )
         needed = max(self.threshold, info["min"])
+        # Rule 18: a release less than min_interval after the secret's
+        # previous one needs one approval more, never more than there are
+        # officers; a re-release repeats a release and is exempt.
+        interval = info["policy"]["min_interval"]
+        last = self.last_release.get(secret)
+        close = interval is not None and "re_release_of" not in m and last is not None and time - last < interval
+        if close:
+            needed = max(needed, min(needed + 1, len(self.officers)))
         if nonce in self.nonces:
             fail(seq, "ApprovalReplayed", "the nonce was already used by the release in entry %d" % self.nonces[nonce])
 
@@ -1523,7 +1701,16 @@ class Meaning:
 
         approvers = self.approvals(seq, m, RELEASE_APPROVALS, check)
         if len(approvers) < needed:
-            fail(seq, "NoQuorum", "%d distinct officers approved, %d needed" % (len(approvers), needed))
+            fail(
+                seq,
+                "NoQuorum",
+                "%d distinct officers approved, %d needed%s"
+                % (
+                    len(approvers),
+                    needed,
+                    " (a release within the secret's minimum interval needs one more)" if close else "",
+                ),
+            )
         actor = "+".join(approvers)
         if str_field(m, seq, "actor") != actor:
             fail(seq, "Malformed", 'the actor is not the approvers joined by "+" (%s)' % actor)
@@ -1541,7 +1728,8 @@ class Meaning:
                 % (secret, plus_one(index), prev[0], " and confirmed seen" if prev[1] else ""),
             )
         # I10: the item the ledger's history gives next: one released but
-        # never confirmed seen, else the first never released.
+        # never confirmed seen, else the first never released; never a
+        # void one.
         nxt = self.next_item(secret)
         if nxt != index:
             fail(
@@ -1569,15 +1757,18 @@ class Meaning:
         self.items[(secret, index)] = [seq, False]
         self.nonces[nonce] = seq
         self.releases[seq] = (secret, index, actor)
+        self.last_release[secret] = time
+        self.lifecycle[secret].releases.append((seq, index, time))
         self.release_count += 1
 
     def next_item(self, secret):
         n = len(self.secrets[secret]["digests"]) if secret in self.secrets else 0
-        for i in range(n):
+        live = [i for i in range(n) if (secret, i) not in self.void]
+        for i in live:
             item = self.items.get((secret, i))
             if item is not None and not item[1]:
                 return i
-        for i in range(n):
+        for i in live:
             if (secret, i) not in self.items:
                 return i
         return None
@@ -1751,8 +1942,9 @@ class Meaning:
 
     def carry_secrets(self, seq, m):
         """`secrets` carries every secret, once, as it stands: kind, minimum
-        approvals, every item and its state; an item already seen keeps its
-        digest, the others were re-encrypted (new digests)."""
+        approvals, policy, every item and its state; an item already seen
+        or void keeps its digest, the others were re-encrypted (new
+        digests)."""
 
         def bad(why):
             fail(seq, "Malformed", why)
@@ -1766,7 +1958,7 @@ class Meaning:
         for s in secrets:
             if not isinstance(s, dict):
                 bad("a carried secret is not an object")
-            exact_fields(s, seq, "a carried secret", ("name", "kind", "min_approvals", "items"))
+            exact_fields(s, seq, "a carried secret", ("name", "kind", "min_approvals", "policy", "items"))
             name = s.get("name") if isinstance(s.get("name"), str) else ""
             if name in carried:
                 bad("the ceremony carries %s twice" % q(name))
@@ -1780,6 +1972,7 @@ class Meaning:
             same = (
                 s.get("kind") == info["kind"]
                 and (smin or 0) == info["min"]
+                and json_eq(s.get("policy"), info["policy"])
                 and isinstance(items, list)
                 and len(items) == len(info["digests"])
             )
@@ -1796,7 +1989,15 @@ class Meaning:
                 state = it.get("state")
                 release = it.get("release")
                 now = self.items.get((name, i))
-                if now is None:
+                if (name, i) in self.void:
+                    # A void item is never released again, so it keeps its
+                    # digest, with its latest release if it had one.
+                    fits = (
+                        state == "void"
+                        and release == (now[0] if now is not None else None)
+                        and d == info["digests"][i]
+                    )
+                elif now is None:
                     fits = state == "available" and release is None
                 elif state == "released":
                     fits = not now[1] and release == now[0]
@@ -1903,6 +2104,27 @@ class Meaning:
         """A drill, a passphrase change, a failed authentication: its actor
         is a current officer (rule 22)."""
         self.officer(seq, str_field(m, seq, "actor"), "UnknownOfficer")
+
+    def drill(self, seq, m):
+        """Rule 22: a drill without `release` is an officer's passphrase
+        drill, by a current officer. With it, an end-to-end drill: `release`
+        names an earlier release of the canary secret by this entry's actor
+        (the drill's quorum), with a result and a delivery (`malformed
+        entry`)."""
+        if "release" not in m:
+            self.by_officer(seq, m)
+            return
+        r = m["release"]
+        if not is_u64(r):
+            fail(seq, "Malformed", "release is not an entry number")
+        actor = str_field(m, seq, "actor")
+        released = self.releases.get(r)
+        if released is None or released[0] != DRILL_SECRET or released[2] != actor:
+            fail(seq, "Malformed", "entry %d is not a release of %s by %s" % (r, DRILL_SECRET, actor))
+        if m.get("result") not in DRILL_RESULTS:
+            fail(seq, "Malformed", 'a drill\'s result is "passed" or "failed"')
+        if m.get("delivery", 0) not in DRILL_DELIVERIES:
+            fail(seq, "Malformed", 'an end-to-end drill\'s delivery is "delivered", "failed" or "no_hook"')
 
     def alerts(self, seq, m):
         """An officer sets or clears the alert hook (docs/ALERTS.md): a
@@ -2040,6 +2262,228 @@ class Meaning:
                 "UnacknowledgedGap",
                 "a %s follows the restore in entry %d, whose gap no quorum acknowledged" % (what, min(self.gaps)),
             )
+
+    def actor_statement(self, seq, m, noun, kind, fields):
+        """Rules 25a and 25c: the statement (an object) of an entry its actor
+        signs alone. `actor` is a current officer (`unknown officer`); a
+        string `signature` (`the NOUN has no signature`) verifies over the
+        statement's canonical JSON with the actor's certificate (else
+        `kind`); the statement has exactly `fields` (`malformed entry`: an
+        unknown field, the first in key order, then a missing one, in the
+        order of `fields`)."""
+        actor = str_field(m, seq, "actor")
+        signer = self.officer(seq, actor, "UnknownOfficer")
+        sig = signature_field(m, seq, kind, "the %s" % noun)
+        st = m["statement"]
+        try:
+            self.v.check_signature(signer, canonical(st), sig)
+        except Bad:
+            fail(seq, kind, "the %s statement does not verify with %s's certificate" % (noun, actor))
+        exactly(st, seq, "the %s statement" % noun, fields)
+        return st
+
+    def lifecycle_secret(self, seq, secret, kind):
+        """The secret a rotation or retirement names, which was deposited
+        and holds `kind` (`bad lifecycle entry`)."""
+        info = self.secrets.get(secret)
+        if info is None:
+            fail(seq, "BadLifecycle", "secret %s was never deposited" % q(secret))
+        if info["kind"] != kind:
+            fail(
+                seq,
+                "BadLifecycle",
+                "%s holds codes: only a credential is rotated" % secret
+                if kind == "credential"
+                else "%s is a credential: only codes are retired" % secret,
+            )
+        return info
+
+    def rotated(self, seq, m):
+        """Rule 25a: an officer replaced a released credential. The rotation
+        statement they signed names the release it answers and the new
+        item's digest; the release is the latest of the credential's last
+        item, not yet void. That item is then void, and the new one is the
+        secret's next item, never released."""
+        secret = str_field(m, seq, "secret")
+        if not SECRET_NAME.fullmatch(secret):
+            fail(seq, "Malformed", "%s is not a valid secret name" % q(secret))
+        release = u64_field(m, seq, "release")
+        index = u64_field(m, seq, "index")
+        if not isinstance(m.get("statement"), dict):
+            fail(seq, "Malformed", "no rotation statement")
+        carried = m.get("ciphertexts")
+        item = sha256_of_base64(carried[0]) if isinstance(carried, list) and len(carried) == 1 else None
+        if item is None:
+            fail(seq, "Malformed", "ciphertexts is not a list of one base64 ciphertext")
+        st = self.actor_statement(seq, m, "rotation", "BadDepositSignature", ROTATION_FIELDS)
+        expected = {
+            "type": "breakglass-rotation/v1",
+            "vault": self.vault,
+            "epoch": self.epoch,
+            "secret": secret,
+            "release": release,
+            "index": index,
+            "item": item,
+            "vault_key_fingerprint": self.vault_key,
+            "officer": m["actor"],
+            "time": m["time"],
+        }
+        if not json_eq(st, expected):
+            fail(seq, "BadDepositSignature", "the signed rotation statement does not match the entry")
+        info = self.lifecycle_secret(seq, secret, "credential")
+        held = len(info["digests"])
+        if index != held:
+            fail(
+                seq,
+                "BadLifecycle",
+                "the new item is #%d, but %s holds %d items: its next is #%d"
+                % (plus_one(index), secret, held, held + 1),
+            )
+        # A deposit gave the secret at least one item.
+        last = held - 1
+        latest = self.items.get((secret, last))
+        if latest is None:
+            fail(seq, "BadLifecycle", "%s #%d was never released: there is no release to answer" % (secret, held))
+        if latest[0] != release:
+            fail(
+                seq,
+                "BadLifecycle",
+                "it answers entry %d, but the latest release of %s #%d is entry %d" % (release, secret, held, latest[0]),
+            )
+        if (secret, last) in self.void:
+            fail(seq, "BadLifecycle", "%s #%d is void already" % (secret, held))
+        self.void.add((secret, last))
+        info["digests"].append(item)
+        self.lifecycle[secret].rotated += 1
+
+    def retired(self, seq, m):
+        """Rule 25b: a quorum voided what is left of a code set: every item
+        neither void nor confirmed seen, as many as `voided` says. The
+        approvals are as a gap acknowledgement's (rule 21), with retire
+        statements; the quorum is a release's."""
+        secret = str_field(m, seq, "secret")
+        if not SECRET_NAME.fullmatch(secret):
+            fail(seq, "Malformed", "%s is not a valid secret name" % q(secret))
+        nonce = str_field(m, seq, "nonce")
+        voided = u64_field(m, seq, "voided")
+        info = self.lifecycle_secret(seq, secret, "codes")
+        left = [
+            i
+            for i in range(len(info["digests"]))
+            if (secret, i) not in self.void and not (self.items.get((secret, i)) or [0, False])[1]
+        ]
+        if not left:
+            fail(seq, "BadLifecycle", "every item of %s is void or seen: the retirement voids nothing" % secret)
+        if voided != len(left):
+            fail(
+                seq,
+                "BadLifecycle",
+                "it voids %d items, but %s has %d neither void nor seen" % (voided, secret, len(left)),
+            )
+        if nonce in self.nonces:
+            fail(seq, "ApprovalReplayed", "the nonce was already used by entry %d" % self.nonces[nonce])
+
+        def check(officer, st):
+            expected = {
+                "type": "breakglass-retire/v1",
+                "vault": self.vault,
+                "epoch": self.epoch,
+                "secret": secret,
+                "voided": voided,
+                "nonce": nonce,
+                "officer": officer,
+                "time": m["time"],
+            }
+            if not json_eq(st, expected):
+                fail(seq, "ApprovalMismatch", "%s's approval is for another retirement" % officer)
+
+        approvers = self.approvals(seq, m, RETIRE_APPROVALS, check)
+        needed = max(self.threshold, info["min"])
+        if len(approvers) < needed:
+            fail(
+                seq,
+                "NoQuorum",
+                "%d officers approved the retirement, %d needed" % (len(approvers), needed),
+            )
+        if str_field(m, seq, "actor") != "+".join(approvers):
+            fail(seq, "Malformed", 'the actor is not the approvers joined by "+"')
+        self.nonces[nonce] = seq
+        self.void.update((secret, i) for i in left)
+
+    def reviewed(self, seq, m):
+        """Rule 25c: an officer who did not approve a release classified it,
+        once, signing the review."""
+        release = u64_field(m, seq, "release")
+        index = u64_field(m, seq, "index")
+        secret = str_field(m, seq, "secret")
+        cls = str_field(m, seq, "class")
+        str_field(m, seq, "note")
+        incident = m.get("incident")
+        if incident is not None and not isinstance(incident, str):
+            fail(seq, "Malformed", "incident is neither a string nor null")
+        if not isinstance(m.get("statement"), dict):
+            fail(seq, "Malformed", "no review statement")
+        if cls not in REVIEW_CLASSES:
+            fail(seq, "Malformed", 'class %s is not "emergency", "drill" or "misuse"' % q(cls))
+        if not is_text(m["note"], 500):
+            fail(seq, "Malformed", "the note is not 1 to 500 characters without a control character")
+        if incident is not None and not is_text(incident, 64):
+            fail(seq, "Malformed", "the incident is not 1 to 64 characters without a control character")
+        if incident is None and cls != "drill":
+            fail(seq, "Malformed", "only a drill is reviewed without an incident")
+        st = self.actor_statement(seq, m, "review", "BadApprovalSignature", REVIEW_FIELDS)
+        expected = {
+            "type": "breakglass-review/v1",
+            "vault": self.vault,
+            "epoch": self.epoch,
+            "release": release,
+            "secret": secret,
+            "index": index,
+            "class": cls,
+            "note": m["note"],
+            "incident": incident,
+            "officer": m["actor"],
+            "time": m["time"],
+        }
+        if not json_eq(st, expected):
+            fail(seq, "ApprovalMismatch", "the signed review statement does not match the entry")
+        released = self.releases.get(release)
+        if released is None:
+            fail(seq, "BadLifecycle", "entry %d is not a release" % release)
+        if released[:2] != (secret, index):
+            fail(
+                seq,
+                "BadLifecycle",
+                "entry %d released %s #%d, not %s #%d"
+                % (release, released[0], plus_one(released[1]), secret, plus_one(index)),
+            )
+        if release in self.reviews:
+            fail(seq, "BadLifecycle", "entry %d was already reviewed by entry %d" % (release, self.reviews[release]))
+        # A review is a second pair of eyes: not one of the approvers.
+        if m["actor"] in released[2].split("+"):
+            fail(seq, "BadLifecycle", "%s approved entry %d, and so cannot review it" % (m["actor"], release))
+        self.reviews[release] = seq
+
+    def overdue(self, seq, m):
+        """Rule 25d: a reminder lists what was due, each item exactly
+        {what, secret, release, officer, since}. Only its form is checked:
+        the ledger key alone vouches for it."""
+        due = m.get("due")
+        if not isinstance(due, list):
+            fail(seq, "Malformed", "due is not a list")
+        for d in due:
+            if not isinstance(d, dict):
+                fail(seq, "Malformed", "a due item is not an object")
+            exactly(d, seq, "a due item", OVERDUE_FIELDS)
+            typed = (
+                d["what"] in OVERDUE_WHAT
+                and (d["secret"] is None or isinstance(d["secret"], str))
+                and (d["release"] is None or is_u64(d["release"]))
+                and (d["officer"] is None or isinstance(d["officer"], str))
+            )
+            if not typed:
+                fail(seq, "Malformed", "a due item's what, secret, release or officer is not of its type")
+            time_field(d, seq, "since")
 
 
 def os_error(e):
@@ -2256,6 +2700,7 @@ def verify(bundle, pin, state_path):
     check_officer_files(bundle, meaning.certs)
     check_ledger_cert_file(bundle, v.genesis_ledger_key)
     cp = v.checkpoint
+    lifecycle = meaning.summary(int(time.time()))
     state = ""
     if state_path:
         save_state(state_path, cp)
@@ -2287,6 +2732,8 @@ def verify(bundle, pin, state_path):
             state,
         )
     )
+    for line in lifecycle:
+        print(line)
 
 
 def count(n, one, many):
