@@ -1,0 +1,58 @@
+//! The vault side of the ledger view (`tui/ledger_view.rs`): opening it
+//! and writing the export bundle. Verifying again (`v`) is `jobs.rs`'s.
+
+use std::path::PathBuf;
+
+use super::texts::err_text;
+use super::{App, Screen};
+use crate::audit;
+use crate::tui::ledger_view::LedgerView;
+use crate::tui::widgets::plural;
+
+impl App {
+    /// Opens the ledger view, its export prompt on a new directory.
+    pub(super) fn open_ledger(&mut self) {
+        match LedgerView::new(
+            self.vault.store().clone(),
+            self.export_default().display().to_string(),
+        ) {
+            Ok(v) => {
+                self.message = None;
+                self.screen = Screen::Ledger(Box::new(v));
+            }
+            Err(e) => self.say(true, err_text(&e)),
+        }
+    }
+
+    /// The directory the export prompt offers: a new one in the export
+    /// base, named after the vault and the time.
+    fn export_default(&self) -> PathBuf {
+        let stamp: String = crate::clock::rfc3339(self.vault.clock_now())
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == 'T')
+            .collect();
+        let id: String = self.status.vault_id.chars().take(8).collect();
+        self.export_base
+            .join(format!("breakglass-ledger-{id}-{stamp}"))
+    }
+
+    /// Writes an export bundle to `dir`.
+    pub(super) fn export(&mut self, dir: PathBuf) {
+        // Relative paths are taken from the export base, and the
+        // message gives the absolute path, so the bundle can be
+        // found after the console is closed.
+        let dir = self.export_base.join(dir);
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        match audit::export(self.vault.store(), &self.vault.ledger_cert(), &dir) {
+            Ok(n) => self.say(
+                false,
+                format!(
+                    "Exported {} to {}",
+                    plural(n as usize, "entry", "entries"),
+                    dir.display()
+                ),
+            ),
+            Err(e) => self.say(true, format!("Export failed: {}", err_text(&e))),
+        }
+    }
+}
