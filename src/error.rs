@@ -49,7 +49,7 @@ pub enum Error {
     /// no migration before 1.0.
     #[error(
         "{}; this build reads format {supported}: {}",
-        match *found { 1 => "this vault was made by breakglass 0.1 (format 1)".to_string(), 2 => "this vault was made by an earlier breakglass 0.2 (format 2)".to_string(), f => format!("this vault has format {f}") },
+        match *found { 1 => "this vault was made by breakglass 0.1 (format 1)".to_string(), 2 | 3 => format!("this vault was made by an earlier breakglass 0.2 (format {found})"), 4 => "this vault was made by breakglass 0.2 (format 4)".to_string(), f => format!("this vault has format {f}") },
         if *found < *supported { "no migration before 1.0 — keep the old binary to read it, or create a new vault with `breakglass init` and deposit the codes again" } else { "use the breakglass that made it" }
     )]
     UnsupportedVersion {

@@ -20,9 +20,11 @@ const MAGIC: &[u8; 2] = b"BG";
 /// sealed record's additional data, and officers' commitments and the
 /// genesis entry state the vault's Argon2 settings. 4: ledger entries of
 /// version 4 (receipts, signed display outcomes, origins that follow a
-/// restore with a gap, alerts statements bound to their place). No migration before
+/// restore with a gap, alerts statements bound to their place). 5: ledger
+/// entries of version 5 (signed lifecycle policies, rotations, retirements,
+/// reviews, end-to-end drills). No migration before
 /// 1.0: an older vault is refused (see [`crate::Error::UnsupportedVersion`]).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// The bytes before the version in `meta/format`.
 pub const FORMAT_MAGIC: &[u8] = b"breakglass-vault\0";
 

@@ -186,7 +186,7 @@ fn a_format_2_vault_is_refused_with_one_line() {
         let err = expect_error(&out, 1);
         assert_mentions(
             &err,
-            &["format 2", "format 4", "no migration", "old binary"],
+            &["format 2", "format 5", "no migration", "old binary"],
         );
     }
 }

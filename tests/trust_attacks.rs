@@ -524,7 +524,7 @@ fn a_vault_of_the_old_format_is_refused_with_what_to_do() {
         &err,
         &[
             "breakglass 0.1 (format 1)",
-            "reads format 4",
+            "reads format 5",
             "breakglass init",
         ],
     );

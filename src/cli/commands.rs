@@ -639,7 +639,8 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
             return Err(Usage(why).into());
         }
     }
-    if let Some(why) = req.extra_approval() {
+    // Too few officers is refused with the reason, in one line.
+    if let Some(why) = req.extra_approval().filter(|_| args.officers.len() >= req.needed()) {
         eprintln!("breakglass: {} {why} ({} in all).", args.name, req.needed());
     }
     let officers: Vec<&str> = args.officers.iter().map(String::as_str).collect();

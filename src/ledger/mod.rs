@@ -29,7 +29,7 @@ use crate::store::{Store, Table, Tx};
 use merkle::{Hash, NodeStore};
 
 /// Entry format version.
-pub const ENTRY_VERSION: u64 = 4;
+pub const ENTRY_VERSION: u64 = 5;
 
 const META_SIZE: &[u8] = b"ledger_size";
 const META_TIME: &[u8] = b"ledger_time";

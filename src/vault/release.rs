@@ -191,9 +191,14 @@ impl Vault {
             }
         }
         if officers.len() < req.needed {
-            return refuse(Error::TooFewOfficers {
+            let few = Error::TooFewOfficers {
                 got: officers.len(),
                 need: req.needed,
+            };
+            // The minimum interval's extra approval says why (one line).
+            return refuse(match &req.extra {
+                Some(why) => Error::Refused(format!("{few}: {} {why}", req.secret)),
+                None => few,
             });
         }
         Ok(())
