@@ -234,6 +234,9 @@ pub struct Lifecycle {
     reminded: BTreeMap<String, i64>,
     /// Entries read.
     pub size: u64,
+    /// The entries that opened each epoch (`genesis`, `rekey`), in order:
+    /// whose certificates verify what was signed in it.
+    pub epochs: Vec<u64>,
 }
 
 fn names_of(actor: &str) -> impl Iterator<Item = &str> {
@@ -261,7 +264,10 @@ impl Lifecycle {
         let time = s("time").and_then(parse_rfc3339).unwrap_or_default();
         let actor = s("actor").unwrap_or("");
         match s("kind").unwrap_or("") {
-            "genesis" | "rekey" => self.epoch(m, time),
+            "genesis" | "rekey" => {
+                self.epochs.push(seq);
+                self.epoch(m, time)
+            }
             "deposit" => {
                 let (Some(secret), Some(count)) = (s("secret"), n("count")) else {
                     return;

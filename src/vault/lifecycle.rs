@@ -2,6 +2,7 @@
 //! credential, retiring a code set, reviewing a release, reminders of
 //! what is overdue, and end-to-end drills on a canary item.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::*;
@@ -53,9 +54,51 @@ pub struct DrillReport {
 }
 
 impl Vault {
-    /// The ledger's lifecycle: releases and what followed, due items.
+    /// The ledger's lifecycle: releases and what followed, due items. A
+    /// review counts only when its reviewer's signature verifies and they
+    /// did not approve the release: the ledger key alone cannot mark a
+    /// release reviewed and silence its reminders (I15).
     pub fn lifecycle(&self) -> Result<Lifecycle> {
-        Lifecycle::read(&self.store)
+        let mut life = Lifecycle::read(&self.store)?;
+        let mut certs: HashMap<u64, HashMap<String, crate::pgp::Verifier>> = HashMap::new();
+        for r in life.releases.values_mut() {
+            let Some(review) = &r.review else { continue };
+            let epoch = match life.epochs.binary_search(&review.seq) {
+                Ok(i) => life.epochs[i],
+                Err(0) => 0,
+                Err(i) => life.epochs[i - 1],
+            };
+            if let std::collections::hash_map::Entry::Vacant(e) = certs.entry(epoch) {
+                e.insert(self.epoch_verifiers(epoch)?);
+            }
+            let signed = match ledger::entry(&self.store, review.seq)? {
+                Some(bytes) => review_signed(&ledger::parse_entry(&bytes)?, r, &certs[&epoch], &self.config.vault_id),
+                None => false,
+            };
+            if !signed {
+                r.review = None;
+            }
+        }
+        Ok(life)
+    }
+
+    /// The officers' verifiers the entry `seq` (a genesis or rekey)
+    /// enrolls.
+    fn epoch_verifiers(&self, seq: u64) -> Result<HashMap<String, crate::pgp::Verifier>> {
+        let Some(bytes) = ledger::entry(&self.store, seq)? else {
+            return Ok(HashMap::new());
+        };
+        let m = ledger::parse_entry(&bytes)?;
+        Ok(m.get("officers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                let name = o.get("name")?.as_str()?;
+                let cert = PublicCert::from_bytes(o.get("cert")?.as_str()?.as_bytes()).ok()?;
+                Some((name.to_owned(), cert.verifier().ok()?))
+            })
+            .collect())
     }
 
     /// Everything that needs doing now, most pressing first.
@@ -469,6 +512,35 @@ impl Vault {
         );
         Ok((now, Value::Array(approvals)))
     }
+}
+
+/// Whether the `reviewed` entry `m` is what its actor signed about the
+/// release `r` (docs/LEDGER.md rule 25c), and the actor did not approve it.
+fn review_signed(
+    m: &serde_json::Map<String, Value>,
+    r: &crate::lifecycle::ReleaseLife,
+    certs: &HashMap<String, crate::pgp::Verifier>,
+    vault_id: &str,
+) -> bool {
+    let actor = m.get("actor").and_then(Value::as_str).unwrap_or_default();
+    let (Some(st), Some(sig), Some(verifier)) = (
+        m.get("statement"),
+        m.get("signature").and_then(Value::as_str),
+        certs.get(actor),
+    ) else {
+        return false;
+    };
+    let same = |k: &str| st.get(k).is_some() && st.get(k) == m.get(k);
+    let fits = st.get("type").and_then(Value::as_str) == Some("breakglass-review/v1")
+        && st.get("vault").and_then(Value::as_str) == Some(vault_id)
+        && st.get("officer").and_then(Value::as_str) == Some(actor)
+        && ["release", "secret", "index", "class", "note", "incident", "time"]
+            .iter()
+            .all(|k| same(k))
+        && m.get("release").and_then(Value::as_u64) == Some(r.seq)
+        && !r.approvers.iter().any(|a| a == actor);
+    fits && canonical::to_vec(st)
+        .is_ok_and(|bytes| verifier.verify(&bytes, sig.as_bytes()).is_ok())
 }
 
 /// A note or incident name: not empty, at most `max` characters, no
