@@ -456,14 +456,14 @@ fn walk(
             Ok(m) => m,
             Err(e) => return fail(Some(pos), FailureKind::NotCanonical, e.to_string()),
         };
-        if m.get("v").and_then(Value::as_u64) != Some(ledger::ENTRY_VERSION) {
+        if m.get("v").and_then(Value::as_u64) != Some(ENTRY_VERSION) {
             return fail(
                 Some(pos),
                 FailureKind::Malformed,
                 format!(
                     "entry version {} is not supported (this breakglass reads version {})",
                     m.get("v").map(Value::to_string).unwrap_or_default(),
-                    ledger::ENTRY_VERSION
+                    ENTRY_VERSION
                 ),
             );
         }

@@ -46,6 +46,11 @@ pub use state::{State, StateOutcome};
 use integrity::check_integrity;
 use semantics::{Meaning, MeaningPass};
 
+/// The entry format version this verifier reads (LEDGER.md §2.2, rule
+/// 7). It is the verifier's own: its rules are version 5's, so a vault
+/// that writes another version must not pass for want of a rule change.
+pub const ENTRY_VERSION: u64 = 5;
+
 /// What kind of failure verification found. Each tamper has its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {

@@ -23,6 +23,7 @@ mod release;
 mod restore;
 
 use alerts::check_hook;
+use deposit::Policy;
 use genesis::{genesis, kdf_field, officer_list, vault_key};
 
 /// The fields each kind holds besides the common ones (`v`, `seq`,
@@ -52,6 +53,7 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
             "count",
             "total",
             "min_approvals",
+            "policy",
             "statement",
             "signature",
             "ciphertexts",
@@ -194,14 +196,31 @@ pub(super) struct Meaning {
 struct SecretInfo {
     kind: String,
     min_approvals: u64,
+    /// The policy its first deposit signed (§2.7), as JSON: a ceremony
+    /// must carry it unchanged, and later deposits repeat it.
+    policy: Value,
+    /// The same policy, read.
+    rules: Policy,
     /// Each item's ciphertext digest, by index.
     digests: Vec<String>,
+    /// The items a rotation replaced or a retirement voided (§2.7).
+    void: std::collections::BTreeSet<u64>,
+    /// When its latest release happened, for rule 18's `min_interval`.
+    last_release: Option<i64>,
 }
 
 #[derive(Clone, Copy)]
 struct ItemInfo {
     release_seq: u64,
     confirmed: bool,
+}
+
+/// A release entry, as later entries refer to it.
+struct ReleaseInfo {
+    secret: String,
+    index: u64,
+    /// The approvers joined by `+`.
+    actor: String,
 }
 
 struct Semantics {
@@ -218,7 +237,7 @@ struct Semantics {
     certs: Vec<(String, String)>,
     secrets: HashMap<String, SecretInfo>,
     items: HashMap<(String, u64), ItemInfo>,
-    releases: HashMap<u64, (String, u64, String)>,
+    releases: HashMap<u64, ReleaseInfo>,
     /// Each release whose display is recorded, and the entry recording it.
     displays: HashMap<u64, u64>,
     nonces: HashMap<String, u64>,
