@@ -139,6 +139,9 @@ pub enum FailureKind {
     /// A release takes another item than the one the ledger's history
     /// gives next.
     WrongItem,
+    /// A `rotated`, `retired` or `reviewed` entry does not fit the
+    /// ledger's history (rules 25a–25c).
+    BadLifecycle,
 }
 
 impl FailureKind {
@@ -183,6 +186,7 @@ impl FailureKind {
             UnacknowledgedGap => "release or ceremony inside an unacknowledged restore gap",
             BadReceipt => "bad receipt signature",
             WrongItem => "release of another item than the next",
+            BadLifecycle => "bad lifecycle entry",
         }
     }
 }

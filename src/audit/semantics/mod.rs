@@ -17,10 +17,15 @@ mod alerts;
 mod clock;
 mod deposit;
 mod display;
+mod drill;
 mod genesis;
+mod overdue;
 mod rekey;
 mod release;
 mod restore;
+mod retired;
+mod reviewed;
+mod rotated;
 
 use alerts::check_hook;
 use deposit::Policy;
@@ -117,7 +122,8 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
         ],
         &[],
     ),
-    ("drill", &["result"], &[]),
+    ("drill", &["result"], &["release", "delivery"]),
+    ("overdue", &["due"], &[]),
     ("passphrase", &[], &[]),
     ("locked", &["cause"], &[]),
     ("backup", &[], &[]),
@@ -138,6 +144,33 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
     (
         "alerts",
         &["action", "program", "args", "statement", "signature"],
+        &[],
+    ),
+    (
+        "rotated",
+        &[
+            "secret",
+            "release",
+            "index",
+            "statement",
+            "signature",
+            "ciphertexts",
+        ],
+        &[],
+    ),
+    ("retired", &["secret", "nonce", "voided", "approvals"], &[]),
+    (
+        "reviewed",
+        &[
+            "release",
+            "secret",
+            "index",
+            "class",
+            "note",
+            "incident",
+            "statement",
+            "signature",
+        ],
         &[],
     ),
 ];
@@ -221,6 +254,8 @@ struct ReleaseInfo {
     index: u64,
     /// The approvers joined by `+`.
     actor: String,
+    /// The `reviewed` entry that classified it, if any.
+    reviewed: Option<u64>,
 }
 
 struct Semantics {
@@ -285,9 +320,14 @@ impl MeaningPass {
             "rekey" => s.rekey(seq, m)?,
             "displayed" => s.displayed(seq, m)?,
             "gap_acknowledged" => s.gap_acknowledged(seq, m)?,
-            "drill" | "passphrase" | "auth_failed" => s.by_officer(seq, m)?,
+            "drill" => s.drill(seq, m)?,
+            "passphrase" | "auth_failed" => s.by_officer(seq, m)?,
             "alerts" => s.alerts(seq, m)?,
             "clock" => s.clock(seq, m)?,
+            "rotated" => s.rotated(seq, m)?,
+            "retired" => s.retired(seq, m)?,
+            "reviewed" => s.reviewed(seq, m)?,
+            "overdue" => s.overdue(seq, m)?,
             "restored" => {
                 let prior = prior_root.expect("the walk gives a restored entry its prior root");
                 s.restored(seq, m, &prior)?;
@@ -321,6 +361,35 @@ fn hash_field(v: Option<&Value>, seq: u64, what: &str) -> Result<Hash, Failure> 
             || malformed(seq, format!("{what} is not a base64 SHA-256 hash")),
             Ok,
         )
+}
+
+/// An entry's `statement` object (`malformed entry: no NOUN statement`).
+fn statement_object<'m>(
+    m: &'m Map<String, Value>,
+    seq: u64,
+    noun: &str,
+) -> Result<&'m Map<String, Value>, Failure> {
+    m.get("statement")
+        .and_then(Value::as_object)
+        .map_or_else(|| malformed(seq, format!("no {noun} statement")), Ok)
+}
+
+/// A signed statement with exactly `fields` (`malformed entry`): none
+/// beyond them, the first unknown one in key order named, then none of
+/// them missing, the first in `fields`' order named.
+fn exactly(st: &Map<String, Value>, seq: u64, what: &str, fields: &[&str]) -> Result<(), Failure> {
+    exact_fields(st, seq, what, |k| fields.contains(&k))?;
+    match fields.iter().find(|f| !st.contains_key(**f)) {
+        Some(f) => malformed(seq, format!("{what} has no {f:?}")),
+        None => Ok(()),
+    }
+}
+
+/// Text of 1 to `max` characters, none a control character (§2.7: a
+/// review's `note` and `incident`).
+fn is_short_text(s: &str, max: usize) -> bool {
+    let n = s.chars().count();
+    (1..=max).contains(&n) && !s.chars().any(char::is_control)
 }
 
 fn malformed<T>(seq: u64, why: impl Into<String>) -> Result<T, Failure> {
@@ -375,6 +444,12 @@ impl Approvals {
     const GAP: Self = Self {
         noun: "acknowledgement",
         unverified: |officer| format!("{officer}'s acknowledgement does not verify"),
+        needs: Needs::Nothing,
+    };
+    /// A retirement's (rule 25b: "as in rule 21").
+    const RETIRE: Self = Self {
+        noun: "approval",
+        unverified: unverified_approval,
         needs: Needs::Nothing,
     };
 }
@@ -435,6 +510,36 @@ impl Semantics {
         })?;
         time_field(st, seq, "time")?;
         Ok(st)
+    }
+
+    /// Rules 25a and 25c: a `statement` its actor signs alone, checked in
+    /// the order they give: the actor is a current officer (`unknown
+    /// officer`), then `signature` is a string (`the NOUN has no
+    /// signature`) that verifies over the statement's canonical JSON with
+    /// the actor's certificate (`the NOUN statement does not verify with
+    /// A's certificate`), both failing as `kind`.
+    fn signed_by_actor(
+        &mut self,
+        seq: u64,
+        m: &Map<String, Value>,
+        st: &Map<String, Value>,
+        kind: FailureKind,
+        noun: &str,
+    ) -> Result<(), Failure> {
+        let actor = str_field(m, seq, "actor")?;
+        let v = self.officer(seq, actor, FailureKind::UnknownOfficer)?;
+        let sig = signature_field(m, seq, kind, &format!("the {noun}"))?;
+        if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
+            .is_err()
+        {
+            return fail(
+                Some(seq),
+                kind,
+                format!("the {noun} statement does not verify with {actor}'s certificate"),
+            );
+        }
+        self.signatures += 1;
+        Ok(())
     }
 
     /// Rules 18, 19 and 21: the approvals of a release, a ceremony or a

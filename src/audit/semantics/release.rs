@@ -198,6 +198,7 @@ impl Semantics {
                 secret,
                 index,
                 actor,
+                reviewed: None,
             },
         );
         self.release_count += 1;
