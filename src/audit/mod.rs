@@ -36,11 +36,13 @@ use crate::store::Store;
 mod bundle_source;
 mod collected;
 mod integrity;
+mod lifecycle;
 mod semantics;
 mod state;
 
 pub use bundle_source::{BundleSource, bundle, export};
 pub use collected::collected_checkpoint;
+pub use lifecycle::{Lifecycle, SecretLifecycle, Unreviewed};
 pub use state::{State, StateOutcome};
 
 use integrity::check_integrity;
@@ -249,6 +251,9 @@ pub struct Report {
     pub state: Option<StateOutcome>,
     /// Collected checkpoints (`--checkpoint`) the ledger extends.
     pub collected: u64,
+    /// Each secret's releases, reviews and rotations, and the releases
+    /// not reviewed: reports, not failures.
+    pub lifecycle: Lifecycle,
 }
 
 /// Officer certificate files beside a ledger: name and bytes.
@@ -455,6 +460,7 @@ pub fn verify(source: &(dyn Source + Sync), opts: &Options) -> Result<Report, Fa
         fingerprint_pinned: opts.pin.is_some(),
         state,
         collected: opts.checkpoints.len() as u64,
+        lifecycle: meaning.lifecycle,
     })
 }
 

@@ -217,6 +217,8 @@ impl Semantics {
                 digests: Vec::new(),
                 void: Default::default(),
                 last_release: None,
+                first: seq,
+                rotated: 0,
             });
         info.digests.extend(digests.unwrap_or_default());
         Ok(())

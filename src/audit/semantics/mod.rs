@@ -26,6 +26,7 @@ mod restore;
 mod retired;
 mod reviewed;
 mod rotated;
+mod summary;
 
 use alerts::check_hook;
 use deposit::Policy;
@@ -224,6 +225,9 @@ pub(super) struct Meaning {
     /// Every officer ever enrolled: name and armored certificate, as the
     /// ledger states them (a bundle's `officers/` must match).
     pub(super) certs: Vec<(String, String)>,
+    /// What the ledger says of each secret's releases, reviews and
+    /// rotations.
+    pub(super) lifecycle: Lifecycle,
 }
 
 struct SecretInfo {
@@ -240,6 +244,10 @@ struct SecretInfo {
     void: std::collections::BTreeSet<u64>,
     /// When its latest release happened, for rule 18's `min_interval`.
     last_release: Option<i64>,
+    /// Its first deposit's entry: the summary lists secrets in this order.
+    first: u64,
+    /// Its `rotated` entries.
+    rotated: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -254,6 +262,7 @@ struct ReleaseInfo {
     index: u64,
     /// The approvers joined by `+`.
     actor: String,
+    time: i64,
     /// The `reviewed` entry that classified it, if any.
     reviewed: Option<u64>,
 }
@@ -343,11 +352,13 @@ impl MeaningPass {
             || fail(None, FailureKind::Malformed, "the ledger is empty"),
             Ok,
         )?;
+        let lifecycle = s.lifecycle();
         Ok(Meaning {
             releases: s.release_count,
             officers: s.officers.len(),
             signatures: s.signatures,
             certs: s.certs,
+            lifecycle,
         })
     }
 }

@@ -198,6 +198,7 @@ impl Semantics {
                 secret,
                 index,
                 actor,
+                time,
                 reviewed: None,
             },
         );

@@ -100,6 +100,7 @@ impl Semantics {
             .expect("the secret was found above");
         info.void.insert(last);
         info.digests.push(item);
+        info.rotated += 1;
         Ok(())
     }
 }
