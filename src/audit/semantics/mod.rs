@@ -27,6 +27,8 @@ mod retired;
 mod reviewed;
 mod rotated;
 mod summary;
+#[cfg(test)]
+mod tests;
 
 use alerts::check_hook;
 use deposit::Policy;
