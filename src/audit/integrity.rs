@@ -102,8 +102,9 @@ fn check_checkpoint(
             entry,
             FailureKind::OriginMismatch,
             format!(
-                "{which} is for {:?}, this ledger's is {:?}",
-                parsed.origin, origin
+                "{which} is for {}, this ledger's is {}",
+                quoted(&parsed.origin),
+                quoted(origin)
             ),
         );
     }
@@ -592,8 +593,9 @@ fn walk(
                     None,
                     FailureKind::OriginMismatch,
                     format!(
-                        "{which} is for {:?}, this ledger's is {:?}",
-                        parsed.origin, origin
+                        "{which} is for {}, this ledger's is {}",
+                        quoted(&parsed.origin),
+                        quoted(origin)
                     ),
                 );
             }
@@ -684,8 +686,9 @@ fn check_against_state(
             None,
             FailureKind::OriginMismatch,
             format!(
-                "the saved state is for {:?}, this ledger is {expected:?}",
-                saved.origin
+                "the saved state is for {}, this ledger is {}",
+                quoted(&saved.origin),
+                quoted(expected)
             ),
         );
     }

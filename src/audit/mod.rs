@@ -342,13 +342,22 @@ fn io_fail(e: Error) -> Failure {
     }
 }
 
+/// `s` written as a JSON string (§2.1's escapes), as failure details
+/// quote the names and values they repeat. The Python verifier's `q()`
+/// writes the same characters; Rust's `{:?}` would not (it writes `\u{1}`
+/// for U+0001 and escapes U+007F, U+2028 and combining marks), and a
+/// tampered field must read the same in both verifiers' failure lines.
+fn quoted(s: impl AsRef<str>) -> String {
+    serde_json::to_string(s.as_ref()).unwrap_or_default()
+}
+
 fn str_field<'a>(m: &'a Map<String, Value>, seq: u64, k: &str) -> Result<&'a str, Failure> {
     m.get(k).and_then(Value::as_str).map_or_else(
         || {
             fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("no string field {k:?}"),
+                format!("no string field {}", quoted(k)),
             )
         },
         Ok,
@@ -361,7 +370,7 @@ fn u64_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<u64, Failure> 
             fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("no integer field {k:?}"),
+                format!("no integer field {}", quoted(k)),
             )
         },
         Ok,
@@ -388,7 +397,10 @@ fn time_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<i64, Failure>
             fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("{k} {s:?} is not a ledger time (YYYY-MM-DDTHH:MM:SSZ)"),
+                format!(
+                    "{k} {} is not a ledger time (YYYY-MM-DDTHH:MM:SSZ)",
+                    quoted(s)
+                ),
             )
         },
         Ok,

@@ -102,7 +102,7 @@ impl Semantics {
             return fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("{secret:?} is not a valid secret name"),
+                format!("{} is not a valid secret name", quoted(secret)),
             );
         }
         let count = u64_field(m, seq, "count")?;
@@ -125,7 +125,7 @@ impl Semantics {
         // Every statement field is there, and a minimum is a number or
         // null, in the entry and in what the depositor signed.
         if let Some(f) = DEPOSIT_FIELDS.iter().find(|f| !st.contains_key(**f)) {
-            return malformed(seq, format!("the deposit statement has no {f:?}"));
+            return malformed(seq, format!("the deposit statement has no {}", quoted(f)));
         }
         let typed = |v: Option<&Value>| v.is_some_and(|v| v.is_null() || v.is_u64());
         if !typed(m.get("min_approvals")) || !typed(st.get("min_approvals")) {

@@ -37,7 +37,7 @@ impl Semantics {
             return fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("unknown display outcome {outcome:?}"),
+                format!("unknown display outcome {}", quoted(outcome)),
             );
         }
         if let Some(first) = self.displays.get(&r) {

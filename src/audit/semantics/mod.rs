@@ -187,7 +187,7 @@ pub(super) fn check_fields(m: &Map<String, Value>, seq: u64, kind: &str) -> Resu
         return fail(
             Some(seq),
             FailureKind::Malformed,
-            format!("unknown entry kind {kind:?}"),
+            format!("unknown entry kind {}", quoted(kind)),
         );
     };
     for f in COMMON.iter().chain(required.iter()) {
@@ -195,7 +195,7 @@ pub(super) fn check_fields(m: &Map<String, Value>, seq: u64, kind: &str) -> Resu
             return fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("a {kind} entry needs the field {f:?}"),
+                format!("a {kind} entry needs the field {}", quoted(f)),
             );
         }
     }
@@ -214,7 +214,7 @@ fn exact_fields(
         Some(k) => fail(
             Some(seq),
             FailureKind::Malformed,
-            format!("{what} has the unknown field {k:?}"),
+            format!("{what} has the unknown field {}", quoted(k)),
         ),
         None => Ok(()),
     }
@@ -393,7 +393,7 @@ fn statement_object<'m>(
 fn exactly(st: &Map<String, Value>, seq: u64, what: &str, fields: &[&str]) -> Result<(), Failure> {
     exact_fields(st, seq, what, |k| fields.contains(&k))?;
     match fields.iter().find(|f| !st.contains_key(**f)) {
-        Some(f) => malformed(seq, format!("{what} has no {f:?}")),
+        Some(f) => malformed(seq, format!("{what} has no {}", quoted(f))),
         None => Ok(()),
     }
 }
@@ -480,7 +480,7 @@ impl Semantics {
                 fail(
                     Some(seq),
                     kind,
-                    format!("{name:?} is not an enrolled officer"),
+                    format!("{} is not an enrolled officer", quoted(name)),
                 )
             },
             Ok,

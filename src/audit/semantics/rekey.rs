@@ -93,7 +93,7 @@ impl Semantics {
         if !fits_kind {
             return malformed(
                 seq,
-                format!("a {ceremony:?} ceremony cannot make this change"),
+                format!("a {} ceremony cannot make this change", quoted(ceremony)),
             );
         }
         let threshold = u64_field(m, seq, "threshold")?;
@@ -232,12 +232,15 @@ impl Semantics {
             })?;
             let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
             if carried.contains_key(name) {
-                return malformed(seq, format!("the ceremony carries {name:?} twice"));
+                return malformed(seq, format!("the ceremony carries {} twice", quoted(name)));
             }
             let Some(info) = self.secrets.get(name) else {
                 return malformed(
                     seq,
-                    format!("the ceremony carries {name:?}, which was never deposited"),
+                    format!(
+                        "the ceremony carries {}, which was never deposited",
+                        quoted(name)
+                    ),
                 );
             };
             let min = match s.get("min_approvals") {

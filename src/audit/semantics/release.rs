@@ -29,7 +29,7 @@ impl Semantics {
                 fail(
                     Some(seq),
                     FailureKind::UnknownItem,
-                    format!("secret {secret:?} was never deposited"),
+                    format!("secret {} was never deposited", quoted(&secret)),
                 )
             },
             Ok,

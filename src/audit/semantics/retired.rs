@@ -6,13 +6,16 @@ impl Semantics {
     pub(super) fn retired(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
         let secret = str_field(m, seq, "secret")?;
         if names::secret(secret).is_err() {
-            return malformed(seq, format!("{secret:?} is not a valid secret name"));
+            return malformed(
+                seq,
+                format!("{} is not a valid secret name", quoted(secret)),
+            );
         }
         let nonce = str_field(m, seq, "nonce")?;
         let voided = u64_field(m, seq, "voided")?;
         let bad = |why: String| fail(Some(seq), FailureKind::BadLifecycle, why);
         let Some(info) = self.secrets.get(secret) else {
-            return bad(format!("secret {secret:?} was never deposited"));
+            return bad(format!("secret {} was never deposited", quoted(secret)));
         };
         if info.kind != "codes" {
             return bad(format!("{secret} is a credential: only codes are retired"));

@@ -25,7 +25,10 @@ impl Semantics {
         if !matches!(class, "emergency" | "drill" | "misuse") {
             return malformed(
                 seq,
-                format!("class {class:?} is not \"emergency\", \"drill\" or \"misuse\""),
+                format!(
+                    "class {} is not \"emergency\", \"drill\" or \"misuse\"",
+                    quoted(class)
+                ),
             );
         }
         if !is_short_text(note, 500) {

@@ -23,7 +23,10 @@ impl Semantics {
     pub(super) fn rotated(&mut self, seq: u64, m: &Map<String, Value>) -> Result<(), Failure> {
         let secret = str_field(m, seq, "secret")?;
         if names::secret(secret).is_err() {
-            return malformed(seq, format!("{secret:?} is not a valid secret name"));
+            return malformed(
+                seq,
+                format!("{} is not a valid secret name", quoted(secret)),
+            );
         }
         let release = u64_field(m, seq, "release")?;
         let index = u64_field(m, seq, "index")?;
@@ -61,7 +64,7 @@ impl Semantics {
         // last item, which is still live.
         let bad = |why: String| fail(Some(seq), FailureKind::BadLifecycle, why);
         let Some(info) = self.secrets.get(secret) else {
-            return bad(format!("secret {secret:?} was never deposited"));
+            return bad(format!("secret {} was never deposited", quoted(secret)));
         };
         if info.kind != "credential" {
             return bad(format!(

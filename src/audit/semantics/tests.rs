@@ -1267,6 +1267,19 @@ const REFUSED: &[(&str, Case, FailureKind, &str)] = &[
         FailureKind::Malformed,
         "the incident is not 1 to 64 characters without a control character",
     ),
+    (
+        "a review of a class with a line separator, quoted as JSON quotes it",
+        |b| {
+            let r = b.review_of(
+                json!({"release": 2, "secret": "db/root", "index": 0,
+            "class": "drill\u{2028}", "note": "fine", "incident": "INC-1"}),
+                "carol",
+            );
+            b.push(r)
+        },
+        FailureKind::Malformed,
+        "class \"drill\u{2028}\" is not \"emergency\", \"drill\" or \"misuse\"",
+    ),
     // Rule 25d: reminders.
     (
         "an overdue entry whose due item has an unknown field",
@@ -1355,6 +1368,20 @@ const REFUSED: &[(&str, Case, FailureKind, &str)] = &[
         },
         FailureKind::Malformed,
         "a due item's what, secret, release or officer is not of its type",
+    ),
+    (
+        "an overdue entry whose since holds a control character, quoted as JSON quotes it",
+        |b| {
+            let o = b.entry(
+                "overdue",
+                "",
+                json!({"due": [{"what": "drill", "secret": null,
+            "release": null, "officer": "alice", "since": "\u{1}\u{7f}"}]}),
+            );
+            b.push(o)
+        },
+        FailureKind::Malformed,
+        "since \"\\u0001\u{7f}\" is not a ledger time (YYYY-MM-DDTHH:MM:SSZ)",
     ),
 ];
 
