@@ -190,7 +190,11 @@ pub(super) fn check_collected(
         return fail(
             None,
             FailureKind::OriginMismatch,
-            format!("{which} is for {:?}, this ledger is {origin:?}", cp.origin),
+            format!(
+                "{which} is for {}, this ledger is {}",
+                quoted(&cp.origin),
+                quoted(origin)
+            ),
         );
     }
     if cp.size > latest.size {

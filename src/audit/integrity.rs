@@ -102,8 +102,9 @@ fn check_checkpoint(
             entry,
             FailureKind::OriginMismatch,
             format!(
-                "{which} is for {:?}, this ledger's is {:?}",
-                parsed.origin, origin
+                "{which} is for {}, this ledger's is {}",
+                quoted(&parsed.origin),
+                quoted(origin)
             ),
         );
     }
@@ -456,14 +457,14 @@ fn walk(
             Ok(m) => m,
             Err(e) => return fail(Some(pos), FailureKind::NotCanonical, e.to_string()),
         };
-        if m.get("v").and_then(Value::as_u64) != Some(ledger::ENTRY_VERSION) {
+        if m.get("v").and_then(Value::as_u64) != Some(ENTRY_VERSION) {
             return fail(
                 Some(pos),
                 FailureKind::Malformed,
                 format!(
                     "entry version {} is not supported (this breakglass reads version {})",
                     m.get("v").map(Value::to_string).unwrap_or_default(),
-                    ledger::ENTRY_VERSION
+                    ENTRY_VERSION
                 ),
             );
         }
@@ -592,8 +593,9 @@ fn walk(
                     None,
                     FailureKind::OriginMismatch,
                     format!(
-                        "{which} is for {:?}, this ledger's is {:?}",
-                        parsed.origin, origin
+                        "{which} is for {}, this ledger's is {}",
+                        quoted(&parsed.origin),
+                        quoted(origin)
                     ),
                 );
             }
@@ -684,8 +686,9 @@ fn check_against_state(
             None,
             FailureKind::OriginMismatch,
             format!(
-                "the saved state is for {:?}, this ledger is {expected:?}",
-                saved.origin
+                "the saved state is for {}, this ledger is {}",
+                quoted(&saved.origin),
+                quoted(expected)
             ),
         );
     }

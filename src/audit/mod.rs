@@ -36,15 +36,22 @@ use crate::store::Store;
 mod bundle_source;
 mod collected;
 mod integrity;
+mod lifecycle;
 mod semantics;
 mod state;
 
 pub use bundle_source::{BundleSource, bundle, export};
 pub use collected::collected_checkpoint;
+pub use lifecycle::{Lifecycle, SecretLifecycle, Unreviewed};
 pub use state::{State, StateOutcome};
 
 use integrity::check_integrity;
 use semantics::{Meaning, MeaningPass};
+
+/// The entry format version this verifier reads (LEDGER.md §2.2, rule
+/// 7). It is the verifier's own: its rules are version 5's, so a vault
+/// that writes another version must not pass for want of a rule change.
+pub const ENTRY_VERSION: u64 = 5;
 
 /// What kind of failure verification found. Each tamper has its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +141,9 @@ pub enum FailureKind {
     /// A release takes another item than the one the ledger's history
     /// gives next.
     WrongItem,
+    /// A `rotated`, `retired` or `reviewed` entry does not fit the
+    /// ledger's history (rules 25a–25c).
+    BadLifecycle,
 }
 
 impl FailureKind {
@@ -178,6 +188,7 @@ impl FailureKind {
             UnacknowledgedGap => "release or ceremony inside an unacknowledged restore gap",
             BadReceipt => "bad receipt signature",
             WrongItem => "release of another item than the next",
+            BadLifecycle => "bad lifecycle entry",
         }
     }
 }
@@ -240,6 +251,9 @@ pub struct Report {
     pub state: Option<StateOutcome>,
     /// Collected checkpoints (`--checkpoint`) the ledger extends.
     pub collected: u64,
+    /// Each secret's releases, reviews and rotations, and the releases
+    /// not reviewed: reports, not failures.
+    pub lifecycle: Lifecycle,
 }
 
 /// Officer certificate files beside a ledger: name and bytes.
@@ -328,13 +342,22 @@ fn io_fail(e: Error) -> Failure {
     }
 }
 
+/// `s` written as a JSON string (§2.1's escapes), as failure details
+/// quote the names and values they repeat. The Python verifier's `q()`
+/// writes the same characters; Rust's `{:?}` would not (it writes `\u{1}`
+/// for U+0001 and escapes U+007F, U+2028 and combining marks), and a
+/// tampered field must read the same in both verifiers' failure lines.
+fn quoted(s: impl AsRef<str>) -> String {
+    serde_json::to_string(s.as_ref()).unwrap_or_default()
+}
+
 fn str_field<'a>(m: &'a Map<String, Value>, seq: u64, k: &str) -> Result<&'a str, Failure> {
     m.get(k).and_then(Value::as_str).map_or_else(
         || {
             fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("no string field {k:?}"),
+                format!("no string field {}", quoted(k)),
             )
         },
         Ok,
@@ -347,7 +370,7 @@ fn u64_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<u64, Failure> 
             fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("no integer field {k:?}"),
+                format!("no integer field {}", quoted(k)),
             )
         },
         Ok,
@@ -374,7 +397,10 @@ fn time_field(m: &Map<String, Value>, seq: u64, k: &str) -> Result<i64, Failure>
             fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("{k} {s:?} is not a ledger time (YYYY-MM-DDTHH:MM:SSZ)"),
+                format!(
+                    "{k} {} is not a ledger time (YYYY-MM-DDTHH:MM:SSZ)",
+                    quoted(s)
+                ),
             )
         },
         Ok,
@@ -446,6 +472,7 @@ pub fn verify(source: &(dyn Source + Sync), opts: &Options) -> Result<Report, Fa
         fingerprint_pinned: opts.pin.is_some(),
         state,
         collected: opts.checkpoints.len() as u64,
+        lifecycle: meaning.lifecycle,
     })
 }
 

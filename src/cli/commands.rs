@@ -1019,6 +1019,27 @@ fn ledger_verify(
             ),
         }
     }
+    // Reports, not failures (LEDGER.md §2.7): what each secret's releases
+    // still owe, at this machine's clock.
+    let now = breakglass::clock::Clock::now(&breakglass::clock::SystemClock::default());
+    for s in &report.lifecycle.secrets {
+        out!(
+            "lifecycle: {}: {} releases, {} reviewed, {} rotated, {} overdue",
+            s.secret,
+            s.releases,
+            s.reviewed,
+            s.rotated,
+            s.overdue(now)
+        );
+    }
+    for u in &report.lifecycle.unreviewed {
+        out!(
+            "unreviewed: entry {} ({} #{})",
+            u.release,
+            u.secret,
+            u.index.saturating_add(1)
+        );
+    }
     Ok(0)
 }
 

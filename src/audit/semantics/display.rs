@@ -10,7 +10,13 @@ impl Semantics {
         let index = u64_field(m, seq, "index")?;
         let outcome = str_field(m, seq, "outcome")?;
         let signer = str_field(m, seq, "signer")?;
-        let Some((s, i, actor)) = self.releases.get(&r) else {
+        let Some(ReleaseInfo {
+            secret: s,
+            index: i,
+            actor,
+            ..
+        }) = self.releases.get(&r)
+        else {
             return fail(
                 Some(seq),
                 FailureKind::Malformed,
@@ -31,7 +37,7 @@ impl Semantics {
             return fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("unknown display outcome {outcome:?}"),
+                format!("unknown display outcome {}", quoted(outcome)),
             );
         }
         if let Some(first) = self.displays.get(&r) {

@@ -25,7 +25,7 @@ pub(super) fn officer_list(m: &Map<String, Value>, seq: u64) -> Result<Vec<Offic
         })?;
         let name = str_field(o, seq, "name")?;
         if names::officer(name).is_err() {
-            return bad(format!("{name:?} is not a valid officer name"));
+            return bad(format!("{} is not a valid officer name", quoted(name)));
         }
         let armored = str_field(o, seq, "cert")?;
         let (cert, signs) = match PublicCert::from_ledger(armored.as_bytes()) {

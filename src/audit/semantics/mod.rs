@@ -17,12 +17,21 @@ mod alerts;
 mod clock;
 mod deposit;
 mod display;
+mod drill;
 mod genesis;
+mod overdue;
 mod rekey;
 mod release;
 mod restore;
+mod retired;
+mod reviewed;
+mod rotated;
+mod summary;
+#[cfg(test)]
+mod tests;
 
 use alerts::check_hook;
+use deposit::Policy;
 use genesis::{genesis, kdf_field, officer_list, vault_key};
 
 /// The fields each kind holds besides the common ones (`v`, `seq`,
@@ -52,6 +61,7 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
             "count",
             "total",
             "min_approvals",
+            "policy",
             "statement",
             "signature",
             "ciphertexts",
@@ -115,7 +125,8 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
         ],
         &[],
     ),
-    ("drill", &["result"], &[]),
+    ("drill", &["result"], &["release", "delivery"]),
+    ("overdue", &["due"], &[]),
     ("passphrase", &[], &[]),
     ("locked", &["cause"], &[]),
     ("backup", &[], &[]),
@@ -138,6 +149,33 @@ const SCHEMA: &[(&str, &[&str], &[&str])] = &[
         &["action", "program", "args", "statement", "signature"],
         &[],
     ),
+    (
+        "rotated",
+        &[
+            "secret",
+            "release",
+            "index",
+            "statement",
+            "signature",
+            "ciphertexts",
+        ],
+        &[],
+    ),
+    ("retired", &["secret", "nonce", "voided", "approvals"], &[]),
+    (
+        "reviewed",
+        &[
+            "release",
+            "secret",
+            "index",
+            "class",
+            "note",
+            "incident",
+            "statement",
+            "signature",
+        ],
+        &[],
+    ),
 ];
 
 /// The common fields of every entry.
@@ -149,7 +187,7 @@ pub(super) fn check_fields(m: &Map<String, Value>, seq: u64, kind: &str) -> Resu
         return fail(
             Some(seq),
             FailureKind::Malformed,
-            format!("unknown entry kind {kind:?}"),
+            format!("unknown entry kind {}", quoted(kind)),
         );
     };
     for f in COMMON.iter().chain(required.iter()) {
@@ -157,7 +195,7 @@ pub(super) fn check_fields(m: &Map<String, Value>, seq: u64, kind: &str) -> Resu
             return fail(
                 Some(seq),
                 FailureKind::Malformed,
-                format!("a {kind} entry needs the field {f:?}"),
+                format!("a {kind} entry needs the field {}", quoted(f)),
             );
         }
     }
@@ -176,7 +214,7 @@ fn exact_fields(
         Some(k) => fail(
             Some(seq),
             FailureKind::Malformed,
-            format!("{what} has the unknown field {k:?}"),
+            format!("{what} has the unknown field {}", quoted(k)),
         ),
         None => Ok(()),
     }
@@ -189,19 +227,46 @@ pub(super) struct Meaning {
     /// Every officer ever enrolled: name and armored certificate, as the
     /// ledger states them (a bundle's `officers/` must match).
     pub(super) certs: Vec<(String, String)>,
+    /// What the ledger says of each secret's releases, reviews and
+    /// rotations.
+    pub(super) lifecycle: Lifecycle,
 }
 
 struct SecretInfo {
     kind: String,
     min_approvals: u64,
+    /// The policy its first deposit signed (§2.7), as JSON: a ceremony
+    /// must carry it unchanged, and later deposits repeat it.
+    policy: Value,
+    /// The same policy, read.
+    rules: Policy,
     /// Each item's ciphertext digest, by index.
     digests: Vec<String>,
+    /// The items a rotation replaced or a retirement voided (§2.7).
+    void: std::collections::BTreeSet<u64>,
+    /// When its latest release happened, for rule 18's `min_interval`.
+    last_release: Option<i64>,
+    /// Its first deposit's entry: the summary lists secrets in this order.
+    first: u64,
+    /// Its `rotated` entries.
+    rotated: u64,
 }
 
 #[derive(Clone, Copy)]
 struct ItemInfo {
     release_seq: u64,
     confirmed: bool,
+}
+
+/// A release entry, as later entries refer to it.
+struct ReleaseInfo {
+    secret: String,
+    index: u64,
+    /// The approvers joined by `+`.
+    actor: String,
+    time: i64,
+    /// The `reviewed` entry that classified it, if any.
+    reviewed: Option<u64>,
 }
 
 struct Semantics {
@@ -218,7 +283,7 @@ struct Semantics {
     certs: Vec<(String, String)>,
     secrets: HashMap<String, SecretInfo>,
     items: HashMap<(String, u64), ItemInfo>,
-    releases: HashMap<u64, (String, u64, String)>,
+    releases: HashMap<u64, ReleaseInfo>,
     /// Each release whose display is recorded, and the entry recording it.
     displays: HashMap<u64, u64>,
     nonces: HashMap<String, u64>,
@@ -266,9 +331,14 @@ impl MeaningPass {
             "rekey" => s.rekey(seq, m)?,
             "displayed" => s.displayed(seq, m)?,
             "gap_acknowledged" => s.gap_acknowledged(seq, m)?,
-            "drill" | "passphrase" | "auth_failed" => s.by_officer(seq, m)?,
+            "drill" => s.drill(seq, m)?,
+            "passphrase" | "auth_failed" => s.by_officer(seq, m)?,
             "alerts" => s.alerts(seq, m)?,
             "clock" => s.clock(seq, m)?,
+            "rotated" => s.rotated(seq, m)?,
+            "retired" => s.retired(seq, m)?,
+            "reviewed" => s.reviewed(seq, m)?,
+            "overdue" => s.overdue(seq, m)?,
             "restored" => {
                 let prior = prior_root.expect("the walk gives a restored entry its prior root");
                 s.restored(seq, m, &prior)?;
@@ -284,11 +354,13 @@ impl MeaningPass {
             || fail(None, FailureKind::Malformed, "the ledger is empty"),
             Ok,
         )?;
+        let lifecycle = s.lifecycle();
         Ok(Meaning {
             releases: s.release_count,
             officers: s.officers.len(),
             signatures: s.signatures,
             certs: s.certs,
+            lifecycle,
         })
     }
 }
@@ -302,6 +374,35 @@ fn hash_field(v: Option<&Value>, seq: u64, what: &str) -> Result<Hash, Failure> 
             || malformed(seq, format!("{what} is not a base64 SHA-256 hash")),
             Ok,
         )
+}
+
+/// An entry's `statement` object (`malformed entry: no NOUN statement`).
+fn statement_object<'m>(
+    m: &'m Map<String, Value>,
+    seq: u64,
+    noun: &str,
+) -> Result<&'m Map<String, Value>, Failure> {
+    m.get("statement")
+        .and_then(Value::as_object)
+        .map_or_else(|| malformed(seq, format!("no {noun} statement")), Ok)
+}
+
+/// A signed statement with exactly `fields` (`malformed entry`): none
+/// beyond them, the first unknown one in key order named, then none of
+/// them missing, the first in `fields`' order named.
+fn exactly(st: &Map<String, Value>, seq: u64, what: &str, fields: &[&str]) -> Result<(), Failure> {
+    exact_fields(st, seq, what, |k| fields.contains(&k))?;
+    match fields.iter().find(|f| !st.contains_key(**f)) {
+        Some(f) => malformed(seq, format!("{what} has no {}", quoted(f))),
+        None => Ok(()),
+    }
+}
+
+/// Text of 1 to `max` characters, none a control character (§2.7: a
+/// review's `note` and `incident`).
+fn is_short_text(s: &str, max: usize) -> bool {
+    let n = s.chars().count();
+    (1..=max).contains(&n) && !s.chars().any(char::is_control)
 }
 
 fn malformed<T>(seq: u64, why: impl Into<String>) -> Result<T, Failure> {
@@ -358,6 +459,12 @@ impl Approvals {
         unverified: |officer| format!("{officer}'s acknowledgement does not verify"),
         needs: Needs::Nothing,
     };
+    /// A retirement's (rule 25b: "as in rule 21").
+    const RETIRE: Self = Self {
+        noun: "approval",
+        unverified: unverified_approval,
+        needs: Needs::Nothing,
+    };
 }
 
 /// A release's or a ceremony's approval whose signature does not verify
@@ -373,7 +480,7 @@ impl Semantics {
                 fail(
                     Some(seq),
                     kind,
-                    format!("{name:?} is not an enrolled officer"),
+                    format!("{} is not an enrolled officer", quoted(name)),
                 )
             },
             Ok,
@@ -416,6 +523,36 @@ impl Semantics {
         })?;
         time_field(st, seq, "time")?;
         Ok(st)
+    }
+
+    /// Rules 25a and 25c: a `statement` its actor signs alone, checked in
+    /// the order they give: the actor is a current officer (`unknown
+    /// officer`), then `signature` is a string (`the NOUN has no
+    /// signature`) that verifies over the statement's canonical JSON with
+    /// the actor's certificate (`the NOUN statement does not verify with
+    /// A's certificate`), both failing as `kind`.
+    fn signed_by_actor(
+        &mut self,
+        seq: u64,
+        m: &Map<String, Value>,
+        st: &Map<String, Value>,
+        kind: FailureKind,
+        noun: &str,
+    ) -> Result<(), Failure> {
+        let actor = str_field(m, seq, "actor")?;
+        let v = self.officer(seq, actor, FailureKind::UnknownOfficer)?;
+        let sig = signature_field(m, seq, kind, &format!("the {noun}"))?;
+        if v.verify(&statement_bytes(&Value::Object(st.clone())), sig.as_bytes())
+            .is_err()
+        {
+            return fail(
+                Some(seq),
+                kind,
+                format!("the {noun} statement does not verify with {actor}'s certificate"),
+            );
+        }
+        self.signatures += 1;
+        Ok(())
     }
 
     /// Rules 18, 19 and 21: the approvals of a release, a ceremony or a

@@ -93,7 +93,7 @@ impl Semantics {
         if !fits_kind {
             return malformed(
                 seq,
-                format!("a {ceremony:?} ceremony cannot make this change"),
+                format!("a {} ceremony cannot make this change", quoted(ceremony)),
             );
         }
         let threshold = u64_field(m, seq, "threshold")?;
@@ -228,16 +228,19 @@ impl Semantics {
                 return malformed(seq, "a carried secret is not an object");
             };
             exact_fields(s, seq, "a carried secret", |k| {
-                matches!(k, "name" | "kind" | "min_approvals" | "items")
+                matches!(k, "name" | "kind" | "min_approvals" | "policy" | "items")
             })?;
             let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
             if carried.contains_key(name) {
-                return malformed(seq, format!("the ceremony carries {name:?} twice"));
+                return malformed(seq, format!("the ceremony carries {} twice", quoted(name)));
             }
             let Some(info) = self.secrets.get(name) else {
                 return malformed(
                     seq,
-                    format!("the ceremony carries {name:?}, which was never deposited"),
+                    format!(
+                        "the ceremony carries {}, which was never deposited",
+                        quoted(name)
+                    ),
                 );
             };
             let min = match s.get("min_approvals") {
@@ -248,6 +251,7 @@ impl Semantics {
             let items = s.get("items").and_then(Value::as_array);
             let same = s.get("kind").and_then(Value::as_str) == Some(info.kind.as_str())
                 && min == info.min_approvals
+                && s.get("policy") == Some(&info.policy)
                 && items.is_some_and(|i| i.len() == info.digests.len());
             if !same {
                 return malformed(
@@ -273,13 +277,17 @@ impl Semantics {
                 let state = it.get("state").and_then(Value::as_str);
                 let release = it.get("release").and_then(Value::as_u64);
                 let now = self.items.get(&(name.to_string(), i as u64));
-                let fits = match (now, state) {
-                    (None, Some("available")) => release.is_none(),
-                    (Some(r), Some("released")) => !r.confirmed && release == Some(r.release_seq),
-                    (Some(r), Some("seen")) => {
-                        r.confirmed
-                            && release == Some(r.release_seq)
-                            && d == Some(info.digests[i].as_str())
+                let unchanged = d == Some(info.digests[i].as_str());
+                // A void item is never released again, so it keeps its
+                // digest, with its latest release if it had one (rule 19).
+                let fits = match (info.void.contains(&(i as u64)), now, state) {
+                    (true, _, Some("void")) => release == now.map(|r| r.release_seq) && unchanged,
+                    (false, None, Some("available")) => release.is_none(),
+                    (false, Some(r), Some("released")) => {
+                        !r.confirmed && release == Some(r.release_seq)
+                    }
+                    (false, Some(r), Some("seen")) => {
+                        r.confirmed && release == Some(r.release_seq) && unchanged
                     }
                     _ => false,
                 };

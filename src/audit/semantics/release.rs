@@ -29,7 +29,7 @@ impl Semantics {
                 fail(
                     Some(seq),
                     FailureKind::UnknownItem,
-                    format!("secret {secret:?} was never deposited"),
+                    format!("secret {} was never deposited", quoted(&secret)),
                 )
             },
             Ok,
@@ -44,7 +44,19 @@ impl Semantics {
                 ),
             );
         }
-        let needed = self.threshold.max(info.min_approvals);
+        let mut needed = self.threshold.max(info.min_approvals);
+        // Rule 18: a release soon after the secret's previous one needs one
+        // more approver (capped at the officers there are, never below the
+        // usual quorum); a re-release repeats a release, so it does not.
+        let soon = !m.contains_key("re_release_of")
+            && info
+                .rules
+                .min_interval
+                .zip(info.last_release)
+                .is_some_and(|(interval, last)| time.saturating_sub(last) < interval as i64);
+        if soon {
+            needed = needed.max((needed + 1).min(self.officers.len() as u64));
+        }
         if let Some(first) = self.nonces.get(nonce) {
             return fail(
                 Some(seq),
@@ -88,8 +100,13 @@ impl Semantics {
                 Some(seq),
                 FailureKind::NoQuorum,
                 format!(
-                    "{} distinct officers approved, {needed} needed",
-                    approvers.len()
+                    "{} distinct officers approved, {needed} needed{}",
+                    approvers.len(),
+                    if soon {
+                        " (a release within the secret's minimum interval needs one more)"
+                    } else {
+                        ""
+                    }
                 ),
             );
         }
@@ -172,20 +189,32 @@ impl Semantics {
             },
         );
         self.nonces.insert(nonce.to_string(), seq);
-        self.releases.insert(seq, (secret, index, actor));
+        if let Some(info) = self.secrets.get_mut(&secret) {
+            info.last_release = Some(time);
+        }
+        self.releases.insert(
+            seq,
+            ReleaseInfo {
+                secret,
+                index,
+                actor,
+                time,
+                reviewed: None,
+            },
+        );
         self.release_count += 1;
         Ok(())
     }
 
-    /// The item a release of `secret` takes next, by the ledger's history.
+    /// The item a release of `secret` takes next, by the ledger's history:
+    /// of the items not void, one released but never confirmed seen, else
+    /// the first never released.
     fn next_item(&self, secret: &str) -> Option<u64> {
-        let n = self
-            .secrets
-            .get(secret)
-            .map_or(0, |s| s.digests.len() as u64);
+        let info = self.secrets.get(secret)?;
+        let live = || (0..info.digests.len() as u64).filter(|i| !info.void.contains(i));
         let state = |i: u64| self.items.get(&(secret.to_string(), i));
-        (0..n)
+        live()
             .find(|&i| state(i).is_some_and(|s| !s.confirmed))
-            .or_else(|| (0..n).find(|&i| state(i).is_none()))
+            .or_else(|| live().find(|&i| state(i).is_none()))
     }
 }
