@@ -172,10 +172,7 @@ impl Due {
         let secret = self.secret.as_deref().unwrap_or("?");
         let release = self.release.unwrap_or_default();
         let when = match self.due_at {
-            Some(t) if t <= now => format!(
-                "overdue by {}",
-                crate::policy::age_words(now - t)
-            ),
+            Some(t) if t <= now => format!("overdue by {}", crate::policy::age_words(now - t)),
             Some(t) => format!("due in {}", crate::policy::age_words(t - now)),
             None => "no deadline".into(),
         };
@@ -183,9 +180,9 @@ impl Due {
             What::Rotation => format!(
                 "rotate {secret} (released in entry {release}; {when}): breakglass rotate {secret}"
             ),
-            What::Review => format!(
-                "review entry {release} ({secret}; {when}): breakglass review {release}"
-            ),
+            What::Review => {
+                format!("review entry {release} ({secret}; {when}): breakglass review {release}")
+            }
             What::Drill => format!(
                 "drill for {officer} ({when}): breakglass drill --release --officer {officer} --officer …",
                 officer = self.officer.as_deref().unwrap_or("?")
@@ -343,7 +340,10 @@ impl Lifecycle {
                     return;
                 };
                 if let Some(life) = self.secrets.get_mut(secret) {
-                    if let Some(old) = index.checked_sub(1).and_then(|i| life.items.get_mut(i as usize)) {
+                    if let Some(old) = index
+                        .checked_sub(1)
+                        .and_then(|i| life.items.get_mut(i as usize))
+                    {
                         old.void = true;
                     }
                     life.items.push(ItemLife::default());
@@ -422,7 +422,12 @@ impl Lifecycle {
             self.last_drill.entry(name.clone()).or_insert((time, false));
         }
         self.officers = names;
-        for s in m.get("secrets").and_then(Value::as_array).into_iter().flatten() {
+        for s in m
+            .get("secrets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(life) = s
                 .get("name")
                 .and_then(Value::as_str)
@@ -443,23 +448,27 @@ impl Lifecycle {
     /// Everything that needs doing at `now`, most pressing first.
     pub fn due(&self, now: i64) -> Vec<Due> {
         let mut out = Vec::new();
-        let mut push = |what, secret: Option<&str>, release, officer: Option<&str>, due_at: Option<i64>| {
-            out.push(Due {
-                what,
-                secret: secret.map(str::to_owned),
-                release,
-                officer: officer.map(str::to_owned),
-                due_at,
-                overdue: due_at.is_some_and(|t| t <= now),
-            })
-        };
+        let mut push =
+            |what, secret: Option<&str>, release, officer: Option<&str>, due_at: Option<i64>| {
+                out.push(Due {
+                    what,
+                    secret: secret.map(str::to_owned),
+                    release,
+                    officer: officer.map(str::to_owned),
+                    due_at,
+                    overdue: due_at.is_some_and(|t| t <= now),
+                })
+            };
         for (name, life) in &self.secrets {
             if name == DRILL_SECRET {
                 continue;
             }
             if let Some(release) = life.needs_rotation() {
                 let at = self.releases.get(&release).map_or(0, |r| r.time);
-                let due_at = life.policy.rotate_within.map(|d| at.saturating_add(d as i64));
+                let due_at = life
+                    .policy
+                    .rotate_within
+                    .map(|d| at.saturating_add(d as i64));
                 push(What::Rotation, Some(name), Some(release), None, due_at);
             }
             if let Some(level) = life.policy.reorder_below {
@@ -475,7 +484,9 @@ impl Lifecycle {
             let within = self
                 .secrets
                 .get(&r.secret)
-                .map_or(crate::policy::DEFAULT_REVIEW_WITHIN, |l| l.policy.review_within);
+                .map_or(crate::policy::DEFAULT_REVIEW_WITHIN, |l| {
+                    l.policy.review_within
+                });
             push(
                 What::Review,
                 Some(&r.secret),
@@ -524,11 +535,7 @@ impl Lifecycle {
             .take_while(|r| now.saturating_sub(r.time) < 86_400)
             .filter(|r| !r.is_drill())
             .count() as u32;
-        let overdue = self
-            .due(now)
-            .iter()
-            .filter(|d| d.overdue)
-            .count() as u32;
+        let overdue = self.due(now).iter().filter(|d| d.overdue).count() as u32;
         let outside_hours = self.releases.get(&last).is_some_and(|r| r.outside_hours);
         let failed_auths = self.failed_auths.max(self.failed_before);
         Unusual {

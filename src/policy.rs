@@ -79,7 +79,13 @@ fn hhmm(minutes: u16) -> String {
 /// `HH:MM`, exactly five characters, 00:00 to 23:59.
 fn time_of_day(s: &str) -> Option<u16> {
     let b = s.as_bytes();
-    if b.len() != 5 || b[2] != b':' || !s[..2].bytes().chain(s[3..].bytes()).all(|c| c.is_ascii_digit()) {
+    if b.len() != 5
+        || b[2] != b':'
+        || !s[..2]
+            .bytes()
+            .chain(s[3..].bytes())
+            .all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let (h, m): (u16, u16) = (s[..2].parse().ok()?, s[3..].parse().ok()?);
@@ -129,7 +135,13 @@ impl Policy {
     /// `None` when it is not one.
     pub fn from_json(v: &Value, kind: SecretKind) -> Option<Policy> {
         let o = v.as_object()?;
-        let known = ["rotate_within", "reorder_below", "review_within", "min_interval", "hours"];
+        let known = [
+            "rotate_within",
+            "reorder_below",
+            "review_within",
+            "min_interval",
+            "hours",
+        ];
         if o.len() != known.len() || !known.iter().all(|k| o.contains_key(*k)) {
             return None;
         }
@@ -168,7 +180,11 @@ impl Policy {
         let within = |flag: &'static str, v: Option<u64>, (lo, hi): (u64, u64)| match v {
             Some(v) if !(lo..=hi).contains(&v) => Err(Error::invalid(
                 flag,
-                format!("must be between {} and {}", duration_words(lo), duration_words(hi)),
+                format!(
+                    "must be between {} and {}",
+                    duration_words(lo),
+                    duration_words(hi)
+                ),
             )),
             _ => Ok(()),
         };
@@ -179,7 +195,10 @@ impl Policy {
             if !(REORDER_BELOW.0..=REORDER_BELOW.1).contains(&u64::from(n)) {
                 return Err(Error::invalid(
                     "--reorder-below",
-                    format!("must be between {} and {}", REORDER_BELOW.0, REORDER_BELOW.1),
+                    format!(
+                        "must be between {} and {}",
+                        REORDER_BELOW.0, REORDER_BELOW.1
+                    ),
                 ));
             }
         }
@@ -207,10 +226,16 @@ impl Policy {
             out.push(format!("reorder below {n}"));
         }
         if self.review_within != DEFAULT_REVIEW_WITHIN {
-            out.push(format!("review within {}", duration_words(self.review_within)));
+            out.push(format!(
+                "review within {}",
+                duration_words(self.review_within)
+            ));
         }
         if let Some(s) = self.min_interval {
-            out.push(format!("one more approval within {} of a release", duration_words(s)));
+            out.push(format!(
+                "one more approval within {} of a release",
+                duration_words(s)
+            ));
         }
         if let Some(h) = self.hours {
             out.push(format!("hours {h}"));
@@ -222,7 +247,12 @@ impl Policy {
 /// Parses a duration with a unit: `30m`, `24h`, `7d`, `2w`. Returns
 /// seconds. `flag` names the argument in the error.
 pub fn parse_duration(flag: &'static str, s: &str) -> Result<u64> {
-    let bad = || Error::invalid(flag, "give a number and a unit: m, h, d or w (as 30m, 24h, 7d)");
+    let bad = || {
+        Error::invalid(
+            flag,
+            "give a number and a unit: m, h, d or w (as 30m, 24h, 7d)",
+        )
+    };
     let unit = s.chars().last().ok_or_else(bad)?;
     let n: u64 = s[..s.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
     let per = match unit {
@@ -264,7 +294,17 @@ mod tests {
         assert_eq!(parse_duration("--x", "24h").unwrap(), 86_400);
         assert_eq!(parse_duration("--x", "2w").unwrap(), 14 * 86_400);
         assert_eq!(parse_duration("--x", "30m").unwrap(), 1_800);
-        for bad in ["", "24", "h", "0h", "-1h", "1.5h", "99999999999999999999d", "3y", "1 h"] {
+        for bad in [
+            "",
+            "24",
+            "h",
+            "0h",
+            "-1h",
+            "1.5h",
+            "99999999999999999999d",
+            "3y",
+            "1 h",
+        ] {
             assert!(parse_duration("--x", bad).is_err(), "{bad}");
         }
         let p = Policy {
@@ -285,7 +325,10 @@ mod tests {
             hours: Some(Hours::parse("22:00-06:00").unwrap()),
         };
         let v = p.to_json();
-        assert_eq!(Policy::from_json(&v, SecretKind::Credential), Some(p.clone()));
+        assert_eq!(
+            Policy::from_json(&v, SecretKind::Credential),
+            Some(p.clone())
+        );
         assert_eq!(Policy::from_json(&v, SecretKind::Codes), None);
         let mut extra = v.clone();
         extra["x"] = json!(1);
@@ -303,7 +346,13 @@ mod tests {
         assert!(!night.contains(6 * 3_600));
         let day = Hours::parse("08:00-18:00").unwrap();
         assert!(day.contains(8 * 3_600) && !day.contains(18 * 3_600));
-        for bad in ["08:00", "8:00-18:00", "08:00-08:00", "24:00-01:00", "08:60-09:00"] {
+        for bad in [
+            "08:00",
+            "8:00-18:00",
+            "08:00-08:00",
+            "24:00-01:00",
+            "08:60-09:00",
+        ] {
             assert!(Hours::parse(bad).is_err(), "{bad}");
         }
     }

@@ -90,7 +90,7 @@ fn a_release_reaches_the_hook_entry_by_entry_in_order() {
     let st = v.status();
     for e in &got {
         let seq = e["seq"].as_u64().unwrap() as usize;
-        assert_eq!(e["v"], 3);
+        assert_eq!(e["v"], 4, "the event format ALERTS.md documents");
         assert_eq!(e["auth_delays"], serde_json::json!({}), "entry {seq}");
         assert_eq!(e["entry"].as_str().unwrap(), ledger[seq], "entry {seq}");
         assert_eq!(e["vault"], st["vault_id"]);

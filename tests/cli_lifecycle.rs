@@ -55,9 +55,21 @@ fn events(file: &Path) -> Vec<Value> {
 
 /// `deposit NAME --kind credential` with extra flags; stdin is the
 /// passphrase, then the value.
-fn deposit_credential_with(v: &TestVault, secret: &str, value: &str, flags: &[&str]) -> std::process::Output {
+fn deposit_credential_with(
+    v: &TestVault,
+    secret: &str,
+    value: &str,
+    flags: &[&str],
+) -> std::process::Output {
     v.batch()
-        .args(["deposit", secret, "--officer", "alice", "--kind", "credential"])
+        .args([
+            "deposit",
+            secret,
+            "--officer",
+            "alice",
+            "--kind",
+            "credential",
+        ])
         .args(flags)
         .write_stdin(format!("{}\n{value}", passphrase_for("alice")))
         .output()
@@ -65,7 +77,12 @@ fn deposit_credential_with(v: &TestVault, secret: &str, value: &str, flags: &[&s
 }
 
 /// `deposit NAME` (codes) with extra flags.
-fn deposit_codes_with(v: &TestVault, secret: &str, codes: &[&str], flags: &[&str]) -> std::process::Output {
+fn deposit_codes_with(
+    v: &TestVault,
+    secret: &str,
+    codes: &[&str],
+    flags: &[&str],
+) -> std::process::Output {
     v.batch()
         .args(["deposit", secret, "--officer", "alice"])
         .args(flags)
@@ -142,7 +159,10 @@ fn a_released_credential_waits_for_its_rotation_and_the_old_value_is_never_relea
         &deposit_credential_with(&v, "db/root", "old-root-pw", &["--rotate-within", "24h"]),
         "deposit",
     );
-    assert_eq!(v.release_ok("db/root", &["alice", "bob"]).trim_end(), "old-root-pw");
+    assert_eq!(
+        v.release_ok("db/root", &["alice", "bob"]).trim_end(),
+        "old-root-pw"
+    );
     let release = last_of(&v, "release");
     let d = due(&v);
     assert!(
@@ -154,20 +174,31 @@ fn a_released_credential_waits_for_its_rotation_and_the_old_value_is_never_relea
 
     // One officer deposits the new value; the entry answers the release.
     expect_success(&rotate(&v, "db/root", "carol", "new-root-pw"), "rotate");
-    let rotated = v.ledger().into_iter().rev().find(|e| e["kind"] == "rotated").unwrap();
+    let rotated = v
+        .ledger()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "rotated")
+        .unwrap();
     assert_eq!(rotated["release"], release);
     assert_eq!(rotated["actor"], "carol");
     assert!(!due(&v).iter().any(|d| d.0 == "rotation"));
 
     // The next release gives the new value, never the old one.
-    assert_eq!(v.release_ok("db/root", &["bob", "carol"]).trim_end(), "new-root-pw");
+    assert_eq!(
+        v.release_ok("db/root", &["bob", "carol"]).trim_end(),
+        "new-root-pw"
+    );
     verify_ok(&v);
 }
 
 #[test]
 fn a_rotation_nothing_asked_for_is_refused_and_logged() {
     let v = TestVault::two_of_three();
-    expect_success(&deposit_credential_with(&v, "db/root", "pw-1", &[]), "deposit");
+    expect_success(
+        &deposit_credential_with(&v, "db/root", "pw-1", &[]),
+        "deposit",
+    );
     v.deposit_codes_ok("gh", "alice", &["c1", "c2"]);
 
     // Not released yet: nothing to rotate.
@@ -200,7 +231,13 @@ fn a_rotation_nothing_asked_for_is_refused_and_logged() {
     assert_ne!(out.status.code(), Some(0));
     let after = v.snapshot();
     assert_eq!(after.1, before.1);
-    assert!(!after.0.iter().skip(before.0.len()).any(|l| l.contains("\"kind\":\"rotated\"")));
+    assert!(
+        !after
+            .0
+            .iter()
+            .skip(before.0.len())
+            .any(|l| l.contains("\"kind\":\"rotated\""))
+    );
     verify_ok(&v);
 }
 
@@ -233,18 +270,33 @@ fn a_review_comes_from_an_officer_who_did_not_approve_and_only_once() {
 
     // An emergency names its incident (a usage error: nothing is asked).
     let before = v.snapshot();
-    let out = review(&v, release, "carol", &["--class", "emergency", "--note", "x"]);
+    let out = review(
+        &v,
+        release,
+        "carol",
+        &["--class", "emergency", "--note", "x"],
+    );
     let line = one_line_error(&out);
     assert_mentions(&line, &["--incident"]);
     assert_eq!(v.snapshot(), before);
 
     // A note with a control character is refused before anything runs.
-    let out = review(&v, release, "carol", &["--class", "drill", "--note", "a\u{1b}[2Jb"]);
+    let out = review(
+        &v,
+        release,
+        "carol",
+        &["--class", "drill", "--note", "a\u{1b}[2Jb"],
+    );
     assert_ne!(out.status.code(), Some(0));
     assert_eq!(v.snapshot(), before);
 
     expect_success(&review(&v, release, "carol", &how), "review");
-    let r = v.ledger().into_iter().rev().find(|e| e["kind"] == "reviewed").unwrap();
+    let r = v
+        .ledger()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "reviewed")
+        .unwrap();
     assert_eq!(r["release"], release);
     assert_eq!(r["class"], "emergency");
     assert_eq!(r["incident"], "INC-7");
@@ -257,10 +309,14 @@ fn a_review_comes_from_an_officer_who_did_not_approve_and_only_once() {
     v.assert_only_refusal_logged(before);
 
     // `ledger show` links the release to its display and review.
-    let shown = String::from_utf8(v.cmd().args(["ledger", "show"]).output().unwrap().stdout).unwrap();
+    let shown =
+        String::from_utf8(v.cmd().args(["ledger", "show"]).output().unwrap().stdout).unwrap();
     assert!(shown.contains("reviewed"), "{shown}");
     let report = verify_ok(&v);
-    assert!(report.contains("lifecycle: gh: 1 releases, 1 reviewed"), "{report}");
+    assert!(
+        report.contains("lifecycle: gh: 1 releases, 1 reviewed"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -280,7 +336,12 @@ fn retiring_a_code_set_takes_a_quorum_and_voids_every_code_left() {
     let _ = v.assert_only_refusal_logged(before);
 
     expect_success(&retire(&v, "gh", &["alice", "carol"]), "retire");
-    let r = v.ledger().into_iter().rev().find(|e| e["kind"] == "retired").unwrap();
+    let r = v
+        .ledger()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "retired")
+        .unwrap();
     assert_eq!(r["voided"], 2);
     assert_eq!(v.remaining("gh"), 0);
 
@@ -318,7 +379,10 @@ fn a_release_inside_the_minimum_interval_needs_one_more_officer() {
     let after = v.snapshot();
     assert_eq!(after.1, before.1, "a refused release changed the items");
 
-    assert_eq!(v.release_ok("gh", &["alice", "bob", "carol"]).trim_end(), "c2");
+    assert_eq!(
+        v.release_ok("gh", &["alice", "bob", "carol"]).trim_end(),
+        "c2"
+    );
     verify_ok(&v);
 }
 
@@ -373,9 +437,18 @@ fn check_lists_what_is_due_and_reminds_of_what_is_pressing_once_a_day() {
     assert!(text.contains("review entry"), "{text}");
     let reminders = |v: &TestVault| v.ledger_kinds().iter().filter(|k| *k == "overdue").count();
     assert_eq!(reminders(&v), 1);
-    let entry = v.ledger().into_iter().rev().find(|e| e["kind"] == "overdue").unwrap();
+    let entry = v
+        .ledger()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "overdue")
+        .unwrap();
     assert!(
-        entry["due"].as_array().unwrap().iter().any(|d| d["what"] == "reorder" && d["secret"] == "gh"),
+        entry["due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["what"] == "reorder" && d["secret"] == "gh"),
         "{entry}"
     );
     // The reminder reached the hook.
@@ -407,7 +480,10 @@ fn every_alert_event_says_what_looks_unusual() {
     let release_events: Vec<&Value> = got.iter().filter(|e| e["kind"] == "release").collect();
     assert_eq!(release_events.len(), 2, "{got:?}");
     let first = &release_events[0]["unusual"];
-    assert_eq!(first["failed_auths"], 1, "the release ended a failure: {first}");
+    assert_eq!(
+        first["failed_auths"], 1,
+        "the release ended a failure: {first}"
+    );
     let failed = got.iter().find(|e| e["kind"] == "auth_failed").unwrap();
     assert_eq!(failed["unusual"]["failed_auths"], 1, "{failed}");
     assert_eq!(failed["unusual"]["flag"], true);
@@ -434,7 +510,10 @@ fn a_release_outside_the_stated_hours_is_flagged() {
         (from + 1) / 60 % 24,
         (from + 1) % 60
     );
-    expect_success(&deposit_codes_with(&v, "gh", &["c1"], &["--hours", &hours]), "deposit");
+    expect_success(
+        &deposit_codes_with(&v, "gh", &["c1"], &["--hours", &hours]),
+        "deposit",
+    );
     v.release_ok("gh", &["alice", "bob"]);
     let got = events(&events_file);
     let release = got.iter().find(|e| e["kind"] == "release").unwrap();
@@ -459,14 +538,30 @@ fn an_end_to_end_drill_releases_a_canary_and_proves_the_hook_took_it() {
     // Without a hook the drill cannot prove alerts fire: it fails, logged.
     let drill = |v: &TestVault| {
         v.batch()
-            .args(["drill", "--release", "--officer", "alice", "--officer", "bob"])
-            .write_stdin(lines(&[&passphrase_for("alice"), &passphrase_for("alice"), &passphrase_for("bob")]))
+            .args([
+                "drill",
+                "--release",
+                "--officer",
+                "alice",
+                "--officer",
+                "bob",
+            ])
+            .write_stdin(lines(&[
+                &passphrase_for("alice"),
+                &passphrase_for("alice"),
+                &passphrase_for("bob"),
+            ]))
             .output()
             .unwrap()
     };
     let out = drill(&v);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let entry = v.ledger().into_iter().rev().find(|e| e["kind"] == "drill").unwrap();
+    let entry = v
+        .ledger()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "drill")
+        .unwrap();
     assert_eq!(entry["result"], "failed");
     assert_eq!(entry["delivery"], "no_hook");
 
@@ -476,14 +571,25 @@ fn an_end_to_end_drill_releases_a_canary_and_proves_the_hook_took_it() {
     expect_success(&out, "drill --release");
     let canary = String::from_utf8(out.stdout).unwrap();
     assert!(canary.starts_with("breakglass-canary-"), "{canary}");
-    let entry = v.ledger().into_iter().rev().find(|e| e["kind"] == "drill").unwrap();
+    let entry = v
+        .ledger()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "drill")
+        .unwrap();
     assert_eq!(entry["result"], "passed");
     assert_eq!(entry["delivery"], "delivered");
     assert_eq!(entry["actor"], "alice+bob");
     let release = entry["release"].as_u64().unwrap();
     let got = events(&events_file);
-    assert!(got.iter().any(|e| e["seq"] == release), "the hook took the canary's release");
-    assert!(got.iter().any(|e| e["kind"] == "drill"), "and the drill's own entry");
+    assert!(
+        got.iter().any(|e| e["seq"] == release),
+        "the hook took the canary's release"
+    );
+    assert!(
+        got.iter().any(|e| e["kind"] == "drill"),
+        "and the drill's own entry"
+    );
 
     // Nothing real was consumed, and a drill owes no review.
     assert_eq!(v.remaining("gh"), 1);

@@ -48,7 +48,9 @@ fn vault(dir: &std::path::Path, clock: &ManualClock) -> Vault {
         kdf: KdfParams::new(8, 1).unwrap(),
     };
     let mut v = Vault::init_with_clock(&dir.join("v"), opts, Arc::new(clock.clone())).unwrap();
-    let s = v.authenticate("alice", &pass("alice"), "deposit", None).unwrap();
+    let s = v
+        .authenticate("alice", &pass("alice"), "deposit", None)
+        .unwrap();
     let policy = Policy {
         rotate_within: Some(DAY as u64),
         review_within: 2 * DAY as u64,
@@ -63,8 +65,14 @@ fn vault(dir: &std::path::Path, clock: &ManualClock) -> Vault {
         &[SecretValue::new("root-pw-1".to_string())],
     )
     .unwrap();
-    v.deposit(&s, "gh", SecretKind::Codes, None, &[SecretValue::new("c1".to_string())])
-        .unwrap();
+    v.deposit(
+        &s,
+        "gh",
+        SecretKind::Codes,
+        None,
+        &[SecretValue::new("c1".to_string())],
+    )
+    .unwrap();
     v
 }
 
@@ -95,7 +103,10 @@ fn a_rotation_deadline_passes_and_is_reminded_once_a_day_until_the_rotation() {
     let mut v = vault(dir.path(), &clock);
     let released = release(&mut v, "db");
     let due = v.due().unwrap();
-    let rotation = due.iter().find(|d| d.what == What::Rotation).expect("a rotation is due");
+    let rotation = due
+        .iter()
+        .find(|d| d.what == What::Rotation)
+        .expect("a rotation is due");
     assert_eq!(rotation.release, Some(released));
     assert!(!rotation.overdue);
     assert_eq!(rotation.due_at, Some(MADE + DAY));
@@ -134,8 +145,11 @@ fn a_rotation_deadline_passes_and_is_reminded_once_a_day_until_the_rotation() {
     clock.set_wall(MADE + 3 * DAY);
 
     // The rotation answers it: nothing more to remind of.
-    let s = v.authenticate("carol", &pass("carol"), "rotate", Some("db")).unwrap();
-    v.rotate(&s, "db", &SecretValue::new("root-pw-2".to_string())).unwrap();
+    let s = v
+        .authenticate("carol", &pass("carol"), "rotate", Some("db"))
+        .unwrap();
+    v.rotate(&s, "db", &SecretValue::new("root-pw-2".to_string()))
+        .unwrap();
     assert!(!v.due().unwrap().iter().any(|d| d.what == What::Rotation));
     clock.advance(2 * DAY);
     let before = reminders(&v).len();
@@ -147,7 +161,10 @@ fn a_rotation_deadline_passes_and_is_reminded_once_a_day_until_the_rotation() {
     assert_eq!(r.len(), before + 1);
     let listed = r.last().unwrap()["due"].as_array().unwrap().clone();
     assert!(listed.iter().any(|d| d["what"] == "review"), "{listed:?}");
-    assert!(!listed.iter().any(|d| d["what"] == "rotation"), "{listed:?}");
+    assert!(
+        !listed.iter().any(|d| d["what"] == "rotation"),
+        "{listed:?}"
+    );
 }
 
 #[test]
@@ -160,17 +177,34 @@ fn an_unreviewed_release_goes_overdue_after_its_secrets_window_and_a_review_ends
     // db's window is 2 days, gh's the default 7.
     clock.advance(3 * DAY);
     let due = v.due().unwrap();
-    let review = |seq| due.iter().find(|d| d.what == What::Review && d.release == Some(seq)).cloned();
+    let review = |seq| {
+        due.iter()
+            .find(|d| d.what == What::Review && d.release == Some(seq))
+            .cloned()
+    };
     assert!(review(db).unwrap().overdue);
     assert!(!review(gh).unwrap().overdue);
     clock.advance(5 * DAY);
-    assert!(v.due().unwrap().iter().any(|d| d.release == Some(gh) && d.overdue));
+    assert!(
+        v.due()
+            .unwrap()
+            .iter()
+            .any(|d| d.release == Some(gh) && d.overdue)
+    );
 
-    let s = v.authenticate("carol", &pass("carol"), "review", None).unwrap();
+    let s = v
+        .authenticate("carol", &pass("carol"), "review", None)
+        .unwrap();
     v.review(&s, db, ReviewClass::Emergency, "IdP outage", Some("INC-1"))
         .unwrap();
-    v.review(&s, gh, ReviewClass::Misuse, "nobody asked for it", Some("INC-2"))
-        .unwrap();
+    v.review(
+        &s,
+        gh,
+        ReviewClass::Misuse,
+        "nobody asked for it",
+        Some("INC-2"),
+    )
+    .unwrap();
     assert!(!v.due().unwrap().iter().any(|d| d.what == What::Review));
 }
 
@@ -186,7 +220,9 @@ fn a_drill_falls_due_ninety_days_after_joining_or_the_last_end_to_end_drill() {
     assert_eq!(drills.len(), 3, "{due:?}");
 
     // alice and bob drill end to end (no hook: it fails, and does not count).
-    let s = v.authenticate("alice", &pass("alice"), "drill", None).unwrap();
+    let s = v
+        .authenticate("alice", &pass("alice"), "drill", None)
+        .unwrap();
     v.deposit_canary(&s).unwrap();
     let mut req = v.begin_release("drill/canary", "end-to-end drill").unwrap();
     v.approve(&mut req, "alice", &pass("alice")).unwrap();
@@ -204,7 +240,16 @@ fn a_drill_falls_due_ninety_days_after_joining_or_the_last_end_to_end_drill() {
         .into_iter()
         .filter(|d| d.what == What::Drill)
         .collect();
-    assert_eq!(still.len(), 3, "a failed drill counts for nobody: {still:?}");
+    assert_eq!(
+        still.len(),
+        3,
+        "a failed drill counts for nobody: {still:?}"
+    );
     // The canary release owes no review and no rotation.
-    assert!(!v.due().unwrap().iter().any(|d| d.secret.as_deref() == Some("drill/canary")));
+    assert!(
+        !v.due()
+            .unwrap()
+            .iter()
+            .any(|d| d.secret.as_deref() == Some("drill/canary"))
+    );
 }

@@ -223,6 +223,10 @@ fn export(vault: &Path) -> Bundle {
         "{}-bundle",
         vault.file_name().unwrap().to_string_lossy()
     ));
+    // Each export replaces the one before.
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     cli(vault, &["ledger", "export", dir.to_str().unwrap()], "");
     let v = Vault::open(vault).unwrap();
     let rec = LedgerKeyRecord::decode(&v.store().get(Table::Meta, b"ledger_key").unwrap().unwrap())

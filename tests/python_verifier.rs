@@ -781,7 +781,7 @@ fn deep_nesting_is_refused_in_one_line() {
     // JSON; here it is a field of a kind that has none.
     let mut l = lines(&f.bundle);
     let nested = format!(
-        r#"{{"action":"x","actor":"","cause":{}{},"hook":null,"kind":"refused","seq":{n},"time":"{}","v":4}}"#,
+        r#"{{"action":"x","actor":"","cause":{}{},"hook":null,"kind":"refused","seq":{n},"time":"{}","v":5}}"#,
         "[".repeat(126),
         "]".repeat(126),
         entry(&l, n - 1)["time"].as_str().unwrap()
@@ -846,7 +846,7 @@ fn canonical_strings_numbers_and_keys() {
         let mut l = base.clone();
         l.push(
             format!(
-                r#"{{"action":"release","actor":"","cause":{cause},"hook":null,"kind":"refused","seq":{n},"time":"{time}","v":4}}"#
+                r#"{{"action":"release","actor":"","cause":{cause},"hook":null,"kind":"refused","seq":{n},"time":"{time}","v":5}}"#
             )
             .into_bytes(),
         );
@@ -863,7 +863,7 @@ fn canonical_strings_numbers_and_keys() {
         let mut line = br#"{"action":"release","actor":"","cause":"#.to_vec();
         line.extend_from_slice(bytes);
         line.extend_from_slice(
-            format!(r#","hook":null,"kind":"refused","seq":{n},"time":"{time}","v":4}}"#)
+            format!(r#","hook":null,"kind":"refused","seq":{n},"time":"{time}","v":5}}"#)
                 .as_bytes(),
         );
         l.push(line);
@@ -1098,7 +1098,7 @@ fn clock_entries_may_go_back_only_as_recorded() {
     let earlier = "2020-01-01T00:00:00Z";
     let clock = |direction: &str, clock: &str, previous: &str, time: &str| {
         format!(
-            r#"{{"actor":"","clock":"{clock}","direction":"{direction}","hook":null,"kind":"clock","previous":"{previous}","seq":{n},"time":"{time}","v":4}}"#
+            r#"{{"actor":"","clock":"{clock}","direction":"{direction}","hook":null,"kind":"clock","previous":"{previous}","seq":{n},"time":"{time}","v":5}}"#
         )
         .into_bytes()
     };
@@ -1108,7 +1108,7 @@ fn clock_entries_may_go_back_only_as_recorded() {
     let mut l = lines(&f.bundle);
     l.push(
         format!(
-            r#"{{"action":"release","actor":"","cause":"c","hook":null,"kind":"refused","seq":{},"time":"{earlier}","v":4}}"#,
+            r#"{{"action":"release","actor":"","cause":"c","hook":null,"kind":"refused","seq":{},"time":"{earlier}","v":5}}"#,
             n + 1
         )
         .into_bytes(),

@@ -114,13 +114,15 @@ Batch stdin: the passphrases, in --officer order."
 
     /// Prove an officer's passphrase still unlocks their share, or (with
     /// --release) the whole chain on a canary item
-    #[command(after_help = "Without --release: one --officer; nothing is released.\n\
+    #[command(
+        after_help = "Without --release: one --officer; nothing is released.\n\
 With --release: the first officer deposits a canary code into drill/canary (never a real\n\
 secret), the officers release it as a quorum, it is shown (stdout with --batch), and the\n\
 alert hook must take every event of the drill. Logged as a drill; nothing real is consumed.\n\
 Exit 1 when any step fails. Each officer's last drill shows in `status` (due every 90 days).\n\
 Batch stdin: the passphrases in --officer order (with --release, the first officer's twice:\n\
-once to deposit the canary, once to approve).")]
+once to deposit the canary, once to approve)."
+    )]
     Drill {
         /// The officer; repeat for each with --release (at least the threshold)
         #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
@@ -132,9 +134,11 @@ once to deposit the canary, once to approve).")]
     },
 
     /// Replace a released credential with its new value (one officer signs)
-    #[command(after_help = "A released credential stays valid at its system until it is changed\n\
+    #[command(
+        after_help = "A released credential stays valid at its system until it is changed\n\
 there: change it, then deposit the new value here. The released value is void and never\n\
-released again. Batch stdin: the officer's passphrase, then the new credential.")]
+released again. Batch stdin: the officer's passphrase, then the new credential."
+    )]
     Rotate {
         /// The credential
         #[arg(value_name = "NAME", value_parser = secret_name)]
@@ -146,9 +150,11 @@ released again. Batch stdin: the officer's passphrase, then the new credential."
     },
 
     /// Void what is left of a code set the identity provider regenerated (a quorum)
-    #[command(after_help = "Needs the quorum a release of the secret needs: one officer cannot take\n\
+    #[command(
+        after_help = "Needs the quorum a release of the secret needs: one officer cannot take\n\
 the emergency path away. Deposit the new set under the same name afterwards.\n\
-Batch stdin: the passphrases, in --officer order.")]
+Batch stdin: the passphrases, in --officer order."
+    )]
     Retire {
         /// The code set
         #[arg(value_name = "NAME", value_parser = secret_name)]
@@ -160,9 +166,11 @@ Batch stdin: the passphrases, in --officer order.")]
     },
 
     /// Review a release: classify it and name the incident (an officer who did not approve it)
-    #[command(after_help = "SEQ is the release's ledger entry (see `status` or `ledger show`).\n\
+    #[command(
+        after_help = "SEQ is the release's ledger entry (see `status` or `ledger show`).\n\
 Batch stdin: the officer's passphrase.\n\
-Example: breakglass review 12 --class emergency --incident INC-7 --note \"IdP down, used root\" --officer carol")]
+Example: breakglass review 12 --class emergency --incident INC-7 --note \"IdP down, used root\" --officer carol"
+    )]
     Review {
         /// The release's ledger entry
         #[arg(value_name = "SEQ")]
@@ -186,10 +194,12 @@ Example: breakglass review 12 --class emergency --incident INC-7 --note \"IdP do
     },
 
     /// Print what needs doing and log a reminder of what is overdue (for a daily timer)
-    #[command(after_help = "Lists overdue rotations and reviews, drills due and code sets below\n\
+    #[command(
+        after_help = "Lists overdue rotations and reviews, drills due and code sets below\n\
 their reorder level. What is overdue and was not reminded of in the last day is logged as\n\
 an `overdue` ledger entry, which the alert hook receives. Exit 0; run it daily\n\
-(docs/OPERATIONS.md has a systemd timer).")]
+(docs/OPERATIONS.md has a systemd timer)."
+    )]
     Check {
         /// Machine-readable output
         #[arg(long)]

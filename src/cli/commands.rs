@@ -471,8 +471,14 @@ fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Resul
         || args.hours.is_some()
         || args.review_within != breakglass::policy::DEFAULT_REVIEW_WITHIN;
     let policy = (given || vault.secrets()?.iter().all(|s| s.name != args.name)).then_some(&policy);
-    let report =
-        vault.deposit_with_policy(&session, &args.name, kind, args.min_approvals, policy, &values)?;
+    let report = vault.deposit_with_policy(
+        &session,
+        &args.name,
+        kind,
+        args.min_approvals,
+        policy,
+        &values,
+    )?;
     drop(values);
     let noun = match (kind, report.added) {
         (SecretKind::Codes, 1) => "code",
@@ -583,7 +589,11 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     for d in &st.due {
         out!(
             "{}  {}",
-            if d.overdue { "OVERDUE     " } else { "TODO        " },
+            if d.overdue {
+                "OVERDUE     "
+            } else {
+                "TODO        "
+            },
             d.words(st.now)
         );
     }
@@ -640,7 +650,10 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         }
     }
     // Too few officers is refused with the reason, in one line.
-    if let Some(why) = req.extra_approval().filter(|_| args.officers.len() >= req.needed()) {
+    if let Some(why) = req
+        .extra_approval()
+        .filter(|_| args.officers.len() >= req.needed())
+    {
         eprintln!("breakglass: {} {why} ({} in all).", args.name, req.needed());
     }
     let officers: Vec<&str> = args.officers.iter().map(String::as_str).collect();

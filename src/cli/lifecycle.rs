@@ -33,14 +33,23 @@ pub(super) fn rotate(dir: &Path, input: &mut Input, name: &str, officer: &str) -
     Ok(0)
 }
 
-pub(super) fn retire(dir: &Path, input: &mut Input, name: &str, officers: &[String]) -> Result<i32> {
+pub(super) fn retire(
+    dir: &Path,
+    input: &mut Input,
+    name: &str,
+    officers: &[String],
+) -> Result<i32> {
     let mut vault = open_vault(dir)?;
     vault.let_go();
     let passes = officers
         .iter()
         .map(|o| input.passphrase(o))
         .collect::<Result<Vec<Passphrase>>>()?;
-    let pairs: Vec<(&str, &Passphrase)> = officers.iter().map(String::as_str).zip(passes.iter()).collect();
+    let pairs: Vec<(&str, &Passphrase)> = officers
+        .iter()
+        .map(String::as_str)
+        .zip(passes.iter())
+        .collect();
     let seq = vault.retire(name, &pairs)?;
     report(&[format!(
         "Retired what was left of {name} (ledger entry {seq}): those codes are never released again. Deposit the new set with `breakglass deposit {name}`."
@@ -110,7 +119,9 @@ pub(super) fn drill_release(dir: &Path, input: &mut Input, officers: &[String]) 
     drop(pass);
     let deposited = vault.deposit_canary(&session)?;
     drop(session);
-    eprintln!("Drill: {first} deposited a canary code (ledger entry {deposited}); now the quorum releases it.");
+    eprintln!(
+        "Drill: {first} deposited a canary code (ledger entry {deposited}); now the quorum releases it."
+    );
     let req = vault.begin_release(DRILL_SECRET, "end-to-end drill")?;
     let names: Vec<&str> = officers.iter().map(String::as_str).collect();
     let shown = approve_and_show(&mut vault, input, req, &names)?;

@@ -634,7 +634,11 @@ pub fn summary_detail(m: &Map<String, Value>) -> String {
                 .map(|d| {
                     let t = |k: &str| d.get(k).and_then(Value::as_str);
                     let what = t("what").unwrap_or("?");
-                    match (t("secret"), d.get("release").and_then(Value::as_u64), t("officer")) {
+                    match (
+                        t("secret"),
+                        d.get("release").and_then(Value::as_u64),
+                        t("officer"),
+                    ) {
                         (_, _, Some(o)) => format!("{what} {o}"),
                         (Some(sec), Some(r), _) => format!("{what} {sec} (entry {r})"),
                         (Some(sec), None, _) => format!("{what} {sec}"),
@@ -797,7 +801,7 @@ mod tests {
         let b = d.encode(4, 1_795_833_151, Some(2)).unwrap();
         assert_eq!(
             String::from_utf8(b).unwrap(),
-            r#"{"actor":"alice","count":3,"hook":2,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":4}"#
+            r#"{"actor":"alice","count":3,"hook":2,"kind":"deposit","secret":"gh","seq":4,"time":"2026-11-28T02:32:31Z","v":5}"#
         );
         assert_eq!(hook_after(&d.encode(4, 0, None).unwrap()).unwrap(), None);
         assert_eq!(

@@ -68,7 +68,10 @@ impl Vault {
         let proof = alerts::step_proof_in(tx, a)?;
         // What looks unusual once the entry is in; a ledger that cannot be
         // read must not stop the entry from being alerted.
-        let unusual = match (self.life.borrow_mut().as_mut(), ledger::parse_entry(&a.bytes)) {
+        let unusual = match (
+            self.life.borrow_mut().as_mut(),
+            ledger::parse_entry(&a.bytes),
+        ) {
             (Some(life), Ok(m)) => {
                 life.apply(a.seq, &m);
                 life.unusual(a.seq, a.time)

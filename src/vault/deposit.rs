@@ -6,7 +6,11 @@ use crate::policy::Policy;
 /// A policy in words, "the default" when it is.
 pub(super) fn words_or_default(p: &Policy) -> String {
     let w = p.words();
-    if w.is_empty() { "the default".into() } else { w }
+    if w.is_empty() {
+        "the default".into()
+    } else {
+        w
+    }
 }
 
 impl Vault {

@@ -81,20 +81,39 @@ impl SecretFacts {
     /// the vault's threshold and officer count: the threshold or the
     /// secret's minimum, and one more within the policy's minimum interval
     /// after the last release, never more than the officers.
-    pub fn approvals_needed(&self, threshold: usize, officers: usize, now: i64, again: bool) -> usize {
+    pub fn approvals_needed(
+        &self,
+        threshold: usize,
+        officers: usize,
+        now: i64,
+        again: bool,
+    ) -> usize {
         let base = threshold.max(self.min_approvals.unwrap_or(0) as usize);
         let soon = match (self.policy.min_interval, self.last_release) {
             (Some(gap), Some(t)) if !again => now.saturating_sub(t) < gap as i64,
             _ => false,
         };
-        if soon { (base + 1).min(officers.max(base)) } else { base }
+        if soon {
+            (base + 1).min(officers.max(base))
+        } else {
+            base
+        }
     }
 
     /// Items a release could still take.
     pub fn releasable(&self) -> usize {
         self.items
             .iter()
-            .filter(|i| !i.void && !matches!(i.state, ItemState::Released { confirmed: true, .. }))
+            .filter(|i| {
+                !i.void
+                    && !matches!(
+                        i.state,
+                        ItemState::Released {
+                            confirmed: true,
+                            ..
+                        }
+                    )
+            })
             .count()
     }
 }
@@ -319,7 +338,9 @@ impl Vault {
                     let f = facts
                         .get_mut(secret)
                         .ok_or_else(|| bad(format!("rotation of {secret}, never deposited")))?;
-                    let digest = self.rotation_fact(&m, verifier, &vault_key, f).map_err(bad)?;
+                    let digest = self
+                        .rotation_fact(&m, verifier, &vault_key, f)
+                        .map_err(bad)?;
                     if let Some(old) = f.items.last_mut() {
                         old.void = true;
                     }
@@ -335,7 +356,13 @@ impl Vault {
                         return Err(bad("the retirement replays an earlier one's nonce".into()));
                     }
                     for item in f.items.iter_mut().filter(|i| {
-                        !matches!(i.state, ItemState::Released { confirmed: true, .. })
+                        !matches!(
+                            i.state,
+                            ItemState::Released {
+                                confirmed: true,
+                                ..
+                            }
+                        )
                     }) {
                         item.void = true;
                     }
@@ -468,10 +495,12 @@ impl Vault {
         let mut signed = std::collections::BTreeSet::new();
         for a in approvals {
             let officer = a.get("officer").and_then(Value::as_str).unwrap_or_default();
-            let verifier = officers
-                .get(officer)
-                .ok_or_else(|| format!("retirement approved by {officer:?}, who is not an officer"))?;
-            let st = a.get("statement").ok_or("a retirement approval has no statement")?;
+            let verifier = officers.get(officer).ok_or_else(|| {
+                format!("retirement approved by {officer:?}, who is not an officer")
+            })?;
+            let st = a
+                .get("statement")
+                .ok_or("a retirement approval has no statement")?;
             let sig = a
                 .get("signature")
                 .and_then(Value::as_str)
@@ -490,7 +519,9 @@ impl Vault {
                 && s("officer") == Some(officer)
                 && s("time") == m.get("time").and_then(Value::as_str);
             if !fits {
-                return Err(format!("{officer}'s retirement approval is for something else"));
+                return Err(format!(
+                    "{officer}'s retirement approval is for something else"
+                ));
             }
             signed.insert(officer);
         }
@@ -533,7 +564,9 @@ impl Vault {
             .and_then(Value::as_array)
             .filter(|c| c.len() == 1)
             .and_then(|c| c[0].as_str())
-            .and_then(|c| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, c).ok())
+            .and_then(|c| {
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, c).ok()
+            })
             .ok_or("the rotation carries no ciphertext")?;
         let item = digest(&ciphertext);
         let last = f.items.last().filter(|i| !i.void);
@@ -556,7 +589,9 @@ impl Vault {
             && answers.is_some()
             && m.get("release").and_then(Value::as_u64) == answers;
         if !fits {
-            return Err("the signed rotation statement does not follow the secret's history".into());
+            return Err(
+                "the signed rotation statement does not follow the secret's history".into(),
+            );
         }
         Ok(item)
     }

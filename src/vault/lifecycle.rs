@@ -72,7 +72,12 @@ impl Vault {
                 e.insert(self.epoch_verifiers(epoch)?);
             }
             let signed = match ledger::entry(&self.store, review.seq)? {
-                Some(bytes) => review_signed(&ledger::parse_entry(&bytes)?, r, &certs[&epoch], &self.config.vault_id),
+                Some(bytes) => review_signed(
+                    &ledger::parse_entry(&bytes)?,
+                    r,
+                    &certs[&epoch],
+                    &self.config.vault_id,
+                ),
                 None => false,
             };
             if !signed {
@@ -329,18 +334,19 @@ impl Vault {
         let needed =
             (self.config.threshold as usize).max(facts.min_approvals.unwrap_or(0) as usize);
         let nonce = hex::encode(crypto::random_array::<16>());
-        let (now, approvals) = self.quorum_sign("retire", Some(secret), officers, needed, |name, now| {
-            json!({
-                "type": "breakglass-retire/v1",
-                "vault": self.config.vault_id,
-                "epoch": self.config.epoch,
-                "secret": secret,
-                "voided": voided,
-                "nonce": nonce,
-                "officer": name,
-                "time": rfc3339(now),
-            })
-        })?;
+        let (now, approvals) =
+            self.quorum_sign("retire", Some(secret), officers, needed, |name, now| {
+                json!({
+                    "type": "breakglass-retire/v1",
+                    "vault": self.config.vault_id,
+                    "epoch": self.config.epoch,
+                    "secret": secret,
+                    "voided": voided,
+                    "nonce": nonce,
+                    "officer": name,
+                    "time": rfc3339(now),
+                })
+            })?;
         let draft = Draft::new("retired", names.join("+"))
             .field("secret", secret)
             .field("nonce", nonce.as_str())
@@ -534,13 +540,14 @@ fn review_signed(
     let fits = st.get("type").and_then(Value::as_str) == Some("breakglass-review/v1")
         && st.get("vault").and_then(Value::as_str) == Some(vault_id)
         && st.get("officer").and_then(Value::as_str) == Some(actor)
-        && ["release", "secret", "index", "class", "note", "incident", "time"]
-            .iter()
-            .all(|k| same(k))
+        && [
+            "release", "secret", "index", "class", "note", "incident", "time",
+        ]
+        .iter()
+        .all(|k| same(k))
         && m.get("release").and_then(Value::as_u64) == Some(r.seq)
         && !r.approvers.iter().any(|a| a == actor);
-    fits && canonical::to_vec(st)
-        .is_ok_and(|bytes| verifier.verify(&bytes, sig.as_bytes()).is_ok())
+    fits && canonical::to_vec(st).is_ok_and(|bytes| verifier.verify(&bytes, sig.as_bytes()).is_ok())
 }
 
 /// A note or incident name: not empty, at most `max` characters, no

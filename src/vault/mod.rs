@@ -55,8 +55,8 @@ use crate::shamir::{self, NamedShare};
 use crate::store::{self, Access, Store, Table};
 
 pub use alerts::AlertStatus;
-pub use lifecycle::{CANARY_PREFIX, DrillReport, MAX_INCIDENT_CHARS, MAX_NOTE_CHARS, ReviewClass};
 pub use ceremony::{Carried, CeremonyKind, CeremonyPlan, CeremonyReport, CeremonyRequest};
+pub use lifecycle::{CANARY_PREFIX, DrillReport, MAX_INCIDENT_CHARS, MAX_NOTE_CHARS, ReviewClass};
 pub use release::ReleaseRequest;
 pub use restore::{BackupReport, RestoreReport, gap_warning};
 

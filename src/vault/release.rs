@@ -87,9 +87,9 @@ impl Vault {
     /// The approvals a release of the secret's next item needs now, and
     /// why, when that is one more than usual (docs/LEDGER.md rule 18).
     fn approvals_needed(&self, facts: &facts::SecretFacts) -> Result<(usize, Option<String>)> {
-        let again = facts.next_item().is_some_and(|i| {
-            matches!(facts.items[i as usize].state, ItemState::Released { .. })
-        });
+        let again = facts
+            .next_item()
+            .is_some_and(|i| matches!(facts.items[i as usize].state, ItemState::Released { .. }));
         let officers = self.active_officers()?.len();
         let threshold = self.config.threshold as usize;
         let needed = facts.approvals_needed(threshold, officers, self.now(), again);

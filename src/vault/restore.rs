@@ -341,17 +341,18 @@ impl Vault {
         let names: Vec<&str> = officers.iter().map(|(n, _)| *n).collect();
         let nonce = hex::encode(crypto::random_array::<16>());
         let threshold = self.config.threshold as usize;
-        let (now, approvals) = self.quorum_sign("gap", None, officers, threshold, |name, now| {
-            json!({
-                "type": "breakglass-gap/v1",
-                "vault": self.config.vault_id,
-                "epoch": self.config.epoch,
-                "restored": restored,
-                "nonce": nonce,
-                "officer": name,
-                "time": rfc3339(now),
-            })
-        })?;
+        let (now, approvals) =
+            self.quorum_sign("gap", None, officers, threshold, |name, now| {
+                json!({
+                    "type": "breakglass-gap/v1",
+                    "vault": self.config.vault_id,
+                    "epoch": self.config.epoch,
+                    "restored": restored,
+                    "nonce": nonce,
+                    "officer": name,
+                    "time": rfc3339(now),
+                })
+            })?;
         let draft = Draft::new("gap_acknowledged", names.join("+"))
             .field("restored", restored)
             .field("nonce", nonce.as_str())

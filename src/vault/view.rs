@@ -17,7 +17,11 @@ impl Vault {
         Ok(out)
     }
 
-    fn summarize(&self, r: SecretRecord, facts: Option<&facts::SecretFacts>) -> Result<SecretSummary> {
+    fn summarize(
+        &self,
+        r: SecretRecord,
+        facts: Option<&facts::SecretFacts>,
+    ) -> Result<SecretSummary> {
         let items = self.items(&r.name)?;
         let void = |i: &ItemRecord| {
             facts

@@ -154,9 +154,23 @@ pub fn assert_both_pass(bundle: &Path, extra: &[&str]) -> String {
     let (code, out, err) = python(bundle, extra);
     assert_eq!(code, 0, "python: {err}");
     assert!(err.is_empty(), "python: {err}");
-    assert_eq!(out.lines().count(), 1, "one summary line: {out}");
-    let (code, _, err) = rust(bundle, extra);
+    // One summary line, then the lifecycle report (LEDGER.md §2.7), which
+    // both verifiers print alike.
+    let report: Vec<&str> = out.lines().skip(1).collect();
+    assert!(out.starts_with("ledger OK"), "a summary line first: {out}");
+    assert!(
+        report
+            .iter()
+            .all(|l| l.starts_with("lifecycle: ") || l.starts_with("unreviewed: ")),
+        "only the lifecycle report follows it: {out}"
+    );
+    let (code, rust_out, err) = rust(bundle, extra);
     assert_eq!(code, 0, "rust: {err}");
+    let rust_report: Vec<&str> = rust_out
+        .lines()
+        .filter(|l| l.starts_with("lifecycle: ") || l.starts_with("unreviewed: "))
+        .collect();
+    assert_eq!(rust_report, report, "the same lifecycle report");
     out
 }
 
