@@ -150,7 +150,7 @@ fn verify_fails(path: &Path, clock: &ManualClock, want: &str) {
 
 /// A release, or the open, refused with a line that names the cause.
 fn refused(r: Result<String, Error>, want: &[&str]) {
-    let e = r.err().expect("the attack was acted on");
+    let e = r.expect_err("the attack was acted on");
     let line = e.to_string();
     for w in want {
         assert!(line.contains(w), "{line:?} does not mention {w:?}");
