@@ -599,3 +599,42 @@ fn an_end_to_end_drill_releases_a_canary_and_proves_the_hook_took_it() {
     assert_mentions(&one_line_error(&out), &["drill/"]);
     verify_ok(&v);
 }
+
+#[test]
+fn a_ceremony_after_a_retirement_and_a_rotation_carries_the_void_items_as_they_are() {
+    let v = TestVault::two_of_three();
+    v.deposit_codes_ok("gh", "alice", &["old-1", "old-2", "old-3"]);
+    expect_success(&deposit_credential_with(&v, "db", "pw-1", &[]), "deposit");
+    v.release_ok("gh", &["alice", "bob"]);
+    v.release_ok("db", &["alice", "bob"]);
+    expect_success(&rotate(&v, "db", "carol", "pw-2"), "rotate");
+    expect_success(&retire(&v, "gh", &["alice", "bob"]), "retire");
+    let pw: Vec<String> = ["alice", "bob", "dave"]
+        .iter()
+        .map(|o| passphrase_for(o))
+        .collect();
+    let pw: Vec<&str> = pw.iter().map(String::as_str).collect();
+    let out = v
+        .batch()
+        .args([
+            "officer",
+            "add",
+            "dave",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ])
+        .write_stdin(lines(&pw))
+        .output()
+        .unwrap();
+    expect_success(&out, "officer add dave");
+    // Both verifiers' rule 19: a void item keeps its ciphertext's digest.
+    verify_ok(&v);
+    // Still void in the new epoch: nothing of the old set comes out.
+    let out = v.release("gh", &["alice", "dave"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("old-"));
+    assert_eq!(v.release_ok("db", &["bob", "dave"]).trim_end(), "pw-2");
+    verify_ok(&v);
+}

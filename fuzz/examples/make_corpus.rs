@@ -19,7 +19,7 @@ use breakglass::ledger::note;
 use breakglass::records::{LedgerKeyRecord, LockRecord, Record, SecretKind};
 use breakglass::secret::VaultKey;
 use breakglass::store::Table;
-use breakglass::vault::{CeremonyKind, CeremonyPlan, Vault};
+use breakglass::vault::{CeremonyKind, CeremonyPlan, ReviewClass, Vault};
 use breakglass::{Passphrase, SecretValue, item, shamir};
 use breakglass_fuzz::Packed;
 
@@ -106,6 +106,46 @@ fn build(root: &Path, work: &Path) -> usize {
     vault
         .drill("carol", &pass(&officers, "carol"))
         .expect("drill");
+    // What follows a release: a rotation, a review, a retirement.
+    let alice = vault
+        .authenticate("alice", &pass(&officers, "alice"), "rotate", None)
+        .expect("authenticate");
+    vault
+        .rotate(
+            &alice,
+            "postgres/root",
+            &SecretValue::new("fuzz-rotated".into()),
+        )
+        .expect("rotate");
+    let github = vault
+        .lifecycle()
+        .expect("lifecycle")
+        .releases
+        .values()
+        .find(|r| r.secret == "github/admin")
+        .expect("a github release")
+        .seq;
+    let carol = vault
+        .authenticate("carol", &pass(&officers, "carol"), "review", None)
+        .expect("authenticate");
+    vault
+        .review(
+            &carol,
+            github,
+            ReviewClass::Emergency,
+            "fuzz corpus",
+            Some("INC-1"),
+        )
+        .expect("review");
+    vault
+        .retire(
+            "okta/recovery",
+            &[
+                ("alice", &pass(&officers, "alice")),
+                ("bob", &pass(&officers, "bob")),
+            ],
+        )
+        .expect("retire");
     // A wrong passphrase: logged as a refusal.
     let mut req = vault
         .begin_release("aws/root-mfa", "fuzz corpus: a refused approval")

@@ -696,8 +696,9 @@ impl Vault {
                     "item {secret} #{no} is missing from the store"
                 )));
             };
-            // A seen item keeps the ciphertext of the epoch it was released
-            // in: ceremonies re-encrypt only what may still be released.
+            // A seen or void item keeps the ciphertext of the epoch it was
+            // released or voided in: ceremonies re-encrypt only what may
+            // still be released.
             let seen = matches!(
                 fact.state,
                 ItemState::Released {
@@ -705,7 +706,7 @@ impl Vault {
                     ..
                 }
             );
-            if rec.secret != secret || (rec.epoch != self.config.epoch && !seen) {
+            if rec.secret != secret || (rec.epoch != self.config.epoch && !seen && !fact.void) {
                 return Ok(Some(format!(
                     "item {secret} #{no} is stored under another secret or epoch"
                 )));
@@ -715,7 +716,9 @@ impl Vault {
                     "item {secret} #{no}'s ciphertext is not the one its depositor signed"
                 )));
             }
-            if rec.state != fact.state {
+            // A ceremony carries a void item as void, whether it was seen
+            // or not; it is never released again either way.
+            if rec.state != fact.state && !fact.void {
                 return Ok(Some(format!(
                     "item {secret} #{no} is stored as {}, but the ledger says {}",
                     state_words(rec.state),
