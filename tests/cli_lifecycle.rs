@@ -171,6 +171,12 @@ fn a_released_credential_waits_for_its_rotation_and_the_old_value_is_never_relea
     );
     let status = String::from_utf8(v.cmd().arg("status").output().unwrap().stdout).unwrap();
     assert!(status.contains("rotate db/root"), "{status}");
+    let list = String::from_utf8(v.cmd().arg("list").output().unwrap().stdout).unwrap();
+    let row = list.lines().find(|l| l.starts_with("db/root")).unwrap();
+    assert!(
+        row.contains("rotate it") && row.contains("1 to review"),
+        "{row}"
+    );
 
     // One officer deposits the new value; the entry answers the release.
     expect_success(&rotate(&v, "db/root", "carol", "new-root-pw"), "rotate");
@@ -183,6 +189,8 @@ fn a_released_credential_waits_for_its_rotation_and_the_old_value_is_never_relea
     assert_eq!(rotated["release"], release);
     assert_eq!(rotated["actor"], "carol");
     assert!(!due(&v).iter().any(|d| d.0 == "rotation"));
+    let list = String::from_utf8(v.cmd().arg("list").output().unwrap().stdout).unwrap();
+    assert!(!list.contains("rotate it"), "{list}");
 
     // The next release gives the new value, never the old one.
     assert_eq!(

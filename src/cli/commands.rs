@@ -500,6 +500,8 @@ fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
         out!("{}", serde_json::to_string_pretty(&secrets)?);
         return Ok(0);
     }
+    use breakglass::lifecycle::What;
+    let due = vault.due()?;
     if secrets.is_empty() {
         out!("No secrets yet. Deposit some with `breakglass deposit NAME --officer O`.");
         return Ok(0);
@@ -529,6 +531,35 @@ fn list(dir: &std::path::Path, json: bool) -> Result<i32> {
         }
         if let Some(k) = s.min_approvals {
             notes.push(format!("needs {k} approvals"));
+        }
+        // What its releases still owe (`status` has the commands).
+        let owed = |what| {
+            due.iter()
+                .filter(move |d| d.what == what && d.secret.as_deref() == Some(&s.name))
+        };
+        if let Some(d) = owed(What::Rotation).next() {
+            notes.push(
+                if d.overdue {
+                    "ROTATION OVERDUE"
+                } else {
+                    "rotate it"
+                }
+                .to_string(),
+            );
+        }
+        let reviews = owed(What::Review).count();
+        if reviews > 0 {
+            let late = owed(What::Review).filter(|d| d.overdue).count();
+            notes.push(match late {
+                0 => format!("{reviews} to review"),
+                n => format!("{reviews} to review ({n} OVERDUE)"),
+            });
+        }
+        if owed(What::Reorder).next().is_some() {
+            notes.push("below its reorder level".to_string());
+        }
+        if !s.policy.is_empty() {
+            notes.push(s.policy.clone());
         }
         out!(
             "{:<width$}  {:<10}  {:>9}  {:>5}  {}",
