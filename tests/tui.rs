@@ -221,6 +221,10 @@ fn a_full_release_with_two_officers_shows_the_code_once_then_clears_it() {
         (last["kind"].as_str(), last["outcome"].as_str()),
         (Some("displayed"), Some("confirmed"))
     );
+    // Home now says the release waits for its review, and how.
+    let release = last["release"].as_u64().unwrap();
+    assert_shows(&s, "TO DO review entry");
+    assert_shows(&s, &format!("breakglass review {release}"));
     assert_eq!(c.remaining(), (2, 0));
     // No later screen holds the item either.
     for key in [

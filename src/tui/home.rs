@@ -1,5 +1,6 @@
 //! Home: the vault at a glance. Secrets with remaining counts and warnings,
-//! officers, ledger size and verification status. No secret value.
+//! officers, ledger size and verification status, and what needs doing
+//! after a release (rotations, reviews, drills, reorders). No secret value.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -19,6 +20,9 @@ pub struct Home {
     pub secrets: Vec<SecretSummary>,
     selected: usize,
 }
+
+/// Due items the home screen lists before counting the rest.
+const TODO_SHOWN: usize = 3;
 
 /// Fewer codes than this left is a warning.
 const FEW_LEFT: u32 = 3;
@@ -131,7 +135,32 @@ impl Home {
                 theme.warn(),
             )));
         }
-        let head_height = (4 + 3 * warnings.len() as u16).min(area.height.saturating_sub(3));
+        // What needs doing (docs/OPERATIONS.md, "After a break-glass
+        // release"), most pressing first, each with how to do it; the
+        // rest is counted, and `status` lists it all.
+        let mut todo: Vec<Line<'_>> = Vec::new();
+        for d in status.due.iter().take(TODO_SHOWN) {
+            let (tag, style) = if d.overdue {
+                ("OVERDUE ", theme.error())
+            } else {
+                ("TO DO ", theme.warn())
+            };
+            todo.push(Line::from(vec![
+                Span::styled(tag, style),
+                Span::raw(d.words(status.now)),
+            ]));
+        }
+        if status.due.len() > TODO_SHOWN {
+            todo.push(Line::from(Span::styled(
+                format!(
+                    "…and {} more: breakglass status lists them",
+                    status.due.len() - TODO_SHOWN
+                ),
+                theme.dim(),
+            )));
+        }
+        let head_height = (4 + 3 * warnings.len() as u16 + 2 * todo.len() as u16)
+            .min(area.height.saturating_sub(3));
         let [head, table] =
             Layout::vertical([Constraint::Length(head_height), Constraint::Min(3)]).areas(area);
         let lines = vec![
@@ -170,6 +199,7 @@ impl Home {
         ];
         let mut lines = lines;
         lines.extend(warnings);
+        lines.extend(todo);
         f.render_widget(
             Paragraph::new(lines)
                 .wrap(Wrap { trim: true })
