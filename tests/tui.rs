@@ -939,6 +939,61 @@ fn the_reveal_screen_maps_ctrl_c_to_an_interrupt() {
 }
 
 #[test]
+fn the_reveal_of_a_credential_ends_with_rotate_it_now() {
+    use breakglass::tui::RevealScreen;
+    use breakglass::vault::Released;
+    let r = Released {
+        secret: "db/root".into(),
+        index: 0,
+        kind: SecretKind::Credential,
+        seq: 5,
+        re_release_of: None,
+        officers: vec!["alice".into(), "bob".into()],
+        value: SecretValue::new("hunter2-root".into()),
+        signer: None,
+    };
+    let screen = RevealScreen::new(&r, 60);
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| screen.render(f, f.area(), 0)).unwrap();
+        let rows: Vec<String> = t
+            .backend()
+            .buffer()
+            .content()
+            .chunks(w as usize)
+            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+            .collect();
+        let text = rows.join("\n");
+        assert!(text.contains("hunter2-root"), "{text}");
+        let joined = rows.iter().map(|r| r.trim()).collect::<Vec<_>>().join(" ");
+        assert!(
+            joined.contains(
+                "Rotate it now: change it at its system, then run breakglass rotate db/root."
+            ),
+            "{text}"
+        );
+    }
+    // Codes are spent when shown: no such line.
+    let code = Released {
+        kind: SecretKind::Codes,
+        secret: "github/admin".into(),
+        value: SecretValue::new("K7QX-P2MW".into()),
+        ..r
+    };
+    let screen = RevealScreen::new(&code, 60);
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| screen.render(f, f.area(), 0)).unwrap();
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(!text.contains("Rotate it now"), "{text}");
+}
+
+#[test]
 fn p_reads_the_code_aloud_and_it_is_cleared_with_the_reveal() {
     let mut c = console();
     c.start_release("drill");

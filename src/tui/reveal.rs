@@ -223,6 +223,18 @@ impl<'a> RevealScreen<'a> {
             ),
             width,
         );
+        if !self.is_code() {
+            // A released credential stays valid at its system until it is
+            // changed there (docs/OPERATIONS.md, "After a break-glass
+            // release").
+            footer.extend(wrap(
+                &format!(
+                    "Rotate it now: change it at its system, then run breakglass rotate {}.",
+                    r.secret
+                ),
+                width,
+            ));
+        }
         footer.extend(wrap_parts(&keys, "   ", width));
         let footer_h = (footer.len() as u16).min(inner.height);
         let footer_area = Rect {
