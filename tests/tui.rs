@@ -1433,6 +1433,27 @@ fn the_officers_screen_shows_each_last_drill() {
     assert_whole(&c.screen(), &["k rekey"]);
 }
 
+#[test]
+fn an_end_to_end_drill_overdue_shows_on_the_officers_screen_and_home() {
+    let mut c = console();
+    c.key(KeyCode::Char('o'));
+    assert!(!c.screen().contains("OVERDUE"));
+    c.key(KeyCode::Esc);
+    // A passphrase drill is not an end-to-end one: 91 days later every
+    // officer owes one.
+    c.app.vault().drill("alice", &pass("alice")).unwrap();
+    c.clock.advance(91 * 86_400);
+    c.key(KeyCode::Char('o'));
+    let s = c.screen();
+    for officer in ["alice", "bob", "carol"] {
+        assert_shows(row_with(&s, officer), "end-to-end drill OVERDUE");
+    }
+    assert_whole(&s, &["breakglass drill --release."]);
+    c.key(KeyCode::Esc);
+    c.app.settle();
+    assert_shows(&c.screen(), "OVERDUE drill for alice");
+}
+
 /// Home → officers → `a`, the name, Enter: the review screen.
 fn begin_add(c: &mut Console, name: &str) {
     c.key(KeyCode::Char('o'));

@@ -18,6 +18,8 @@ use crate::vault::{CeremonyKind, CeremonyPlan, OfficerOverview, Status};
 
 /// The note beside an officer whose new share waits for them.
 pub const SHARE_WAITING: &str = "new share waiting (drill to take it)";
+/// The note of an officer whose end-to-end drill is overdue.
+pub const DRILL_OVERDUE: &str = "end-to-end drill OVERDUE (90 days)";
 
 /// What the screen is asking for.
 enum Prompt {
@@ -237,7 +239,7 @@ impl Officers {
     /// turns while a drill's Argon2 runs.
     pub fn render(&self, f: &mut Frame<'_>, area: Rect, now: i64, spinner: &str, theme: &Theme) {
         let [head, table, foot] = Layout::vertical([
-            Constraint::Length(4),
+            Constraint::Length(5),
             Constraint::Min(4),
             Constraint::Length(3),
         ])
@@ -254,6 +256,10 @@ impl Officers {
             ]),
             Line::from("Drill quarterly and after each ceremony: d drills the selected officer.")
                 .style(theme.dim()),
+            Line::from(
+                "Every 90 days each officer also drills end to end: breakglass drill --release.",
+            )
+            .style(theme.dim()),
         ];
         if waiting > 0 {
             lines.push(Line::from(Span::styled(
@@ -278,6 +284,8 @@ impl Officers {
             };
             let note = if o.share_waiting {
                 Cell::from(Span::styled(SHARE_WAITING, theme.warn()))
+            } else if o.drill_overdue {
+                Cell::from(Span::styled(DRILL_OVERDUE, theme.error()))
             } else {
                 Cell::from("")
             };

@@ -232,6 +232,9 @@ pub struct OfficerOverview {
     /// The latest ceremony left them a new share, and no entry since shows
     /// them authenticated (their next authentication takes it).
     pub share_waiting: bool,
+    /// Their end-to-end drill is overdue: none passed in the last 90 days
+    /// (or since they joined).
+    pub drill_overdue: bool,
 }
 
 /// What `deposit` did.

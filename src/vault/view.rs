@@ -133,12 +133,18 @@ impl Vault {
                 }
             }
         }
+        let due = self.due()?;
         Ok(self
             .active_officers()?
             .into_iter()
             .map(|o| OfficerOverview {
                 last_drill: drills.get(&o.name).copied(),
                 share_waiting: waiting.contains(&o.name),
+                drill_overdue: due.iter().any(|d| {
+                    d.what == crate::lifecycle::What::Drill
+                        && d.overdue
+                        && d.officer.as_deref() == Some(o.name.as_str())
+                }),
                 name: o.name,
             })
             .collect())
