@@ -428,6 +428,66 @@ fn deposit_counts_the_hidden_codes_before_confirming() {
 }
 
 #[test]
+fn a_released_credential_is_rotated_from_its_row_as_its_reveal_says() {
+    let mut c = console_with(&[]);
+    c.key(KeyCode::Char('d'));
+    c.key(KeyCode::Enter); // alice
+    c.sign("alice");
+    c.type_text("db/root");
+    c.key(KeyCode::Tab); // a credential
+    c.key(KeyCode::Enter);
+    c.app.on_paste("root-pw-1");
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('y'));
+    assert_shows(&c.screen(), "Deposited 1 credential into db/root");
+
+    c.start_release("DB outage INC-9");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    let s = c.screen();
+    assert_shows(&s, "root-pw-1");
+    assert_shows(
+        &s,
+        "Rotate it now: change it at its system, then press r here",
+    );
+    c.key(KeyCode::Enter);
+    let s = c.screen();
+    assert!(!s.contains("root-pw-1"), "{s}");
+    assert_shows(&s, "then press r here");
+    assert_shows(&s, "TO DO rotate db/root");
+
+    // r on its row: the rotation, by any one officer.
+    c.key(KeyCode::Char('r'));
+    assert_shows(&c.screen(), "Rotate db/root");
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Down);
+    c.key(KeyCode::Enter); // carol
+    c.sign("carol");
+    assert_shows(&c.screen(), "Change it at its system first");
+    c.app.on_paste("root-pw-2");
+    let s = c.screen();
+    assert!(!s.contains("root-pw-2"), "the new value is hidden: {s}");
+    c.key(KeyCode::Enter);
+    assert_shows(&c.screen(), "Replace db/root with the new value?");
+    c.key(KeyCode::Char('y'));
+    let s = c.screen();
+    assert_shows(&s, "Rotated db/root");
+    assert!(!s.contains("TO DO rotate"), "{s}");
+    let last = c.last_entry();
+    assert_eq!(
+        (last["kind"].as_str(), last["actor"].as_str()),
+        (Some("rotated"), Some("carol"))
+    );
+
+    // The next release shows the new value.
+    c.start_release("DB outage INC-10");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    assert_shows(&c.screen(), "root-pw-2");
+    c.key(KeyCode::Enter);
+}
+
+#[test]
 fn the_ledger_view_lists_filters_details_and_exports() {
     let mut c = console();
     c.start_release("audit me");

@@ -1,5 +1,8 @@
 //! Deposit: an officer authenticates, names the secret, pastes or types the
 //! codes (hidden) or a credential, sees the count, and confirms. No quorum.
+//! The same screen rotates a released credential: the name is given, and
+//! the value entered is its replacement (docs/OPERATIONS.md, "After a
+//! break-glass release").
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -50,6 +53,8 @@ pub struct Deposit {
     pub error: Option<String>,
     /// Wrong passphrases typed so far (three end the deposit).
     pub wrong: u32,
+    /// Rotating this credential rather than depositing.
+    rotating: bool,
 }
 
 impl Deposit {
@@ -67,7 +72,23 @@ impl Deposit {
             current: Zeroizing::new(String::new()),
             error: None,
             wrong: 0,
+            rotating: false,
         }
+    }
+
+    /// A rotation of the released credential `secret` by one of
+    /// `officers`: its new value replaces it.
+    pub fn rotate(officers: Vec<String>, secret: &str) -> Self {
+        let mut d = Deposit::new(officers);
+        d.name.paste(secret);
+        d.kind = SecretKind::Credential;
+        d.rotating = true;
+        d
+    }
+
+    /// Whether this is a rotation.
+    pub fn is_rotation(&self) -> bool {
+        self.rotating
     }
 
     /// The values entered, as the vault takes them.
@@ -140,7 +161,12 @@ impl Deposit {
     pub fn authenticated(&mut self, session: OfficerSession) {
         self.session = Some(session);
         self.error = None;
-        self.step = Step::Name;
+        // A rotation's secret is given.
+        self.step = if self.rotating {
+            Step::Values
+        } else {
+            Step::Name
+        };
     }
 
     /// A wrong passphrase: ask again.
@@ -226,6 +252,9 @@ impl Deposit {
             }
             Step::Values => self.on_value_key(key),
             Step::Confirm => match key.code {
+                KeyCode::Enter | KeyCode::Char('y') if self.rotating => {
+                    Action::Rotate(self.name.text().to_string())
+                }
                 KeyCode::Enter | KeyCode::Char('y') => Action::Deposit {
                     secret: self.name.text().to_string(),
                     kind: self.kind,
@@ -285,9 +314,14 @@ impl Deposit {
             .as_ref()
             .map(|s| format!(" by {}", s.name()))
             .unwrap_or_default();
+        let title = if self.rotating {
+            format!(" Rotate {}{who} ", self.name.text())
+        } else {
+            format!(" Deposit{who} ")
+        };
         let block = Block::default()
             .borders(Borders::ALL)
-            .title(Span::styled(format!(" Deposit{who} "), theme.accent()));
+            .title(Span::styled(title, theme.accent()));
         let inner = block.inner(area);
         f.render_widget(block, area);
         let [body, msg] =
@@ -308,13 +342,12 @@ impl Deposit {
                         }
                     })
                     .collect();
-                f.render_widget(
-                    List::new(items).block(
-                        Block::default()
-                            .title("Which officer deposits? (one is enough; no quorum)"),
-                    ),
-                    body,
-                );
+                let title = if self.rotating {
+                    "Which officer stores the new value? (one is enough; no quorum)"
+                } else {
+                    "Which officer deposits? (one is enough; no quorum)"
+                };
+                f.render_widget(List::new(items).block(Block::default().title(title)), body);
             }
             Step::Passphrase(o) => self.passphrase.render(
                 f,
@@ -356,6 +389,9 @@ impl Deposit {
                     SecretKind::Codes => {
                         "Paste or type the codes, one per line (hidden). An empty line or Ctrl-D ends."
                     }
+                    SecretKind::Credential if self.rotating => {
+                        "Change it at its system first. Then paste or type the new value (hidden). Enter or Ctrl-D ends."
+                    }
                     SecretKind::Credential => {
                         "Paste or type the credential (hidden). Enter or Ctrl-D ends."
                     }
@@ -383,12 +419,21 @@ impl Deposit {
                 f.render_widget(
                     Paragraph::new(vec![
                         Line::from(Span::styled(
-                            format!("Deposit {} into {}?", self.counted(n), self.name.text()),
+                            if self.rotating {
+                                format!(
+                                    "Replace {} with the new value? The released one becomes void.",
+                                    self.name.text()
+                                )
+                            } else {
+                                format!("Deposit {} into {}?", self.counted(n), self.name.text())
+                            },
                             theme.accent(),
                         )),
-                        Line::from(
-                            "Enter/y deposits (and logs it, signed by you); Esc/n goes back.",
-                        ),
+                        Line::from(if self.rotating {
+                            "Enter/y rotates (and logs it, signed by you); Esc/n goes back."
+                        } else {
+                            "Enter/y deposits (and logs it, signed by you); Esc/n goes back."
+                        }),
                     ]),
                     body,
                 );

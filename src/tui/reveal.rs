@@ -25,6 +25,7 @@ pub struct RevealScreen<'a> {
     released: &'a Released,
     timeout_secs: u64,
     spelled: bool,
+    in_console: bool,
 }
 
 /// What a key asks of the reveal.
@@ -164,7 +165,15 @@ impl<'a> RevealScreen<'a> {
             released,
             timeout_secs,
             spelled: false,
+            in_console: false,
         }
+    }
+
+    /// Shown inside the console, where `r` on the secret's row rotates it
+    /// (the command line says which command does).
+    pub fn in_console(mut self) -> Self {
+        self.in_console = true;
+        self
     }
 
     /// Shows the code spelled out (NATO alphabet) instead of large.
@@ -228,10 +237,15 @@ impl<'a> RevealScreen<'a> {
             // changed there (docs/OPERATIONS.md, "After a break-glass
             // release").
             footer.extend(wrap(
-                &format!(
-                    "Rotate it now: change it at its system, then run breakglass rotate {}.",
-                    r.secret
-                ),
+                &if self.in_console {
+                    "Rotate it now: change it at its system, then press r here on its row."
+                        .to_string()
+                } else {
+                    format!(
+                        "Rotate it now: change it at its system, then run breakglass rotate {}.",
+                        r.secret
+                    )
+                },
                 width,
             ));
         }

@@ -1,6 +1,6 @@
 //! The vault side of the deposit screen (`tui/deposit.rs`): opening it and
-//! depositing what it holds once an officer has authenticated (the
-//! passphrase is the unlock flow's, `unlock.rs`).
+//! depositing (or rotating) what it holds once an officer has
+//! authenticated (the passphrase is the unlock flow's, `unlock.rs`).
 
 use super::texts::{err_text, kind_noun};
 use super::{App, Screen};
@@ -39,6 +39,41 @@ impl App {
                             ),
                             rep.total,
                             rep.seq
+                        ),
+                    );
+                    self.refresh();
+                }
+                Err(e) => d.error = Some(err_text(&e)),
+            }
+        }
+    }
+
+    /// Opens the deposit screen to rotate the released credential `secret`.
+    pub(super) fn open_rotation(&mut self, secret: &str) {
+        self.message = None;
+        self.screen = Screen::Deposit(Box::new(Deposit::rotate(
+            self.status.officers.clone(),
+            secret,
+        )));
+    }
+
+    /// Stores the deposit screen's value as `secret`'s rotation.
+    pub(super) fn rotate(&mut self, secret: &str) {
+        if let Screen::Deposit(d) = &mut self.screen {
+            let values = d.values();
+            let result = match (&d.session, values.first()) {
+                (Some(s), Some(v)) => self.vault.rotate(s, secret, v),
+                _ => Err(Error::invalid("rotate", "no officer or no value")),
+            };
+            self.generation += 1; // a refusal is logged
+            match result {
+                Ok(rep) => {
+                    self.screen = Screen::Home;
+                    self.say(
+                        false,
+                        format!(
+                            "Rotated {secret}: the new value is #{}; the released one is void. Logged as entry {}.",
+                            rep.total, rep.seq
                         ),
                     );
                     self.refresh();

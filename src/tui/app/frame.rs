@@ -60,6 +60,7 @@ impl App {
             let elapsed = (self.vault.clock_now() - r.opened).max(0) as u64;
             RevealScreen::new(&r.released, self.reveal_secs as u64)
                 .spelled(r.spelled)
+                .in_console()
                 .render(f, area, elapsed);
             return;
         }
@@ -86,6 +87,7 @@ impl App {
         let screen_name = match &self.screen {
             Screen::Home => "home",
             Screen::Release(_) => "release",
+            Screen::Deposit(d) if d.is_rotation() => "rotate",
             Screen::Deposit(_) => "deposit",
             Screen::Ledger(_) => "ledger",
             Screen::Officers(_) => "officers",
@@ -261,7 +263,8 @@ impl App {
                 self.reveal_secs
             )),
             Line::from("Deposit   one officer; name the secret (Tab: codes/credential), paste the"),
-            Line::from("          codes one per line (hidden), confirm the count."),
+            Line::from("          codes one per line (hidden), confirm the count. r on a released"),
+            Line::from("          credential's row rotates it: one officer, the new value (hidden)."),
             Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
             Line::from("          s secret · o officer · c clear filters · e export · v verify"),
             Line::from("Officers  each officer's last drill, any new share waiting; d drill ·"),

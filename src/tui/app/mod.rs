@@ -86,6 +86,8 @@ pub enum Action {
     OpenRelease(Option<String>),
     /// Start a deposit.
     OpenDeposit,
+    /// Store the rotated credential the deposit screen holds.
+    Rotate(String),
     /// Open the ledger view.
     OpenLedger,
     /// Open the officers screen.
@@ -401,6 +403,7 @@ impl App {
             Action::CancelRelease => self.cancel_release(),
             Action::Display(how) => self.reveal_ended(how),
             Action::Deposit { secret, kind } => self.deposit(&secret, kind),
+            Action::Rotate(secret) => self.rotate(&secret),
             Action::Export(dir) => self.export(dir),
             Action::Verify => self.verify_again(),
         }

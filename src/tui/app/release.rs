@@ -19,6 +19,16 @@ impl App {
             .as_deref()
             .and_then(|p| self.home.secrets.iter().find(|s| s.name == p))
         {
+            // A released credential waiting for its rotation: `r` on its
+            // row rotates it, as its reveal said.
+            let rotation = self.status.due.iter().any(|d| {
+                d.what == crate::lifecycle::What::Rotation && d.secret.as_deref() == Some(&s.name)
+            });
+            if rotation && s.remaining + s.unconfirmed == 0 {
+                let name = s.name.clone();
+                self.open_rotation(&name);
+                return;
+            }
             if s.remaining + s.unconfirmed == 0 {
                 let why = nothing_left(s);
                 self.say(true, why);
@@ -101,6 +111,10 @@ impl App {
             let RevealState { mut released, .. } = *r;
             let what = format!("{} #{}", released.secret, released.index + 1);
             match self.vault.record_display(&mut released, how) {
+                Ok(_) if how == Displayed::Confirmed && released.kind == crate::records::SecretKind::Credential => self.say(
+                    false,
+                    format!("Released {what}; confirmed seen and logged. Rotate it now: change it at its system, then press r here."),
+                ),
                 Ok(_) => self.say(
                     false,
                     match how {

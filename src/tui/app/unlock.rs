@@ -80,6 +80,7 @@ impl App {
                     self.vault.check_ceremony_approver(req, &officer),
                 )
             }
+            Screen::Deposit(d) if d.is_rotation() => ("rotate", None, Ok(())),
             Screen::Deposit(_) => ("deposit", None, Ok(())),
             Screen::Officers(_) => ("drill", None, Ok(())),
             _ => return,
@@ -178,11 +179,16 @@ impl App {
                 if matches!(e, Error::BadPassphrase(_)) {
                     d.wrong += 1;
                     if d.wrong >= ATTEMPTS {
+                        let what = if d.is_rotation() {
+                            "Rotation"
+                        } else {
+                            "Deposit"
+                        };
                         self.screen = Screen::Home;
                         self.say(
                             true,
                             format!(
-                                "Deposit abandoned: wrong passphrase for {officer} {ATTEMPTS} times (logged)."
+                                "{what} abandoned: wrong passphrase for {officer} {ATTEMPTS} times (logged)."
                             ),
                         );
                         return;
@@ -275,10 +281,12 @@ impl App {
                 ),
                 Err(e) => self.unlock_failed(officer, e),
             },
-            Screen::Deposit(d) => match self
-                .vault
-                .authenticate_derived(&officer, &kek, "deposit", None)
-            {
+            Screen::Deposit(d) => match self.vault.authenticate_derived(
+                &officer,
+                &kek,
+                if d.is_rotation() { "rotate" } else { "deposit" },
+                None,
+            ) {
                 Ok(s) => d.authenticated(s),
                 Err(e) => self.unlock_failed(officer, e),
             },
