@@ -488,6 +488,60 @@ fn a_released_credential_is_rotated_from_its_row_as_its_reveal_says() {
 }
 
 #[test]
+fn a_release_is_reviewed_from_home_by_an_officer_who_did_not_approve_it() {
+    let mut c = console();
+    c.start_release("IdP outage INC-7");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.key(KeyCode::Enter);
+    let release = c.last_entry()["release"].as_u64().unwrap();
+    let s = c.screen();
+    assert_whole(&s, &["v review"]);
+    c.key(KeyCode::Char('v'));
+    let s = c.screen();
+    assert_shows(&s, &format!("Review entry {release}"));
+    assert_shows(&s, "github/admin #1 by alice, bob");
+    // Only carol is offered: alice and bob approved it.
+    assert_eq!(row_with(&s, "carol").matches("carol").count(), 1);
+    for approver in ["alice", "bob"] {
+        let rows = s.lines().filter(|l| l.contains(approver)).count();
+        assert_eq!(rows, 1, "{approver} is named only as an approver: {s}");
+    }
+    c.key(KeyCode::Enter);
+    c.sign("carol");
+    assert_shows(&c.screen(), "What was it?");
+    c.key(KeyCode::Enter); // emergency
+    c.key(KeyCode::Enter); // no incident yet
+    assert_shows(&c.screen(), "Name the incident");
+    c.type_text("INC-7");
+    c.key(KeyCode::Enter);
+    c.type_text("IdP down; alice fixed SSO");
+    c.key(KeyCode::Enter);
+    assert_shows(
+        &c.screen(),
+        &format!("Sign: entry {release} was emergency (INC-7)."),
+    );
+    c.key(KeyCode::Char('y'));
+    let s = c.screen();
+    assert_shows(
+        &s,
+        &format!("Reviewed release entry {release} as emergency"),
+    );
+    assert!(!s.contains("TO DO review"), "{s}");
+    let last = c.last_entry();
+    assert_eq!(
+        (
+            last["kind"].as_str(),
+            last["actor"].as_str(),
+            last["incident"].as_str()
+        ),
+        (Some("reviewed"), Some("carol"), Some("INC-7"))
+    );
+    c.key(KeyCode::Char('v'));
+    assert_shows(&c.screen(), "Every release has been reviewed.");
+}
+
+#[test]
 fn the_ledger_view_lists_filters_details_and_exports() {
     let mut c = console();
     c.start_release("audit me");

@@ -75,6 +75,7 @@ impl Home {
                 Action::OpenRelease(self.selected().map(str::to_owned))
             }
             KeyCode::Char('d') => Action::OpenDeposit,
+            KeyCode::Char('v') => Action::OpenReview,
             KeyCode::Char('l') => Action::OpenLedger,
             KeyCode::Char('o') => Action::OpenOfficers,
             KeyCode::Char('q') | KeyCode::Esc => Action::Quit,

@@ -12,6 +12,7 @@ pub mod ledger_view;
 pub mod officers;
 pub mod release;
 pub mod reveal;
+pub mod review;
 pub mod theme;
 pub mod widgets;
 

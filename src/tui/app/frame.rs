@@ -92,6 +92,7 @@ impl App {
             Screen::Ledger(_) => "ledger",
             Screen::Officers(_) => "officers",
             Screen::Ceremony(_) => "ceremony",
+            Screen::Review(_) => "review",
             Screen::Reveal(_) => "reveal",
         };
         let head = format!("· {screen_name} · ");
@@ -119,6 +120,7 @@ impl App {
             Screen::Ledger(l) => l.render(f, body, &verified, &self.theme),
             Screen::Officers(o) => o.render(f, body, self.vault.now(), self.spinner(), &self.theme),
             Screen::Ceremony(c) => c.render(f, body, self.vault.now(), self.spinner(), &self.theme),
+            Screen::Review(r) => r.render(f, body, self.spinner(), &self.theme),
             Screen::Reveal(_) => {}
         }
         if demo_height > 0 {
@@ -166,6 +168,24 @@ impl App {
 
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
         match &self.screen {
+            Screen::Home
+                if self
+                    .status
+                    .due
+                    .iter()
+                    .any(|d| d.what == crate::lifecycle::What::Review) =>
+            {
+                &[
+                    ("↑↓", "select"),
+                    ("r", "release"),
+                    ("v", "review"),
+                    ("d", "deposit"),
+                    ("l", "ledger"),
+                    ("o", "officers"),
+                    ("?", "help"),
+                    ("q", "quit"),
+                ]
+            }
             Screen::Home => &[
                 ("↑↓", "select"),
                 ("r/Enter", "release"),
@@ -191,6 +211,7 @@ impl App {
                 Step::Passphrase(_) => &[("Enter", "sign"), ("Esc", "other officer")],
                 Step::Unlocking(_) => &[("Esc", "cancel release")],
             },
+            Screen::Review(_) => &[("Enter", "continue"), ("↑↓", "choose"), ("Esc", "back")],
             Screen::Deposit(_) => &[
                 ("Enter", "continue"),
                 ("Tab", "kind"),
@@ -251,6 +272,7 @@ impl App {
             Line::from(Span::styled("breakglass console", self.theme.accent())),
             Line::from(""),
             Line::from("Home      ↑↓ select · r/Enter release · d deposit · l ledger · o officers"),
+            Line::from("          v review the oldest release nobody reviewed (not by an approver)"),
             Line::from("Release   choose a secret, type the reason; then each officer picks their"),
             Line::from("          name, reads the exact statement they sign and types their"),
             Line::from(format!(
@@ -264,7 +286,9 @@ impl App {
             )),
             Line::from("Deposit   one officer; name the secret (Tab: codes/credential), paste the"),
             Line::from("          codes one per line (hidden), confirm the count. r on a released"),
-            Line::from("          credential's row rotates it: one officer, the new value (hidden)."),
+            Line::from(
+                "          credential's row rotates it: one officer, the new value (hidden).",
+            ),
             Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
             Line::from("          s secret · o officer · c clear filters · e export · v verify"),
             Line::from("Officers  each officer's last drill, any new share waiting; d drill ·"),

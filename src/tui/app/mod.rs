@@ -41,6 +41,7 @@ mod jobs;
 mod ledger;
 mod officers;
 mod release;
+mod review;
 mod texts;
 mod unlock;
 
@@ -63,6 +64,7 @@ use crate::tui::ledger_view::LedgerView;
 use crate::tui::officers::Officers;
 use crate::tui::release::{Release, Step};
 use crate::tui::reveal::{RevealKey, RevealScreen};
+use crate::tui::review::{self as review_screen, Review};
 use crate::tui::theme::Theme;
 use crate::vault::{CeremonyPlan, Displayed, Released, Status, Vault};
 
@@ -88,6 +90,10 @@ pub enum Action {
     OpenDeposit,
     /// Store the rotated credential the deposit screen holds.
     Rotate(String),
+    /// Open the review of the oldest unreviewed release.
+    OpenReview,
+    /// Sign the review the review screen holds.
+    Review,
     /// Open the ledger view.
     OpenLedger,
     /// Open the officers screen.
@@ -146,6 +152,7 @@ enum Screen {
     Ledger(Box<LedgerView>),
     Officers(Box<Officers>),
     Ceremony(Box<Ceremony>),
+    Review(Box<Review>),
 }
 
 /// The console.
@@ -297,6 +304,7 @@ impl App {
             Screen::Ledger(l) => l.paste(text),
             Screen::Officers(o) => o.paste(text),
             Screen::Ceremony(c) => c.paste(text),
+            Screen::Review(r) => r.paste(text),
             _ => {}
         }
     }
@@ -309,6 +317,12 @@ impl App {
                 deposit_screen::Step::Passphrase(_)
                     | deposit_screen::Step::Name
                     | deposit_screen::Step::Values
+            ),
+            Screen::Review(r) => matches!(
+                r.step,
+                review_screen::Step::Passphrase(_)
+                    | review_screen::Step::Incident
+                    | review_screen::Step::Note
             ),
             Screen::Ledger(l) => l.is_editing(),
             Screen::Officers(o) => o.is_editing(),
@@ -353,6 +367,7 @@ impl App {
             Screen::Ledger(l) => l.on_key(key),
             Screen::Officers(o) => o.on_key(key),
             Screen::Ceremony(c) => c.on_key(key),
+            Screen::Review(r) => r.on_key(key),
             Screen::Reveal(r) => match RevealScreen::new(&r.released, 0).on_key(key) {
                 RevealKey::None => Action::None,
                 RevealKey::ToggleSpelling => {
@@ -404,6 +419,8 @@ impl App {
             Action::Display(how) => self.reveal_ended(how),
             Action::Deposit { secret, kind } => self.deposit(&secret, kind),
             Action::Rotate(secret) => self.rotate(&secret),
+            Action::OpenReview => self.open_review(),
+            Action::Review => self.review(),
             Action::Export(dir) => self.export(dir),
             Action::Verify => self.verify_again(),
         }

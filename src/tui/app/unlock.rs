@@ -81,6 +81,7 @@ impl App {
                 )
             }
             Screen::Deposit(d) if d.is_rotation() => ("rotate", None, Ok(())),
+            Screen::Review(_) => ("review", None, Ok(())),
             Screen::Deposit(_) => ("deposit", None, Ok(())),
             Screen::Officers(_) => ("drill", None, Ok(())),
             _ => return,
@@ -204,6 +205,30 @@ impl App {
                     d.retry(officer, err_text(&e));
                 }
             }
+            Screen::Review(r) => {
+                if matches!(e, Error::BadPassphrase(_)) {
+                    r.wrong += 1;
+                    if r.wrong >= ATTEMPTS {
+                        self.screen = Screen::Home;
+                        self.say(
+                            true,
+                            format!(
+                                "Review abandoned: wrong passphrase for {officer} {ATTEMPTS} times (logged)."
+                            ),
+                        );
+                        return;
+                    }
+                    let n = r.wrong;
+                    r.retry(
+                        officer.clone(),
+                        format!(
+                            "Wrong passphrase for {officer} (attempt {n} of {ATTEMPTS}, logged). Try again, or Esc to leave."
+                        ),
+                    );
+                } else {
+                    r.retry(officer, err_text(&e));
+                }
+            }
             _ => {}
         }
     }
@@ -288,6 +313,13 @@ impl App {
                 None,
             ) {
                 Ok(s) => d.authenticated(s),
+                Err(e) => self.unlock_failed(officer, e),
+            },
+            Screen::Review(r) => match self
+                .vault
+                .authenticate_derived(&officer, &kek, "review", None)
+            {
+                Ok(s) => r.authenticated(s),
                 Err(e) => self.unlock_failed(officer, e),
             },
             _ => {}
