@@ -272,7 +272,9 @@ impl App {
             Line::from(Span::styled("breakglass console", self.theme.accent())),
             Line::from(""),
             Line::from("Home      ↑↓ select · r/Enter release · d deposit · l ledger · o officers"),
-            Line::from("          v review the oldest release nobody reviewed (not by an approver)"),
+            Line::from(
+                "          v review the oldest release nobody reviewed (not by an approver)",
+            ),
             Line::from("Release   choose a secret, type the reason; then each officer picks their"),
             Line::from("          name, reads the exact statement they sign and types their"),
             Line::from(format!(
@@ -285,10 +287,7 @@ impl App {
                 self.reveal_secs
             )),
             Line::from("Deposit   one officer; name the secret (Tab: codes/credential), paste the"),
-            Line::from("          codes one per line (hidden), confirm the count. r on a released"),
-            Line::from(
-                "          credential's row rotates it: one officer, the new value (hidden).",
-            ),
+            Line::from("          codes one per line (hidden), confirm the count."),
             Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
             Line::from("          s secret · o officer · c clear filters · e export · v verify"),
             Line::from("Officers  each officer's last drill, any new share waiting; d drill ·"),
