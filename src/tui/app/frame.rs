@@ -273,7 +273,7 @@ impl App {
             Line::from(""),
             Line::from("Home      ↑↓ select · r/Enter release · d deposit · l ledger · o officers"),
             Line::from(
-                "          v review the oldest release nobody reviewed (not by an approver)",
+                "          v review a release · r on a released credential's row rotates it",
             ),
             Line::from("Release   choose a secret, type the reason; then each officer picks their"),
             Line::from("          name, reads the exact statement they sign and types their"),
