@@ -101,6 +101,27 @@ pub struct ReleaseLife {
 }
 
 impl ReleaseLife {
+    /// What became of it, in words (`ledger show`, the console's ledger):
+    /// its display, review and rotation.
+    pub fn links(&self) -> String {
+        let mut parts = vec![match &self.display {
+            Some((seq, how)) => format!("displayed: {how} (entry {seq})"),
+            None => "never displayed".into(),
+        }];
+        parts.push(match &self.review {
+            Some(v) => format!("reviewed: {} by {} (entry {})", v.class, v.officer, v.seq),
+            None if self.is_drill() => "a drill".into(),
+            None => "NOT REVIEWED".into(),
+        });
+        if let Some(seq) = self.rotated_by {
+            parts.push(format!("rotated (entry {seq})"));
+        }
+        if self.outside_hours {
+            parts.push("outside the secret's hours".into());
+        }
+        parts.join("; ")
+    }
+
     /// A release of the drill canary: a drill by construction.
     pub fn is_drill(&self) -> bool {
         self.secret == DRILL_SECRET

@@ -542,6 +542,23 @@ fn a_release_is_reviewed_from_home_by_an_officer_who_did_not_approve_it() {
 }
 
 #[test]
+fn the_ledger_view_links_a_release_to_its_display_and_review() {
+    let mut c = console();
+    c.start_release("IdP outage INC-7");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.key(KeyCode::Enter);
+    let displayed = c.last_entry()["seq"].as_u64().unwrap();
+    c.key(KeyCode::Char('l'));
+    c.key(KeyCode::Up); // the release, above its display
+    let s = c.screen_at(160, 40);
+    assert_shows(
+        &s,
+        &format!("-> displayed: confirmed (entry {displayed}); NOT REVIEWED"),
+    );
+}
+
+#[test]
 fn the_ledger_view_lists_filters_details_and_exports() {
     let mut c = console();
     c.start_release("audit me");

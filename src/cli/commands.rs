@@ -922,32 +922,12 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
             let m = ledger::parse_entry(&bytes)?;
             writeln!(out, "{}", breakglass::ledger::summary_line(seq, &m)).map_err(stdout_error)?;
             if let Some(r) = life.as_ref().and_then(|l| l.releases.get(&seq)) {
-                writeln!(out, "      -> {}", release_links(r)).map_err(stdout_error)?;
+                writeln!(out, "      -> {}", r.links()).map_err(stdout_error)?;
             }
         }
     }
     out.flush().map_err(stdout_error)?;
     Ok(0)
-}
-
-/// What became of a release, for `ledger show`.
-fn release_links(r: &breakglass::lifecycle::ReleaseLife) -> String {
-    let mut parts = vec![match &r.display {
-        Some((seq, how)) => format!("displayed: {how} (entry {seq})"),
-        None => "never displayed".into(),
-    }];
-    parts.push(match &r.review {
-        Some(v) => format!("reviewed: {} by {} (entry {})", v.class, v.officer, v.seq),
-        None if r.is_drill() => "a drill".into(),
-        None => "NOT REVIEWED".into(),
-    });
-    if let Some(seq) = r.rotated_by {
-        parts.push(format!("rotated (entry {seq})"));
-    }
-    if r.outside_hours {
-        parts.push("outside the secret's hours".into());
-    }
-    parts.join("; ")
 }
 
 fn ledger_verify(

@@ -35,7 +35,7 @@ pub struct LedgerRow {
     pub reason: String,
 }
 
-const KINDS: [&str; 11] = [
+const KINDS: [&str; 15] = [
     "",
     "genesis",
     "deposit",
@@ -47,6 +47,10 @@ const KINDS: [&str; 11] = [
     "cancelled",
     "drill",
     "passphrase",
+    "rotated",
+    "retired",
+    "reviewed",
+    "overdue",
 ];
 
 /// Which filter is being typed.
@@ -80,6 +84,9 @@ pub struct LedgerView {
     rows: RefCell<HashMap<u64, LedgerRow>>,
     /// The selected entry's detail lines.
     detail: RefCell<Option<(u64, Vec<Line<'static>>)>>,
+    /// What became of each release (display, review, rotation), by its
+    /// entry, as the ledger's later entries say.
+    links: HashMap<u64, String>,
     detail_scroll: u16,
     editing: Option<(Editing, TextInput)>,
     export_default: String,
@@ -115,10 +122,17 @@ impl LedgerView {
             offset: std::cell::Cell::new(0),
             rows: RefCell::new(HashMap::new()),
             detail: RefCell::new(None),
+            links: HashMap::new(),
             detail_scroll: 0,
             editing: None,
             export_default,
         })
+    }
+
+    /// What became of each release, shown in its detail.
+    pub fn with_links(mut self, links: HashMap<u64, String>) -> Self {
+        self.links = links;
+        self
     }
 
     /// How many entries pass the filters.
@@ -307,6 +321,14 @@ impl LedgerView {
             ledger::summary_line(seq, &m).trim().to_string(),
             theme.accent(),
         ))];
+        if let Some(links) = self.links.get(&seq) {
+            let style = if links.contains("NOT REVIEWED") {
+                theme.warn()
+            } else {
+                theme.dim()
+            };
+            out.push(Line::from(Span::styled(format!("  -> {links}"), style)));
+        }
         // Approvals first, one line each: who signed, until when, for which
         // request.
         if let Some(list) = m.get("approvals").and_then(Value::as_array) {

@@ -12,11 +12,22 @@ use crate::tui::widgets::plural;
 impl App {
     /// Opens the ledger view, its export prompt on a new directory.
     pub(super) fn open_ledger(&mut self) {
+        let links = self
+            .vault
+            .lifecycle()
+            .map(|l| {
+                l.releases
+                    .iter()
+                    .map(|(seq, r)| (*seq, r.links()))
+                    .collect()
+            })
+            .unwrap_or_default();
         match LedgerView::new(
             self.vault.store().clone(),
             self.export_default().display().to_string(),
         ) {
             Ok(v) => {
+                let v = v.with_links(links);
                 self.message = None;
                 self.screen = Screen::Ledger(Box::new(v));
             }
