@@ -455,6 +455,7 @@ fn a_released_credential_is_rotated_from_its_row_as_its_reveal_says() {
     assert!(!s.contains("root-pw-1"), "{s}");
     assert_shows(&s, "then press r here");
     assert_shows(&s, "TO DO rotate db/root");
+    assert_shows(row_with(&s, "credential "), "rotate it: r");
 
     // r on its row: the rotation, by any one officer.
     c.key(KeyCode::Char('r'));

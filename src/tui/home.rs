@@ -225,10 +225,17 @@ impl Home {
             } else {
                 format!("{} of {} left", s.remaining, s.total)
             };
-            let (note, style) = match warning(s) {
-                Some(w) if w.starts_with("few") => (w, theme.warn()),
-                Some(w) => (w, theme.error()),
-                None => (String::new(), theme.dim()),
+            // A released credential waiting for its rotation says so (r on
+            // its row rotates it), rather than "none left".
+            let rotation = status.due.iter().find(|d| {
+                d.what == crate::lifecycle::What::Rotation && d.secret.as_deref() == Some(&s.name)
+            });
+            let (note, style) = match (rotation, warning(s)) {
+                (Some(d), _) if d.overdue => ("ROTATION OVERDUE: r".to_string(), theme.error()),
+                (Some(_), _) => ("rotate it: r".to_string(), theme.warn()),
+                (None, Some(w)) if w.starts_with("few") => (w, theme.warn()),
+                (None, Some(w)) => (w, theme.error()),
+                (None, None) => (String::new(), theme.dim()),
             };
             let needs = s
                 .min_approvals
