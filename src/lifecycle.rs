@@ -241,7 +241,7 @@ pub struct Lifecycle {
     pub releases: BTreeMap<u64, ReleaseLife>,
     /// The current epoch's officers.
     pub officers: Vec<String>,
-    /// Each officer's last passed drill, or when they joined.
+    /// Each officer's last passed end-to-end drill, or when they joined.
     pub last_drill: BTreeMap<String, (i64, bool)>,
     /// Wrong passphrases since the last successful authentication.
     pub failed_auths: u32,
@@ -395,7 +395,10 @@ impl Lifecycle {
                 self.failed_auths = 0;
             }
             "drill" => {
-                if s("result") != Some("failed") {
+                // Only a passed end-to-end drill (one naming its canary
+                // release) resets the 90 days; a passphrase drill proves
+                // one passphrase, not the chain.
+                if m.contains_key("release") && s("result") == Some("passed") {
                     for name in names_of(actor) {
                         self.last_drill.insert(name.to_owned(), (time, true));
                     }
