@@ -247,17 +247,7 @@ impl Vault {
         gaps: &mut Gaps,
     ) -> Result<(BTreeMap<String, SecretFacts>, u64)> {
         let (from, epoch) = self.epoch_entry()?;
-        let officers: HashMap<String, Verifier> = epoch
-            .get("officers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|o| {
-                let name = o.get("name")?.as_str()?;
-                let cert = PublicCert::from_bytes(o.get("cert")?.as_str()?.as_bytes()).ok()?;
-                Some((name.to_owned(), cert.verifier().ok()?))
-            })
-            .collect();
+        let officers = officer_verifiers(&epoch);
         let vault_key = epoch
             .get("vault_key_fingerprint")
             .and_then(Value::as_str)
@@ -595,6 +585,24 @@ impl Vault {
         }
         Ok(item)
     }
+}
+
+/// The verifiers of the officers an epoch-opening entry (genesis or
+/// rekey) enrolls, by name; certificates that do not parse are left out.
+pub(super) fn officer_verifiers(
+    epoch: &serde_json::Map<String, Value>,
+) -> HashMap<String, Verifier> {
+    epoch
+        .get("officers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            let name = o.get("name")?.as_str()?;
+            let cert = PublicCert::from_bytes(o.get("cert")?.as_str()?.as_bytes()).ok()?;
+            Some((name.to_owned(), cert.verifier().ok()?))
+        })
+        .collect()
 }
 
 /// Applies a release entry to the facts: the item exists, its digest is

@@ -93,17 +93,9 @@ impl Vault {
         let Some(bytes) = ledger::entry(&self.store, seq)? else {
             return Ok(HashMap::new());
         };
-        let m = ledger::parse_entry(&bytes)?;
-        Ok(m.get("officers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|o| {
-                let name = o.get("name")?.as_str()?;
-                let cert = PublicCert::from_bytes(o.get("cert")?.as_str()?.as_bytes()).ok()?;
-                Some((name.to_owned(), cert.verifier().ok()?))
-            })
-            .collect())
+        Ok(super::facts::officer_verifiers(&ledger::parse_entry(
+            &bytes,
+        )?))
     }
 
     /// Everything that needs doing now, most pressing first.
