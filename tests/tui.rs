@@ -1581,7 +1581,7 @@ fn an_end_to_end_drill_overdue_shows_on_the_officers_screen_and_home() {
     for officer in ["alice", "bob", "carol"] {
         assert_shows(row_with(&s, officer), "end-to-end drill OVERDUE");
     }
-    assert_whole(&s, &["breakglass drill --release."]);
+    assert_whole(&s, &["(e): a whole release of a canary."]);
     c.key(KeyCode::Esc);
     c.app.settle();
     assert_shows(&c.screen(), "OVERDUE drill for alice");
@@ -1868,7 +1868,7 @@ fn help_and_keys_name_the_officer_screens() {
         &c.screen(),
         &[
             "o officers",
-            "d drill ·",
+            "d drill · e end-to-end drill ·",
             "a add · x remove · t threshold · k rekey: a ceremony shows current",
             "and proposed side by side",
         ],
@@ -2116,4 +2116,233 @@ fn a_restore_gap_is_said_on_the_home_screen_until_acknowledged() {
         dir,
     };
     assert!(!c.screen_at(200, 50).contains("GAP"));
+}
+
+// ---- End-to-end drill from the console (issue 18) ----
+
+/// Sets a hook on `c`'s vault that appends each event to `sink`.
+fn file_hook(c: &mut Console) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let sink = c.dir.path().join("alerts.jsonl");
+    let hook = c.dir.path().join("hook.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncat >> '{}'\necho >> '{}'\n",
+            sink.display(),
+            sink.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let v = c.app.vault();
+    let s = v
+        .authenticate("alice", &pass("alice"), "alerts", None)
+        .unwrap();
+    v.set_alert_hook(&s, hook.to_str().unwrap(), &[], None)
+        .unwrap();
+    sink
+}
+
+/// Officers screen → `e` → `first` starts the drill and deposits the
+/// canary → `approvers` release it → the reveal is confirmed: the console
+/// is on the delivery check.
+fn end_to_end_drill(c: &mut Console, first: &str, approvers: &[&str]) {
+    c.key(KeyCode::Char('o'));
+    let at = OFFICERS.iter().position(|(n, _)| *n == first).unwrap();
+    for _ in 0..at {
+        c.key(KeyCode::Down);
+    }
+    c.key(KeyCode::Char('e'));
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "End-to-end drill",
+            "Which officer starts the drill?",
+            "then a quorum releases it, it is shown, and the alert hook must",
+        ],
+    );
+    // The officer selected on the officers screen is the one chosen here.
+    c.key(KeyCode::Enter);
+    assert_shows(&c.screen(), &format!("Passphrase for {first} (hidden)"));
+    c.sign(first);
+    assert_whole(
+        &c.screen(),
+        &[
+            "Release from drill/canary",
+            "reason  end-to-end drill",
+            &format!("Drill: {first} deposited a canary code (ledger entry"),
+        ],
+    );
+    for a in approvers {
+        // The list is clamped: to the top, then down to `a`.
+        for _ in 0..OFFICERS.len() {
+            c.key(KeyCode::Up);
+        }
+        for _ in 0..OFFICERS.len() {
+            if c.screen().contains(&format!("{a} signs:")) {
+                break;
+            }
+            c.key(KeyCode::Down);
+        }
+        c.approve_next(a);
+    }
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &["drill/canary — code #1", "exactly: breakglass-canary-"],
+    );
+    assert_no_code(&s);
+    c.key(KeyCode::Enter);
+}
+
+#[test]
+fn an_end_to_end_drill_from_the_console_releases_a_canary_and_proves_the_hook() {
+    let mut c = console();
+    let sink = file_hook(&mut c);
+    // Day 80: the drill resets the 90 days of the officers who took part.
+    c.clock.advance(80 * 86_400);
+    end_to_end_drill(&mut c, "alice", &["alice", "bob"]);
+    // The check is drawn before the console waits for the hook.
+    assert_whole(
+        &c.screen(),
+        &[
+            "The canary was released (ledger entry",
+            "Checking that the alert hook takes every event of the drill (up to",
+        ],
+    );
+    c.app.tick();
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "Drill passed (ledger entry",
+            "quorum, reveal, ledger and alert hook all worked;",
+        ],
+    );
+    let drill = c.last_entry();
+    let kinds = c.kinds();
+    // Entries count from 0, genesis.
+    let release = kinds.iter().rposition(|k| k == "release").unwrap() as u64;
+    assert_eq!(
+        (
+            drill["kind"].as_str(),
+            drill["result"].as_str(),
+            drill["delivery"].as_str(),
+            drill["actor"].as_str(),
+            drill["release"].as_u64(),
+        ),
+        (
+            Some("drill"),
+            Some("passed"),
+            Some("delivered"),
+            Some("alice+bob"),
+            Some(release)
+        ),
+        "{kinds:?}"
+    );
+    assert_eq!(&kinds[kinds.len() - 3..], ["release", "displayed", "drill"]);
+    // The hook took the canary's release, and the drill's own result.
+    let delivered = std::fs::read_to_string(&sink).unwrap();
+    assert!(
+        delivered.contains("\\\"secret\\\":\\\"drill/canary\\\""),
+        "{delivered}"
+    );
+    assert!(
+        delivered.contains("\\\"result\\\":\\\"passed\\\""),
+        "{delivered}"
+    );
+    // Nothing real was consumed, and the canary is not a secret on home.
+    let real = c.app.vault().secrets().unwrap();
+    let admin = real.iter().find(|s| s.name == "github/admin").unwrap();
+    assert_eq!((admin.remaining, admin.unconfirmed), (3, 0));
+    c.key(KeyCode::Esc);
+    assert!(
+        !c.screen_at(120, 40).contains("drill/canary"),
+        "{}",
+        c.screen_at(120, 40)
+    );
+    // Day 91: alice and bob drilled end to end on day 80; carol did not.
+    c.clock.advance(11 * 86_400);
+    c.key(KeyCode::Char('o'));
+    let s = c.screen();
+    for officer in ["alice", "bob"] {
+        assert!(!row_with(&s, officer).contains("OVERDUE"), "{s}");
+    }
+    assert_shows(row_with(&s, "carol"), "end-to-end drill OVERDUE");
+    c.app.idle();
+    let out = reader(&c, &["ledger", "verify"]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn an_end_to_end_drill_without_an_alert_hook_fails_and_says_why() {
+    let mut c = console();
+    end_to_end_drill(&mut c, "bob", &["bob", "carol"]);
+    c.app.tick();
+    c.app.tick();
+    assert_whole(
+        &c.screen(),
+        &[
+            "Drill FAILED (logged as ledger entry",
+            "no alert hook is set",
+            "prove alerts fire (breakglass alerts set).",
+        ],
+    );
+    let drill = c.last_entry();
+    assert_eq!(
+        (drill["result"].as_str(), drill["delivery"].as_str()),
+        (Some("failed"), Some("no_hook"))
+    );
+    // A failed drill does not count: every officer still owes one.
+    c.clock.advance(91 * 86_400);
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('o'));
+    let s = c.screen();
+    for officer in ["alice", "bob", "carol"] {
+        assert_shows(row_with(&s, officer), "end-to-end drill OVERDUE");
+    }
+}
+
+#[test]
+fn three_wrong_passphrases_abandon_an_end_to_end_drill_before_any_canary() {
+    let mut c = console();
+    c.key(KeyCode::Char('o'));
+    c.key(KeyCode::Char('e'));
+    c.key(KeyCode::Enter);
+    assert_whole(
+        &c.screen(),
+        &["Passphrase for alice (hidden)", "Enter sign  Esc back"],
+    );
+    for _ in 0..3 {
+        c.type_text("not-alices");
+        c.key(KeyCode::Enter);
+        c.app.settle();
+        c.app.tick();
+    }
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "Drill abandoned: wrong passphrase for alice 3 times (logged).",
+            "LAST DRILL (UTC)",
+        ],
+    );
+    assert!(!s.contains("not-alices"), "{s}");
+    let kinds = c.kinds();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "auth_failed").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.iter().any(|k| k == "release" || k == "drill"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "deposit").count(),
+        1,
+        "{kinds:?}"
+    );
 }

@@ -2,7 +2,8 @@
 //! codes (hidden) or a credential, sees the count, and confirms. No quorum.
 //! The same screen rotates a released credential: the name is given, and
 //! the value entered is its replacement (docs/OPERATIONS.md, "After a
-//! break-glass release").
+//! break-glass release"), and starts an end-to-end drill: the officer who
+//! authenticates deposits the canary the quorum then releases.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -36,6 +37,16 @@ pub enum Step {
     Confirm,
 }
 
+/// What the screen is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Deposit,
+    /// Replacing a released credential.
+    Rotate,
+    /// Starting an end-to-end drill: the officer deposits the canary.
+    Canary,
+}
+
 /// Deposit screen state. Typed values are zeroized on drop.
 pub struct Deposit {
     /// Current step.
@@ -53,8 +64,7 @@ pub struct Deposit {
     pub error: Option<String>,
     /// Wrong passphrases typed so far (three end the deposit).
     pub wrong: u32,
-    /// Rotating this credential rather than depositing.
-    rotating: bool,
+    mode: Mode,
 }
 
 impl Deposit {
@@ -72,7 +82,7 @@ impl Deposit {
             current: Zeroizing::new(String::new()),
             error: None,
             wrong: 0,
-            rotating: false,
+            mode: Mode::Deposit,
         }
     }
 
@@ -82,13 +92,29 @@ impl Deposit {
         let mut d = Deposit::new(officers);
         d.name.paste(secret);
         d.kind = SecretKind::Credential;
-        d.rotating = true;
+        d.mode = Mode::Rotate;
+        d
+    }
+
+    /// The start of an end-to-end drill: one of `officers` (`first`
+    /// chosen) authenticates to deposit the canary code.
+    pub fn canary(officers: Vec<String>, first: Option<&str>) -> Self {
+        let mut d = Deposit::new(officers);
+        d.chosen = first
+            .and_then(|f| d.officers.iter().position(|o| o == f))
+            .unwrap_or(0);
+        d.mode = Mode::Canary;
         d
     }
 
     /// Whether this is a rotation.
     pub fn is_rotation(&self) -> bool {
-        self.rotating
+        self.mode == Mode::Rotate
+    }
+
+    /// Whether this starts an end-to-end drill.
+    pub fn is_canary(&self) -> bool {
+        self.mode == Mode::Canary
     }
 
     /// The values entered, as the vault takes them.
@@ -162,7 +188,7 @@ impl Deposit {
         self.session = Some(session);
         self.error = None;
         // A rotation's secret is given.
-        self.step = if self.rotating {
+        self.step = if self.is_rotation() {
             Step::Values
         } else {
             Step::Name
@@ -252,7 +278,7 @@ impl Deposit {
             }
             Step::Values => self.on_value_key(key),
             Step::Confirm => match key.code {
-                KeyCode::Enter | KeyCode::Char('y') if self.rotating => {
+                KeyCode::Enter | KeyCode::Char('y') if self.is_rotation() => {
                     Action::Rotate(self.name.text().to_string())
                 }
                 KeyCode::Enter | KeyCode::Char('y') => Action::Deposit {
@@ -314,10 +340,10 @@ impl Deposit {
             .as_ref()
             .map(|s| format!(" by {}", s.name()))
             .unwrap_or_default();
-        let title = if self.rotating {
-            format!(" Rotate {}{who} ", self.name.text())
-        } else {
-            format!(" Deposit{who} ")
+        let title = match self.mode {
+            Mode::Rotate => format!(" Rotate {}{who} ", self.name.text()),
+            Mode::Canary => " End-to-end drill ".to_string(),
+            Mode::Deposit => format!(" Deposit{who} "),
         };
         let block = Block::default()
             .borders(Borders::ALL)
@@ -342,12 +368,29 @@ impl Deposit {
                         }
                     })
                     .collect();
-                let title = if self.rotating {
-                    "Which officer stores the new value? (one is enough; no quorum)"
-                } else {
-                    "Which officer deposits? (one is enough; no quorum)"
+                let title = match self.mode {
+                    Mode::Rotate => {
+                        "Which officer stores the new value? (one is enough; no quorum)"
+                    }
+                    Mode::Canary => "Which officer starts the drill?",
+                    Mode::Deposit => "Which officer deposits? (one is enough; no quorum)",
                 };
-                f.render_widget(List::new(items).block(Block::default().title(title)), body);
+                let list = List::new(items).block(Block::default().title(title));
+                if self.mode == Mode::Canary {
+                    let [a, b] =
+                        Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(body);
+                    f.render_widget(list, a);
+                    f.render_widget(
+                        Paragraph::new(
+                            "A whole release, with no real secret: this officer deposits a canary code into drill/canary, then a quorum releases it, it is shown, and the alert hook must take every event. The result is logged as a drill.",
+                        )
+                        .style(theme.dim())
+                        .wrap(Wrap { trim: true }),
+                        b,
+                    );
+                } else {
+                    f.render_widget(list, body);
+                }
             }
             Step::Passphrase(o) => self.passphrase.render(
                 f,
@@ -389,7 +432,7 @@ impl Deposit {
                     SecretKind::Codes => {
                         "Paste or type the codes, one per line (hidden). An empty line or Ctrl-D ends."
                     }
-                    SecretKind::Credential if self.rotating => {
+                    SecretKind::Credential if self.is_rotation() => {
                         "Change it at its system first. Then paste or type the new value (hidden). Enter or Ctrl-D ends."
                     }
                     SecretKind::Credential => {
@@ -419,7 +462,7 @@ impl Deposit {
                 f.render_widget(
                     Paragraph::new(vec![
                         Line::from(Span::styled(
-                            if self.rotating {
+                            if self.is_rotation() {
                                 format!(
                                     "Replace {} with the new value? The released one becomes void.",
                                     self.name.text()
@@ -429,7 +472,7 @@ impl Deposit {
                             },
                             theme.accent(),
                         )),
-                        Line::from(if self.rotating {
+                        Line::from(if self.is_rotation() {
                             "Enter/y rotates (and logs it, signed by you); Esc/n goes back."
                         } else {
                             "Enter/y deposits (and logs it, signed by you); Esc/n goes back."

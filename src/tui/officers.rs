@@ -224,6 +224,9 @@ impl Officers {
                 }
                 Action::None
             }
+            // An end-to-end drill: a whole release of a canary, begun by
+            // the selected officer.
+            KeyCode::Char('e') => Action::OpenDrill(self.selected().map(str::to_owned)),
             KeyCode::Char('k') => Action::BeginCeremony(CeremonyPlan {
                 kind: CeremonyKind::Rekey,
                 add: Vec::new(),
@@ -257,7 +260,7 @@ impl Officers {
             Line::from("Drill quarterly and after each ceremony: d drills the selected officer.")
                 .style(theme.dim()),
             Line::from(
-                "Every 90 days each officer also drills end to end: breakglass drill --release.",
+                "Every 90 days each also drills end to end (e): a whole release of a canary.",
             )
             .style(theme.dim()),
         ];

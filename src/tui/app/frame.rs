@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{App, MIN_HEIGHT, MIN_WIDTH, Screen};
 use crate::tui::ceremony::Step as CeremonyStep;
+use crate::tui::deposit::Step as DepositStep;
 use crate::tui::release::{ATTEMPTS, Step};
 use crate::tui::reveal::RevealScreen;
 use crate::tui::widgets::{centered, key_bar, width, wrap};
@@ -88,12 +89,14 @@ impl App {
             Screen::Home => "home",
             Screen::Release(_) => "release",
             Screen::Deposit(d) if d.is_rotation() => "rotate",
+            Screen::Deposit(d) if d.is_canary() => "drill",
             Screen::Deposit(_) => "deposit",
             Screen::Ledger(_) => "ledger",
             Screen::Officers(_) => "officers",
             Screen::Ceremony(_) => "ceremony",
             Screen::Review(_) => "review",
             Screen::Reveal(_) => "reveal",
+            Screen::Drill(_) => "drill",
         };
         let head = format!("· {screen_name} · ");
         let room = (area.width as usize).saturating_sub(width(&head) + 12);
@@ -121,6 +124,24 @@ impl App {
             Screen::Officers(o) => o.render(f, body, self.vault.now(), self.spinner(), &self.theme),
             Screen::Ceremony(c) => c.render(f, body, self.vault.now(), self.spinner(), &self.theme),
             Screen::Review(r) => r.render(f, body, self.spinner(), &self.theme),
+            Screen::Drill(_) => {
+                let lines = self.drill_check_lines().unwrap_or_default();
+                f.render_widget(
+                    Paragraph::new(
+                        lines
+                            .into_iter()
+                            .map(|l| Line::from(Span::styled(l, self.theme.warn())))
+                            .collect::<Vec<_>>(),
+                    )
+                    .wrap(Wrap { trim: true })
+                    .block(
+                        Block::default()
+                            .borders(Borders::ALL)
+                            .title(Span::styled(" End-to-end drill ", self.theme.accent())),
+                    ),
+                    body,
+                );
+            }
             Screen::Reveal(_) => {}
         }
         if demo_height > 0 {
@@ -212,6 +233,10 @@ impl App {
                 Step::Unlocking(_) => &[("Esc", "cancel release")],
             },
             Screen::Review(_) => &[("Enter", "continue"), ("↑↓", "choose"), ("Esc", "back")],
+            Screen::Deposit(d) if d.is_canary() => match d.step {
+                DepositStep::Passphrase(_) => &[("Enter", "sign"), ("Esc", "back")],
+                _ => &[("↑↓", "officer"), ("Enter", "continue"), ("Esc", "back")],
+            },
             Screen::Deposit(_) => &[
                 ("Enter", "continue"),
                 ("Tab", "kind"),
@@ -230,9 +255,11 @@ impl App {
             ],
             Screen::Officers(o) if o.is_drilling() => &[],
             Screen::Officers(o) if o.is_editing() => &[("Enter", "continue"), ("Esc", "cancel")],
+            // No "↑↓ select": with `e` it would push "Esc back" off an
+            // 80-column bar, and the rows show what the arrows do.
             Screen::Officers(_) => &[
-                ("↑↓", "select"),
                 ("d", "drill"),
+                ("e", "end-to-end"),
                 ("a", "add"),
                 ("x", "remove"),
                 ("t", "threshold"),
@@ -263,7 +290,7 @@ impl App {
                 }
                 CeremonyStep::Completing(_) => &[],
             },
-            Screen::Reveal(_) => &[],
+            Screen::Reveal(_) | Screen::Drill(_) => &[],
         }
     }
 
@@ -290,7 +317,7 @@ impl App {
             Line::from("          codes one per line (hidden), confirm the count."),
             Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
             Line::from("          s secret · o officer · c clear filters · e export · v verify"),
-            Line::from("Officers  each officer's last drill, any new share waiting; d drill ·"),
+            Line::from("Officers  last drills, shares waiting · d drill · e end-to-end drill ·"),
             Line::from(
                 "          a add · x remove · t threshold · k rekey: a ceremony shows current",
             ),

@@ -83,6 +83,9 @@ impl App {
             Screen::Ceremony(c) if c.step == CeremonyStep::Completing(true) => {
                 self.complete_ceremony();
             }
+            // The drill's check is drawn once before it delivers.
+            Screen::Drill(c) if !c.drawn => c.drawn = true,
+            Screen::Drill(_) => self.finish_drill_check(),
             Screen::Ceremony(c) if self.job.is_none() => {
                 if let Some(req) = c.request.as_mut() {
                     if let Err(e) = self.vault.check_ceremony_expiry(req) {
@@ -139,6 +142,9 @@ impl App {
         if matches!(&self.screen, Screen::Ceremony(c) if matches!(c.step, CeremonyStep::Completing(_)))
         {
             self.complete_ceremony();
+        }
+        if matches!(self.screen, Screen::Drill(_)) {
+            self.finish_drill_check();
         }
         while self.verify_job.is_some() || self.verification_stale() {
             if let Some((g, h)) = self.verify_job.take() {

@@ -12,6 +12,8 @@
 //! - `release.rs`, `deposit.rs`, `ledger.rs`, `officers.rs`, `ceremony.rs`:
 //!   the vault side of the screen of the same name in `tui/` (opening it,
 //!   and the library calls its actions ask for);
+//! - `drill.rs`: the end-to-end drill, from the canary's deposit through
+//!   its release to the alert hook's check;
 //! - `unlock.rs`: the officer unlock flow every passphrase goes through;
 //! - `jobs.rs`: `tick`, the background jobs, verification, `idle`, `settle`;
 //! - `frame.rs`: drawing the console around the screen, key bars, help;
@@ -36,6 +38,7 @@
 
 mod ceremony;
 mod deposit;
+mod drill;
 mod frame;
 mod jobs;
 mod ledger;
@@ -66,7 +69,7 @@ use crate::tui::release::{Release, Step};
 use crate::tui::reveal::{RevealKey, RevealScreen};
 use crate::tui::review::{self as review_screen, Review};
 use crate::tui::theme::Theme;
-use crate::vault::{CeremonyPlan, Displayed, Released, Status, Vault};
+use crate::vault::{CeremonyPlan, Displayed, Released, SecretSummary, Status, Vault};
 
 /// Smallest terminal the console draws in.
 pub const MIN_WIDTH: u16 = 80;
@@ -98,6 +101,8 @@ pub enum Action {
     OpenLedger,
     /// Open the officers screen.
     OpenOfficers,
+    /// Start an end-to-end drill, begun by this officer if given.
+    OpenDrill(Option<String>),
     /// Begin a ceremony (its refusal is shown on the officers screen).
     BeginCeremony(CeremonyPlan),
     /// Abandon the ceremony, discarding approvals.
@@ -135,6 +140,13 @@ pub enum Action {
     Verify,
 }
 
+/// The secrets home lists: not the end-to-end drill's canary, which the
+/// officers screen's drill owns.
+fn real_secrets(mut secrets: Vec<SecretSummary>) -> Vec<SecretSummary> {
+    secrets.retain(|s| !crate::lifecycle::is_drill_secret(&s.name));
+    secrets
+}
+
 /// A released item on screen, and since when (clock time).
 struct RevealState {
     released: Released,
@@ -153,6 +165,9 @@ enum Screen {
     Officers(Box<Officers>),
     Ceremony(Box<Ceremony>),
     Review(Box<Review>),
+    /// An end-to-end drill's canary was shown: its alert delivery is
+    /// being checked.
+    Drill(Box<drill::DrillCheck>),
 }
 
 /// The console.
@@ -197,7 +212,7 @@ impl App {
     pub fn new(vault: Vault, theme: Theme, demo: Vec<(String, String)>) -> Result<Self> {
         let status = vault.status()?;
         let mut home = Home::default();
-        home.set_secrets(vault.secrets()?);
+        home.set_secrets(real_secrets(vault.secrets()?));
         // The whole-ledger verification starts at the first tick, after the
         // first frame: on a large ledger it takes both cores for a while.
         Ok(App {
@@ -289,7 +304,7 @@ impl App {
         match (self.vault.status(), self.vault.secrets()) {
             (Ok(st), Ok(secrets)) => {
                 self.status = st;
-                self.home.set_secrets(secrets);
+                self.home.set_secrets(real_secrets(secrets));
             }
             (Err(e), _) | (_, Err(e)) => self.say(true, err_text(&e)),
         }
@@ -368,6 +383,8 @@ impl App {
             Screen::Officers(o) => o.on_key(key),
             Screen::Ceremony(c) => c.on_key(key),
             Screen::Review(r) => r.on_key(key),
+            // The check ends by itself, within the delivery's budget.
+            Screen::Drill(_) => Action::None,
             Screen::Reveal(r) => match RevealScreen::new(&r.released, 0).on_key(key) {
                 RevealKey::None => Action::None,
                 RevealKey::ToggleSpelling => {
@@ -420,6 +437,7 @@ impl App {
             Action::Deposit { secret, kind } => self.deposit(&secret, kind),
             Action::Rotate(secret) => self.rotate(&secret),
             Action::OpenReview => self.open_review(),
+            Action::OpenDrill(first) => self.open_drill(first.as_deref()),
             Action::Review => self.review(),
             Action::Export(dir) => self.export(dir),
             Action::Verify => self.verify_again(),

@@ -1,5 +1,5 @@
 //! The officer unlock flow, shared by every screen that asks for a
-//! passphrase (release, ceremony, deposit, drill): the statement an officer
+//! passphrase (release, ceremony, deposit, drill, end-to-end drill): the statement an officer
 //! reads before signing, the Argon2 job that derives their key off the UI
 //! thread, and what each screen does with the key or with the failure
 //! (three wrong passphrases per officer, expiry, a lost quorum).
@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use super::texts::{err_text, quorum_out_text, wrong_passphrase_text};
 use super::{Action, App, RevealState, Screen};
 use crate::error::{Error, Result};
+use crate::lifecycle::DRILL_SECRET;
 use crate::secret::Passphrase;
 use crate::tui::ceremony::ceremony_statement_lines;
 use crate::tui::release::{ATTEMPTS, WrongPassphrase, statement_lines};
@@ -81,6 +82,9 @@ impl App {
                 )
             }
             Screen::Deposit(d) if d.is_rotation() => ("rotate", None, Ok(())),
+            Screen::Deposit(d) if d.is_canary() => {
+                ("drill", Some(DRILL_SECRET.to_string()), Ok(()))
+            }
             Screen::Review(_) => ("review", None, Ok(())),
             Screen::Deposit(_) => ("deposit", None, Ok(())),
             Screen::Officers(_) => ("drill", None, Ok(())),
@@ -182,16 +186,22 @@ impl App {
                     if d.wrong >= ATTEMPTS {
                         let what = if d.is_rotation() {
                             "Rotation"
+                        } else if d.is_canary() {
+                            "Drill"
                         } else {
                             "Deposit"
                         };
-                        self.screen = Screen::Home;
-                        self.say(
-                            true,
-                            format!(
-                                "{what} abandoned: wrong passphrase for {officer} {ATTEMPTS} times (logged)."
-                            ),
+                        let canary = d.is_canary();
+                        let text = format!(
+                            "{what} abandoned: wrong passphrase for {officer} {ATTEMPTS} times (logged)."
                         );
+                        if canary {
+                            // It began on the officers screen.
+                            self.back_to_officers(true, text);
+                        } else {
+                            self.screen = Screen::Home;
+                            self.say(true, text);
+                        }
                         return;
                     }
                     let n = d.wrong;
@@ -306,6 +316,15 @@ impl App {
                 ),
                 Err(e) => self.unlock_failed(officer, e),
             },
+            Screen::Deposit(d) if d.is_canary() => {
+                match self
+                    .vault
+                    .authenticate_derived(&officer, &kek, "drill", Some(DRILL_SECRET))
+                {
+                    Ok(s) => self.start_drill(s),
+                    Err(e) => self.unlock_failed(officer, e),
+                }
+            }
             Screen::Deposit(d) => match self.vault.authenticate_derived(
                 &officer,
                 &kek,
