@@ -170,7 +170,14 @@ fn a_released_credential_waits_for_its_rotation_and_the_old_value_is_never_relea
         "{d:?}"
     );
     let status = String::from_utf8(v.cmd().arg("status").output().unwrap().stdout).unwrap();
-    assert!(status.contains("rotate db/root"), "{status}");
+    // Each due item is a line of its own, its label in the column of the
+    // other labels.
+    let todo = status
+        .lines()
+        .find(|l| l.contains("rotate db/root"))
+        .unwrap();
+    assert!(todo.starts_with("TODO         rotate db/root"), "{status}");
+    assert!(status.contains("\npath         "), "{status}");
     let list = String::from_utf8(v.cmd().arg("list").output().unwrap().stdout).unwrap();
     let row = list.lines().find(|l| l.starts_with("db/root")).unwrap();
     assert!(

@@ -464,12 +464,28 @@ fn a_released_credential_is_rotated_from_its_row_as_its_reveal_says() {
     c.key(KeyCode::Down);
     c.key(KeyCode::Enter); // carol
     c.sign("carol");
-    assert_shows(&c.screen(), "Change it at its system first");
+    // The key bar names only what each step does: a rotation has no kind
+    // to toggle.
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "Change it at its system first",
+            "Enter/Ctrl-D end input  Esc cancel",
+        ],
+    );
+    assert!(!s.contains("Tab kind"), "{s}");
     c.app.on_paste("root-pw-2");
     let s = c.screen();
     assert!(!s.contains("root-pw-2"), "the new value is hidden: {s}");
     c.key(KeyCode::Enter);
-    assert_shows(&c.screen(), "Replace db/root with the new value?");
+    assert_whole(
+        &c.screen(),
+        &[
+            "Replace db/root with the new value?",
+            "Enter/y rotate  Esc/n back",
+        ],
+    );
     c.key(KeyCode::Char('y'));
     let s = c.screen();
     assert_shows(&s, "Rotated db/root");

@@ -618,15 +618,9 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
         out!("GAP          {}", breakglass::vault::gap_warning(r));
     }
     for d in &st.due {
-        out!(
-            "{}  {}",
-            if d.overdue {
-                "OVERDUE     "
-            } else {
-                "TODO        "
-            },
-            d.words(st.now)
-        );
+        // The tag is padded to the 13 columns of the other labels.
+        let tag = if d.overdue { "OVERDUE" } else { "TODO" };
+        out!("{tag:<13}{}", d.words(st.now));
     }
     for (name, secs) in &st.auth_delays {
         out!(

@@ -117,6 +117,28 @@ impl Deposit {
         self.mode == Mode::Canary
     }
 
+    /// The key bar for where the screen is: what each key does here and
+    /// now, never a key this step ignores.
+    pub fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        match (&self.step, self.mode) {
+            (Step::Officer, _) => &[("↑↓", "officer"), ("Enter", "continue"), ("Esc", "back")],
+            (Step::Passphrase(_), _) => &[("Enter", "sign"), ("Esc", "back")],
+            (Step::Unlocking(_), _) => &[],
+            (Step::Name, _) => &[("Enter", "continue"), ("Tab", "kind"), ("Esc", "back")],
+            // Esc here leaves the screen, and what was typed is dropped.
+            (Step::Values, _) if self.kind == SecretKind::Credential => {
+                &[("Enter/Ctrl-D", "end input"), ("Esc", "cancel")]
+            }
+            (Step::Values, _) => &[
+                ("Enter", "next code"),
+                ("Ctrl-D", "end input"),
+                ("Esc", "cancel"),
+            ],
+            (Step::Confirm, Mode::Rotate) => &[("Enter/y", "rotate"), ("Esc/n", "back")],
+            (Step::Confirm, _) => &[("Enter/y", "deposit"), ("Esc/n", "back")],
+        }
+    }
+
     /// The values entered, as the vault takes them.
     pub fn values(&self) -> Vec<SecretValue> {
         match self.kind {

@@ -9,7 +9,6 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{App, MIN_HEIGHT, MIN_WIDTH, Screen};
 use crate::tui::ceremony::Step as CeremonyStep;
-use crate::tui::deposit::Step as DepositStep;
 use crate::tui::release::{ATTEMPTS, Step};
 use crate::tui::reveal::RevealScreen;
 use crate::tui::widgets::{centered, key_bar, width, wrap};
@@ -233,16 +232,7 @@ impl App {
                 Step::Unlocking(_) => &[("Esc", "cancel release")],
             },
             Screen::Review(_) => &[("Enter", "continue"), ("↑↓", "choose"), ("Esc", "back")],
-            Screen::Deposit(d) if d.is_canary() => match d.step {
-                DepositStep::Passphrase(_) => &[("Enter", "sign"), ("Esc", "back")],
-                _ => &[("↑↓", "officer"), ("Enter", "continue"), ("Esc", "back")],
-            },
-            Screen::Deposit(_) => &[
-                ("Enter", "continue"),
-                ("Tab", "kind"),
-                ("Ctrl-D", "end input"),
-                ("Esc", "back"),
-            ],
+            Screen::Deposit(d) => d.keys(),
             Screen::Ledger(_) => &[
                 ("↑↓", "scroll"),
                 ("f", "kind"),
