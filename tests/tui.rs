@@ -621,11 +621,35 @@ fn help_opens_on_question_mark_and_closes_on_any_key() {
     let mut c = console();
     c.key(KeyCode::Char('?'));
     let s = c.screen();
-    assert_shows(&s, "Press any key to close this help.");
+    assert_shows(&s, "Any key closes this help.");
     assert_shows(&s, "breakglass console");
     assert_shows(&s, "l ledger · o officers");
     c.key(KeyCode::Char('x'));
-    assert!(!c.screen().contains("Press any key"));
+    assert!(!c.screen().contains("Any key closes this help"));
+    assert!(!c.app.should_quit());
+}
+
+#[test]
+fn q_and_esc_close_the_help_and_do_what_they_say() {
+    // `?` then `q` used to leave the console open, and what was typed next
+    // (a shell command) ran as single-key actions.
+    let mut c = console();
+    c.key(KeyCode::Char('?'));
+    assert_whole(
+        &c.screen(),
+        &["Any key closes this help. q and Esc then act as usual (q quits from home)."],
+    );
+    c.key(KeyCode::Char('q'));
+    assert!(c.app.should_quit(), "{}", c.screen());
+
+    let mut c = console();
+    c.key(KeyCode::Char('l'));
+    c.key(KeyCode::Char('?'));
+    c.key(KeyCode::Esc);
+    let s = c.screen();
+    assert_shows(&s, "· home ·");
+    assert!(!s.contains("Any key closes"), "{s}");
+    assert!(!c.app.should_quit());
 }
 
 #[test]
@@ -909,7 +933,7 @@ fn while_the_terminal_is_too_small_only_q_and_ctrl_c_act() {
     c.app.on_resize(80, 24);
     let s = c.screen();
     assert_shows(&s, "Quorum 2 of 3");
-    assert!(!s.contains("Press any key"), "{s}");
+    assert!(!s.contains("Any key closes this help"), "{s}");
     assert_eq!(c.kinds(), before);
     assert!(!c.app.should_quit());
 
@@ -1297,7 +1321,7 @@ fn every_screen_fits_80x24_without_cutting_words() {
         &c.screen(),
         &[
             "p spells a code aloud (NATO); it clears itself after 60 s.",
-            "Press any key to close this help.",
+            "Any key closes this help. q and Esc then act as usual (q quits from home).",
         ],
     );
 }

@@ -319,7 +319,7 @@ impl App {
             Line::from("progress is cancelled; on the reveal, the item is cleared unconfirmed and"),
             Line::from("the exit status says so."),
             Line::from(Span::styled(
-                "Press any key to close this help.",
+                "Any key closes this help. q and Esc then act as usual (q quits from home).",
                 self.theme.dim(),
             )),
         ];

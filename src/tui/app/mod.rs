@@ -362,9 +362,14 @@ impl App {
             }
             return;
         }
+        // Any key closes the help; q and Esc then also act, as the help
+        // says, so `?` then `q` quits rather than leaving a console open to
+        // whatever is typed next.
         if self.help {
             self.help = false;
-            return;
+            if !matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) {
+                return;
+            }
         }
         // A message answers the key before this one; it goes stale now.
         self.message = None;
