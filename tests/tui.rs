@@ -612,8 +612,60 @@ fn the_ledger_view_lists_filters_details_and_exports() {
     // The offered directory gives way to what is pasted.
     c.app.on_paste(out.to_str().unwrap());
     c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('y'));
     assert_shows(&c.screen(), "Exported 4 entries");
     assert!(out.join("entries.jsonl").is_file() && out.join("checkpoint.asc").is_file());
+}
+
+#[test]
+fn export_asks_before_writing_and_shows_the_whole_path_wrapped() {
+    let mut c = console();
+    c.key(KeyCode::Char('l'));
+    // A path longer than the screen is wide.
+    let deep = c
+        .dir
+        .path()
+        .join("audits/2027/quarter-one/the-auditors-share/breakglass-ledger-export-for-review");
+    c.key(KeyCode::Char('e'));
+    c.app.on_paste(deep.to_str().unwrap());
+    c.key(KeyCode::Enter);
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &[
+            "Write the ledger's export bundle into this directory?",
+            "Enter/y exports; Esc/n goes back and writes nothing.",
+        ],
+    );
+    // Every character of the path is on screen, in order, across rows.
+    let drawn: String = s
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c == ' '))
+        .collect();
+    assert!(drawn.contains(deep.to_str().unwrap()), "{s}");
+    assert!(!deep.exists(), "written before it was confirmed");
+    // Keys other than the answers do nothing, neither filter nor export.
+    for k in ['f', 'e', 'l', 's'] {
+        c.key(KeyCode::Char(k));
+    }
+    assert!(!deep.exists());
+    assert_shows(&c.screen(), "Write the ledger's export bundle");
+    c.key(KeyCode::Char('n'));
+    let s = c.screen();
+    assert!(!s.contains("Write the ledger's export"), "{s}");
+    assert_shows(&s, "· ledger ·");
+    assert!(!deep.exists());
+    // Esc also writes nothing; y writes it.
+    c.key(KeyCode::Char('e'));
+    c.app.on_paste(deep.to_str().unwrap());
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Esc);
+    assert!(!deep.exists());
+    c.key(KeyCode::Char('e'));
+    c.app.on_paste(deep.to_str().unwrap());
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('y'));
+    assert!(deep.join("entries.jsonl").is_file());
 }
 
 #[test]
@@ -1370,6 +1422,7 @@ fn the_ledger_view_serves_auditors() {
     assert_shows(&s, "Export to:");
     assert_shows(&s, "-ledger-");
     c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('y'));
     let bundle = std::fs::read_dir(c.dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -1387,6 +1440,7 @@ fn the_ledger_view_serves_auditors() {
     // A relative name is taken from the same place and shown absolute.
     c.key(KeyCode::Char('e'));
     c.type_text("rel-bundle");
+    c.key(KeyCode::Enter);
     c.key(KeyCode::Enter);
     let abs = c.dir.path().join("rel-bundle");
     assert!(abs.join("entries.jsonl").is_file());

@@ -6,14 +6,14 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::Action;
 use super::theme::Theme;
-use super::widgets::{InputEvent, TextInput, step};
+use super::widgets::{InputEvent, TextInput, centered, step, wrap};
 use crate::error::Result;
 use crate::ledger;
 use crate::store::Store;
@@ -90,6 +90,9 @@ pub struct LedgerView {
     detail_scroll: u16,
     editing: Option<(Editing, TextInput)>,
     export_default: String,
+    /// The export's whole directory, asked about before anything is
+    /// written.
+    confirm_export: Option<std::path::PathBuf>,
 }
 
 /// The table row of one stored entry.
@@ -126,6 +129,7 @@ impl LedgerView {
             detail_scroll: 0,
             editing: None,
             export_default,
+            confirm_export: None,
         })
     }
 
@@ -228,9 +232,16 @@ impl LedgerView {
         self.selected = self.len().saturating_sub(1);
     }
 
-    /// Whether a filter or the export path is being typed.
+    /// Whether a filter or the export path is being typed, or the export
+    /// is being confirmed.
     pub fn is_editing(&self) -> bool {
-        self.editing.is_some()
+        self.editing.is_some() || self.confirm_export.is_some()
+    }
+
+    /// Asks whether to export into `dir`, the whole path as it will be
+    /// written.
+    pub fn ask_export(&mut self, dir: std::path::PathBuf) {
+        self.confirm_export = Some(dir);
     }
 
     /// Pasted text goes to the field being typed.
@@ -242,6 +253,19 @@ impl LedgerView {
 
     /// Maps a key to an action.
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.confirm_export.is_some() {
+            return match key.code {
+                KeyCode::Enter | KeyCode::Char('y') => self
+                    .confirm_export
+                    .take()
+                    .map_or(Action::None, Action::ExportTo),
+                KeyCode::Esc | KeyCode::Char('n') => {
+                    self.confirm_export = None;
+                    Action::None
+                }
+                _ => Action::None,
+            };
+        }
         if let Some((what, input)) = &mut self.editing {
             let what = *what;
             match input.on_key(key) {
@@ -505,11 +529,57 @@ impl LedgerView {
                 ),
             detail_area,
         );
+        if let Some(dir) = &self.confirm_export {
+            self.render_confirm_export(f, area, dir, theme);
+        }
+    }
+
+    /// The export's question over the screen: the whole directory,
+    /// wrapped, never cut.
+    fn render_confirm_export(
+        &self,
+        f: &mut Frame<'_>,
+        area: Rect,
+        dir: &std::path::Path,
+        theme: &Theme,
+    ) {
+        let w = area.width.saturating_sub(4).max(20);
+        let inner = w.saturating_sub(2) as usize;
+        let mut lines = vec![Line::from(
+            "Write the ledger's export bundle into this directory?",
+        )];
+        lines.extend(
+            wrap(&dir.display().to_string(), inner)
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, theme.accent()))),
+        );
+        lines.push(Line::from(Span::styled(
+            "Enter/y exports; Esc/n goes back and writes nothing.",
+            theme.dim(),
+        )));
+        let h = (lines.len() as u16 + 2).min(area.height);
+        let popup = centered(area, w, h);
+        f.render_widget(Clear, popup);
+        f.render_widget(
+            Paragraph::new(lines).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(" Export ", theme.accent())),
+            ),
+            popup,
+        );
     }
 
     /// Draws the field being typed (a filter or the export directory) with
     /// its keys, in place of the key bar; false when nothing is typed.
     pub fn render_prompt(&self, f: &mut Frame<'_>, area: Rect, theme: &Theme) -> bool {
+        if self.confirm_export.is_some() {
+            f.render_widget(
+                Paragraph::new(Span::styled("Enter/y export · Esc/n back", theme.dim())),
+                area,
+            );
+            return true;
+        }
         let Some((what, input)) = &self.editing else {
             return false;
         };

@@ -47,13 +47,20 @@ impl App {
             .join(format!("breakglass-ledger-{id}-{stamp}"))
     }
 
-    /// Writes an export bundle to `dir`.
-    pub(super) fn export(&mut self, dir: PathBuf) {
-        // Relative paths are taken from the export base, and the
-        // message gives the absolute path, so the bundle can be
-        // found after the console is closed.
+    /// Asks before writing into `dir`, showing the whole path.
+    /// Relative paths are taken from the export base, and the question
+    /// and the message give the absolute path, so the bundle can be found
+    /// after the console is closed.
+    pub(super) fn ask_export(&mut self, dir: PathBuf) {
         let dir = self.export_base.join(dir);
         let dir = std::path::absolute(&dir).unwrap_or(dir);
+        if let Screen::Ledger(l) = &mut self.screen {
+            l.ask_export(dir);
+        }
+    }
+
+    /// Writes an export bundle to `dir`, absolute and confirmed.
+    pub(super) fn export(&mut self, dir: PathBuf) {
         match audit::export(self.vault.store(), &self.vault.ledger_cert(), &dir) {
             Ok(n) => self.say(
                 false,

@@ -134,8 +134,11 @@ pub enum Action {
         /// Kind.
         kind: SecretKind,
     },
-    /// Write an export bundle.
+    /// Ask whether to write an export bundle into this directory (as
+    /// typed: relative to the export base).
     Export(PathBuf),
+    /// Write the export bundle into this absolute directory, confirmed.
+    ExportTo(PathBuf),
     /// Verify the ledger again.
     Verify,
 }
@@ -444,7 +447,8 @@ impl App {
             Action::OpenReview => self.open_review(),
             Action::OpenDrill(first) => self.open_drill(first.as_deref()),
             Action::Review => self.review(),
-            Action::Export(dir) => self.export(dir),
+            Action::Export(dir) => self.ask_export(dir),
+            Action::ExportTo(dir) => self.export(dir),
             Action::Verify => self.verify_again(),
         }
     }
