@@ -198,6 +198,17 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
+/// The warning a quorum of every officer (m of m) deserves, for the
+/// proposed side of `init` and each ceremony, before anyone signs: losing
+/// one passphrase then locks every secret. `None` when m < n.
+pub fn unanimity_warning(m: usize, n: usize) -> Option<String> {
+    (m >= n).then(|| {
+        format!(
+            "every officer is needed ({m} of {n}): if any one passphrase is lost, every secret is locked for good; add an officer or choose a lower threshold"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -308,3 +308,70 @@ fn every_refusal_is_one_line_logged_and_changes_nothing() {
     assert_eq!(v.status()["epoch"], before["epoch"]);
     assert_eq!(v.ledger_kinds().last().unwrap(), "cancelled");
 }
+
+/// The warning an m-of-m quorum gets, before anyone types a passphrase.
+const UNANIMOUS: &str = "every officer is needed";
+
+#[test]
+fn an_m_of_m_quorum_is_warned_about_before_any_passphrase() {
+    // At init: 2 of 2 warns, 2 of 3 does not.
+    let s = Scratch::new();
+    let out = init_output(&s, 2, &["alice", "bob"]);
+    expect_success(&out, "init 2 of 2");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_mentions(
+        &err,
+        &[
+            "warning",
+            UNANIMOUS,
+            "2 of 2",
+            "if any one passphrase is lost, every secret is locked for good",
+        ],
+    );
+    let s = Scratch::new();
+    let out = init_output(&s, 2, &["alice", "bob", "carol"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(UNANIMOUS),
+        "{}",
+        describe(&out)
+    );
+
+    // A ceremony that proposes 3 of 3 warns; so does one leaving 2 of 2.
+    let v = TestVault::two_of_three();
+    let out = ceremony(
+        &v,
+        &[
+            "rekey",
+            "--threshold",
+            "3",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+        ],
+        &["alice", "bob"],
+    );
+    expect_success(&out, "rekey --threshold 3");
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stderr),
+        &[UNANIMOUS, "3 of 3"],
+    );
+    let out = ceremony(
+        &v,
+        &[
+            "rekey",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+            "--officer",
+            "carol",
+        ],
+        &["alice", "bob", "carol"],
+    );
+    expect_success(&out, "rekey at 3 of 3");
+    assert_mentions(
+        &String::from_utf8_lossy(&out.stderr),
+        &[UNANIMOUS, "3 of 3"],
+    );
+}

@@ -1713,6 +1713,10 @@ fn adding_an_officer_shows_current_and_proposed_before_anyone_signs() {
         &s.split_whitespace().collect::<Vec<_>>().join(" "),
         "Carries 1 secret: 3 items not yet seen",
     );
+    assert!(
+        !s.contains("every officer is needed"),
+        "2 of 4 is not m of m: {s}"
+    );
     assert_no_colour(&c);
     assert_eq!(c.kinds().len(), entries, "reviewing logs nothing");
 
@@ -1857,6 +1861,14 @@ fn the_threshold_changes_to_three_after_the_quorum_approves() {
     let s = c.screen();
     assert_whole(&s, &["Change the threshold: 2 → 3"]);
     assert_shows(row_with(&s, "2 of 3"), "3 of 3");
+    // On the proposed side, before anyone signs: 3 of 3 is fragile.
+    assert_whole(
+        &s,
+        &[
+            "Warning: every officer is needed (3 of 3)",
+            "every secret is locked for good",
+        ],
+    );
     c.key(KeyCode::Enter);
     assert_whole(&c.screen(), &["quorum  3 of 3"]);
     c.approve_next("alice");

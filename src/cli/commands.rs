@@ -404,6 +404,9 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
         }
     }
     breakglass::store::check_new_vault_path(dir)?;
+    if let Some(w) = breakglass::names::unanimity_warning(args.threshold, args.officers.len()) {
+        eprintln!("breakglass: warning: {w}.");
+    }
     let mut officers = Vec::new();
     for name in &args.officers {
         let passphrase = input.new_passphrase(name)?;
@@ -818,6 +821,11 @@ fn ceremony(
             "carried:  {}",
             breakglass::tui::ceremony::carried_summary(req.carried())
         );
+    }
+    if let Some(w) =
+        breakglass::names::unanimity_warning(req.threshold().into(), req.officers().len())
+    {
+        eprintln!("breakglass: warning: {w}.");
     }
     for officer in officers {
         if !input.is_batch() {

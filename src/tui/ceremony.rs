@@ -451,10 +451,19 @@ impl Ceremony {
             ),
             right,
         );
-        let mut lines = vec![Line::from(format!(
+        let mut lines = Vec::new();
+        if let Some(w) =
+            crate::names::unanimity_warning(req.threshold().into(), req.officers().len())
+        {
+            lines.push(Line::from(Span::styled(
+                format!("Warning: {w}."),
+                theme.warn(),
+            )));
+        }
+        lines.push(Line::from(format!(
             "Needs {} of the current officers, each signing this change.",
             plural(req.needed(), "approval", "approvals")
-        ))];
+        )));
         if !added.is_empty() {
             lines.push(Line::from(format!(
                 "Then {} chooses a passphrase (at least {MIN_PASSPHRASE_CHARS} characters), typed twice.",
