@@ -171,6 +171,23 @@ fn ctrl_c_at_the_prompt_ends_the_command_and_leaves_echo_on() {
     );
 }
 
+/// Ctrl-C at a prompt ends the command by SIGINT, so the shell sees exit
+/// status 130 (128 + 2), as README's table of exit codes says.
+#[test]
+fn ctrl_c_at_the_prompt_is_exit_status_130() {
+    let v = TestVault::two_of_three();
+    // A trap that returns keeps the shell going after the command ends;
+    // the command itself gets the default disposition.
+    let shell = format!(
+        "trap 'echo trapped' INT; {BIN} --vault '{}' drill --officer alice; echo status=$?",
+        v.path.display()
+    );
+    let Some(out) = type_at_prompt(&shell, "Passphrase for alice: ", b"\x03") else {
+        return;
+    };
+    assert!(out.contains("status=130"), "{out}");
+}
+
 /// The same for a `kill` (SIGTERM) from elsewhere while the prompt waits
 /// (sent once the terminal shows echo off, so the prompt is up).
 #[test]

@@ -2053,6 +2053,42 @@ fn ctrl_c_during_a_ceremony_cancels_it_and_logs_the_cancellation() {
         (Some("cancelled"), Some(1))
     );
     assert_eq!(c.app.vault().status().unwrap().officers.len(), 3);
+    assert_eq!(
+        c.app.interrupted(),
+        Some("interrupted: the officer_add ceremony was cancelled with 1 approval given (logged)")
+    );
+}
+
+#[test]
+fn ctrl_c_that_cuts_a_release_short_says_so_for_exit_status_130() {
+    // It used to exit 0 with nothing on stderr, though an approval was
+    // discarded.
+    let mut c = console();
+    c.start_release("INC-7");
+    c.approve_next("alice");
+    c.ctrl('c');
+    assert!(c.app.should_quit());
+    assert_eq!(
+        c.app.interrupted(),
+        Some(
+            "interrupted: the release of github/admin was cancelled with 1 approval given (logged)"
+        )
+    );
+    assert_eq!(c.app.exit_note(), None);
+    assert_eq!(c.last_entry()["kind"], "cancelled");
+    // Ctrl-C with nothing in progress is a plain quit.
+    let mut c = console();
+    c.key(KeyCode::Char('l'));
+    c.ctrl('c');
+    assert!(c.app.should_quit());
+    assert_eq!((c.app.interrupted(), c.app.exit_note()), (None, None));
+    // On the reveal the item's own note wins (exit 1), not an interruption.
+    let mut c = console();
+    c.start_release("INC-8");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.ctrl('c');
+    assert!(c.app.exit_note().is_some() && c.app.interrupted().is_none());
 }
 
 /// Runs `breakglass --vault DIR ARGS` (the real binary), as an auditor

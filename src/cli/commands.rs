@@ -1244,15 +1244,21 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
     Ok(0)
 }
 
-/// The console's exit code: 1, with its note on stderr, when it left an
-/// item released but not confirmed (Ctrl-C on the reveal).
+/// The console's exit code, with its note on stderr: 1 when it left an
+/// item released but not confirmed (Ctrl-C on the reveal); 130 when Ctrl-C
+/// cut a release, a ceremony or a drill short, as Ctrl-C at a prompt ends
+/// with; 0 otherwise.
 fn console_exit(end: breakglass::tui::ConsoleEnd) -> i32 {
-    match end.unconfirmed {
-        Some(note) => {
+    match (end.unconfirmed, end.interrupted) {
+        (Some(note), _) => {
             eprintln!("breakglass: {note}");
             1
         }
-        None => 0,
+        (None, Some(note)) => {
+            eprintln!("breakglass: {note}");
+            130
+        }
+        (None, None) => 0,
     }
 }
 

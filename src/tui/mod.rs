@@ -148,6 +148,9 @@ pub struct ConsoleEnd {
     /// (Ctrl-C on the reveal): what to tell the user after the screen is
     /// restored. The caller exits non-zero.
     pub unconfirmed: Option<String>,
+    /// Set when Ctrl-C cut a release, a ceremony or a drill short: what
+    /// to say on stderr. The caller exits 130, as after Ctrl-C at a prompt.
+    pub interrupted: Option<String>,
 }
 
 /// How long the console waits without input before it lets go of the
@@ -202,5 +205,6 @@ pub fn run(vault: Vault, options: Options) -> Result<ConsoleEnd> {
     term.clear()?;
     Ok(ConsoleEnd {
         unconfirmed: app.exit_note().map(str::to_owned),
+        interrupted: app.interrupted().map(str::to_owned),
     })
 }

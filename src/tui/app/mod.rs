@@ -69,6 +69,7 @@ use crate::tui::release::{Release, Step};
 use crate::tui::reveal::{RevealKey, RevealScreen};
 use crate::tui::review::{self as review_screen, Review};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::plural;
 use crate::vault::{CeremonyPlan, Displayed, Released, SecretSummary, Status, Vault};
 
 /// Smallest terminal the console draws in.
@@ -202,6 +203,9 @@ pub struct App {
     /// What to tell the user after leaving, when the console was left with
     /// an item released and not confirmed.
     exit_note: Option<String>,
+    /// What a Ctrl-C cut short (a release or ceremony cancelled, a drill's
+    /// check not run), said after leaving; the caller exits 130.
+    interrupted: Option<String>,
     /// Where the export prompt offers to write (its default directory's
     /// parent): the current directory.
     export_base: PathBuf,
@@ -240,6 +244,7 @@ impl App {
             clear: false,
             size: None,
             exit_note: None,
+            interrupted: None,
             export_base: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             reverify: false,
         })
@@ -275,6 +280,12 @@ impl App {
     /// confirmed seen: the note to print once the terminal is restored.
     pub fn exit_note(&self) -> Option<&str> {
         self.exit_note.as_deref()
+    }
+
+    /// What Ctrl-C cut short, if it cut anything short: the console then
+    /// exits 130 with this on stderr, as an interrupted prompt does.
+    pub fn interrupted(&self) -> Option<&str> {
+        self.interrupted.as_deref()
     }
 
     /// Whether the console should close.
@@ -354,7 +365,7 @@ impl App {
         // Someone is at the console: keep the database open while they work.
         self.vault.resume();
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            self.apply(Action::Quit);
+            self.interrupt();
             return;
         }
         // The screen behind "Terminal too small" is not visible: no key may
@@ -453,18 +464,56 @@ impl App {
         }
     }
 
-    /// Cancels (and logs) the release or ceremony in progress, if any.
-    fn cancel_in_progress(&mut self) {
-        let result = match &mut self.screen {
-            Screen::Release(r) => r.request.take().map(|q| self.vault.cancel_release(q)),
-            Screen::Ceremony(c) => c.request.take().map(|q| self.vault.cancel_ceremony(q)),
-            _ => None,
-        };
-        if let Some(result) = result {
-            if let Err(e) = result {
-                self.say(true, err_text(&e));
+    /// Ctrl-C: quits from anywhere. What it cuts short is kept for the
+    /// caller to say, with exit status 130; a reveal it clears keeps its
+    /// own note (exit 1).
+    fn interrupt(&mut self) {
+        let drill = matches!(self.screen, Screen::Drill(_)).then(|| {
+            "the end-to-end drill was interrupted before its alert check, so it did not pass \
+             (its release and display are logged)"
+                .to_string()
+        });
+        let cancelled = self.cancel_in_progress();
+        self.apply(Action::Quit);
+        if self.exit_note.is_none() {
+            self.interrupted = cancelled.or(drill).map(|c| format!("interrupted: {c}"));
+        }
+    }
+
+    /// Cancels (and logs) the release or ceremony in progress, if any, and
+    /// says what it cancelled.
+    fn cancel_in_progress(&mut self) -> Option<String> {
+        let (what, result) = match &mut self.screen {
+            Screen::Release(r) => {
+                let q = r.request.take()?;
+                let what = format!(
+                    "the release of {} was cancelled with {} given (logged)",
+                    q.secret(),
+                    plural(q.approved_by().len(), "approval", "approvals")
+                );
+                (what, self.vault.cancel_release(q))
             }
-            self.generation += 1;
+            Screen::Ceremony(c) => {
+                let q = c.request.take()?;
+                let what = format!(
+                    "the {} ceremony was cancelled with {} given (logged)",
+                    q.kind().as_str(),
+                    plural(q.approved_by().len(), "approval", "approvals")
+                );
+                (what, self.vault.cancel_ceremony(q))
+            }
+            _ => return None,
+        };
+        self.generation += 1;
+        match result {
+            Ok(()) => Some(what),
+            Err(e) => {
+                self.say(true, err_text(&e));
+                Some(format!(
+                    "{what}; its cancellation could not be logged: {}",
+                    err_text(&e)
+                ))
+            }
         }
     }
 }
