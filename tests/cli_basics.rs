@@ -155,6 +155,22 @@ fn status_json_reports_id_threshold_officers_and_ledger_size() {
 }
 
 #[test]
+fn status_counts_the_ledger_in_words_that_agree_with_the_number() {
+    // A new vault holds its genesis entry alone: "1 entries" it said.
+    let v = TestVault::two_of_three();
+    let text = |v: &TestVault| {
+        let out = v.cmd().arg("status").output().unwrap();
+        expect_success(&out, "status");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let s = text(&v);
+    assert!(s.contains("\nledger       1 entry, root "), "{s}");
+    v.deposit_codes_ok("github/admin", "alice", &CODES);
+    let s = text(&v);
+    assert!(s.contains("\nledger       2 entries, root "), "{s}");
+}
+
+#[test]
 fn init_prints_the_vault_id_and_quorum() {
     let s = Scratch::new();
     let out = init_output(&s, 2, &["alice", "bob"]);

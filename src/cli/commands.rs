@@ -591,8 +591,8 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     out!("epoch        {}", st.epoch);
     out!("secrets      {}", st.secrets);
     out!(
-        "ledger       {} entries, root {}",
-        st.ledger_size,
+        "ledger       {}, root {}",
+        count(st.ledger_size, "entry", "entries"),
         st.ledger_root
     );
     out!("fingerprint  {}", st.fingerprint);

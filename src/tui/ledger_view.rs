@@ -417,7 +417,13 @@ impl LedgerView {
                 } else {
                     self.officer_filter.clone()
                 }),
-                Span::styled(format!("  {} of {} entries", len, self.total), theme.dim()),
+                Span::styled(
+                    format!(
+                        "  {len} of {}",
+                        super::widgets::plural(self.total as usize, "entry", "entries")
+                    ),
+                    theme.dim(),
+                ),
             ])),
             filters,
         );
