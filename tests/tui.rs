@@ -1448,6 +1448,28 @@ fn the_ledger_view_serves_auditors() {
 }
 
 #[test]
+fn on_a_wide_terminal_the_home_notes_stay_beside_their_rows() {
+    // At 120 columns the name column took every extra column, and the
+    // notes began at column 100.
+    let mut c = console();
+    c.start_release("INC-3");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.key(KeyCode::Esc); // unconfirmed: the row has a note
+    let note_col = |s: &str| row_with(s, "REMAINING").find("NOTE").unwrap();
+    let narrow = c.screen_at(80, 24);
+    let wide = c.screen_at(160, 40);
+    assert_eq!(note_col(&narrow), note_col(&wide), "{wide}");
+    assert!(note_col(&wide) < 60, "{wide}");
+    let row = row_with(&wide, "2 of 3 left");
+    assert_eq!(
+        row.find("1 released, unconfirmed"),
+        Some(note_col(&wide)),
+        "{wide}"
+    );
+}
+
+#[test]
 fn the_home_screen_gives_the_ledger_size_once() {
     let c = console();
     let s = c.screen();

@@ -254,16 +254,27 @@ impl Home {
                 row
             }
         });
+        // At 80 columns: 18 + 10 + 13 + 8 + 24 and 4 gaps leave the
+        // longest note ("12 released, unconfirmed") whole. A wider terminal
+        // gives the names what they need and the rest to the notes, so a
+        // note stays beside its row rather than drifting to column 100.
+        let fixed = 10 + 13 + 8 + 24 + 4;
+        let longest = self
+            .secrets
+            .iter()
+            .map(|s| super::widgets::width(&s.name))
+            .max()
+            .unwrap_or(0);
+        let room = (table.width as usize).saturating_sub(fixed).max(18);
+        let name_width = longest.clamp(18, room) as u16;
         let t = Table::new(
             rows,
-            // At 80 columns: 18 + 10 + 13 + 8 + 24 and 4 gaps leave the
-            // longest note ("12 released, unconfirmed") whole.
             [
-                Constraint::Min(18),
+                Constraint::Length(name_width),
                 Constraint::Length(10),
                 Constraint::Length(13),
                 Constraint::Length(8),
-                Constraint::Length(24),
+                Constraint::Fill(1),
             ],
         )
         .header(Row::new(vec!["SECRET", "KIND", "REMAINING", "QUORUM", "NOTE"]).style(theme.dim()))
