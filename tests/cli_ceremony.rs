@@ -314,7 +314,8 @@ const UNANIMOUS: &str = "every officer is needed";
 
 #[test]
 fn an_m_of_m_quorum_is_warned_about_before_any_passphrase() {
-    // At init: 2 of 2 warns, 2 of 3 does not.
+    // At init: 2 of 2 warns, 2 of 3 does not. (In batch mode the warning
+    // follows success, so a refused init stays one line on stderr.)
     let s = Scratch::new();
     let out = init_output(&s, 2, &["alice", "bob"]);
     expect_success(&out, "init 2 of 2");

@@ -295,6 +295,20 @@ fn the_demo_suggests_the_secret_its_console_opens_on() {
     expect_success(&out, "demo");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(" release github/admin "), "{text}");
+    // The vault is named once, and no line of ours passes 80 columns (the
+    // binary's own path, which we do not choose, counted as `breakglass`).
+    assert!(
+        text.contains(&format!(
+            "  export BREAKGLASS_VAULT={}\n",
+            scratch.path.display()
+        )),
+        "{text}"
+    );
+    let exe = env!("CARGO_BIN_EXE_breakglass");
+    for line in text.lines() {
+        let ours = line.replace(exe, "breakglass");
+        assert!(ours.chars().count() <= 80, "over 80 columns: {line}");
+    }
     assert!(
         text.contains("Secrets: aws/root-mfa, github/admin, okta/recovery, postgres/root"),
         "{text}"

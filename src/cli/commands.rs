@@ -404,7 +404,10 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
         }
     }
     breakglass::store::check_new_vault_path(dir)?;
-    if let Some(w) = breakglass::names::unanimity_warning(args.threshold, args.officers.len()) {
+    let unanimous = breakglass::names::unanimity_warning(args.threshold, args.officers.len());
+    // At a terminal, before anyone types a passphrase; in batch mode once
+    // it succeeded, so that a refusal stays one line.
+    if let (Some(w), false) = (&unanimous, input.is_batch()) {
         eprintln!("breakglass: warning: {w}.");
     }
     let mut officers = Vec::new();
@@ -430,6 +433,9 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
         },
     )?;
     let st = vault.status()?;
+    if let (Some(w), true) = (&unanimous, input.is_batch()) {
+        eprintln!("breakglass: warning: {w}.");
+    }
     report(&[
         format!("Created vault {} at {}", st.vault_id, dir.display()),
         format!(
@@ -822,9 +828,11 @@ fn ceremony(
             breakglass::tui::ceremony::carried_summary(req.carried())
         );
     }
-    if let Some(w) =
-        breakglass::names::unanimity_warning(req.threshold().into(), req.officers().len())
-    {
+    // As at init: at a terminal before anyone signs, in batch mode once
+    // the ceremony completed.
+    let unanimous =
+        breakglass::names::unanimity_warning(req.threshold().into(), req.officers().len());
+    if let (Some(w), false) = (&unanimous, input.is_batch()) {
         eprintln!("breakglass: warning: {w}.");
     }
     for officer in officers {
@@ -852,6 +860,9 @@ fn ceremony(
         eprintln!("Re-encrypting the vault for the new epoch…");
     }
     let r = vault.complete_ceremony(req, &new)?;
+    if let (Some(w), true) = (&unanimous, input.is_batch()) {
+        eprintln!("breakglass: warning: {w}.");
+    }
     let mut lines = vec![
         format!(
             "Epoch {}: {} of {} ({}); ledger entry {}.",
@@ -1201,32 +1212,19 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
         )),
     };
     let demo = breakglass::demo::create(&dir)?;
-    out!(
-        "Demo vault created at {} (throw-away; weak KDF settings for speed).",
-        dir.display()
-    );
+    out!("Demo vault created (throw-away; weak KDF settings for speed):");
+    out!("  {}", dir.display());
     out!("It releases with any 2 of these 3 officers:");
     for (name, pass) in &demo.officers {
         out!("  {name:<6} passphrase: {}", pass.expose_secret());
     }
     out!("Secrets: {}", demo.secrets.join(", "));
-    out!("");
-    out!("Try:");
-    let v = shell_quote(&dir.display().to_string());
-    let exe = std::env::current_exe()
-        .map(|p| shell_quote(&p.display().to_string()))
-        .unwrap_or_else(|_| "breakglass".into());
-    out!("  {exe} --vault {v} list");
-    out!(
-        "  {exe} --vault {v} release {} --reason \"IdP outage drill\" --officer alice --officer bob",
-        demo.suggested
-    );
-    out!("  {exe} --vault {v} ledger show");
-    out!(
-        "  {exe} --vault {v}            # the console (one writer at a time; readers work beside it)"
-    );
-    std::io::stdout().flush().map_err(stdout_error)?;
+    let try_lines = demo_commands(&dir, &demo.suggested);
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        // Printed now, the commands would hide behind the console; they
+        // come when it closes.
+        out!("Opening the console on it; q leaves, and then the commands to try are printed.");
+        std::io::stdout().flush().map_err(stdout_error)?;
         let demo_passphrases = demo
             .officers
             .iter()
@@ -1239,9 +1237,36 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
                 select: Some(demo.suggested.clone()),
             },
         )?;
+        for l in &try_lines {
+            out!("{l}");
+        }
         return Ok(console_exit(end));
     }
+    for l in &try_lines {
+        out!("{l}");
+    }
     Ok(0)
+}
+
+/// The demo's "Try:" block for the vault at `dir`: the vault named once,
+/// in `BREAKGLASS_VAULT`, and the long release broken where a shell
+/// continues it, so no line wraps at 80 columns but for a long path.
+fn demo_commands(dir: &std::path::Path, suggested: &str) -> Vec<String> {
+    let v = shell_quote(&dir.display().to_string());
+    let exe = std::env::current_exe()
+        .map(|p| shell_quote(&p.display().to_string()))
+        .unwrap_or_else(|_| "breakglass".into());
+    vec![
+        String::new(),
+        "Try, here or in a second terminal:".into(),
+        format!("  export BREAKGLASS_VAULT={v}"),
+        format!("  {exe} list"),
+        format!("  {exe} release {suggested} \\"),
+        "      --reason \"IdP outage drill\" --officer alice --officer bob".into(),
+        format!("  {exe} ledger show"),
+        format!("  {exe}    # the console"),
+        "Readers (list, status, ledger) work beside an open console; writers wait.".into(),
+    ]
 }
 
 /// The console's exit code, with its note on stderr: 1 when it left an
