@@ -2217,6 +2217,33 @@ fn a_long_ledger_scrolls_a_window_at_a_time_and_filters_find_old_entries() {
 }
 
 #[test]
+fn a_filter_applied_at_the_end_of_a_long_ledger_shows_every_match() {
+    // "6 of 13 entries" over one row and blanks: the window stayed where
+    // the unfiltered list had scrolled to.
+    let mut c = console();
+    for reason in ["INC-1", "INC-2"] {
+        c.start_release(reason);
+        c.approve_next("alice");
+        c.approve_next("bob");
+        c.key(KeyCode::Enter);
+    }
+    for _ in 0..30 {
+        c.app.vault().drill("carol", &pass("carol")).unwrap();
+    }
+    let total = c.kinds().len();
+    c.key(KeyCode::Char('l'));
+    // Drawn as the console draws after every key: scrolled to the end.
+    assert!(table_seqs(&c.screen()).contains(&(total as u64 - 1)));
+    c.key(KeyCode::Char('s'));
+    c.type_text("github/admin");
+    c.key(KeyCode::Enter);
+    let s = c.screen();
+    // The deposit, two releases and their two displays.
+    assert_shows(&s, &format!("5 of {total} entries"));
+    assert_eq!(table_seqs(&s), vec![1, 2, 3, 4, 5], "{s}");
+}
+
+#[test]
 fn a_reader_holding_the_vault_fails_an_approval_cleanly_and_the_approvals_stay() {
     use breakglass::store::{Access, Store};
     let mut c = console();

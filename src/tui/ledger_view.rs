@@ -448,7 +448,13 @@ impl LedgerView {
         // border and header.
         let height = (table_area.height as usize).saturating_sub(2).max(1);
         let selected = self.selected.min(len.saturating_sub(1));
-        let mut offset = self.offset.get().min(selected);
+        // The window never starts so late that it leaves rows blank: after
+        // a filter the list may be far shorter than where it had scrolled.
+        let mut offset = self
+            .offset
+            .get()
+            .min(selected)
+            .min(len.saturating_sub(height));
         if selected >= offset + height {
             offset = selected + 1 - height;
         }
