@@ -1217,6 +1217,90 @@ fn the_reveal_of_a_credential_ends_with_rotate_it_now() {
     assert!(!text.contains("Rotate it now"), "{text}");
 }
 
+/// `screen` drawn at `w`×`h`: its rows, and the rows trimmed and joined.
+fn reveal_text(screen: &breakglass::tui::RevealScreen<'_>, w: u16, h: u16) -> (String, String) {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| screen.render(f, f.area(), 0)).unwrap();
+    let rows: Vec<String> = t
+        .backend()
+        .buffer()
+        .content()
+        .chunks(w as usize)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect();
+    let joined = rows
+        .iter()
+        .map(|r| r.trim_matches(|c: char| c == '│' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (rows.join("\n"), joined)
+}
+
+#[test]
+fn a_credential_is_read_aloud_on_p_with_a_warning_and_its_symbols_named() {
+    use breakglass::tui::{RevealKey, RevealScreen};
+    use breakglass::vault::Released;
+    let r = Released {
+        secret: "db/root".into(),
+        index: 0,
+        kind: SecretKind::Credential,
+        seq: 5,
+        re_release_of: None,
+        officers: vec!["alice".into(), "bob".into()],
+        value: SecretValue::new("S3cr3t-r0ot!".into()),
+        signer: None,
+    };
+    let plain = RevealScreen::new(&r, 60);
+    assert_eq!(
+        plain.on_key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::NONE)),
+        RevealKey::ToggleSpelling
+    );
+    let (_, joined) = reveal_text(&plain, 80, 24);
+    assert!(joined.contains("p: read aloud"), "{joined}");
+    let (rows, joined) = reveal_text(&RevealScreen::new(&r, 60).spelled(true), 80, 24);
+    for want in [
+        "Read aloud, this speaks the secret: only to the one person who needs it, where no one else can hear.",
+        "Sierra Three lowercase Charlie lowercase Romeo Three lowercase Tango",
+        "dash",
+        "exclamation mark",
+        "Look-alikes in this credential: S = Sierra, 0 = Zero, o = lowercase Oscar.",
+        "p: as typed",
+    ] {
+        assert!(joined.contains(want), "{want:?} missing:\n{rows}");
+    }
+}
+
+#[test]
+fn a_code_is_spelled_at_its_own_dash_and_the_dash_is_said() {
+    use breakglass::tui::RevealScreen;
+    use breakglass::vault::Released;
+    let r = Released {
+        secret: "github/admin".into(),
+        index: 0,
+        kind: SecretKind::Codes,
+        seq: 5,
+        re_release_of: None,
+        officers: vec!["alice".into(), "bob".into()],
+        value: SecretValue::new("k0l1m-n2o3p".into()),
+        signer: None,
+    };
+    let (rows, joined) = reveal_text(&RevealScreen::new(&r, 60), 80, 24);
+    assert!(joined.contains("k0l1m n2o3p"), "{rows}");
+    assert!(!joined.contains("k0l1 mn2o"), "{rows}");
+    let (rows, _) = reveal_text(&RevealScreen::new(&r, 60).spelled(true), 80, 24);
+    let dash = rows
+        .lines()
+        .find(|l| l.contains("dash"))
+        .expect("the dash is said");
+    assert!(dash.contains(" -  "), "{rows}");
+    let after = rows.lines().position(|l| l.contains("dash")).unwrap();
+    let before = rows
+        .lines()
+        .position(|l| l.contains("lowercase Kilo Zero lowercase Lima One lowercase Mike"))
+        .expect("the first group");
+    assert!(before < after, "{rows}");
+}
+
 #[test]
 fn p_reads_the_code_aloud_and_it_is_cleared_with_the_reveal() {
     let mut c = console();
@@ -1372,7 +1456,7 @@ fn every_screen_fits_80x24_without_cutting_words() {
     assert_whole(
         &c.screen(),
         &[
-            "p spells a code aloud (NATO); it clears itself after 60 s.",
+            "p reads it aloud (NATO); it clears itself after 60 s.",
             "Any key closes this help. q and Esc then act as usual (q quits from home).",
         ],
     );

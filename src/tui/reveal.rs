@@ -41,13 +41,53 @@ pub enum RevealKey {
     Interrupt,
 }
 
-/// Groups a code in fours for reading aloud: `4F2K-9QX7` → `4F2K 9QX7`.
-/// Separators in the code are dropped from the grouped form only.
+/// One piece of a value as read aloud: a group of letters and digits, or
+/// a separator the value itself holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Group(String),
+    Separator(char),
+}
+
+/// Runs of letters and digits longer than this are read in fours.
+const LONGEST_GROUP: usize = 6;
+
+/// The value cut where it cuts itself (at its dashes, spaces and other
+/// separators), each run longer than [`LONGEST_GROUP`] in fours.
+fn parts(value: &str) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, out: &mut Vec<Part>| {
+        if run.len() > LONGEST_GROUP {
+            out.extend(run.chunks(4).map(|c| Part::Group(c.iter().collect())));
+        } else if !run.is_empty() {
+            out.push(Part::Group(run.iter().collect()));
+        }
+        run.clear();
+    };
+    for c in value.chars() {
+        if c.is_alphanumeric() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(Part::Separator(c));
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Groups a code for reading aloud, at its own separators when it has
+/// them (`k0l1m-n2o3p` → `k0l1m n2o3p`), runs longer than six in fours
+/// (`4F2K9QX7` → `4F2K 9QX7`). Separators are dropped from the grouped
+/// form only; the exact form is always shown beside it.
 pub fn grouped(code: &str) -> String {
-    let chars: Vec<char> = code.chars().filter(|c| c.is_alphanumeric()).collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
+    parts(code)
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Group(g) => Some(g),
+            Part::Separator(_) => None,
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -62,7 +102,7 @@ const DIGITS: [&str; 10] = [
 ];
 
 /// One character as said aloud: `K` → `Kilo`, `k` → `lowercase Kilo`,
-/// `7` → `Seven`; anything else quoted.
+/// `7` → `Seven`, `-` → `dash`; anything else without a name quoted.
 pub fn spoken(c: char) -> String {
     if c.is_ascii_digit() {
         DIGITS[(c as u8 - b'0') as usize].to_string()
@@ -70,20 +110,79 @@ pub fn spoken(c: char) -> String {
         NATO[(c as u8 - b'A') as usize].to_string()
     } else if c.is_ascii_lowercase() {
         format!("lowercase {}", NATO[(c as u8 - b'a') as usize])
+    } else if let Some(name) = symbol_name(c) {
+        name.to_string()
+    } else if c.is_control() {
+        // Never the character itself: it would act on the terminal.
+        format!("control character U+{:04X}", c as u32)
     } else {
         format!("\"{c}\"")
     }
 }
 
-/// The code spelled group by group, as displayed: `LMCK` →
-/// `("LMCK", "Lima Mike Charlie Kilo")`.
-pub fn spelled(code: &str) -> Vec<(String, String)> {
-    grouped(code)
-        .split(' ')
-        .filter(|g| !g.is_empty())
-        .map(|g| {
-            let words: Vec<String> = g.chars().map(spoken).collect();
-            (g.to_string(), words.join(" "))
+/// What a separator or symbol is called when read out.
+fn symbol_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '-' => "dash",
+        ' ' => "space",
+        '\n' => "new line",
+        '\t' => "tab",
+        '_' => "underscore",
+        '.' => "dot",
+        ',' => "comma",
+        ':' => "colon",
+        ';' => "semicolon",
+        '/' => "slash",
+        '\\' => "backslash",
+        '!' => "exclamation mark",
+        '?' => "question mark",
+        '@' => "at sign",
+        '#' => "hash",
+        '$' => "dollar sign",
+        '%' => "percent",
+        '^' => "caret",
+        '&' => "ampersand",
+        '*' => "asterisk",
+        '+' => "plus",
+        '=' => "equals",
+        '~' => "tilde",
+        '`' => "backtick",
+        '|' => "vertical bar",
+        '\'' => "apostrophe",
+        '"' => "double quote",
+        '(' => "open parenthesis",
+        ')' => "close parenthesis",
+        '[' => "open bracket",
+        ']' => "close bracket",
+        '{' => "open brace",
+        '}' => "close brace",
+        '<' => "less-than sign",
+        '>' => "greater-than sign",
+        _ => return None,
+    })
+}
+
+/// The value spelled piece by piece, as displayed, its own separators
+/// named where they fall: `LMCK-7a0` → `LMCK` "Lima Mike Charlie Kilo",
+/// `-` "dash", `7a0` "Seven lowercase Alfa Zero".
+pub fn spelled(value: &str) -> Vec<(String, String)> {
+    parts(value)
+        .into_iter()
+        .map(|p| match p {
+            Part::Group(g) => {
+                let words: Vec<String> = g.chars().map(spoken).collect();
+                (g, words.join(" "))
+            }
+            Part::Separator(c) => (
+                match c {
+                    ' ' => "␠".to_string(),
+                    '\n' => "↵".to_string(),
+                    '\t' => "⇥".to_string(),
+                    c if c.is_control() => "?".to_string(),
+                    c => c.to_string(),
+                },
+                spoken(c),
+            ),
         })
         .collect()
 }
@@ -213,16 +312,14 @@ impl<'a> RevealScreen<'a> {
             "Enter: seen, clear it".to_string(),
             "Esc: clear unconfirmed".into(),
         ];
-        if self.is_code() {
-            keys.push(
-                if self.spelled {
-                    "p: large letters"
-                } else {
-                    "p: read aloud"
-                }
-                .into(),
-            );
-        }
+        keys.push(
+            match (self.spelled, self.is_code()) {
+                (true, true) => "p: large letters",
+                (true, false) => "p: as typed",
+                (false, _) => "p: read aloud",
+            }
+            .into(),
+        );
         keys.push(format!("clears in {left} s"));
         let mut footer: Vec<String> = wrap(
             &format!(
@@ -281,12 +378,25 @@ impl<'a> RevealScreen<'a> {
         };
         let mut lines: Vec<Line<'_>> = Vec::new();
         match r.kind {
-            SecretKind::Codes if self.spelled => {
-                let group = grouped(value);
-                lines.extend(centred(group, bold));
+            _ if self.spelled => {
+                if self.is_code() {
+                    lines.extend(centred(grouped(value), bold));
+                } else {
+                    // Reading a credential aloud is where the NATO
+                    // alphabet matters most, and where it leaks most.
+                    lines.extend(centred(
+                        "Read aloud, this speaks the secret: only to the one person who needs it, where no one else can hear."
+                            .to_string(),
+                        bold,
+                    ));
+                }
                 lines.push(Line::from(""));
                 let spelled = spelled(value);
-                let label = spelled.iter().map(|(g, _)| g.len()).max().unwrap_or(0);
+                let label = spelled
+                    .iter()
+                    .map(|(g, _)| g.chars().count())
+                    .max()
+                    .unwrap_or(0);
                 for (g, words) in spelled {
                     for (i, l) in wrap(&words, width.saturating_sub(label + 3))
                         .into_iter()
@@ -300,11 +410,27 @@ impl<'a> RevealScreen<'a> {
                     }
                 }
                 if let Some(note) = look_alike_note(value) {
+                    let note = if self.is_code() {
+                        note
+                    } else {
+                        note.replace("this code", "this credential")
+                    };
                     lines.push(Line::from(""));
                     lines.extend(centred(note, Style::default()));
                 }
-                lines.push(Line::from(""));
-                lines.extend(centred(format!("exactly: {value}"), Style::default()));
+                if self.is_code() {
+                    lines.push(Line::from(""));
+                    lines.extend(centred(format!("exactly: {value}"), Style::default()));
+                }
+                // Never cut silently: the last row says the rest is there.
+                let room = body.height as usize;
+                if lines.len() > room && room > 0 {
+                    lines.truncate(room - 1);
+                    lines.push(
+                        Line::from("… more than fits: a taller terminal shows the rest; p shows it as typed.")
+                            .alignment(Alignment::Center),
+                    );
+                }
             }
             SecretKind::Codes => {
                 let group = grouped(value);
@@ -364,7 +490,7 @@ impl<'a> RevealScreen<'a> {
             }
             KeyCode::Enter => RevealKey::End(Displayed::Confirmed),
             KeyCode::Esc => RevealKey::End(Displayed::Dismissed),
-            KeyCode::Char('p') if self.is_code() => RevealKey::ToggleSpelling,
+            KeyCode::Char('p') => RevealKey::ToggleSpelling,
             _ => RevealKey::None,
         }
     }
@@ -387,11 +513,48 @@ mod tests {
             spelled("LMCK-7a0"),
             [
                 ("LMCK".to_string(), "Lima Mike Charlie Kilo".to_string()),
+                ("-".to_string(), "dash".to_string()),
                 ("7a0".to_string(), "Seven lowercase Alfa Zero".to_string())
             ]
         );
         assert_eq!(spoken('X'), "X-ray");
         assert_eq!(spoken('é'), "\"é\"");
+        assert_eq!(spoken('\u{7}'), "control character U+0007");
+    }
+
+    #[test]
+    fn a_code_is_grouped_and_spelled_at_its_own_separators() {
+        // Grouped in fours, `k0l1m-n2o3p` read as `k0l1 mn2o 3p`, and the
+        // dash was never said: the listener typed another string.
+        assert_eq!(grouped("k0l1m-n2o3p"), "k0l1m n2o3p");
+        assert_eq!(grouped("1234 5678"), "1234 5678");
+        assert_eq!(grouped("ABCDEFGH-12"), "ABCD EFGH 12");
+        let said: Vec<String> = spelled("k0l1m-n2o3p").into_iter().map(|(_, w)| w).collect();
+        assert_eq!(said[1], "dash");
+        assert_eq!(said.len(), 3);
+        let said: Vec<String> = spelled("ab cd")
+            .into_iter()
+            .map(|(g, w)| format!("{g}={w}"))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "ab=lowercase Alfa lowercase Bravo",
+                "␠=space",
+                "cd=lowercase Charlie lowercase Delta"
+            ]
+        );
+        // A credential's symbols have names.
+        let said: Vec<String> = spelled("p@ss!").into_iter().map(|(_, w)| w).collect();
+        assert_eq!(
+            said,
+            [
+                "lowercase Papa",
+                "at sign",
+                "lowercase Sierra lowercase Sierra",
+                "exclamation mark"
+            ]
+        );
     }
 
     #[test]

@@ -300,7 +300,7 @@ impl App {
             Line::from("          are discarded. At the quorum the item is logged, then shown"),
             Line::from("          once: Enter confirms you saw it, Esc clears it unconfirmed,"),
             Line::from(format!(
-                "          p spells a code aloud (NATO); it clears itself after {} s.",
+                "          p reads it aloud (NATO); it clears itself after {} s.",
                 self.reveal_secs
             )),
             Line::from("Deposit   one officer; name the secret (Tab: codes/credential), paste the"),
