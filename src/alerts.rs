@@ -278,8 +278,25 @@ pub struct DeliveryState {
     pub last_error: Option<String>,
     /// When it failed.
     pub last_error_at: Option<String>,
+    /// The event whose delivery failed last: once the queue has delivered
+    /// it, the failure is resolved.
+    #[serde(default)]
+    pub last_error_seq: Option<u64>,
     /// The last stderr text of a program that succeeded, one line.
     pub last_stderr: Option<String>,
+}
+
+impl DeliveryState {
+    /// Whether the event whose delivery failed last has been delivered
+    /// since: the failure is then history, not the state of the hook.
+    /// (Events go out in ledger order, so its seq is enough; times could
+    /// tie or run backwards with the clock.)
+    pub fn error_resolved(&self) -> bool {
+        match (self.last_error_seq, self.last_delivered) {
+            (Some(failed), Some(delivered)) => delivered >= failed,
+            _ => false,
+        }
+    }
 }
 
 impl Record for DeliveryState {
@@ -475,6 +492,17 @@ fn has_control(s: &str) -> bool {
 }
 
 /// Why a hook run failed, one line.
+/// How a failed program ended, in words: `exited with status 2`, or
+/// `was killed by signal 9` (not the standard library's "exit status: 2").
+fn exit_words(s: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        (None, None) => format!("ended: {s}"),
+    }
+}
+
 fn one_line(bytes: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     let line: String = text
@@ -577,8 +605,9 @@ pub fn run_hook(hook: &Hook, input: &[u8], timeout: Duration) -> RunOutcome {
             message: stderr,
         },
         Some(s) => fail(format!(
-            "{} exited with {s}{}",
+            "{} {}{}",
             hook.program,
+            exit_words(s),
             stderr.map(|e| format!(": {e}")).unwrap_or_default()
         )),
         None => fail(format!(
@@ -716,6 +745,7 @@ impl Courier {
                 let msg = outcome.message.unwrap_or_default();
                 state.last_error = Some(format!("event {seq}: {msg}"));
                 state.last_error_at = Some(now);
+                state.last_error_seq = Some(seq);
                 let bytes = state.encode()?;
                 self.store
                     .transact(|tx| tx.put(Table::Meta, META_STATE, &bytes))?;

@@ -252,6 +252,50 @@ fn failing_hooks_never_delay_a_reveal_and_lose_nothing() {
 }
 
 #[test]
+fn alert_failures_read_as_words_say_what_to_do_and_show_when_resolved() {
+    let v = TestVault::two_of_three();
+    let dir = v.scratch.dir.path();
+    let out_file = dir.join("events.jsonl");
+    let hook = script(dir, "hook", "echo 'receiver down' >&2; exit 2");
+    set_hook_ok(&v, &[hook.to_str().unwrap()]);
+    v.deposit_codes_ok("gh", "bob", &["C0DE-1"]);
+    let text = |v: &TestVault| {
+        let out = v.cmd().args(["alerts", "status"]).output().unwrap();
+        expect_success(&out, "alerts status");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let s = text(&v);
+    // Not the standard library's "exited with exit status: 2".
+    assert!(
+        s.contains("hook exited with status 2: receiver down"),
+        "{s}"
+    );
+    assert!(!s.contains("exit status:"), "{s}");
+    assert!(
+        s.contains("fix the hook or its receiver, then `breakglass alerts retry`"),
+        "{s}"
+    );
+    // A hook killed by a signal says so.
+    script(dir, "hook", "kill -9 $$");
+    let out = v.cmd().args(["alerts", "retry"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("hook was killed by signal 9"),
+        "{}",
+        describe(&out)
+    );
+    // Fixed: the error stays on record, marked resolved, and no warning.
+    appender(dir, "hook", &out_file);
+    expect_success(
+        &v.cmd().args(["alerts", "retry"]).output().unwrap(),
+        "retry",
+    );
+    let s = text(&v);
+    let row = s.lines().find(|l| l.starts_with("last error")).expect(&s);
+    assert!(row.ends_with("; resolved: delivered since)"), "{s}");
+    assert!(!s.contains("WARNING"), "{s}");
+}
+
+#[test]
 fn changing_and_clearing_the_hook_is_alerted_through_the_old_hook_too() {
     let v = TestVault::two_of_three();
     let dir = v.scratch.dir.path();

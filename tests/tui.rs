@@ -1693,7 +1693,11 @@ fn the_console_delivers_alerts_in_the_background_and_warns_when_they_fail() {
         "the release was not alerted: {delivered}"
     );
     // A broken hook: home warns that events are undelivered.
-    std::fs::write(&hook, "#!/bin/sh\nexit 3\n").unwrap();
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'receiver at 10.0.0.7 refused the event: connection reset by peer after 3 tries, giving up until the next run' >&2\nexit 3\n",
+    )
+    .unwrap();
     c.key(KeyCode::Enter); // confirm the reveal: one more entry
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::time::Instant::now() < deadline {
@@ -1704,6 +1708,23 @@ fn the_console_delivers_alerts_in_the_background_and_warns_when_they_fail() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_shows(&c.screen_at(200, 50), "ALERTS");
+    // At 80 columns the whole warning is there, to what to do about it,
+    // once the courier has recorded the failure.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline && !c.screen_at(200, 50).contains("status 3") {
+        c.app.tick();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let s = c.screen();
+    let joined = s.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    assert!(
+        joined.contains("exited with status 3: receiver at 10.0.0.7 refused the event"),
+        "{s}"
+    );
+    assert!(
+        joined.contains("fix the hook or its receiver, then `breakglass alerts retry`"),
+        "{s}"
+    );
 }
 
 // ---- Officers and ceremonies (issue 9) ----

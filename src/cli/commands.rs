@@ -1169,7 +1169,11 @@ fn alerts(dir: &std::path::Path, input: &mut Input, cmd: AlertsCommand) -> Resul
                 _ => out!("last delivery  none"),
             }
             if let (Some(e), Some(at)) = (&st.state.last_error, &st.state.last_error_at) {
-                out!("last error     {e} (at {at})");
+                if st.state.error_resolved() {
+                    out!("last error     {e} (at {at}; resolved: delivered since)");
+                } else {
+                    out!("last error     {e} (at {at})");
+                }
             }
             if let Some(e) = &st.state.last_stderr {
                 out!("last stderr    {e}");

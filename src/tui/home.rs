@@ -160,8 +160,14 @@ impl Home {
                 theme.dim(),
             )));
         }
-        let head_height = (4 + 3 * warnings.len() as u16 + 2 * todo.len() as u16)
-            .min(area.height.saturating_sub(3));
+        // Each warning and to-do line as many rows as it wraps to, so a
+        // long one (an alert hook's error) is never cut at its end.
+        let rows_of = |l: &Line<'_>| {
+            let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+            crate::tui::widgets::wrap(&text, area.width.max(1) as usize).len() as u16
+        };
+        let wrapped: u16 = warnings.iter().chain(todo.iter()).map(rows_of).sum();
+        let head_height = (4 + wrapped).min(area.height.saturating_sub(3));
         let [head, table] =
             Layout::vertical([Constraint::Length(head_height), Constraint::Min(3)]).areas(area);
         let lines = vec![

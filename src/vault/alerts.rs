@@ -218,8 +218,10 @@ impl Vault {
                 .unwrap_or_default();
             let why = match (&hook, &state.last_error) {
                 (None, _) => "; no hook is set: `breakglass alerts set`".to_string(),
-                (Some(_), Some(e)) => format!("; last error: {e}; then `breakglass alerts retry`"),
-                (Some(_), None) => "; `breakglass alerts retry` delivers them".to_string(),
+                (Some(_), Some(e)) if !state.error_resolved() => format!(
+                    "; last error: {e}; fix the hook or its receiver, then `breakglass alerts retry`"
+                ),
+                (Some(_), _) => "; `breakglass alerts retry` delivers them".to_string(),
             };
             Some(format!(
                 "{pending} alert event{} undelivered{since}{why}",
