@@ -76,9 +76,16 @@ pub enum Error {
     /// A passphrase did not unlock the officer's key.
     #[error("wrong passphrase for officer {0}")]
     BadPassphrase(String),
-    /// The officer is not enrolled (or was removed).
+    /// The officer is not enrolled. The text may end with the nearest
+    /// enrolled name, as "alise (did you mean alice?)".
     #[error("unknown officer {0}")]
     UnknownOfficer(String),
+    /// The officer was enrolled once and removed in a ceremony; names are
+    /// never reused.
+    #[error(
+        "officer {0} was removed from this vault in a ceremony; a removed officer approves nothing"
+    )]
+    RemovedOfficer(String),
     /// The same officer was named twice for one approval.
     #[error("officer {0} is named twice; each approval needs a distinct officer")]
     DuplicateOfficer(String),
@@ -90,11 +97,14 @@ pub enum Error {
         /// Approvals needed.
         need: usize,
     },
-    /// The secret does not exist.
+    /// The secret does not exist. The text may end with the nearest
+    /// existing name, as "Github/admin (did you mean github/admin?)".
     #[error("unknown secret {0}")]
     UnknownSecret(String),
     /// Every item of the secret has been released.
-    #[error("nothing left to release in {0}: every item has been released")]
+    #[error(
+        "nothing left to release in {0}: every item has been released; deposit more with `breakglass deposit {0}`"
+    )]
     NothingLeft(String),
     /// The partial quorum expired before it was complete.
     #[error(

@@ -209,8 +209,61 @@ pub fn unanimity_warning(m: usize, n: usize) -> Option<String> {
     })
 }
 
+/// The candidate `name` was most likely meant to be: the same but for
+/// case, or at most two edits away (and closer than any other). For
+/// "did you mean" hints; `None` when nothing is that close.
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        if c == name {
+            continue;
+        }
+        let d = if c.to_lowercase() == lower {
+            0
+        } else {
+            edit_distance(&lower, &c.to_lowercase())
+        };
+        if d <= 2 && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_nearest_name_is_the_same_but_for_case_or_two_edits_away() {
+        let names = ["github/admin", "okta/recovery", "alice", "bob"];
+        assert_eq!(nearest("Github/Admin", names), Some("github/admin"));
+        assert_eq!(nearest("github/admn", names), Some("github/admin"));
+        assert_eq!(nearest("alise", names), Some("alice"));
+        assert_eq!(nearest("carol", names), None);
+        assert_eq!(nearest("alice", names), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
     use super::*;
 
     #[test]

@@ -130,7 +130,7 @@ fn add_dave_remove_carol_then_three_of_three() {
     ceremony(&mut v, remove("carol"), &["alice", "dave"]).unwrap();
     let e = release(&mut v, &["carol", "bob"]).unwrap_err();
     assert!(
-        matches!(e, Error::UnknownOfficer(ref o) if o == "carol"),
+        matches!(e, Error::RemovedOfficer(ref o) if o == "carol"),
         "{e}"
     );
     assert_eq!(release(&mut v, &["bob", "dave"]).unwrap(), "c3");
@@ -253,7 +253,7 @@ fn refusals_are_logged_and_change_nothing() {
     let e = v
         .approve_ceremony(&mut req, "carol", &pass("carol"))
         .unwrap_err();
-    assert!(matches!(e, Error::UnknownOfficer(_)), "{e}");
+    assert!(matches!(e, Error::RemovedOfficer(_)), "{e}");
     assert_eq!(last_kind(&v), "refused");
     let now = v.status().unwrap();
     assert_eq!(now.epoch, status_after_one.epoch);

@@ -70,7 +70,7 @@ fn add_dave_remove_carol_rekey_to_three_of_three() {
     );
     expect_success(&out, "officer remove carol");
     let err = expect_error(&v.release("gh", &["carol", "bob"]), 1);
-    assert_mentions(&err, &["unknown officer carol"]);
+    assert_mentions(&err, &["officer carol was removed from this vault"]);
     verify_ok(&v, &pin);
 
     let out = ceremony(

@@ -457,14 +457,21 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
 
 fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Result<i32> {
     let mut vault = open_vault(dir)?;
+    let kind = match args.kind {
+        Kind::Codes => SecretKind::Codes,
+        Kind::Credential => SecretKind::Credential,
+    };
+    // What the vault's state refuses is said before anyone types a
+    // passphrase.
+    vault.check_deposit(&args.officer, &args.name, kind)?;
     vault.let_go();
     let pass = input.passphrase(&args.officer)?;
     let session = vault.authenticate(&args.officer, &pass, "deposit", Some(&args.name))?;
     drop(pass);
     vault.let_go();
-    let (kind, values) = match args.kind {
-        Kind::Codes => (SecretKind::Codes, input.codes()?),
-        Kind::Credential => (SecretKind::Credential, vec![input.credential()?]),
+    let values = match kind {
+        SecretKind::Codes => input.codes()?,
+        SecretKind::Credential => vec![input.credential()?],
     };
     let policy = breakglass::policy::Policy {
         rotate_within: args.rotate_within,

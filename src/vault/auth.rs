@@ -64,12 +64,7 @@ impl Vault {
         let rec = match self.officer_record(officer)? {
             Some(r) if r.active => r,
             _ => {
-                return Err(self.refuse(
-                    action,
-                    secret,
-                    &[officer],
-                    Error::UnknownOfficer(officer.into()),
-                ));
+                return Err(self.refuse(action, secret, &[officer], self.not_an_officer(officer)));
             }
         };
         // Online guessing: while the officer's delay runs, refused before

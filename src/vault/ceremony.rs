@@ -349,7 +349,7 @@ impl Vault {
                 return refuse(Error::DuplicateOfficer(o.to_string()));
             }
             if !matches!(self.officer_record(o)?, Some(r) if r.active) {
-                return refuse(Error::UnknownOfficer(o.to_string()));
+                return refuse(self.not_an_officer(o));
             }
         }
         if officers.len() < req.needed {

@@ -48,6 +48,50 @@ impl Vault {
         self.deposit_with_policy(session, secret, kind, min_approvals, None, values)
     }
 
+    /// What a deposit of `kind` into `secret` by `officer` would be
+    /// refused for that the vault's state decides, checked before anyone
+    /// types a passphrase: a name under `drill/`, a name that differs from
+    /// an existing one only in case, another kind, a second credential.
+    /// A refusal is logged, as any refusal that reaches the vault is; the
+    /// deposit itself checks again, against the signed ledger.
+    pub fn check_deposit(&self, officer: &str, secret: &str, kind: SecretKind) -> Result<()> {
+        names::secret(secret)?;
+        if crate::lifecycle::is_drill_secret(secret) {
+            return Err(Error::invalid(
+                "deposit",
+                format!("{secret}: names under drill/ are kept for end-to-end drills"),
+            ));
+        }
+        let names: Vec<String> = self
+            .store
+            .scan_prefix(Table::Secrets, b"")?
+            .into_iter()
+            .filter_map(|(_, v)| SecretRecord::decode(&v).ok())
+            .map(|r| {
+                if r.name == secret && r.kind != kind {
+                    return Err(format!(
+                        "{secret} holds {}, not {}",
+                        r.kind.as_str(),
+                        kind.as_str()
+                    ));
+                }
+                if r.name == secret && kind == SecretKind::Credential {
+                    return Err(format!(
+                        "credential {secret} already holds a value; deposit under a new name"
+                    ));
+                }
+                Ok(r.name)
+            })
+            .collect::<std::result::Result<_, String>>()
+            .and_then(|names: Vec<String>| match case_twin(secret, &names) {
+                Some(other) => Err(case_twin_text(secret, other)),
+                None => Ok(names),
+            })
+            .map_err(|why| self.refuse("deposit", Some(secret), &[officer], Error::Refused(why)))?;
+        drop(names);
+        Ok(())
+    }
+
     /// [`Vault::deposit`] with a lifecycle policy (docs/LEDGER.md §2.7).
     /// The first deposit of a secret fixes its policy (`None`: the
     /// default); a later one must give the same policy or none.
@@ -152,12 +196,31 @@ impl Vault {
                 }
                 r
             }
-            None => SecretRecord {
-                name: secret.to_string(),
-                kind,
-                min_approvals,
-                count: 0,
-            },
+            None => {
+                // `Github/Admin` beside `github/admin` is a second secret
+                // nobody meant to make.
+                let names: Vec<String> = self
+                    .store
+                    .scan_prefix(Table::Secrets, b"")?
+                    .into_iter()
+                    .filter_map(|(_, v)| SecretRecord::decode(&v).ok())
+                    .map(|r| r.name)
+                    .collect();
+                if let Some(other) = case_twin(secret, &names) {
+                    return Err(self.refuse(
+                        "deposit",
+                        Some(secret),
+                        &[session.name()],
+                        Error::Refused(case_twin_text(secret, other)),
+                    ));
+                }
+                SecretRecord {
+                    name: secret.to_string(),
+                    kind,
+                    min_approvals,
+                    count: 0,
+                }
+            }
         };
         let cert = self.deposit_cert(session)?;
         let first = record.count;
@@ -288,4 +351,18 @@ impl Vault {
         }
         Ok(())
     }
+}
+
+/// The existing name that `name` matches but for case, if any.
+fn case_twin<'a>(name: &str, existing: &'a [String]) -> Option<&'a str> {
+    existing
+        .iter()
+        .find(|e| e.as_str() != name && e.to_lowercase() == name.to_lowercase())
+        .map(String::as_str)
+}
+
+fn case_twin_text(name: &str, other: &str) -> String {
+    format!(
+        "{name} differs from the existing secret {other} only in case; deposit into {other}, or choose a name that differs in more than case"
+    )
 }

@@ -120,7 +120,7 @@ impl Vault {
         }
         let refuse = |v: &Self, e: Error| v.refuse("rotate", Some(secret), &[session.name()], e);
         let Some(facts) = self.checked_facts(secret)? else {
-            return Err(refuse(self, Error::UnknownSecret(secret.into())));
+            return Err(refuse(self, self.unknown_secret(secret)));
         };
         if facts.kind != SecretKind::Credential {
             return Err(refuse(
@@ -306,7 +306,7 @@ impl Vault {
         let names: Vec<&str> = officers.iter().map(|(n, _)| *n).collect();
         let refuse = |v: &Self, e: Error| v.refuse("retire", Some(secret), &names, e);
         let Some(facts) = self.checked_facts(secret)? else {
-            return Err(refuse(self, Error::UnknownSecret(secret.into())));
+            return Err(refuse(self, self.unknown_secret(secret)));
         };
         if facts.kind != SecretKind::Codes {
             return Err(refuse(

@@ -664,6 +664,38 @@ impl Vault {
             .transpose()
     }
 
+    /// The refusal for `name`, who is not a current officer: removed in a
+    /// ceremony, or unknown, with the nearest current name if one is close.
+    pub(crate) fn not_an_officer(&self, name: &str) -> Error {
+        if let Ok(Some(r)) = self.officer_record(name) {
+            if !r.active {
+                return Error::RemovedOfficer(name.into());
+            }
+        }
+        let current: Vec<String> = self
+            .active_officers()
+            .map(|o| o.into_iter().map(|r| r.name).collect())
+            .unwrap_or_default();
+        Error::UnknownOfficer(with_hint(name, &current))
+    }
+
+    /// The refusal for `name`, which no secret has: with the nearest
+    /// existing name if one is close (a difference of case above all).
+    pub(crate) fn unknown_secret(&self, name: &str) -> Error {
+        let existing: Vec<String> = self
+            .store
+            .scan_prefix(Table::Secrets, b"")
+            .map(|all| {
+                all.into_iter()
+                    .filter_map(|(_, v)| SecretRecord::decode(&v).ok())
+                    .map(|r| r.name)
+                    .filter(|n| !crate::lifecycle::is_drill_secret(n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Error::UnknownSecret(with_hint(name, &existing))
+    }
+
     fn active_officers(&self) -> Result<Vec<OfficerRecord>> {
         self.store
             .scan_prefix(Table::Officers, b"")?
@@ -688,5 +720,13 @@ impl Vault {
             .into_iter()
             .map(|(_, v)| ItemRecord::decode(&v))
             .collect()
+    }
+}
+
+/// `name`, and "(did you mean X?)" when X is close.
+fn with_hint(name: &str, candidates: &[String]) -> String {
+    match names::nearest(name, candidates.iter().map(String::as_str)) {
+        Some(n) => format!("{name} (did you mean {n}?)"),
+        None => name.to_string(),
     }
 }

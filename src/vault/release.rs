@@ -131,7 +131,7 @@ impl Vault {
                 Some(secret),
                 Some(reason),
                 &[],
-                Error::UnknownSecret(secret.into()),
+                self.unknown_secret(secret),
             ));
         };
         if facts.next_item().is_none() {
@@ -187,7 +187,7 @@ impl Vault {
         }
         for o in officers {
             if !matches!(self.officer_record(o)?, Some(r) if r.active) {
-                return refuse(Error::UnknownOfficer(o.to_string()));
+                return refuse(self.not_an_officer(o));
             }
         }
         if officers.len() < req.needed {
