@@ -555,6 +555,11 @@ pub fn run_hook(hook: &Hook, input: &[u8], timeout: Duration) -> RunOutcome {
         message: Some(m),
     };
     let mut cmd = Command::new(&hook.program);
+    // A process group of its own: Ctrl-C, Ctrl-\ and a hang-up at the
+    // console's terminal go to the terminal's foreground group, and must
+    // never cut a delivery short (the event would stay queued with a
+    // stale error, or a receiver be left half-written).
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.args(&hook.args)
         .env_clear()
         .env("PATH", HOOK_PATH)

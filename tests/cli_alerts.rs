@@ -295,6 +295,32 @@ fn alert_failures_read_as_words_say_what_to_do_and_show_when_resolved() {
     assert!(!s.contains("WARNING"), "{s}");
 }
 
+/// The hook runs in a process group of its own, so the signals a terminal
+/// sends its foreground group (Ctrl-C at the console) never reach it.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_hook_runs_in_its_own_process_group() {
+    let v = TestVault::two_of_three();
+    let dir = v.scratch.dir.path();
+    let seen = dir.join("groups");
+    let hook = script(
+        dir,
+        "hook",
+        &format!(
+            "cat > /dev/null; echo \"$$ $(cut -d' ' -f5 /proc/$$/stat) $(cut -d' ' -f5 /proc/$PPID/stat)\" >> '{}'",
+            seen.display()
+        ),
+    );
+    set_hook_ok(&v, &[hook.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&seen).unwrap();
+    let line: Vec<&str> = text.lines().last().unwrap().split_whitespace().collect();
+    let [pid, group, parents] = line[..] else {
+        panic!("{text}")
+    };
+    assert_eq!(pid, group, "the hook leads its own group: {text}");
+    assert_ne!(group, parents, "the hook shares breakglass's group: {text}");
+}
+
 #[test]
 fn changing_and_clearing_the_hook_is_alerted_through_the_old_hook_too() {
     let v = TestVault::two_of_three();
