@@ -1009,6 +1009,43 @@ fn while_the_terminal_is_too_small_only_q_and_ctrl_c_act() {
 }
 
 #[test]
+fn a_half_typed_passphrase_does_not_survive_a_too_small_window() {
+    // Keys typed while the window was too small were dropped, the half
+    // typed passphrase stayed, and typing it again whole was a wrong
+    // passphrase, logged, one of the three attempts gone.
+    let mut c = console();
+    c.app.on_resize(80, 24);
+    c.start_release("INC-11");
+    c.key(KeyCode::Enter);
+    c.type_text(&secret_of("alice")[..5]);
+    c.app.on_resize(60, 20);
+    let s = c.screen_at(60, 20);
+    assert_shows(&s, "Terminal too small");
+    let joined = s.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    assert!(
+        joined.contains(
+            "A release of github/admin is in progress: 0 of 2 approvals; it expires in 15:00."
+        ),
+        "{s}"
+    );
+    c.type_text("ignored");
+    c.app.on_resize(80, 24);
+    let s = c.screen();
+    assert_whole(
+        &s,
+        &["The window was too small, so what you had typed hidden was"],
+    );
+    let before = c.kinds();
+    c.sign("alice");
+    assert_shows(&c.screen(), "alice approved (1 of 2).");
+    let after = c.kinds();
+    assert!(
+        !after[before.len()..].contains(&"auth_failed".to_string()),
+        "{after:?}"
+    );
+}
+
+#[test]
 fn esc_asks_before_discarding_approvals() {
     let mut c = console();
     c.start_release("drill");

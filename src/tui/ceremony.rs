@@ -64,6 +64,17 @@ pub struct Ceremony {
 }
 
 impl Ceremony {
+    /// Empties what is being typed hidden (a passphrase, a code's partial
+    /// line) when the screen cannot be seen: true if anything was there.
+    pub fn drop_hidden_input(&mut self) -> bool {
+        let had = [&self.passphrase, &self.first, &self.again]
+            .iter()
+            .any(|i| !i.text().is_empty());
+        self.passphrase.clear();
+        self.first.clear();
+        self.again.clear();
+        had
+    }
     /// A ceremony on `request`, begun by the vault whose officers are
     /// `current` under `threshold` in `epoch`.
     pub fn new(request: CeremonyRequest, current: Vec<String>, threshold: u8, epoch: u32) -> Self {

@@ -68,6 +68,14 @@ pub struct Deposit {
 }
 
 impl Deposit {
+    /// Empties what is being typed hidden (a passphrase, a code's partial
+    /// line) when the screen cannot be seen: true if anything was there.
+    pub fn drop_hidden_input(&mut self) -> bool {
+        let had = !self.passphrase.text().is_empty() || !self.current.is_empty();
+        self.passphrase.clear();
+        self.current = Zeroizing::new(String::new());
+        had
+    }
     /// A deposit by one of `officers`.
     pub fn new(officers: Vec<String>) -> Self {
         Deposit {

@@ -47,6 +47,18 @@ pub struct Officers {
 }
 
 impl Officers {
+    /// Empties what is being typed hidden (a passphrase, a code's partial
+    /// line) when the screen cannot be seen: true if anything was there.
+    pub fn drop_hidden_input(&mut self) -> bool {
+        match &mut self.prompt {
+            Some(Prompt::Drill(_, input)) => {
+                let had = !input.text().is_empty();
+                input.clear();
+                had
+            }
+            _ => false,
+        }
+    }
     /// The screen for the officers in `rows`, under `status`.
     pub fn new(rows: Vec<OfficerOverview>, status: &Status) -> Self {
         Officers {

@@ -118,6 +118,13 @@ impl Attempts {
 }
 
 impl Release {
+    /// Empties what is being typed hidden (a passphrase, a code's partial
+    /// line) when the screen cannot be seen: true if anything was there.
+    pub fn drop_hidden_input(&mut self) -> bool {
+        let had = !self.passphrase.text().is_empty();
+        self.passphrase.clear();
+        had
+    }
     /// A release of `preselect` (or a choice among `secrets`).
     pub fn new(
         secrets: Vec<SecretSummary>,

@@ -75,6 +75,13 @@ pub struct Review {
 }
 
 impl Review {
+    /// Empties what is being typed hidden (a passphrase, a code's partial
+    /// line) when the screen cannot be seen: true if anything was there.
+    pub fn drop_hidden_input(&mut self) -> bool {
+        let had = !self.passphrase.text().is_empty();
+        self.passphrase.clear();
+        had
+    }
     /// A review of `subject` by one of `officers` who did not approve it.
     pub fn new(officers: &[String], subject: Subject) -> Self {
         let officers = officers

@@ -53,6 +53,35 @@ impl App {
                     "A released item is waiting to be shown; it clears itself when its time is up.",
                 ));
             }
+            // What is running behind this screen, and its clock.
+            let now = self.vault.clock_now();
+            let left = |expires: i64| {
+                let s = (expires - now).max(0);
+                format!("{}:{:02}", s / 60, s % 60)
+            };
+            let running = match &self.screen {
+                Screen::Release(r) => r.request.as_ref().map(|q| {
+                    format!(
+                        "A release of {} is in progress: {} of {} approvals; it expires in {}.",
+                        q.secret(),
+                        q.approved_by().len(),
+                        q.needed(),
+                        left(q.expires())
+                    )
+                }),
+                Screen::Ceremony(c) => c.request.as_ref().map(|q| {
+                    format!(
+                        "A ceremony is in progress: {} of {} approvals; it expires in {}.",
+                        q.approved_by().len(),
+                        q.needed(),
+                        left(q.expires())
+                    )
+                }),
+                _ => None,
+            };
+            if let Some(r) = running {
+                lines.push(Line::from(Span::styled(r, self.theme.warn())));
+            }
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
             return;
         }

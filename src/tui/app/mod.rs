@@ -203,6 +203,9 @@ pub struct App {
     /// What to tell the user after leaving, when the console was left with
     /// an item released and not confirmed.
     exit_note: Option<String>,
+    /// A hidden input was cleared while the window was too small; said
+    /// when it is big enough again.
+    cleared_while_small: bool,
     /// What a Ctrl-C cut short (a release or ceremony cancelled, a drill's
     /// check not run), said after leaving; the caller exits 130.
     interrupted: Option<String>,
@@ -245,6 +248,7 @@ impl App {
             size: None,
             exit_note: None,
             interrupted: None,
+            cleared_while_small: false,
             export_base: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             reverify: false,
         })
@@ -262,7 +266,29 @@ impl App {
 
     /// The terminal's size changed (or is first known).
     pub fn on_resize(&mut self, width: u16, height: u16) {
+        let was_small = self.too_small();
         self.size = Some((width, height));
+        let small = self.too_small();
+        if small && !was_small {
+            // Keys typed now are dropped (the screen cannot be seen), so a
+            // half-typed passphrase would be finished wrong and cost an
+            // attempt: it is cleared, and said so when the screen is back.
+            let cleared = match &mut self.screen {
+                Screen::Release(r) => r.drop_hidden_input(),
+                Screen::Deposit(d) => d.drop_hidden_input(),
+                Screen::Review(r) => r.drop_hidden_input(),
+                Screen::Ceremony(c) => c.drop_hidden_input(),
+                Screen::Officers(o) => o.drop_hidden_input(),
+                _ => false,
+            };
+            self.cleared_while_small |= cleared;
+        }
+        if !small && was_small && std::mem::take(&mut self.cleared_while_small) {
+            self.say(
+                true,
+                "The window was too small, so what you had typed hidden was cleared, unsent: type it again.".to_string(),
+            );
+        }
     }
 
     fn too_small(&self) -> bool {
