@@ -76,6 +76,13 @@ fn a_passphrase_line_over_the_limit_is_refused_and_nothing_is_logged() {
 /// shows `prompt`, then types `keys`, and returns everything it printed
 /// once it ends. `None` where `script` cannot run.
 fn type_at_prompt(shell: &str, prompt: &str, keys: &[u8]) -> Option<String> {
+    converse(shell, &[(prompt, keys)])
+}
+
+/// [`type_at_prompt`] for a conversation: for each step, waits until the
+/// output shows its prompt (counted from the end of the previous one),
+/// then types its keys.
+fn converse(shell: &str, steps: &[(&str, &[u8])]) -> Option<String> {
     use std::io::{Read, Write};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
@@ -109,13 +116,21 @@ fn type_at_prompt(shell: &str, prompt: &str, keys: &[u8]) -> Option<String> {
     };
     let text = |seen: &Mutex<Vec<u8>>| String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
     let deadline = Instant::now() + COMMAND_TIMEOUT;
-    while !text(&seen).contains(prompt) {
-        assert!(Instant::now() < deadline, "no prompt: {}", text(&seen));
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(keys).expect("type");
-    stdin.flush().expect("type");
+    let mut from = 0;
+    for (prompt, keys) in steps {
+        loop {
+            let t = text(&seen);
+            if let Some(i) = t.get(from..).and_then(|rest| rest.find(prompt)) {
+                from += i + prompt.len();
+                break;
+            }
+            assert!(Instant::now() < deadline, "no prompt {prompt:?}: {t}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stdin.write_all(keys).expect("type");
+        stdin.flush().expect("type");
+    }
     while child.try_wait().expect("wait").is_none() {
         assert!(Instant::now() < deadline, "still running: {}", text(&seen));
         std::thread::sleep(Duration::from_millis(20));
@@ -230,4 +245,95 @@ fn an_ignored_hangup_does_not_end_the_prompt() {
     };
     assert!(out.contains("drill logged"), "{out}");
     assert!(out.contains("status=0"), "{out}");
+}
+
+/// A paste of codes with a blank line inside is read whole, the blank line
+/// skipped, and the count confirmed before anything is deposited (it used
+/// to end at the blank line, 1 code deposited, the rest of the paste left
+/// for the shell and its history).
+#[test]
+fn a_pasted_list_with_a_blank_line_is_deposited_whole_after_its_count_is_confirmed() {
+    let v = TestVault::two_of_three();
+    let shell = format!(
+        "{BIN} --vault '{}' deposit gh --officer alice; echo status=$?",
+        v.path.display()
+    );
+    let pass = format!("{}\n", passphrase_for("alice"));
+    let Some(out) = converse(
+        &shell,
+        &[
+            ("Passphrase for alice: ", pass.as_bytes()),
+            ("Code 1: ", b"PASTE-1\n\nPASTE-2\nPASTE-3\n"),
+            ("Code 4: ", b"\n"),
+            ("Deposit 3 codes? [y/N] ", b"y\n"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(out.contains("Deposited 3 codes into gh"), "{out}");
+    assert!(out.contains("status=0"), "{out}");
+    assert_eq!(v.remaining("gh"), 3);
+    for code in ["PASTE-1", "PASTE-2", "PASTE-3"] {
+        assert!(!out.contains(code), "a code was echoed: {out}");
+    }
+}
+
+/// Anything not answered stays unsaid: "n" deposits nothing.
+#[test]
+fn a_deposit_not_confirmed_deposits_nothing() {
+    let v = TestVault::two_of_three();
+    let before = v.ledger_lines();
+    let shell = format!(
+        "{BIN} --vault '{}' deposit gh --officer alice; echo status=$?",
+        v.path.display()
+    );
+    let pass = format!("{}\n", passphrase_for("alice"));
+    let Some(out) = converse(
+        &shell,
+        &[
+            ("Passphrase for alice: ", pass.as_bytes()),
+            ("Code 1: ", b"ONE-1\n"),
+            ("Code 2: ", b"\n"),
+            ("Deposit 1 code? [y/N] ", b"n\n"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(
+        out.contains("deposit not confirmed: nothing was deposited"),
+        "{out}"
+    );
+    assert!(out.contains("status=1"), "{out}");
+    assert_eq!(v.ledger_lines().len(), before.len());
+}
+
+/// What was typed ahead and not read is dropped at exit, on an error path
+/// too, so it never reaches the shell (or its history).
+#[test]
+fn unread_terminal_input_is_dropped_at_exit_even_after_an_error() {
+    let v = TestVault::two_of_three();
+    // The shell reads one line after breakglass ends: what is left of the
+    // typing would be it.
+    let shell = format!(
+        "{BIN} --vault '{}' deposit gh --officer alice; echo status=$?; timeout --foreground 1 head -n 1; echo end-of-leftovers",
+        v.path.display()
+    );
+    let pass = format!("{}\n", passphrase_for("alice"));
+    // A code with a tab in it ends the deposit at once (exit 2), with the
+    // next pasted line still queued.
+    let Some(out) = converse(
+        &shell,
+        &[
+            ("Passphrase for alice: ", pass.as_bytes()),
+            ("Code 1: ", b"BAD\tCODE\nrm -rf LEFTOVER-COMMAND\n"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(out.contains("status=2"), "{out}");
+    assert!(out.contains("end-of-leftovers"), "{out}");
+    assert!(
+        !out.contains("LEFTOVER-COMMAND"),
+        "the typed-ahead line reached the shell: {out}"
+    );
 }

@@ -208,8 +208,25 @@ fn exact_string(bytes: &[u8], what: &str) -> Result<String> {
 /// The line is read by `harden::tty` into a zeroizing buffer of `limit`
 /// bytes and a small chunk: a longer line is read to its end and dropped,
 /// never held whole.
+/// How long a blank line waits for more input before it ends the codes:
+/// a paste's lines follow one another within it, a person's do not.
+const PASTE_GAP: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Set once breakglass has read from the terminal: on exit, whatever is
+/// still queued there is dropped rather than left for the shell.
+static ASKED_AT_TERMINAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Drops unread terminal input if anything was asked there; every exit
+/// path runs it, errors included.
+pub fn discard_terminal_input() {
+    if ASKED_AT_TERMINAL.load(std::sync::atomic::Ordering::Relaxed) {
+        breakglass::harden::tty::discard_pending_input();
+    }
+}
+
 fn prompt_limited(text: &str, limit: usize, what: &str) -> Result<Zeroizing<Vec<u8>>> {
     use breakglass::harden::tty::{Hidden, read_hidden_line};
+    ASKED_AT_TERMINAL.store(true, std::sync::atomic::Ordering::Relaxed);
     match read_hidden_line(text, limit) {
         Ok(Hidden::Line(line)) => Ok(line),
         Ok(Hidden::TooLong) => {
@@ -337,7 +354,7 @@ impl Input {
                 }
             }
             Input::Terminal => {
-                eprintln!("Enter the codes one per line (hidden); an empty line ends.");
+                eprintln!("Enter or paste the codes one per line (hidden); an empty line ends.");
                 loop {
                     let n = out.len() + 1;
                     let line = prompt_limited(
@@ -349,7 +366,26 @@ impl Input {
                         .map_err(|_| anyhow!("code {n} is not valid UTF-8"))?;
                     match checked_code(text, n, "")? {
                         Some(v) => out.push(v),
+                        // A blank line with more lines right behind it is
+                        // inside a paste: skipped, so the rest of the
+                        // paste is read here rather than by the shell.
+                        None if breakglass::harden::tty::input_pending(PASTE_GAP) => {}
                         None => break,
+                    }
+                }
+                if !out.is_empty() {
+                    let noun = if out.len() == 1 { "code" } else { "codes" };
+                    let answer = prompt_limited(
+                        &format!("Deposit {} {noun}? [y/N] ", out.len()),
+                        16,
+                        "the answer",
+                    )?;
+                    eprintln!();
+                    if !matches!(&answer[..], b"y" | b"Y" | b"yes" | b"YES") {
+                        return Err(breakglass::Error::Refused(
+                            "deposit not confirmed: nothing was deposited".into(),
+                        )
+                        .into());
                     }
                 }
             }

@@ -36,6 +36,8 @@ pub fn run() -> i32 {
         }
     };
     let code = run_command(cli);
+    // Nothing typed ahead or left of a paste may reach the shell.
+    input::discard_terminal_input();
     if !lock_refused {
         if let Some(why) = breakglass::harden::memory::lock_failure() {
             eprintln!(

@@ -65,6 +65,48 @@ pub fn read_hidden_line(_prompt: &str, _limit: usize) -> std::io::Result<Hidden>
     ))
 }
 
+/// Whether more typed or pasted input waits on the terminal within
+/// `wait`: a blank line followed at once by more lines is inside a paste,
+/// not an officer ending the input.
+#[cfg(unix)]
+pub fn input_pending(wait: std::time::Duration) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(tty) = File::open("/dev/tty") else {
+        return false;
+    };
+    let mut fds = libc::pollfd {
+        fd: tty.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd, for the duration of the call.
+    let n = unsafe { libc::poll(&mut fds, 1, ms) };
+    n > 0 && fds.revents & libc::POLLIN != 0
+}
+
+#[cfg(not(unix))]
+pub fn input_pending(_wait: std::time::Duration) -> bool {
+    false
+}
+
+/// Drops whatever was typed or pasted at the terminal and not read, so
+/// that none of it reaches the shell after breakglass exits (the rest of
+/// a pasted list of codes would land in its history).
+#[cfg(unix)]
+pub fn discard_pending_input() {
+    use std::os::fd::AsRawFd;
+    if let Ok(tty) = File::open("/dev/tty") {
+        // SAFETY: a valid descriptor; TCIFLUSH only drops queued input.
+        unsafe {
+            libc::tcflush(tty.as_raw_fd(), libc::TCIFLUSH);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub fn discard_pending_input() {}
+
 /// One line from `r`: at most `limit` bytes kept, the line ending (LF, or
 /// CRLF) dropped. Separate from the terminal so it can be tested.
 fn read_line(r: &mut impl Read, limit: usize) -> std::io::Result<Hidden> {
