@@ -2359,6 +2359,38 @@ fn a_long_ledger_scrolls_a_window_at_a_time_and_filters_find_old_entries() {
 }
 
 #[test]
+fn the_ledger_view_folds_ciphertexts_and_says_how_each_display_ended() {
+    let mut c = console();
+    c.start_release("INC-12");
+    c.approve_next("alice");
+    c.approve_next("bob");
+    c.key(KeyCode::Enter);
+    c.key(KeyCode::Char('l'));
+    let s = c.screen_at(200, 50);
+    // The display's row gives its outcome where a release gives a reason.
+    let row = s
+        .lines()
+        .find(|l| l.starts_with("3 ") && l.contains("displayed"))
+        .expect(&s);
+    assert_shows(row, "confirmed");
+    // The deposit's detail: each ciphertext one folded line.
+    c.key(KeyCode::Home);
+    c.key(KeyCode::Down);
+    let s = c.screen_at(120, 40);
+    assert_shows(&s, "seq: 1");
+    assert_shows(&s, "ciphertexts:");
+    assert_shows(&s, "[2] ");
+    assert!(s.contains(" characters)"), "{s}");
+    let longest_run = s
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "+/=".contains(c)))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    // Digests (44 characters) are drawn whole; no ciphertext is.
+    assert!(longest_run < 60, "a long base64 run is drawn:\n{s}");
+}
+
+#[test]
 fn a_filter_applied_at_the_end_of_a_long_ledger_shows_every_match() {
     // "6 of 13 entries" over one row and blanks: the window stayed where
     // the unfiltered list had scrolled to.

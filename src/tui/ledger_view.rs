@@ -105,7 +105,12 @@ fn row_of(seq: u64, bytes: &[u8]) -> Result<LedgerRow> {
         kind: s("kind"),
         actor: s("actor"),
         secret: s("secret"),
-        reason: s("reason"),
+        // A display's row says how it ended, where others give a reason.
+        reason: if m.get("kind").and_then(Value::as_str) == Some("displayed") {
+            s("outcome")
+        } else {
+            s("reason")
+        },
     })
 }
 
@@ -671,12 +676,39 @@ fn field_lines(m: &Map<String, Value>, indent: &str, theme: &Theme, out: &mut Ve
             }
             Value::String(s) => out.push(Line::from(vec![
                 Span::styled(format!("{indent}{k}: "), theme.dim()),
-                Span::raw(s.clone()),
+                Span::raw(folded(s)),
             ])),
+            // A deposit's ciphertexts: one folded line each, not screens
+            // of base64.
+            Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_string) => {
+                out.push(Line::from(Span::styled(
+                    format!("{indent}{k}:"),
+                    theme.dim(),
+                )));
+                for (i, item) in a.iter().enumerate() {
+                    out.push(Line::from(vec![
+                        Span::styled(format!("{indent}  [{i}] "), theme.dim()),
+                        Span::raw(folded(item.as_str().unwrap_or_default())),
+                    ]));
+                }
+            }
             other => out.push(Line::from(vec![
                 Span::styled(format!("{indent}{k}: "), theme.dim()),
                 Span::raw(other.to_string()),
             ])),
         }
     }
+}
+
+/// A long opaque value (a ciphertext, in base64) folded to its start and
+/// length; the whole entry is in `breakglass ledger show --json`.
+fn folded(s: &str) -> String {
+    const LONGEST: usize = 96;
+    let opaque = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
+    if s.len() <= LONGEST || !opaque {
+        return s.to_string();
+    }
+    format!("{}… ({} characters)", &s[..24], s.len())
 }
