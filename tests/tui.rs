@@ -2409,9 +2409,15 @@ fn a_filter_applied_at_the_end_of_a_long_ledger_shows_every_match() {
     // Drawn as the console draws after every key: scrolled to the end.
     assert!(table_seqs(&c.screen()).contains(&(total as u64 - 1)));
     c.key(KeyCode::Char('s'));
+    // The prompt is hard to miss: the filter row says where the keys go.
+    assert_whole(
+        &c.screen(),
+        &["Typing the secret filter on the bottom line: Enter applies it, Esc cancels."],
+    );
     c.type_text("github/admin");
     c.key(KeyCode::Enter);
     let s = c.screen();
+    assert!(!s.contains("Typing the secret filter"), "{s}");
     // The deposit, two releases and their two displays.
     assert_shows(&s, &format!("5 of {total} entries"));
     assert_eq!(table_seqs(&s), vec![1, 2, 3, 4, 5], "{s}");

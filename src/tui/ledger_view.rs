@@ -406,32 +406,50 @@ impl LedgerView {
             KINDS[self.kind_filter]
         };
         let len = self.len();
-        f.render_widget(
-            Paragraph::new(Line::from(vec![
-                Span::styled("kind ", theme.dim()),
-                Span::raw(kind.to_string()),
-                Span::styled("  secret ", theme.dim()),
-                Span::raw(if self.secret_filter.is_empty() {
-                    "*".into()
-                } else {
-                    self.secret_filter.clone()
-                }),
-                Span::styled("  officer ", theme.dim()),
-                Span::raw(if self.officer_filter.is_empty() {
-                    "*".into()
-                } else {
-                    self.officer_filter.clone()
-                }),
-                Span::styled(
-                    format!(
-                        "  {len} of {}",
-                        super::widgets::plural(self.total as usize, "entry", "entries")
+        // While a filter or the export path is typed, this row says so, in
+        // the warning colour: the keys go to the field at the bottom, not
+        // to the list.
+        if let Some((what, _)) = &self.editing {
+            let what = match what {
+                Editing::Secret => "the secret filter",
+                Editing::Officer => "the officer filter",
+                Editing::Export => "the export directory",
+            };
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    format!("Typing {what} on the bottom line: Enter applies it, Esc cancels."),
+                    theme.warn(),
+                )),
+                filters,
+            );
+        } else {
+            f.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled("kind ", theme.dim()),
+                    Span::raw(kind.to_string()),
+                    Span::styled("  secret ", theme.dim()),
+                    Span::raw(if self.secret_filter.is_empty() {
+                        "*".into()
+                    } else {
+                        self.secret_filter.clone()
+                    }),
+                    Span::styled("  officer ", theme.dim()),
+                    Span::raw(if self.officer_filter.is_empty() {
+                        "*".into()
+                    } else {
+                        self.officer_filter.clone()
+                    }),
+                    Span::styled(
+                        format!(
+                            "  {len} of {}",
+                            super::widgets::plural(self.total as usize, "entry", "entries")
+                        ),
+                        theme.dim(),
                     ),
-                    theme.dim(),
-                ),
-            ])),
-            filters,
-        );
+                ])),
+                filters,
+            );
+        }
         let [table_area, detail_area] = if main.width >= 120 {
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(main)
         } else {
