@@ -91,6 +91,15 @@ pub const DEFAULT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_sec
 static LOCK_WAIT_MS: std::sync::atomic::AtomicU64 =
     std::sync::atomic::AtomicU64::new(DEFAULT_LOCK_WAIT.as_millis() as u64);
 
+/// What this process is, for the note another process reads when the
+/// vault is in use: "a console: press q there", "a command: …".
+static ROLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Says what this process is, before it opens a vault (the CLI does).
+pub fn set_process_role(role: &str) {
+    let _ = ROLE.set(role.to_string());
+}
+
 /// Sets how long opening a vault waits for another process to let go of
 /// its database (the CLI's `--wait`). The writer lock is never waited for.
 pub fn set_lock_wait(wait: std::time::Duration) {
@@ -268,10 +277,14 @@ fn write_note(path: &Path, name: &str) {
         .ok()
         .map(|p| p.to_string_lossy().into_owned())
         .filter(|p| p.starts_with("/dev/pts/") || p.starts_with("/dev/tty"));
-    let text = match tty {
+    let mut text = match tty {
         Some(t) => format!("pid {pid} on {t}"),
         None => format!("pid {pid}"),
     };
+    if let Some(role) = ROLE.get() {
+        text.push_str(", ");
+        text.push_str(role);
+    }
     let tmp = temporary_name(path, name);
     let written = create_new_file(&tmp)
         .and_then(|mut f| f.write_all(text.as_bytes()))
@@ -299,7 +312,12 @@ fn read_holder(path: &Path, name: &str) -> Option<String> {
         .take(200)
         .filter(|c| !c.is_control())
         .collect();
-    let pid: u32 = text.strip_prefix("pid ")?.split(' ').next()?.parse().ok()?;
+    let pid: u32 = text
+        .strip_prefix("pid ")?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
     std::path::Path::new(&format!("/proc/{pid}"))
         .exists()
         .then_some(text)

@@ -148,6 +148,14 @@ fn readers_work_while_the_console_is_open_and_a_second_writer_is_told_who_holds_
     let out = v.deposit_codes("gh", "alice", &["GH-4"]);
     let err = expect_error(&out, 1);
     assert_mentions(&err, &["in use", holder.trim()]);
+    // It says what holds the vault, how to end it, and what still works.
+    assert_mentions(
+        &err,
+        &[
+            "a console: press q there",
+            "`list`, `status` and `ledger` still work beside it",
+        ],
+    );
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "a second writer waited for the console instead of being refused"

@@ -84,6 +84,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     };
     let mut input = Input::new(cli.batch);
     breakglass::store::set_lock_wait(cli.wait);
+    // What another process is told holds the vault, and how to end it.
+    breakglass::store::set_process_role(match &cli.command {
+        None | Some(Command::Demo { .. }) => "a console: press q there",
+        Some(_) => "a command, perhaps at a prompt: let it finish, or Ctrl-C it there",
+    });
     match cli.command {
         None => {
             // The console shows the clock warning and delivers alerts itself.
