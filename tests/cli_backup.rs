@@ -200,3 +200,46 @@ fn a_bundle_of_another_vault_or_an_older_one_is_refused_and_leaves_nothing() {
     let err = expect_error(&out, 1);
     assert_mentions(&err, &["not a later copy of this ledger"]);
 }
+
+/// A copy restored for a drill keeps the production hook; restore says so,
+/// and how to clear it, before the copy sends anything.
+#[test]
+fn a_restore_says_the_copy_keeps_the_alert_hook_and_sends_nothing_itself() {
+    use std::os::unix::fs::PermissionsExt;
+    let v = TestVault::two_of_three();
+    let dir = v.scratch.dir.path();
+    let received = dir.join("production-receiver.jsonl");
+    let hook = dir.join("hook.sh");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\ncat >> '{}'\n", received.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = v
+        .batch()
+        .args(["alerts", "set", "--officer", "alice", "--"])
+        .arg(&hook)
+        .write_stdin(lines(&[&passphrase_for("alice")]))
+        .output()
+        .unwrap();
+    expect_success(&out, "alerts set");
+    let backup = dir.join("backup");
+    v.cmd().arg("backup").arg(&backup).assert().success();
+    let before = std::fs::read_to_string(&received).unwrap_or_default();
+
+    let (out, _) = restore(&v, &backup, "drill-copy", None);
+    expect_success(&out, "restore");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("The restored vault keeps the alert hook")
+            && text.contains(hook.to_str().unwrap())
+            && text.contains("alerts clear --officer O"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&received).unwrap_or_default(),
+        before,
+        "the restore itself fed the production receiver"
+    );
+}

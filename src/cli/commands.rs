@@ -128,7 +128,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             replay,
             checkpoints,
         }) => {
-            let (_, r) = Vault::restore(
+            let (restored, r) = Vault::restore(
                 &backup,
                 &vault_dir,
                 replay.as_deref(),
@@ -158,6 +158,19 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             if let Some(o) = &r.origin {
                 lines.push(format!(
                     "From this restore on, its checkpoints are signed as {o}: a new log to witnesses and alert receivers (tell them; docs/LEDGER.md §5.1)."
+                ));
+            }
+            // A copy restored for a drill or a test still carries the
+            // production hook: say so before its first event goes out.
+            let hook = restored.alert_status().ok().and_then(|a| a.hook);
+            drop(restored);
+            if let Some(h) = hook {
+                lines.push(format!(
+                    "The restored vault keeps the alert hook `{}` (set by {}, ledger entry {}): from its next command on, its events go to that receiver. If this copy is a drill or a test, clear the hook first: breakglass --vault {} alerts clear --officer O (the clearing itself still goes through that hook, once, so the receiver sees the copy end there).",
+                    h.command_line(),
+                    h.set_by,
+                    h.seq,
+                    shell_quote(&vault_dir.display().to_string())
                 ));
             }
             report(&lines)?;
