@@ -502,9 +502,65 @@ fn help_offers_no_option_that_takes_a_secret() {
             .filter(|(i, w)| w.starts_with('<') && !(*i > 0 && words[i - 1].starts_with("--")))
             .map(|(_, w)| *w)
             .collect();
-        let expected: &[&str] = if sub == "init" { &[] } else { &["<NAME>"] };
+        let expected: &[&str] = if sub == "init" { &[] } else { &["<SECRET>"] };
         assert_eq!(positionals, expected, "`{sub}` usage: {usage}");
     }
+}
+
+/// Every subcommand's help has one layout: its own options, then the
+/// global ones once under their own heading; an officer is `<OFFICER>`
+/// and a secret `<SECRET>`, so `release`'s usage no longer reads as if
+/// `--officer` took two names.
+#[test]
+fn every_help_shows_the_global_options_once_under_their_heading() {
+    let subs: &[&[&str]] = &[
+        &["init"],
+        &["deposit"],
+        &["list"],
+        &["status"],
+        &["release"],
+        &["review"],
+        &["rotate"],
+        &["retire"],
+        &["check"],
+        &["drill"],
+        &["passphrase"],
+        &["ledger", "show"],
+        &["ledger", "verify"],
+        &["ledger", "export"],
+        &["alerts", "set"],
+        &["alerts", "status"],
+        &["officer", "add"],
+        &["rekey"],
+        &["backup"],
+        &["restore"],
+    ];
+    for sub in subs {
+        let out = bin().args(*sub).arg("--help").output().unwrap();
+        expect_success(&out, "--help");
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            help.matches("\nGlobal options:\n").count(),
+            1,
+            "{sub:?}:\n{help}"
+        );
+        let global = &help[help.find("\nGlobal options:\n").unwrap()..];
+        for flag in ["--vault <DIR>", "--batch", "--wait <SECS>"] {
+            let listed = help
+                .lines()
+                .filter(|l| l.trim_start().starts_with(flag))
+                .count();
+            assert_eq!(listed, 1, "{sub:?}: {flag}\n{help}");
+            assert!(
+                global.contains(flag),
+                "{sub:?}: {flag} outside its heading\n{help}"
+            );
+        }
+        assert!(!help.contains("<O>"), "{sub:?}:\n{help}");
+    }
+    let out = bin().args(["release", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("--officer <OFFICER> <SECRET>"), "{help}");
 }
 
 #[test]

@@ -23,6 +23,9 @@ fn reason(s: &str) -> Result<String, String> {
 
 /// breakglass: emergency credentials and backup codes, released by a quorum
 /// of officers and logged to a signed, append-only ledger.
+/// The heading the options every command takes are shown under, once.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "breakglass",
@@ -35,12 +38,12 @@ Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 ledger verification failed."
 )]
 pub struct Cli {
     /// The vault directory [default: $XDG_DATA_HOME/breakglass/vault]
-    #[arg(long, global = true, env = "BREAKGLASS_VAULT", value_name = "DIR")]
+    #[arg(long, global = true, env = "BREAKGLASS_VAULT", value_name = "DIR", help_heading = GLOBAL)]
     pub vault: Option<PathBuf>,
 
     /// Never open the terminal: read every secret from stdin, one per line,
     /// and write a released item to stdout
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub batch: bool,
 
     /// How long to wait, in seconds, while another process is using the
@@ -49,6 +52,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "BREAKGLASS_WAIT",
         value_name = "SECS",
         default_value = "10",
@@ -125,7 +129,7 @@ once to deposit the canary, once to approve)."
     )]
     Drill {
         /// The officer; repeat for each with --release (at least the threshold)
-        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
         officers: Vec<String>,
 
         /// Run a whole release on a canary item, alert hook included
@@ -141,11 +145,11 @@ released again. Batch stdin: the officer's passphrase, then the new credential."
     )]
     Rotate {
         /// The credential
-        #[arg(value_name = "NAME", value_parser = secret_name)]
+        #[arg(value_name = "SECRET", value_parser = secret_name)]
         name: String,
 
         /// The officer who deposits the new value
-        #[arg(long, value_name = "O", value_parser = officer_name)]
+        #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
         officer: String,
     },
 
@@ -157,11 +161,11 @@ Batch stdin: the passphrases, in --officer order."
     )]
     Retire {
         /// The code set
-        #[arg(value_name = "NAME", value_parser = secret_name)]
+        #[arg(value_name = "SECRET", value_parser = secret_name)]
         name: String,
 
         /// An approving officer; repeat for each
-        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
         officers: Vec<String>,
     },
 
@@ -189,7 +193,7 @@ Example: breakglass review 12 --class emergency --incident INC-7 --note \"IdP do
         incident: Option<String>,
 
         /// The reviewing officer
-        #[arg(long, value_name = "O", value_parser = officer_name)]
+        #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
         officer: String,
     },
 
@@ -211,7 +215,7 @@ an `overdue` ledger entry, which the alert hook receives. Exit 0; run it daily\n
 Batch stdin: the old passphrase, then the new one.")]
     Passphrase {
         /// The officer
-        #[arg(long, value_name = "O", value_parser = officer_name)]
+        #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
         officer: String,
     },
 
@@ -277,7 +281,7 @@ refuses releases and ceremonies until a quorum runs `acknowledge-gap`."
     )]
     AcknowledgeGap {
         /// An acknowledging officer; repeat for each (at least the threshold)
-        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
         officers: Vec<String>,
     },
 
@@ -301,7 +305,7 @@ Example: breakglass alerts set --officer alice -- /usr/bin/logger -t breakglass"
     )]
     Set {
         /// The officer who signs the change
-        #[arg(long, value_name = "O", value_parser = officer_name)]
+        #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
         officer: String,
 
         /// The program and its arguments, after `--`
@@ -313,7 +317,7 @@ Example: breakglass alerts set --officer alice -- /usr/bin/logger -t breakglass"
     #[command(after_help = "Batch stdin: the officer's passphrase.")]
     Clear {
         /// The officer who signs the change
-        #[arg(long, value_name = "O", value_parser = officer_name)]
+        #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
         officer: String,
     },
 
@@ -341,7 +345,7 @@ officer's passphrase (on a terminal it is asked twice)."
         name: String,
 
         /// An approving officer; repeat for each (at least the threshold)
-        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
         officers: Vec<String>,
     },
 
@@ -353,7 +357,7 @@ officer's passphrase (on a terminal it is asked twice)."
         name: String,
 
         /// An approving officer; repeat for each (at least the threshold)
-        #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+        #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
         officers: Vec<String>,
     },
 }
@@ -373,7 +377,7 @@ pub struct RekeyArgs {
     pub remove: Vec<String>,
 
     /// An approving officer; repeat for each (at least the current threshold)
-    #[arg(long = "officer", value_name = "O", required = true, value_parser = officer_name)]
+    #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
     pub officers: Vec<String>,
 }
 
@@ -384,7 +388,7 @@ pub struct InitArgs {
     pub threshold: usize,
 
     /// An officer's name; repeat for each officer (n ≤ 255)
-    #[arg(long = "officer", value_name = "NAME", required = true, value_parser = officer_name)]
+    #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
     pub officers: Vec<String>,
 
     /// Argon2id memory per passphrase, MiB (8 to 4096)
@@ -399,11 +403,11 @@ pub struct InitArgs {
 #[derive(Args, Debug)]
 pub struct DepositArgs {
     /// The secret's name, e.g. github/admin
-    #[arg(value_name = "NAME", value_parser = secret_name)]
+    #[arg(value_name = "SECRET", value_parser = secret_name)]
     pub name: String,
 
     /// The depositing officer
-    #[arg(long, value_name = "O", value_parser = officer_name)]
+    #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
     pub officer: String,
 
     /// What is deposited
@@ -488,7 +492,7 @@ pub enum Class {
 #[derive(Args, Debug)]
 pub struct ReleaseArgs {
     /// The secret to release from
-    #[arg(value_name = "NAME", value_parser = secret_name)]
+    #[arg(value_name = "SECRET", value_parser = secret_name)]
     pub name: String,
 
     /// Why (1-500 characters); signed by every approving officer and logged
@@ -496,7 +500,7 @@ pub struct ReleaseArgs {
     pub reason: String,
 
     /// An approving officer; repeat for each (at least the threshold)
-    #[arg(long = "officer", value_name = "NAME", required = true, value_parser = officer_name)]
+    #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
     pub officers: Vec<String>,
 }
 
