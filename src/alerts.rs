@@ -491,7 +491,6 @@ fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
-/// Why a hook run failed, one line.
 /// How a failed program ended, in words: `exited with status 2`, or
 /// `was killed by signal 9` (not the standard library's "exit status: 2").
 fn exit_words(s: std::process::ExitStatus) -> String {
@@ -503,6 +502,7 @@ fn exit_words(s: std::process::ExitStatus) -> String {
     }
 }
 
+/// Why a hook run failed, one line.
 fn one_line(bytes: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     let line: String = text

@@ -253,6 +253,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_nearest_name_is_the_same_but_for_case_or_two_edits_away() {
         let names = ["github/admin", "okta/recovery", "alice", "bob"];
@@ -263,8 +265,6 @@ mod tests {
         assert_eq!(nearest("alice", names), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
-
-    use super::*;
 
     #[test]
     fn officer_names() {

@@ -56,40 +56,24 @@ impl Vault {
     /// deposit itself checks again, against the signed ledger.
     pub fn check_deposit(&self, officer: &str, secret: &str, kind: SecretKind) -> Result<()> {
         names::secret(secret)?;
-        if crate::lifecycle::is_drill_secret(secret) {
-            return Err(Error::invalid(
-                "deposit",
-                format!("{secret}: names under drill/ are kept for end-to-end drills"),
-            ));
+        not_a_drill_name(secret)?;
+        let stored = self.stored_secrets()?;
+        let names: Vec<String> = stored.iter().map(|r| r.name.clone()).collect();
+        let why = match stored.iter().find(|r| r.name == secret) {
+            Some(r) if r.kind != kind => Some(format!(
+                "{secret} holds {}, not {}",
+                r.kind.as_str(),
+                kind.as_str()
+            )),
+            Some(_) if kind == SecretKind::Credential => Some(format!(
+                "credential {secret} already holds a value; deposit under a new name"
+            )),
+            _ => case_twin(secret, &names).map(|other| case_twin_text(secret, other)),
+        };
+        match why {
+            Some(why) => Err(self.refuse("deposit", Some(secret), &[officer], Error::Refused(why))),
+            None => Ok(()),
         }
-        let names: Vec<String> = self
-            .store
-            .scan_prefix(Table::Secrets, b"")?
-            .into_iter()
-            .filter_map(|(_, v)| SecretRecord::decode(&v).ok())
-            .map(|r| {
-                if r.name == secret && r.kind != kind {
-                    return Err(format!(
-                        "{secret} holds {}, not {}",
-                        r.kind.as_str(),
-                        kind.as_str()
-                    ));
-                }
-                if r.name == secret && kind == SecretKind::Credential {
-                    return Err(format!(
-                        "credential {secret} already holds a value; deposit under a new name"
-                    ));
-                }
-                Ok(r.name)
-            })
-            .collect::<std::result::Result<_, String>>()
-            .and_then(|names: Vec<String>| match case_twin(secret, &names) {
-                Some(other) => Err(case_twin_text(secret, other)),
-                None => Ok(names),
-            })
-            .map_err(|why| self.refuse("deposit", Some(secret), &[officer], Error::Refused(why)))?;
-        drop(names);
-        Ok(())
     }
 
     /// [`Vault::deposit`] with a lifecycle policy (docs/LEDGER.md §2.7).
@@ -104,12 +88,7 @@ impl Vault {
         policy: Option<&Policy>,
         values: &[SecretValue],
     ) -> Result<DepositReport> {
-        if crate::lifecycle::is_drill_secret(secret) {
-            return Err(Error::invalid(
-                "deposit",
-                format!("{secret}: names under drill/ are kept for end-to-end drills"),
-            ));
-        }
+        not_a_drill_name(secret)?;
         self.deposit_any(session, secret, kind, min_approvals, policy, values)
     }
 
@@ -199,13 +178,8 @@ impl Vault {
             None => {
                 // `Github/Admin` beside `github/admin` is a second secret
                 // nobody meant to make.
-                let names: Vec<String> = self
-                    .store
-                    .scan_prefix(Table::Secrets, b"")?
-                    .into_iter()
-                    .filter_map(|(_, v)| SecretRecord::decode(&v).ok())
-                    .map(|r| r.name)
-                    .collect();
+                let names: Vec<String> =
+                    self.stored_secrets()?.into_iter().map(|r| r.name).collect();
                 if let Some(other) = case_twin(secret, &names) {
                     return Err(self.refuse(
                         "deposit",
@@ -351,6 +325,17 @@ impl Vault {
         }
         Ok(())
     }
+}
+
+/// Names under `drill/` are the end-to-end drill's own.
+fn not_a_drill_name(secret: &str) -> Result<()> {
+    if crate::lifecycle::is_drill_secret(secret) {
+        return Err(Error::invalid(
+            "deposit",
+            format!("{secret}: names under drill/ are kept for end-to-end drills"),
+        ));
+    }
+    Ok(())
 }
 
 /// The existing name that `name` matches but for case, if any.

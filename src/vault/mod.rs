@@ -683,17 +683,25 @@ impl Vault {
     /// existing name if one is close (a difference of case above all).
     pub(crate) fn unknown_secret(&self, name: &str) -> Error {
         let existing: Vec<String> = self
-            .store
-            .scan_prefix(Table::Secrets, b"")
-            .map(|all| {
-                all.into_iter()
-                    .filter_map(|(_, v)| SecretRecord::decode(&v).ok())
-                    .map(|r| r.name)
-                    .filter(|n| !crate::lifecycle::is_drill_secret(n))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .stored_secrets()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.name)
+            .filter(|n| !crate::lifecycle::is_drill_secret(n))
+            .collect();
         Error::UnknownSecret(with_hint(name, &existing))
+    }
+
+    /// The stored secret records (unsigned: for hints and for refusing
+    /// early; what a release or deposit decides comes from the ledger).
+    /// A record that does not decode is left out.
+    fn stored_secrets(&self) -> Result<Vec<SecretRecord>> {
+        Ok(self
+            .store
+            .scan_prefix(Table::Secrets, b"")?
+            .into_iter()
+            .filter_map(|(_, v)| SecretRecord::decode(&v).ok())
+            .collect())
     }
 
     fn active_officers(&self) -> Result<Vec<OfficerRecord>> {
