@@ -1203,30 +1203,11 @@ fn the_reveal_screen_maps_ctrl_c_to_an_interrupt() {
 fn the_reveal_of_a_credential_ends_with_rotate_it_now() {
     use breakglass::tui::RevealScreen;
     use breakglass::vault::Released;
-    let r = Released {
-        secret: "db/root".into(),
-        index: 0,
-        kind: SecretKind::Credential,
-        seq: 5,
-        re_release_of: None,
-        officers: vec!["alice".into(), "bob".into()],
-        value: SecretValue::new("hunter2-root".into()),
-        signer: None,
-    };
+    let r = released(SecretKind::Credential, "db/root", "hunter2-root");
     let screen = RevealScreen::new(&r, 60);
     for (w, h) in [(80, 24), (200, 50)] {
-        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        t.draw(|f| screen.render(f, f.area(), 0)).unwrap();
-        let rows: Vec<String> = t
-            .backend()
-            .buffer()
-            .content()
-            .chunks(w as usize)
-            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
-            .collect();
-        let text = rows.join("\n");
+        let (text, joined) = reveal_text(&screen, w, h);
         assert!(text.contains("hunter2-root"), "{text}");
-        let joined = rows.iter().map(|r| r.trim()).collect::<Vec<_>>().join(" ");
         assert!(
             joined.contains(
                 "Rotate it now: change it at its system, then run breakglass rotate db/root."
@@ -1254,6 +1235,21 @@ fn the_reveal_of_a_credential_ends_with_rotate_it_now() {
     assert!(!text.contains("Rotate it now"), "{text}");
 }
 
+/// A released item as the vault hands it over, released by alice and bob
+/// as entry 5.
+fn released(kind: SecretKind, secret: &str, value: &str) -> breakglass::vault::Released {
+    breakglass::vault::Released {
+        secret: secret.into(),
+        index: 0,
+        kind,
+        seq: 5,
+        re_release_of: None,
+        officers: vec!["alice".into(), "bob".into()],
+        value: SecretValue::new(value.into()),
+        signer: None,
+    }
+}
+
 /// `screen` drawn at `w`×`h`: its rows, and the rows trimmed and joined.
 fn reveal_text(screen: &breakglass::tui::RevealScreen<'_>, w: u16, h: u16) -> (String, String) {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -1276,17 +1272,7 @@ fn reveal_text(screen: &breakglass::tui::RevealScreen<'_>, w: u16, h: u16) -> (S
 #[test]
 fn a_credential_is_read_aloud_on_p_with_a_warning_and_its_symbols_named() {
     use breakglass::tui::{RevealKey, RevealScreen};
-    use breakglass::vault::Released;
-    let r = Released {
-        secret: "db/root".into(),
-        index: 0,
-        kind: SecretKind::Credential,
-        seq: 5,
-        re_release_of: None,
-        officers: vec!["alice".into(), "bob".into()],
-        value: SecretValue::new("S3cr3t-r0ot!".into()),
-        signer: None,
-    };
+    let r = released(SecretKind::Credential, "db/root", "S3cr3t-r0ot!");
     let plain = RevealScreen::new(&r, 60);
     assert_eq!(
         plain.on_key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::NONE)),
@@ -1310,17 +1296,7 @@ fn a_credential_is_read_aloud_on_p_with_a_warning_and_its_symbols_named() {
 #[test]
 fn a_code_is_spelled_at_its_own_dash_and_the_dash_is_said() {
     use breakglass::tui::RevealScreen;
-    use breakglass::vault::Released;
-    let r = Released {
-        secret: "github/admin".into(),
-        index: 0,
-        kind: SecretKind::Codes,
-        seq: 5,
-        re_release_of: None,
-        officers: vec!["alice".into(), "bob".into()],
-        value: SecretValue::new("k0l1m-n2o3p".into()),
-        signer: None,
-    };
+    let r = released(SecretKind::Codes, "github/admin", "k0l1m-n2o3p");
     let (rows, joined) = reveal_text(&RevealScreen::new(&r, 60), 80, 24);
     assert!(joined.contains("k0l1m n2o3p"), "{rows}");
     assert!(!joined.contains("k0l1 mn2o"), "{rows}");
@@ -1689,28 +1665,9 @@ fn a_clock_behind_the_ledger_is_warned_about_on_the_home_screen() {
 
 #[test]
 fn the_console_delivers_alerts_in_the_background_and_warns_when_they_fail() {
-    use std::os::unix::fs::PermissionsExt;
     let mut c = console();
-    let sink = c.dir.path().join("alerts.jsonl");
+    let sink = file_hook(&mut c);
     let hook = c.dir.path().join("hook.sh");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh\ncat >> '{}'\necho >> '{}'\n",
-            sink.display(),
-            sink.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    {
-        let v = c.app.vault();
-        let s = v
-            .authenticate("alice", &pass("alice"), "alerts", None)
-            .unwrap();
-        v.set_alert_hook(&s, hook.to_str().unwrap(), &[], None)
-            .unwrap();
-    }
     c.start_release("INC-9 alerts");
     c.approve_next("alice");
     c.approve_next("bob");
@@ -2491,7 +2448,8 @@ fn a_restore_gap_is_said_on_the_home_screen_until_acknowledged() {
 
 // ---- End-to-end drill from the console (issue 18) ----
 
-/// Sets a hook on `c`'s vault that appends each event to `sink`.
+/// Sets `hook.sh` in `c`'s directory as its vault's alert hook, appending
+/// each event to the file it returns.
 fn file_hook(c: &mut Console) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let sink = c.dir.path().join("alerts.jsonl");
