@@ -265,6 +265,20 @@ fn no_passphrase_code_or_released_item_is_left_in_memory() {
         describe(&out)
     );
 
+    // the same as JSON (`--json`): the item goes through serde's buffer.
+    let mut needles = passphrase_needles(&officers);
+    needles.extend(code_needles(&codes));
+    let mut c = by_all(&["release", "gh", "--reason", REASON]);
+    c.arg("--json");
+    let (out, scan) = run_scanned(&scratch, c, all_passphrases.clone(), &needles);
+    note("release of a code as JSON", &out, &scan);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        codes.iter().any(|c| v["value"] == c.as_str()),
+        "release --json gave no deposited code:\n{}",
+        describe(&out)
+    );
+
     // release of the credential.
     let mut needles = passphrase_needles(&officers);
     needles.extend(credential_needles(&credential));

@@ -54,7 +54,9 @@ use semantics::{Meaning, MeaningPass};
 pub const ENTRY_VERSION: u64 = 5;
 
 /// What kind of failure verification found. Each tamper has its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Serialized (`ledger verify --json`) in snake case: `root_mismatch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// An entry is not canonical JSON (or not JSON).
     NotCanonical,
@@ -147,7 +149,8 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    fn describe(self) -> &'static str {
+    /// The failure in words, as the one-line message gives it.
+    pub fn describe(self) -> &'static str {
         use FailureKind::*;
         match self {
             NotCanonical => "not canonical JSON",

@@ -438,6 +438,11 @@ pub struct DepositArgs {
     /// The UTC hours releases are expected in, as 08:00-18:00; others are flagged
     #[arg(long, value_name = "HH:MM-HH:MM", value_parser = hours)]
     pub hours: Option<breakglass::policy::Hours>,
+
+    /// Report the deposit as JSON (secret, kind, added, total, ledger
+    /// entry; never a value)
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn rotate_within(s: &str) -> Result<u64, String> {
@@ -502,6 +507,11 @@ pub struct ReleaseArgs {
     /// An approving officer; repeat for each (at least the threshold)
     #[arg(long = "officer", value_name = "OFFICER", required = true, value_parser = officer_name)]
     pub officers: Vec<String>,
+
+    /// With --batch: write the release as one JSON object (secret, item
+    /// number, the item in `value`, ledger entry, approvers)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -525,28 +535,7 @@ seen last time (catches truncation, rollback and forks); the file is created on 
 and updated on success. Each --checkpoint FILE (an alert event, a checkpoint with FILE.asc,\n\
 or a signed note) must be signed by the ledger key and extended by the ledger."
     )]
-    Verify {
-        /// Verify an export bundle instead of the vault (no vault needed)
-        #[arg(long, value_name = "DIR")]
-        bundle: Option<PathBuf>,
-
-        /// The vault fingerprint to trust: 64 hex digits, as `init` printed it
-        #[arg(long, value_name = "HEX")]
-        pin: Option<String>,
-
-        /// The ledger certificate to trust (armored or binary OpenPGP)
-        #[arg(long, value_name = "FILE")]
-        cert: Option<PathBuf>,
-
-        /// The auditor's saved {size, root}, kept outside the vault's machine
-        #[arg(long, value_name = "FILE")]
-        state: Option<PathBuf>,
-
-        /// A checkpoint collected elsewhere: an alert event, a checkpoint body
-        /// with FILE.asc beside it, or a signed note; repeatable
-        #[arg(long = "checkpoint", value_name = "FILE")]
-        checkpoints: Vec<PathBuf>,
-    },
+    Verify(VerifyArgs),
 
     /// Write an export bundle for auditors: entries.jsonl, checkpoint,
     /// checkpoint.asc, ledger-cert.asc, officers/*.asc
@@ -555,6 +544,35 @@ or a signed note) must be signed by the ledger key and extended by the ledger."
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Verify an export bundle instead of the vault (no vault needed)
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+
+    /// The vault fingerprint to trust: 64 hex digits, as `init` printed it
+    #[arg(long, value_name = "HEX")]
+    pub pin: Option<String>,
+
+    /// The ledger certificate to trust (armored or binary OpenPGP)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// The auditor's saved {size, root}, kept outside the vault's machine
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// A checkpoint collected elsewhere: an alert event, a checkpoint body
+    /// with FILE.asc beside it, or a signed note; repeatable
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    pub checkpoints: Vec<PathBuf>,
+
+    /// Machine-readable output: the summary, or on failure the failing
+    /// entry and the kind of failure (on stdout; the exit code still says)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--wait`: seconds, a decimal number from 0 to 3600.

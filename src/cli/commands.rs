@@ -102,13 +102,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Some(Command::Status { json }) => status(&vault_dir, json),
         Some(Command::Release(args)) => release(&vault_dir, &mut input, args),
         Some(Command::Ledger(LedgerCommand::Show { json })) => ledger_show(&vault_dir, json),
-        Some(Command::Ledger(LedgerCommand::Verify {
-            bundle,
-            pin,
-            cert,
-            state,
-            checkpoints,
-        })) => ledger_verify(&vault_dir, bundle, pin, cert, state, checkpoints),
+        Some(Command::Ledger(LedgerCommand::Verify(args))) => {
+            super::verify::ledger_verify(&vault_dir, args)
+        }
         Some(Command::Alerts(cmd)) => alerts(&vault_dir, &mut input, cmd),
         Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
@@ -523,7 +519,18 @@ fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Resul
         "Deposited {} {noun} into {} ({} in all; ledger entry {}).",
         report.added, args.name, report.total, report.seq
     );
-    self::report(&[line])?;
+    if args.json {
+        let v = serde_json::json!({
+            "secret": args.name,
+            "kind": kind,
+            "added": report.added,
+            "total": report.total,
+            "entry": report.seq,
+        });
+        self::report(&[serde_json::to_string_pretty(&v)?])?;
+    } else {
+        self::report(&[line])?;
+    }
     Ok(0)
 }
 
@@ -666,6 +673,9 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
 
 /// `status`'s Argon2 lines: the vault's settings, weak ones said so, and
 /// every officer whose stored settings differ from the vault's.
+/// Every officer's Argon2 settings, officers who share them on one line,
+/// so a demo-weak vault (or one weak officer) shows; then the epoch's,
+/// which new passphrases get, if no officer has them.
 fn argon2_lines(st: &breakglass::vault::Status) -> Vec<String> {
     let weak = |k: &KdfParams| {
         if k.is_weak() {
@@ -674,19 +684,46 @@ fn argon2_lines(st: &breakglass::vault::Status) -> Vec<String> {
             ""
         }
     };
-    let mut out = vec![match &st.kdf {
-        Some(k) => format!("argon2       {}{}", k.describe(), weak(k)),
-        None => "argon2       unavailable (the epoch's ledger entry is unreadable)".into(),
-    }];
+    let mut groups: Vec<(&KdfParams, Vec<&str>)> = Vec::new();
     for (name, k) in &st.officer_kdf {
-        if Some(k) != st.kdf.as_ref() {
-            out.push(format!("argon2       {name}: {}{}", k.describe(), weak(k)));
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((k, vec![name])),
         }
+    }
+    let mut out: Vec<String> = groups
+        .iter()
+        .map(|(k, names)| {
+            format!(
+                "argon2       {}: {}{}",
+                names.join(", "),
+                k.describe(),
+                weak(k)
+            )
+        })
+        .collect();
+    match &st.kdf {
+        Some(k) if groups.iter().any(|(g, _)| *g == k) => {}
+        Some(k) => out.push(format!(
+            "argon2       new passphrases: {}{}",
+            k.describe(),
+            weak(k)
+        )),
+        None => out.push(
+            "argon2       new passphrases: unknown (the epoch's ledger entry is unreadable)".into(),
+        ),
     }
     out
 }
 
 fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Result<i32> {
+    if args.json && !input.is_batch() {
+        return Err(Usage(
+            "release --json writes the release, item included, to stdout: use it with --batch"
+                .into(),
+        )
+        .into());
+    }
     // I3: without --batch the item is shown only on a terminal screen.
     if !input.is_batch() && !std::io::stdout().is_terminal() {
         return Err(Usage(
@@ -716,7 +753,7 @@ fn release(dir: &std::path::Path, input: &mut Input, args: ReleaseArgs) -> Resul
         eprintln!("breakglass: {} {why} ({} in all).", args.name, req.needed());
     }
     let officers: Vec<&str> = args.officers.iter().map(String::as_str).collect();
-    Ok(approve_and_show(&mut vault, input, req, &officers)?.code)
+    Ok(approve_and_show(&mut vault, input, req, &officers, args.json)?.code)
 }
 
 /// What [`approve_and_show`] left: the released item (its value still
@@ -735,6 +772,7 @@ pub(super) fn approve_and_show(
     input: &mut Input,
     mut req: breakglass::vault::ReleaseRequest,
     officers: &[&str],
+    json: bool,
 ) -> Result<Shown> {
     vault.check_officers(&req, officers)?;
     for officer in officers {
@@ -759,7 +797,11 @@ pub(super) fn approve_and_show(
     // Flushed: the release's alert may go out, but never delays the item.
     vault.deliver_in_background();
     if input.is_batch() {
-        let written = super::input::write_item(&released.value);
+        let written = if json {
+            super::input::write_item_json(&released)
+        } else {
+            super::input::write_item(&released.value)
+        };
         // Delivered only once stdout took it; otherwise it stays
         // re-releasable (I10).
         written.context("cannot write the item to stdout; it stays re-releasable")?;
@@ -965,143 +1007,6 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
         }
     }
     out.flush().map_err(stdout_error)?;
-    Ok(0)
-}
-
-fn ledger_verify(
-    dir: &std::path::Path,
-    bundle: Option<PathBuf>,
-    pin: Option<String>,
-    cert: Option<PathBuf>,
-    state: Option<PathBuf>,
-    checkpoints: Vec<PathBuf>,
-) -> Result<i32> {
-    use breakglass::audit::{self, BundleSource, Options, StateOutcome, VaultSource};
-    let cert = match &cert {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Some(
-                breakglass::pgp::PublicCert::from_bytes(&bytes)
-                    .with_context(|| format!("{} is not an OpenPGP certificate", path.display()))?,
-            )
-        }
-        None => None,
-    };
-    let pin = pin.as_deref().map(audit::parse_pin).transpose()?;
-    let opts = Options {
-        cert,
-        state_path: state.clone(),
-        pin,
-        checkpoints,
-    };
-    let (report, what) = match &bundle {
-        Some(b) => {
-            if !b.is_dir() {
-                return Err(Usage(format!("--bundle {}: no such directory", b.display())).into());
-            }
-            let src = BundleSource::new(b)?;
-            (
-                audit::verify(&src, &opts)?,
-                format!("bundle {}", b.display()),
-            )
-        }
-        None => {
-            let vault = open_reader(dir)?;
-            let report = audit::verify(&VaultSource(vault.store()), &opts)?;
-            (report, format!("vault {}", dir.display()))
-        }
-    };
-    out!(
-        "ledger OK ({what}): {}, {}, {}",
-        count(report.entries, "entry", "entries"),
-        count(report.releases, "release", "releases"),
-        count(report.officers as u64, "officer", "officers")
-    );
-    out!(
-        "  checkpoint: size {}, root {} (base64)",
-        report.checkpoint.size,
-        base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            report.checkpoint.root
-        )
-    );
-    if report.fingerprint_pinned {
-        out!(
-            "  vault fingerprint: {} (pinned with --pin)",
-            report.fingerprint
-        );
-    } else {
-        out!(
-            "  vault fingerprint: {} (not pinned: compare it with the one `init` printed, or pass --pin)",
-            report.fingerprint
-        );
-    }
-    out!(
-        "  ledger key: {}{}",
-        report.ledger_fingerprint,
-        if report.cert_pinned {
-            " (pinned with --cert)"
-        } else {
-            ""
-        }
-    );
-    out!(
-        "  signatures: {} verified ({} checkpoint{})",
-        report.signatures_checked,
-        report.checkpoints_checked,
-        if report.checkpoints_checked == 1 {
-            ""
-        } else {
-            "s"
-        }
-    );
-    if report.collected > 0 {
-        out!(
-            "  collected checkpoints: {} signed by the ledger key and extended by this ledger",
-            report.collected
-        );
-    }
-    if let (Some(path), Some(outcome)) = (&state, &report.state) {
-        match outcome {
-            StateOutcome::Created => out!(
-                "  state: {} created (first verification; later runs must extend it)",
-                path.display()
-            ),
-            StateOutcome::Extended { from } if *from == report.entries => out!(
-                "  state: {} matches the saved state ({}); nothing new",
-                path.display(),
-                count(report.entries, "entry", "entries")
-            ),
-            StateOutcome::Extended { from } => out!(
-                "  state: {} extended from {} to {}; updated",
-                path.display(),
-                count(*from, "entry", "entries"),
-                count(report.entries, "entry", "entries")
-            ),
-        }
-    }
-    // Reports, not failures (LEDGER.md §2.7): what each secret's releases
-    // still owe, at this machine's clock.
-    let now = breakglass::clock::Clock::now(&breakglass::clock::SystemClock::default());
-    for s in &report.lifecycle.secrets {
-        out!(
-            "lifecycle: {}: {} releases, {} reviewed, {} rotated, {} overdue",
-            s.secret,
-            s.releases,
-            s.reviewed,
-            s.rotated,
-            s.overdue(now)
-        );
-    }
-    for u in &report.lifecycle.unreviewed {
-        out!(
-            "unreviewed: entry {} ({} #{})",
-            u.release,
-            u.secret,
-            u.index.saturating_add(1)
-        );
-    }
     Ok(0)
 }
 
@@ -1317,7 +1222,7 @@ fn console_exit(end: breakglass::tui::ConsoleEnd) -> i32 {
 }
 
 /// `1 entry`, `2 entries`.
-fn count(n: u64, one: &str, many: &str) -> String {
+pub(super) fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

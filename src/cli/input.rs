@@ -169,6 +169,42 @@ fn raw_stdin() -> Box<dyn Read> {
 /// `Stdout`: its line buffer lives as long as the process and would keep
 /// the item after the write. Whatever std had buffered goes first.
 pub fn write_item(value: &SecretValue) -> std::io::Result<()> {
+    write_secret(value.expose_secret().as_bytes())
+}
+
+/// `release --batch --json`: the release as one JSON object, the item in
+/// its `value` field, written as [`write_item`] writes the item. The
+/// buffer is sized for the worst escaping up front, so it never moves
+/// (leaving a copy behind), and is zeroized.
+pub fn write_item_json(released: &breakglass::vault::Released) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        secret: &'a str,
+        kind: breakglass::records::SecretKind,
+        item: u32,
+        value: &'a str,
+        release_entry: u64,
+        re_release_of: Option<u64>,
+        approved_by: &'a [String],
+    }
+    let value = released.value.expose_secret();
+    let out = Out {
+        secret: &released.secret,
+        kind: released.kind,
+        item: released.index.saturating_add(1),
+        value,
+        release_entry: released.seq,
+        re_release_of: released.re_release_of,
+        approved_by: &released.officers,
+    };
+    let others: usize =
+        released.officers.iter().map(String::len).sum::<usize>() + released.secret.len();
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity((value.len() + others) * 6 + 512));
+    serde_json::to_writer(&mut *buf, &out).map_err(std::io::Error::other)?;
+    write_secret(&buf)
+}
+
+fn write_secret(bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     out.flush()?;
@@ -176,12 +212,13 @@ pub fn write_item(value: &SecretValue) -> std::io::Result<()> {
     {
         use std::os::fd::AsFd;
         let mut raw = std::fs::File::from(out.as_fd().try_clone_to_owned()?);
-        raw.write_all(value.expose_secret().as_bytes())?;
+        raw.write_all(bytes)?;
         raw.write_all(b"\n")
     }
     #[cfg(not(unix))]
     {
-        writeln!(out, "{}", value.expose_secret())?;
+        out.write_all(bytes)?;
+        out.write_all(b"\n")?;
         out.flush()
     }
 }

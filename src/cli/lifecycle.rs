@@ -124,7 +124,7 @@ pub(super) fn drill_release(dir: &Path, input: &mut Input, officers: &[String]) 
     );
     let req = vault.begin_release(DRILL_SECRET, "end-to-end drill")?;
     let names: Vec<&str> = officers.iter().map(String::as_str).collect();
-    let shown = approve_and_show(&mut vault, input, req, &names)?;
+    let shown = approve_and_show(&mut vault, input, req, &names, false)?;
     let r = vault.finish_drill(&shown.released, shown.displayed, DRILL_DELIVERY)?;
     let mut lines = vec![format!(
         "Drill {} (ledger entry {}): quorum {}, release entry {}, alert hook {}.",

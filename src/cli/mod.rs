@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod input;
 mod lifecycle;
+mod verify;
 
 use std::io::Write;
 
