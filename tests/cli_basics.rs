@@ -507,60 +507,174 @@ fn help_offers_no_option_that_takes_a_secret() {
     }
 }
 
-/// Every subcommand's help has one layout: its own options, then the
-/// global ones once under their own heading; an officer is `<OFFICER>`
-/// and a secret `<SECRET>`, so `release`'s usage no longer reads as if
-/// `--officer` took two names.
+/// Every command that runs, found from the help itself (each "Commands:"
+/// section, recursively), so a new subcommand is checked too.
+fn leaf_commands() -> Vec<Vec<String>> {
+    fn walk(path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let o = bin().args(&path).arg("--help").output().unwrap();
+        expect_success(&o, "--help");
+        let help = String::from_utf8(o.stdout).unwrap();
+        let subs: Vec<String> = match help.split_once("\nCommands:\n") {
+            None => Vec::new(),
+            Some((_, rest)) => rest
+                .lines()
+                .take_while(|l| !l.is_empty())
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|name| *name != "help")
+                .map(str::to_owned)
+                .collect(),
+        };
+        if subs.is_empty() {
+            out.push(path);
+            return;
+        }
+        for s in subs {
+            let mut p = path.clone();
+            p.push(s);
+            walk(p, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(Vec::new(), &mut out);
+    assert!(out.len() > 20, "found only {out:?}");
+    out
+}
+
+fn help_of(sub: &[String], flag: &str) -> String {
+    let out = bin().args(sub).arg(flag).output().unwrap();
+    expect_success(&out, flag);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `--vault` and `--wait` are listed once, under "Global options:", in
+/// every subcommand's help; `--batch` too where it changes something (the
+/// help then says what its "Batch stdin:" is) and nowhere else. An officer
+/// is `<OFFICER>` and a secret `<SECRET>`, so `release`'s usage no longer
+/// reads as if `--officer` took two names.
 #[test]
 fn every_help_shows_the_global_options_once_under_their_heading() {
-    let subs: &[&[&str]] = &[
-        &["init"],
-        &["deposit"],
-        &["list"],
-        &["status"],
-        &["release"],
-        &["review"],
-        &["rotate"],
-        &["retire"],
-        &["check"],
-        &["drill"],
-        &["passphrase"],
-        &["ledger", "show"],
-        &["ledger", "verify"],
-        &["ledger", "export"],
-        &["alerts", "set"],
-        &["alerts", "status"],
-        &["officer", "add"],
-        &["rekey"],
-        &["backup"],
-        &["restore"],
-    ];
-    for sub in subs {
-        let out = bin().args(*sub).arg("--help").output().unwrap();
-        expect_success(&out, "--help");
-        let help = String::from_utf8(out.stdout).unwrap();
+    let leaves = leaf_commands();
+    for sub in &leaves {
+        let help = help_of(sub, "--help");
         assert_eq!(
             help.matches("\nGlobal options:\n").count(),
             1,
             "{sub:?}:\n{help}"
         );
         let global = &help[help.find("\nGlobal options:\n").unwrap()..];
-        for flag in ["--vault <DIR>", "--batch", "--wait <SECS>"] {
+        let reads = help.contains("\nBatch stdin:");
+        for (flag, want) in [
+            ("--vault <DIR>", 1),
+            ("--batch", usize::from(reads)),
+            ("--wait <SECS>", 1),
+        ] {
             let listed = help
                 .lines()
                 .filter(|l| l.trim_start().starts_with(flag))
                 .count();
-            assert_eq!(listed, 1, "{sub:?}: {flag}\n{help}");
+            assert_eq!(listed, want, "{sub:?}: {flag}\n{help}");
             assert!(
-                global.contains(flag),
+                want == 0 || global.contains(flag),
                 "{sub:?}: {flag} outside its heading\n{help}"
             );
         }
         assert!(!help.contains("<O>"), "{sub:?}:\n{help}");
     }
+    // What reads stdin offers --batch; what only reads the vault does not.
+    let offers = |sub: &[&str]| {
+        let sub: Vec<String> = sub.iter().map(|s| s.to_string()).collect();
+        help_of(&sub, "--help").contains("--batch")
+    };
+    for sub in [
+        &["release"][..],
+        &["deposit"],
+        &["init"],
+        &["alerts", "set"],
+        &["rekey"],
+    ] {
+        assert!(offers(sub), "{sub:?} must offer --batch");
+    }
+    for sub in [
+        &["list"][..],
+        &["status"],
+        &["ledger", "verify"],
+        &["ledger", "export"],
+        &["alerts", "status"],
+        &["backup"],
+        &["demo"],
+    ] {
+        assert!(!offers(sub), "{sub:?} must not offer --batch");
+    }
     let out = bin().args(["release", "--help"]).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(help.contains("--officer <OFFICER> <SECRET>"), "{help}");
+}
+
+/// A script that passes `--batch` to every command keeps working: where
+/// it means nothing it is accepted, not shown.
+#[test]
+fn batch_where_it_means_nothing_is_still_accepted() {
+    let v = TestVault::two_of_three();
+    for args in [
+        &["list", "--batch"][..],
+        &["--batch", "status"],
+        &["ledger", "verify", "--batch"],
+    ] {
+        let out = v.cmd().args(args).output().unwrap();
+        expect_success(&out, &format!("{args:?}"));
+    }
+}
+
+/// One help layout for every subcommand: `-h` and `--help` print the same
+/// (no command falls into clap's long layout), and below the options the
+/// text comes in paragraphs in one order: what the command does, then
+/// "Batch stdin:", then "Example:" — each its own paragraph, no line over
+/// 100 columns. Every command that an officer signs gives an example.
+#[test]
+fn every_subcommand_help_has_one_layout() {
+    for sub in leaf_commands() {
+        let long = help_of(&sub, "--help");
+        assert_eq!(long, help_of(&sub, "-h"), "{sub:?}: -h and --help differ");
+        let after = match long.split_once("\nGlobal options:\n") {
+            Some((_, rest)) => rest.split_once("\n\n").map(|(_, a)| a).unwrap_or(""),
+            None => panic!("{sub:?}: no global options\n{long}"),
+        };
+        let paragraphs: Vec<&str> = after
+            .split("\n\n")
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        let rank = |p: &str| {
+            if p.starts_with("Batch stdin:") {
+                1
+            } else if p.starts_with("Example") {
+                2
+            } else {
+                0
+            }
+        };
+        let ranks: Vec<u8> = paragraphs.iter().map(|p| rank(p)).collect();
+        assert!(
+            ranks.is_sorted(),
+            "{sub:?}: paragraphs out of order {ranks:?}\n{after}"
+        );
+        for p in &paragraphs {
+            for marker in ["Batch stdin:", "Example:", "Examples:"] {
+                assert!(
+                    p.starts_with(marker) || !p.contains(marker),
+                    "{sub:?}: {marker} inside a paragraph\n{p}"
+                );
+            }
+        }
+        for line in after.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{sub:?}: line too long: {line}"
+            );
+        }
+        if long.contains("--officer <OFFICER>") {
+            assert!(ranks.contains(&2), "{sub:?}: no example\n{long}");
+        }
+    }
 }
 
 #[test]

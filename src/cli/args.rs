@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use breakglass::names;
 
@@ -31,10 +31,12 @@ const GLOBAL: &str = "Global options";
     name = "breakglass",
     version,
     after_help = "With no command, opens the console on the vault.\n\
-Secrets are never taken from arguments or the environment: on a terminal\n\
-they are asked for (hidden); with --batch they are read from stdin, one per line.\n\
+Secrets are never taken from arguments or the environment: on a terminal they are\n\
+asked for (hidden); with --batch (offered by the commands that ask for secrets) they\n\
+are read from stdin, one per line.\n\
 \n\
-Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 ledger verification failed."
+Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 ledger verification failed,\n\
+130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     /// The vault directory [default: $XDG_DATA_HOME/breakglass/vault]
@@ -64,12 +66,48 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Kinds of secret.
+/// The command line as parsed: [`Cli`], with `--batch` offered only by
+/// the commands it changes, those whose help says what their "Batch
+/// stdin:" is. Elsewhere it is still accepted (a script may pass it to
+/// every command) but not shown.
+pub fn command() -> clap::Command {
+    hide_batch_unless_read(Cli::command())
+}
+
+/// A command that does not read stdin gets its own hidden `--batch`, so
+/// the visible global one is not propagated to it (clap skips an id the
+/// subcommand already has), and the flag still reaches [`Cli::batch`].
+fn hide_batch_unless_read(mut cmd: clap::Command) -> clap::Command {
+    if cmd.has_subcommands() {
+        for sc in cmd.get_subcommands_mut() {
+            *sc = hide_batch_unless_read(std::mem::take(sc));
+        }
+        return cmd;
+    }
+    let reads = cmd
+        .get_after_help()
+        .is_some_and(|h| h.to_string().contains(BATCH_STDIN));
+    if reads {
+        return cmd;
+    }
+    cmd.arg(
+        clap::Arg::new("batch")
+            .long("batch")
+            .global(true)
+            .hide(true)
+            .action(clap::ArgAction::SetTrue),
+    )
+}
+
+/// What every command that reads secrets from stdin says in its help.
+pub const BATCH_STDIN: &str = "Batch stdin:";
+
+/// Kinds of secret. The values are explained in `--kind`'s own help, so
+/// every command's `--help` keeps one layout (clap switches a command to
+/// its long layout when a value has help of its own).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// One-time backup codes, one per line; each release gives the next one
     Codes,
-    /// One credential (the rest of stdin), released once
     Credential,
 }
 
@@ -78,14 +116,20 @@ pub enum Command {
     /// Create a vault: officers, threshold, keys and the ledger's genesis entry
     #[command(
         after_help = "Batch stdin: one passphrase per officer, in --officer order.\n\
-Example: breakglass init --threshold 2 --officer alice --officer bob --officer carol"
+\n\
+Example:\n  \
+breakglass init --threshold 2 --officer alice --officer bob --officer carol"
     )]
     Init(InitArgs),
 
     /// Deposit backup codes or a credential (one officer, no quorum)
     #[command(
-        after_help = "Batch stdin: the officer's passphrase; then the codes, one per line, to EOF\n\
-(blank lines are skipped), or the credential as the rest of stdin."
+        after_help = "Batch stdin: the officer's passphrase; then the codes, one per line, to EOF (blank lines\n\
+are skipped), or the credential as the rest of stdin.\n\
+\n\
+Examples:\n  \
+breakglass deposit github/admin --officer alice\n  \
+breakglass deposit db/root --kind credential --rotate-within 24h --officer alice"
     )]
     Deposit(DepositArgs),
 
@@ -105,10 +149,14 @@ Example: breakglass init --threshold 2 --officer alice --officer bob --officer c
 
     /// Release the next item of a secret with a quorum of officers
     #[command(
-        after_help = "Each officer signs the approval statement (secret, reason, nonce, expiry).\n\
-The item is marked released and logged before it is shown, once. On a terminal it is\n\
-shown on a cleared screen until confirmed (or 60 s); with --batch it is written to stdout.\n\
-Batch stdin: the passphrases, in --officer order."
+        after_help = "Each officer signs the approval statement (secret, reason, nonce, expiry). The item is\n\
+marked released and logged before it is shown, once. On a terminal it is shown on a\n\
+cleared screen until confirmed (or 60 s); with --batch it is written to stdout.\n\
+\n\
+Batch stdin: the passphrases, in --officer order.\n\
+\n\
+Example:\n  \
+breakglass release github/admin --reason \"IdP down, INC-42\" --officer alice --officer bob"
     )]
     Release(ReleaseArgs),
 
@@ -122,10 +170,18 @@ Batch stdin: the passphrases, in --officer order."
         after_help = "Without --release: one --officer; nothing is released.\n\
 With --release: the first officer deposits a canary code into drill/canary (never a real\n\
 secret), the officers release it as a quorum, it is shown (stdout with --batch), and the\n\
-alert hook must take every event of the drill. Logged as a drill; nothing real is consumed.\n\
-Exit 1 when any step fails. Each officer's last drill shows in `status` (due every 90 days).\n\
-Batch stdin: the passphrases in --officer order (with --release, the first officer's twice:\n\
-once to deposit the canary, once to approve)."
+alert hook must take every event of the drill. Logged as a drill; nothing real is\n\
+consumed.\n\
+\n\
+Exit 1 when any step fails. Each officer's last drill shows in `status` (due every 90\n\
+days).\n\
+\n\
+Batch stdin: the passphrases in --officer order (with --release, the first officer's\n\
+twice: once to deposit the canary, once to approve).\n\
+\n\
+Examples:\n  \
+breakglass drill --officer alice\n  \
+breakglass drill --release --officer alice --officer bob"
     )]
     Drill {
         /// The officer; repeat for each with --release (at least the threshold)
@@ -139,9 +195,13 @@ once to deposit the canary, once to approve)."
 
     /// Replace a released credential with its new value (one officer signs)
     #[command(
-        after_help = "A released credential stays valid at its system until it is changed\n\
-there: change it, then deposit the new value here. The released value is void and never\n\
-released again. Batch stdin: the officer's passphrase, then the new credential."
+        after_help = "A released credential stays valid at its system until it is changed there: change it,\n\
+then deposit the new value here. The released value is void and never released again.\n\
+\n\
+Batch stdin: the officer's passphrase, then the new credential.\n\
+\n\
+Example:\n  \
+breakglass rotate db/root --officer alice"
     )]
     Rotate {
         /// The credential
@@ -155,9 +215,13 @@ released again. Batch stdin: the officer's passphrase, then the new credential."
 
     /// Void what is left of a code set the identity provider regenerated (a quorum)
     #[command(
-        after_help = "Needs the quorum a release of the secret needs: one officer cannot take\n\
-the emergency path away. Deposit the new set under the same name afterwards.\n\
-Batch stdin: the passphrases, in --officer order."
+        after_help = "Needs the quorum a release of the secret needs: one officer cannot take the emergency\n\
+path away. Deposit the new set under the same name afterwards.\n\
+\n\
+Batch stdin: the passphrases, in --officer order.\n\
+\n\
+Example:\n  \
+breakglass retire github/admin --officer alice --officer bob"
     )]
     Retire {
         /// The code set
@@ -171,16 +235,21 @@ Batch stdin: the passphrases, in --officer order."
 
     /// Review a release: classify it and name the incident (an officer who did not approve it)
     #[command(
-        after_help = "SEQ is the release's ledger entry (see `status` or `ledger show`).\n\
+        after_help = "SEQ is the release's ledger entry (see `status` or `ledger show`). The reviewer must not\n\
+have approved the release.\n\
+\n\
 Batch stdin: the officer's passphrase.\n\
-Example: breakglass review 12 --class emergency --incident INC-7 --note \"IdP down, used root\" --officer carol"
+\n\
+Example:\n  \
+breakglass review 12 --class emergency --incident INC-7 --note \"IdP down\" --officer carol"
     )]
     Review {
         /// The release's ledger entry
         #[arg(value_name = "SEQ")]
         seq: u64,
 
-        /// What the release was
+        /// What the release was: a real emergency, a drill or test, or a
+        /// misuse (a release that should not have happened)
         #[arg(long, value_enum)]
         class: Class,
 
@@ -199,10 +268,13 @@ Example: breakglass review 12 --class emergency --incident INC-7 --note \"IdP do
 
     /// Print what needs doing and log a reminder of what is overdue (for a daily timer)
     #[command(
-        after_help = "Lists overdue rotations and reviews, drills due and code sets below\n\
-their reorder level. What is overdue and was not reminded of in the last day is logged as\n\
-an `overdue` ledger entry, which the alert hook receives. Exit 0; run it daily\n\
-(docs/OPERATIONS.md has a systemd timer)."
+        after_help = "Lists overdue rotations and reviews, drills due and code sets below their reorder level.\n\
+What is overdue and was not reminded of in the last day is logged as an `overdue` ledger\n\
+entry, which the alert hook receives. Exit 0; run it daily (docs/OPERATIONS.md has a\n\
+systemd timer).\n\
+\n\
+Example:\n  \
+breakglass check --json"
     )]
     Check {
         /// Machine-readable output
@@ -212,7 +284,11 @@ an `overdue` ledger entry, which the alert hook receives. Exit 0; run it daily\n
 
     /// Change an officer's passphrase (logged)
     #[command(after_help = "On a terminal the new passphrase is asked twice.\n\
-Batch stdin: the old passphrase, then the new one.")]
+\n\
+Batch stdin: the old passphrase, then the new one.\n\
+\n\
+Example:\n  \
+breakglass passphrase --officer alice")]
     Passphrase {
         /// The officer
         #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
@@ -230,18 +306,25 @@ Batch stdin: the old passphrase, then the new one.")]
     /// New keys for the vault, and optionally a new threshold and officers
     /// (a quorum ceremony that starts a new epoch)
     #[command(
-        after_help = "Every approving officer signs the change (the new officers, threshold and\n\
-vault encryption key). Officers who neither approve nor join keep their passphrase:\n\
-their new share waits for their next authentication.\n\
+        after_help = "Every approving officer signs the change (the new officers, threshold and vault\n\
+encryption key). Officers who neither approve nor join keep their passphrase: their new\n\
+share waits for their next authentication.\n\
+\n\
 Batch stdin: the approvers' passphrases in --officer order, then each new officer's\n\
-passphrase in --add order (on a terminal, new passphrases are asked twice)."
+passphrase in --add order (on a terminal, new passphrases are asked twice).\n\
+\n\
+Example:\n  \
+breakglass rekey --threshold 3 --add dave --officer alice --officer bob"
     )]
     Rekey(RekeyArgs),
 
     /// Write a consistent copy of the vault to DEST (logged as a `backup` entry)
     #[command(
-        after_help = "The copy holds no clear secret but does hold the ledger key: keep it like\n\
-the vault. Run it while no other breakglass process (the console included) has the vault open."
+        after_help = "The copy holds no clear secret but does hold the ledger key: keep it like the vault. Run\n\
+it while no other breakglass process (the console included) has the vault open.\n\
+\n\
+Example:\n  \
+breakglass backup /media/usb/vault-2026-12-04"
     )]
     Backup {
         /// Directory to create (must not exist or be empty)
@@ -251,13 +334,16 @@ the vault. Run it while no other breakglass process (the console included) has t
 
     /// Restore a backup into the directory given with --vault, replaying a newer export
     #[command(
-        after_help = "With --replay, every signed entry the export holds after the backup is\n\
-replayed (deposits, releases, displays), so nothing released since is released again.\n\
-A bundle may be stale, so a replay alone does not allow releases: give the latest\n\
-checkpoint collected off this machine (an alert event, a witness's signed note, a\n\
-checkpoint with FILE.asc) with --checkpoint. Releases are allowed at once only when\n\
-the restored ledger reaches every such checkpoint; otherwise the restored vault\n\
-refuses releases and ceremonies until a quorum runs `acknowledge-gap`."
+        after_help = "With --replay, every signed entry the export holds after the backup is replayed\n\
+(deposits, releases, displays), so nothing released since is released again. A bundle\n\
+may be stale, so a replay alone does not allow releases: give the latest checkpoint\n\
+collected off this machine (an alert event, a witness's signed note, a checkpoint with\n\
+FILE.asc) with --checkpoint. Releases are allowed at once only when the restored ledger\n\
+reaches every such checkpoint; otherwise the restored vault refuses releases and\n\
+ceremonies until a quorum runs `acknowledge-gap`.\n\
+\n\
+Example:\n  \
+breakglass --vault NEW restore BACKUP --replay BUNDLE --checkpoint event.json"
     )]
     Restore {
         /// The backup directory (from `breakglass backup`)
@@ -277,7 +363,10 @@ refuses releases and ceremonies until a quorum runs `acknowledge-gap`."
     /// A quorum acknowledges the gap a restore without replay left
     #[command(
         name = "acknowledge-gap",
-        after_help = "Batch stdin: the passphrases, in --officer order."
+        after_help = "Batch stdin: the passphrases, in --officer order.\n\
+\n\
+Example:\n  \
+breakglass acknowledge-gap --officer alice --officer bob"
     )]
     AcknowledgeGap {
         /// An acknowledging officer; repeat for each (at least the threshold)
@@ -296,12 +385,15 @@ refuses releases and ceremonies until a quorum runs `acknowledge-gap`."
 pub enum AlertsCommand {
     /// Send every ledger entry from now on to PROGRAM (one officer signs the change)
     #[command(
-        after_help = "PROGRAM runs directly (no shell) with the event as one JSON line on stdin,\n\
-an environment of only PATH=/usr/bin:/bin and LANG=C, and your user's rights; exit 0\n\
-means delivered. It is killed after 10 s. The change is a ledger entry, alerted through\n\
-the new hook and the old one.\n\
+        after_help = "PROGRAM runs directly (no shell) with the event as one JSON line on stdin, an\n\
+environment of only PATH=/usr/bin:/bin and LANG=C, and your user's rights; exit 0 means\n\
+delivered. It is killed after 10 s. The change is a ledger entry, alerted through the\n\
+new hook and the old one.\n\
+\n\
 Batch stdin: the officer's passphrase.\n\
-Example: breakglass alerts set --officer alice -- /usr/bin/logger -t breakglass"
+\n\
+Example:\n  \
+breakglass alerts set --officer alice -- /usr/bin/logger -t breakglass"
     )]
     Set {
         /// The officer who signs the change
@@ -314,7 +406,10 @@ Example: breakglass alerts set --officer alice -- /usr/bin/logger -t breakglass"
     },
 
     /// Stop alerting (one officer signs the change; alerted through the old hook)
-    #[command(after_help = "Batch stdin: the officer's passphrase.")]
+    #[command(after_help = "Batch stdin: the officer's passphrase.\n\
+\n\
+Example:\n  \
+breakglass alerts clear --officer alice")]
     Clear {
         /// The officer who signs the change
         #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
@@ -336,8 +431,11 @@ Example: breakglass alerts set --officer alice -- /usr/bin/logger -t breakglass"
 pub enum OfficerCommand {
     /// Enrol a new officer; a quorum of current officers approves
     #[command(
-        after_help = "Batch stdin: the approvers' passphrases in --officer order, then the new\n\
-officer's passphrase (on a terminal it is asked twice)."
+        after_help = "Batch stdin: the approvers' passphrases in --officer order, then the new officer's\n\
+passphrase (on a terminal it is asked twice).\n\
+\n\
+Example:\n  \
+breakglass officer add dave --officer alice --officer bob"
     )]
     Add {
         /// The new officer's name
@@ -350,7 +448,12 @@ officer's passphrase (on a terminal it is asked twice)."
     },
 
     /// Remove an officer; a quorum of current officers approves
-    #[command(after_help = "Batch stdin: the approvers' passphrases in --officer order.")]
+    #[command(
+        after_help = "Batch stdin: the approvers' passphrases in --officer order.\n\
+\n\
+Example:\n  \
+breakglass officer remove carol --officer alice --officer bob"
+    )]
     Remove {
         /// The officer who leaves
         #[arg(value_name = "NAME", value_parser = officer_name)]
@@ -410,7 +513,8 @@ pub struct DepositArgs {
     #[arg(long, value_name = "OFFICER", value_parser = officer_name)]
     pub officer: String,
 
-    /// What is deposited
+    /// codes: one-time backup codes, one per line, each release gives the
+    /// next; credential: one value, released once
     #[arg(long, value_enum, default_value_t = Kind::Codes)]
     pub kind: Kind,
 
@@ -483,14 +587,12 @@ fn incident(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-/// How a review classifies a release.
+/// How a review classifies a release (explained in `--class`'s help, as
+/// [`Kind`] is).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
-    /// A real emergency
     Emergency,
-    /// A drill or test
     Drill,
-    /// A release that should not have happened
     Misuse,
 }
 
@@ -526,14 +628,20 @@ pub enum LedgerCommand {
     /// Verify the ledger: canonical entries, Merkle root, checkpoint and
     /// approval signatures, quorums, expiry, replay and double release
     #[command(
-        after_help = "Exit 0 when valid, 3 when not (the message names the first failing entry).\n\
+        after_help = "Exit 0 when valid, 3 when not (the message names the first failing entry; with --json,\n\
+stdout says it too).\n\
+\n\
 Pin the vault fingerprint that `init` printed (`--pin HEX`): it covers the vault id, the\n\
-ledger key, every officer's certificate, the vault encryption key and the threshold, so a\n\
-ledger regenerated or with a rewritten genesis fails. Without --pin (or --cert) the ledger\n\
-only proves it is self-consistent. With --state the ledger must extend the size and root\n\
-seen last time (catches truncation, rollback and forks); the file is created on first use\n\
-and updated on success. Each --checkpoint FILE (an alert event, a checkpoint with FILE.asc,\n\
-or a signed note) must be signed by the ledger key and extended by the ledger."
+ledger key, every officer's certificate, the vault encryption key and the threshold, so\n\
+a ledger regenerated or with a rewritten genesis fails. Without --pin (or --cert) the\n\
+ledger only proves it is self-consistent. With --state the ledger must extend the size\n\
+and root seen last time (catches truncation, rollback and forks); the file is created on\n\
+first use and updated on success. Each --checkpoint FILE (an alert event, a checkpoint\n\
+with FILE.asc, or a signed note) must be signed by the ledger key and extended by the\n\
+ledger.\n\
+\n\
+Example:\n  \
+breakglass ledger verify --bundle DIR --pin FINGERPRINT --state audit-state.json"
     )]
     Verify(VerifyArgs),
 

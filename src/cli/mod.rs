@@ -8,7 +8,7 @@ mod verify;
 
 use std::io::Write;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use args::Cli;
 
@@ -21,7 +21,10 @@ pub fn run() -> i32 {
             "breakglass: warning: could not disable core dumps; a crash could write secrets to disk"
         );
     }
-    let cli = match Cli::try_parse() {
+    let cli = match args::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => return clap_error(e),
     };
