@@ -35,23 +35,26 @@ pub struct LedgerRow {
     pub reason: String,
 }
 
-const KINDS: [&str; 15] = [
-    "",
-    "genesis",
-    "deposit",
-    "release",
-    "displayed",
-    "refused",
-    "auth_failed",
-    "expired",
-    "cancelled",
-    "drill",
-    "passphrase",
-    "rotated",
-    "retired",
-    "reviewed",
-    "overdue",
-];
+/// The kind picker (`f`): every kind the ledger holds, with its count,
+/// "all" first. Up/Down or a kind's first letter choose, Enter shows it.
+struct KindPicker {
+    /// `(kind, entries)`, "all" (the whole ledger) first, then by name.
+    kinds: Vec<(String, u64)>,
+    selected: usize,
+}
+
+impl KindPicker {
+    /// Picks the next kind after the selection starting with `c`.
+    fn jump(&mut self, c: char) {
+        let n = self.kinds.len();
+        if let Some(i) = (1..=n)
+            .map(|d| (self.selected + d) % n)
+            .find(|&i| self.kinds[i].0.starts_with(c))
+        {
+            self.selected = i;
+        }
+    }
+}
 
 /// Which filter is being typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +78,12 @@ pub struct LedgerView {
     total: u64,
     /// The entries passing the filters, when one is set.
     matches: Option<Vec<u64>>,
-    kind_filter: usize,
+    /// The kind shown; `None` for all.
+    kind_filter: Option<String>,
+    /// Open while a kind is being picked.
+    picker: Option<KindPicker>,
+    /// The kinds and their counts, counted once, when first picked.
+    kind_counts: Option<Vec<(String, u64)>>,
     secret_filter: String,
     officer_filter: String,
     selected: usize,
@@ -123,7 +131,9 @@ impl LedgerView {
             store,
             total,
             matches: None,
-            kind_filter: 0,
+            kind_filter: None,
+            picker: None,
+            kind_counts: None,
             secret_filter: String::new(),
             officer_filter: String::new(),
             selected: (total as usize).saturating_sub(1),
@@ -216,7 +226,7 @@ impl LedgerView {
     /// any; otherwise one pass over the ledger keeps the matching sequence
     /// numbers. Selects the last match.
     fn apply_filters(&mut self) {
-        let kind = KINDS[self.kind_filter];
+        let kind = self.kind_filter.as_deref().unwrap_or("");
         if kind.is_empty() && self.secret_filter.is_empty() && self.officer_filter.is_empty() {
             self.matches = None;
         } else {
@@ -240,7 +250,57 @@ impl LedgerView {
     /// Whether a filter or the export path is being typed, or the export
     /// is being confirmed.
     pub fn is_editing(&self) -> bool {
-        self.editing.is_some() || self.confirm_export.is_some()
+        self.editing.is_some() || self.confirm_export.is_some() || self.picker.is_some()
+    }
+
+    /// Opens the kind picker on the kind shown. The ledger is counted by
+    /// kind once (one pass, as a filter takes).
+    fn open_picker(&mut self) {
+        let kinds = self.kind_counts.get_or_insert_with(|| {
+            let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+            for e in ledger::entries_from(&self.store, 0).take(self.total as usize) {
+                let kind = match e.map(|(seq, bytes)| row_of(seq, &bytes)) {
+                    Ok(Ok(r)) => r.kind,
+                    _ => "unreadable".into(),
+                };
+                *counts.entry(kind).or_default() += 1;
+            }
+            std::iter::once(("all".to_string(), self.total))
+                .chain(counts)
+                .collect()
+        });
+        let selected = self
+            .kind_filter
+            .as_ref()
+            .and_then(|k| kinds.iter().position(|(n, _)| n == k))
+            .unwrap_or(0);
+        self.picker = Some(KindPicker {
+            kinds: kinds.clone(),
+            selected,
+        });
+    }
+
+    fn on_picker_key(&mut self, key: KeyEvent) {
+        let Some(p) = &mut self.picker else { return };
+        let n = p.kinds.len();
+        match key.code {
+            KeyCode::Up => p.selected = step(p.selected, n, -1),
+            KeyCode::Down => p.selected = step(p.selected, n, 1),
+            KeyCode::PageUp => p.selected = step(p.selected, n, -10),
+            KeyCode::PageDown => p.selected = step(p.selected, n, 10),
+            KeyCode::Home => p.selected = 0,
+            KeyCode::End => p.selected = n.saturating_sub(1),
+            KeyCode::Enter => {
+                // The first row, "all", clears the kind filter.
+                let chosen = (p.selected > 0).then(|| p.kinds[p.selected].0.clone());
+                self.picker = None;
+                self.kind_filter = chosen;
+                self.apply_filters();
+            }
+            KeyCode::Esc | KeyCode::Char('f') => self.picker = None,
+            KeyCode::Char(c) if c.is_ascii_lowercase() => p.jump(c),
+            _ => {}
+        }
     }
 
     /// Asks whether to export into `dir`, the whole path as it will be
@@ -270,6 +330,10 @@ impl LedgerView {
                 }
                 _ => Action::None,
             };
+        }
+        if self.picker.is_some() {
+            self.on_picker_key(key);
+            return Action::None;
         }
         if let Some((what, input)) = &mut self.editing {
             let what = *what;
@@ -303,14 +367,11 @@ impl LedgerView {
             KeyCode::PageDown => self.selected = step(self.selected, n, 10),
             KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
             KeyCode::End | KeyCode::Char('G') => self.selected = n.saturating_sub(1),
-            KeyCode::Char('f') => {
-                self.kind_filter = (self.kind_filter + 1) % KINDS.len();
-                self.apply_filters();
-            }
+            KeyCode::Char('f') => self.open_picker(),
             KeyCode::Char('s') => self.editing = Some((Editing::Secret, TextInput::visible(64))),
             KeyCode::Char('o') => self.editing = Some((Editing::Officer, TextInput::visible(32))),
             KeyCode::Char('c') => {
-                self.kind_filter = 0;
+                self.kind_filter = None;
                 self.secret_filter.clear();
                 self.officer_filter.clear();
                 self.apply_filters();
@@ -400,11 +461,7 @@ impl LedgerView {
             )),
             status,
         );
-        let kind = if KINDS[self.kind_filter].is_empty() {
-            "all"
-        } else {
-            KINDS[self.kind_filter]
-        };
+        let kind = self.kind_filter.as_deref().unwrap_or("all");
         let len = self.len();
         // While a filter or the export path is typed, this row says so, in
         // the warning colour: the keys go to the field at the bottom, not
@@ -567,6 +624,9 @@ impl LedgerView {
         if let Some(dir) = &self.confirm_export {
             self.render_confirm_export(f, area, dir, theme);
         }
+        if let Some(p) = &self.picker {
+            render_picker(f, main, p, theme);
+        }
     }
 
     /// The export's question over the screen: the whole directory,
@@ -615,6 +675,16 @@ impl LedgerView {
             );
             return true;
         }
+        if self.picker.is_some() {
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    "↑↓ or a first letter choose · Enter show · Esc keep",
+                    theme.dim(),
+                )),
+                area,
+            );
+            return true;
+        }
         let Some((what, input)) = &self.editing else {
             return false;
         };
@@ -633,6 +703,39 @@ impl LedgerView {
         f.render_widget(Paragraph::new(Span::styled(keys, theme.dim())), hint);
         true
     }
+}
+
+/// The kind picker over the entries: each kind with its count, the
+/// selection in view however many kinds there are.
+fn render_picker(f: &mut Frame<'_>, area: Rect, p: &KindPicker, theme: &Theme) {
+    let name_w = p.kinds.iter().map(|(k, _)| k.len()).max().unwrap_or(3);
+    let lines: Vec<Line<'static>> = p
+        .kinds
+        .iter()
+        .enumerate()
+        .map(|(i, (k, n))| {
+            let text = format!(" {k:<name_w$}  {n:>7} ");
+            if i == p.selected {
+                Line::from(Span::styled(text, theme.selected()))
+            } else {
+                Line::from(text)
+            }
+        })
+        .collect();
+    let w = (name_w + 13) as u16;
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let popup = centered(area, w.max(24), h);
+    let inner = h.saturating_sub(2) as usize;
+    let scroll = p.selected.saturating_sub(inner.saturating_sub(1)) as u16;
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines).scroll((scroll, 0)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Show kind ", theme.accent())),
+        ),
+        popup,
+    );
 }
 
 /// `s` cut to `max` columns, ending in "…" when it was longer.

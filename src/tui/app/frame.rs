@@ -334,7 +334,7 @@ impl App {
             )),
             Line::from("Deposit   one officer; name the secret (Tab: codes/credential), paste the"),
             Line::from("          codes one per line (hidden), confirm the count."),
-            Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f kind filter ·"),
+            Line::from("Ledger    ↑↓ PgUp PgDn scroll · J/K scroll the entry · f pick a kind ·"),
             Line::from("          s secret · o officer · c clear filters · e export · v verify"),
             Line::from("Officers  last drills, shares waiting · d drill · e end-to-end drill ·"),
             Line::from(
