@@ -41,7 +41,7 @@ pub enum Error {
     NotAVault(PathBuf),
     /// Another process holds the vault's lock; names it when it can.
     #[error(
-        "vault is in use by another breakglass process{}; `list`, `status` and `ledger` still work beside it; try again once it has ended",
+        "vault is in use by another breakglass process{}; `list`, `status`, `ledger` and a read-only console (`breakglass` with no command) still work beside it; try again once it has ended",
         .0.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
     )]
     InUse(Option<String>),

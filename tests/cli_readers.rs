@@ -153,7 +153,7 @@ fn readers_work_while_the_console_is_open_and_a_second_writer_is_told_who_holds_
         &err,
         &[
             "a console: press q there",
-            "`list`, `status` and `ledger` still work beside it",
+            "`list`, `status`, `ledger` and a read-only console (`breakglass` with no command) still work beside it",
         ],
     );
     assert!(

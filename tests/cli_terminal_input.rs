@@ -337,3 +337,39 @@ fn unread_terminal_input_is_dropped_at_exit_even_after_an_error() {
         "the typed-ahead line reached the shell: {out}"
     );
 }
+
+/// A console opened while another process writes to the vault (round two,
+/// 7) opens read-only instead of refusing: it says who writes, refuses a
+/// release there, and quits with nothing written.
+#[test]
+fn a_second_console_beside_a_writer_opens_read_only() {
+    let v = TestVault::two_of_three();
+    v.deposit_codes_ok("gh", "alice", &["RO-CODE-1"]);
+    let before = v.ledger_lines();
+    // The writer: this test process holds the writer lock, and lets go of
+    // the database as an idle console does.
+    let writer = breakglass::Vault::open(&v.path).unwrap();
+    writer.let_go();
+    // The terminal script(1) makes has no size until given one, and the
+    // console asks where its cursor is (answered as a terminal would).
+    let shell = format!(
+        "stty rows 24 cols 80; {BIN} --vault '{}'; echo status=$?",
+        v.path.display()
+    );
+    let Some(out) = converse(
+        &shell,
+        &[
+            ("\x1b[6n", b"\x1b[1;1R"),
+            ("READ-ONLY", b"r"),
+            ("Read-only console", b"q"),
+            ("\x1b[6n", b"\x1b[1;1R"),
+            ("status=", b""),
+        ],
+    ) else {
+        return;
+    };
+    assert!(out.contains("status=0"), "{out}");
+    assert!(!out.contains("vault is in use"), "{out}");
+    drop(writer);
+    assert_eq!(v.ledger_lines(), before, "the read-only console wrote");
+}

@@ -2730,3 +2730,103 @@ fn three_wrong_passphrases_abandon_an_end_to_end_drill_before_any_canary() {
         "{kinds:?}"
     );
 }
+
+/// A second console beside a writer (issue: round two, 7) opens on a
+/// reader: it shows home, the ledger and the officers, says who writes,
+/// refuses every key that would write (with that holder named) and logs
+/// nothing, never keeps the database from the writer, and shows the
+/// writer's work when it looks again.
+#[test]
+fn a_read_only_console_beside_a_writer_shows_but_never_writes() {
+    let mut w = console();
+    w.app.idle();
+    let path = w.dir.path().join("v");
+    let holder = "pid 4242 on /dev/pts/9, a console: press q there";
+    let mut app = App::new(
+        Vault::open_reader(&path).unwrap(),
+        Theme::new(false),
+        Vec::new(),
+    )
+    .unwrap();
+    app.set_read_only(holder.to_string());
+    app.settle();
+    let mut r = Console {
+        app,
+        clock: w.clock.clone(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let before = w.kinds();
+    let s = r.screen();
+    assert_shows(&s, "home · read-only ·");
+    assert_whole(
+        &s,
+        &["READ-ONLY: another process writes to this vault (pid 4242 on /dev/pts/9, a"],
+    );
+    let bar = s.lines().last().unwrap();
+    assert!(
+        bar.contains("l ledger") && !bar.contains("release") && !bar.contains("deposit"),
+        "{s}"
+    );
+    // Release, deposit and review are refused where they would start.
+    for k in [
+        KeyCode::Char('r'),
+        KeyCode::Enter,
+        KeyCode::Char('d'),
+        KeyCode::Char('v'),
+    ] {
+        r.key(k);
+        let s = r.screen();
+        assert_shows(&s, "home · read-only");
+        assert_shows(
+            &s,
+            "Read-only console: releases, deposits, reviews, drills and",
+        );
+        assert_shows(&s, "pid 4242 on /dev/pts/9");
+    }
+    // The officers screen shows; its drills and ceremonies are refused.
+    r.key(KeyCode::Char('o'));
+    assert_shows(&r.screen(), "officers · read-only");
+    for k in ['d', 'e', 'a', 'x', 't', 'k'] {
+        r.key(KeyCode::Char(k));
+        let s = r.screen();
+        assert_shows(&s, "Read-only console:");
+        assert!(
+            !s.contains("Passphrase") && !s.contains("New officer"),
+            "{k}: {s}"
+        );
+    }
+    // The ledger reads, filters and verifies.
+    r.key(KeyCode::Esc);
+    r.key(KeyCode::Char('l'));
+    r.app.settle();
+    let s = r.screen();
+    assert_shows(&s, "ledger · read-only");
+    assert_shows(&s, "verified ✓");
+    r.key(KeyCode::Char('f'));
+    assert_shows(&r.screen(), "Show kind");
+    r.key(KeyCode::Esc);
+    r.key(KeyCode::Esc);
+    assert_eq!(
+        w.kinds(),
+        before,
+        "the read-only console wrote to the ledger"
+    );
+
+    // The writer works beside it at once: the reader holds nothing open.
+    w.start_release("beside a reader");
+    w.approve_next("alice");
+    w.approve_next("bob");
+    w.key(KeyCode::Enter);
+    w.app.idle();
+    assert!(
+        w.kinds()
+            .ends_with(&["release".to_string(), "displayed".to_string()])
+    );
+    // Within a refresh, home shows what the writer released.
+    assert_shows(&r.screen(), "3 of 3 left");
+    for _ in 0..60 {
+        r.app.tick();
+    }
+    r.app.settle();
+    assert_shows(&r.screen(), "2 of 3 left");
+}

@@ -92,8 +92,23 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         None => {
             // The console shows the clock warning and delivers alerts itself.
-            let vault = Vault::open(&vault_dir)?;
-            let end = breakglass::tui::run(vault, breakglass::tui::Options::default())?;
+            // While another process holds the vault for writing, a second
+            // console opens read-only beside it.
+            let (vault, read_only) = match Vault::open(&vault_dir) {
+                Ok(v) => (v, None),
+                Err(breakglass::Error::InUse(holder)) => {
+                    // Its reads wait briefly: the writer may be busy.
+                    breakglass::store::set_lock_wait(cli.wait.min(Duration::from_secs(1)));
+                    let holder = holder.unwrap_or_else(|| "another breakglass process".into());
+                    (Vault::open_reader(&vault_dir)?, Some(holder))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let options = breakglass::tui::Options {
+                read_only,
+                ..Default::default()
+            };
+            let end = breakglass::tui::run(vault, options)?;
             Ok(console_exit(end))
         }
         Some(Command::Init(args)) => init(&vault_dir, &mut input, args),
@@ -1169,6 +1184,7 @@ fn demo(dir: Option<PathBuf>) -> Result<i32> {
             breakglass::tui::Options {
                 demo: demo_passphrases,
                 select: Some(demo.suggested.clone()),
+                read_only: None,
             },
         )?;
         for l in &try_lines {

@@ -139,6 +139,8 @@ pub struct Options {
     pub demo: Vec<(String, String)>,
     /// The secret selected at first.
     pub select: Option<String>,
+    /// Open read-only (the vault is a reader): what holds it for writing.
+    pub read_only: Option<String>,
 }
 
 /// How the console ended.
@@ -170,6 +172,9 @@ pub fn run(vault: Vault, options: Options) -> Result<ConsoleEnd> {
     let mut app = App::new(vault, theme::Theme::from_env(), options.demo)?;
     if let Some(s) = &options.select {
         app.select(s);
+    }
+    if let Some(holder) = options.read_only {
+        app.set_read_only(holder);
     }
     let _guard = TerminalGuard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;

@@ -93,7 +93,13 @@ impl App {
                 .render(f, area, elapsed);
             return;
         }
-        let demo_height = if self.demo.is_empty() || !matches!(self.screen, Screen::Home) {
+        // A read-only console's banner wraps (two lines at most).
+        let banner: Option<Vec<String>> = self
+            .read_only_banner()
+            .map(|b| wrap(&b, area.width as usize).into_iter().take(2).collect());
+        let demo_height = if let Some(b) = &banner {
+            b.len() as u16
+        } else if self.demo.is_empty() || !matches!(self.screen, Screen::Home) {
             0
         } else {
             1
@@ -126,7 +132,11 @@ impl App {
             Screen::Reveal(_) => "reveal",
             Screen::Drill(_) => "drill",
         };
-        let head = format!("· {screen_name} · ");
+        let head = if self.read_only.is_some() {
+            format!("· {screen_name} · read-only · ")
+        } else {
+            format!("· {screen_name} · ")
+        };
         let room = (area.width as usize).saturating_sub(width(&head) + 12);
         f.render_widget(
             Paragraph::new(Line::from(vec![
@@ -172,7 +182,16 @@ impl App {
             }
             Screen::Reveal(_) => {}
         }
-        if demo_height > 0 {
+        if let Some(b) = banner {
+            f.render_widget(
+                Paragraph::new(
+                    b.into_iter()
+                        .map(|l| Line::from(Span::styled(l, self.theme.warn())))
+                        .collect::<Vec<_>>(),
+                ),
+                demo,
+            );
+        } else if demo_height > 0 {
             let text = self
                 .demo
                 .iter()
@@ -216,6 +235,21 @@ impl App {
     }
 
     fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        if self.read_only.is_some() {
+            match &self.screen {
+                Screen::Home => {
+                    return &[
+                        ("↑↓", "select"),
+                        ("l", "ledger"),
+                        ("o", "officers"),
+                        ("?", "help"),
+                        ("q", "quit"),
+                    ];
+                }
+                Screen::Officers(_) => return &[("↑↓", "select"), ("?", "help"), ("Esc", "back")],
+                _ => {}
+            }
+        }
         match &self.screen {
             Screen::Home
                 if self

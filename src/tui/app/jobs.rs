@@ -59,7 +59,12 @@ impl App {
         if matches!(self.screen, Screen::Home) {
             self.status.clock_warning = self.vault.clock_warning();
         }
-        self.tick_alerts();
+        // A read-only console delivers nothing: the writer's console or
+        // commands do.
+        if self.read_only.is_none() {
+            self.tick_alerts();
+        }
+        self.tick_read_only();
         // The reveal is timed by the clock itself: vault time stands still
         // while a clock set back catches up, and the code must still clear.
         let now = self.vault.clock_now();

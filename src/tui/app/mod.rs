@@ -43,6 +43,7 @@ mod frame;
 mod jobs;
 mod ledger;
 mod officers;
+mod read_only;
 mod release;
 mod review;
 mod texts;
@@ -214,6 +215,9 @@ pub struct App {
     export_base: PathBuf,
     /// `v` was pressed: report the next verification's result.
     reverify: bool,
+    /// Set on a read-only console (`read_only.rs`): what holds the vault
+    /// for writing.
+    read_only: Option<String>,
 }
 
 impl App {
@@ -251,6 +255,7 @@ impl App {
             cleared_while_small: false,
             export_base: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             reverify: false,
+            read_only: None,
         })
     }
 
@@ -352,7 +357,7 @@ impl App {
 
     /// Pasted text goes to the focused input.
     pub fn on_paste(&mut self, text: &str) {
-        self.vault.resume();
+        self.keep_open();
         match &mut self.screen {
             Screen::Release(r) => r.paste(text),
             Screen::Deposit(d) => d.paste(text),
@@ -389,7 +394,7 @@ impl App {
     /// Handles one key press.
     pub fn on_key(&mut self, key: KeyEvent) {
         // Someone is at the console: keep the database open while they work.
-        self.vault.resume();
+        self.keep_open();
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             self.interrupt();
             return;
@@ -413,6 +418,10 @@ impl App {
         }
         // A message answers the key before this one; it goes stale now.
         self.message = None;
+        if let Some(why) = self.read_only_refusal(&key) {
+            self.say(true, why);
+            return;
+        }
         if key.code == KeyCode::Char('?')
             && !self.typing()
             && !matches!(self.screen, Screen::Reveal(_))
