@@ -250,3 +250,39 @@ fn status_shows_every_officers_argon2_settings() {
         "argon2       alice, bob, carol: 8 MiB, 1 pass, 4 lanes (weaker than the default: a demo or test vault?)"
     );
 }
+
+/// The words of `ledger export` and `ledger verify` fit an 80-column
+/// terminal (the tour walked again at 80×24): each command and the
+/// fingerprint on lines of their own, so nothing wraps mid-word. Lines
+/// naming a path are left out: their length is the path's.
+#[test]
+fn export_and_verify_reports_fit_80_columns() {
+    let v = TestVault::two_of_three();
+    v.deposit_codes_ok("gh", "alice", &["ABCD-1111"]);
+    v.release_ok("gh", &["alice", "bob"]);
+    let fingerprint = v.status()["fingerprint"].as_str().unwrap().to_string();
+    let cwd = v.scratch.dir.path();
+    let export = v
+        .cmd()
+        .current_dir(cwd)
+        .args(["ledger", "export", "b"])
+        .output()
+        .unwrap();
+    expect_success(&export, "export");
+    let verify = v
+        .cmd()
+        .current_dir(cwd)
+        .args(["ledger", "verify", "--bundle", "b", "--pin", &fingerprint])
+        .output()
+        .unwrap();
+    expect_success(&verify, "verify");
+    let dir = cwd.display().to_string();
+    for out in [&export, &verify] {
+        let text = String::from_utf8(out.stdout.clone()).unwrap();
+        for l in text.lines().filter(|l| !l.contains(&dir)) {
+            assert!(l.chars().count() <= 80, "{l:?}\n{text}");
+        }
+    }
+    let text = String::from_utf8(verify.stdout).unwrap();
+    assert!(text.contains(&format!("\n    {fingerprint}\n")), "{text}");
+}

@@ -373,3 +373,45 @@ fn a_second_console_beside_a_writer_opens_read_only() {
     drop(writer);
     assert_eq!(v.ledger_lines(), before, "the read-only console wrote");
 }
+
+/// `ledger show` on an 80-column terminal (round two, the tour walked
+/// again): an entry too wide gives its details on indented lines below,
+/// cut at words, never mid-word by the terminal; piped, one line each.
+#[test]
+fn ledger_show_on_a_narrow_terminal_wraps_details_at_words() {
+    let v = TestVault::two_of_three();
+    v.deposit_codes_ok("github/admin", "alice", &["NARROW-1"]);
+    v.release_ok("github/admin", &["alice", "bob"]);
+    let shell = format!(
+        "stty rows 24 cols 80; {BIN} --vault '{}' ledger show; echo status=$?",
+        v.path.display()
+    );
+    let Some(out) = converse(&shell, &[("status=", b"")]) else {
+        return;
+    };
+    assert!(out.contains("status=0"), "{out}");
+    let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    for l in &lines {
+        assert!(
+            l.chars().count() <= 80,
+            "wider than the terminal: {l:?}\n{out}"
+        );
+    }
+    let release = lines
+        .iter()
+        .position(|l| l.contains("  release  "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(lines[release].trim_end().ends_with("alice+bob"), "{out}");
+    assert!(
+        lines[release + 1].starts_with("        github/admin #1 reason \"IdP outage, INC-4242\""),
+        "{out}"
+    );
+    // Piped, every entry is one line, as scripts read it.
+    let piped = v.cmd().args(["ledger", "show"]).output().unwrap();
+    let text = String::from_utf8(piped.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("release") && l.contains("IdP outage")),
+        "{text}"
+    );
+}

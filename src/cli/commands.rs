@@ -476,8 +476,9 @@ fn init(dir: &std::path::Path, input: &mut Input, args: InitArgs) -> Result<i32>
         format!("  ledger key:  {}", st.ledger_fingerprint),
         format!("  fingerprint: {}", st.fingerprint),
         format!(
-            "Give the vault fingerprint to your auditors, on paper or another channel you trust:\n\
-`breakglass ledger verify --pin {}` then proves they see this vault's ledger.",
+            "Give the vault fingerprint to your auditors, on paper or another channel\n\
+you trust. With it, they check that they see this vault's ledger:\n  \
+breakglass ledger verify --pin {}",
             st.fingerprint
         ),
     ])?;
@@ -1006,6 +1007,13 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
     // rotation), which later entries say.
     let life = if json { None } else { Some(vault.lifecycle()?) };
     let stdout = std::io::stdout();
+    // On a terminal, an entry too wide for it gives its details on the
+    // lines below, wrapped at words; in a pipe each entry stays one line.
+    let width = stdout
+        .is_terminal()
+        .then(|| crossterm::terminal::size().ok())
+        .flatten()
+        .map(|(w, _)| usize::from(w).max(40));
     let mut out = std::io::BufWriter::new(stdout.lock());
     for e in vault.ledger_entries() {
         let (seq, bytes) = e?;
@@ -1015,7 +1023,9 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
                 .map_err(stdout_error)?;
         } else {
             let m = ledger::parse_entry(&bytes)?;
-            writeln!(out, "{}", breakglass::ledger::summary_line(seq, &m)).map_err(stdout_error)?;
+            for line in entry_lines(seq, &m, width) {
+                writeln!(out, "{line}").map_err(stdout_error)?;
+            }
             if let Some(r) = life.as_ref().and_then(|l| l.releases.get(&seq)) {
                 writeln!(out, "      -> {}", r.links()).map_err(stdout_error)?;
             }
@@ -1023,6 +1033,33 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
     }
     out.flush().map_err(stdout_error)?;
     Ok(0)
+}
+
+/// One entry of `ledger show`: its summary line, or, when that is wider
+/// than `width`, the line up to the actor and the details below it,
+/// indented and wrapped at words.
+fn entry_lines(
+    seq: u64,
+    m: &serde_json::Map<String, serde_json::Value>,
+    width: Option<usize>,
+) -> Vec<String> {
+    let line = ledger::summary_line(seq, m);
+    let Some(width) = width.filter(|&w| line.chars().count() > w) else {
+        return vec![line];
+    };
+    let detail = ledger::summary_detail(m);
+    let head = line
+        .strip_suffix(&detail)
+        .unwrap_or(&line)
+        .trim_end()
+        .to_string();
+    std::iter::once(head)
+        .chain(
+            breakglass::tui::widgets::wrap(&detail, width - 8)
+                .into_iter()
+                .map(|l| format!("        {l}")),
+        )
+        .collect()
 }
 
 fn ledger_export(dir: &std::path::Path, out: &std::path::Path) -> Result<i32> {
@@ -1038,13 +1075,16 @@ fn ledger_export(dir: &std::path::Path, out: &std::path::Path) -> Result<i32> {
         count(n, "entry", "entries"),
         abs.display()
     );
-    out!("Verify with: breakglass ledger verify --bundle {d} --pin FINGERPRINT --state STATE-FILE");
+    // Each command on a line of its own, so they can be copied, and the
+    // words around them fit 80 columns.
+    out!("Verify with:");
+    out!("  breakglass ledger verify --bundle {d} --pin FINGERPRINT --state STATE-FILE");
+    out!("where FINGERPRINT is the vault fingerprint `init` printed, as the auditors");
+    out!("took it down (this vault says its own is:");
+    out!("  {})", vault.fingerprint()?);
+    out!("or with gpg:");
     out!(
-        "  (FINGERPRINT: the vault fingerprint `init` printed, taken down by the auditors; this vault's is {})",
-        vault.fingerprint()?
-    );
-    out!(
-        "or with gpg: gpg --import {} && gpg --verify {} {}",
+        "  gpg --import {} && gpg --verify {} {}",
         file("ledger-cert.asc"),
         file("checkpoint.asc"),
         file("checkpoint")

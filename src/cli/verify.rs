@@ -162,17 +162,14 @@ fn words(report: &Report, what: &str, args: &VerifyArgs, now: i64) -> Result<()>
             report.checkpoint.root
         )
     );
+    // The 64 hex digits on a line of their own, so the report fits 80
+    // columns.
     if report.fingerprint_pinned {
-        out!(
-            "  vault fingerprint: {} (pinned with --pin)",
-            report.fingerprint
-        );
+        out!("  vault fingerprint (pinned with --pin):");
     } else {
-        out!(
-            "  vault fingerprint: {} (not pinned: compare it with the one `init` printed, or pass --pin)",
-            report.fingerprint
-        );
+        out!("  vault fingerprint (not pinned: compare it with init's, or pass --pin):");
     }
+    out!("    {}", report.fingerprint);
     out!(
         "  ledger key: {}{}",
         report.ledger_fingerprint,
