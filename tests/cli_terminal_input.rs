@@ -415,3 +415,51 @@ fn ledger_show_on_a_narrow_terminal_wraps_details_at_words() {
         "{text}"
     );
 }
+
+/// A report on a terminal is wrapped at words to its width, the lines after
+/// the first indented, and says the same as in a pipe, where each stays
+/// one line for scripts.
+#[test]
+fn reports_on_a_terminal_wrap_at_words_to_its_width() {
+    let v = TestVault::two_of_three();
+    let dest = v
+        .scratch
+        .dir
+        .path()
+        .join("a-backup-directory-with-a-long-name");
+    let shell = format!(
+        "stty rows 24 cols 60; {BIN} --vault '{}' backup '{}'; echo status=$?",
+        v.path.display(),
+        dest.display()
+    );
+    let Some(out) = converse(&shell, &[("status=", b"")]) else {
+        return;
+    };
+    assert!(out.contains("status=0"), "{out}");
+    let report: Vec<&str> = out
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .take_while(|l| !l.starts_with("status="))
+        .collect();
+    assert!(report.len() > 1, "{out}");
+    for l in &report {
+        assert!(
+            l.chars().count() <= 60,
+            "wider than the terminal: {l:?}\n{out}"
+        );
+    }
+    assert!(report[1..].iter().all(|l| l.starts_with("  ")), "{out}");
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words(&report.join(" ")).starts_with(&format!(
+            "Backed up {} to {}",
+            v.path.display(),
+            dest.display()
+        )) || words(&report.join("")).contains("the last is the backup entry"),
+        "{out}"
+    );
+    assert!(
+        words(&report.join(" ")).ends_with("the last is the backup entry)."),
+        "{out}"
+    );
+}

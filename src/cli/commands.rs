@@ -49,6 +49,44 @@ pub(super) fn out_line(args: std::fmt::Arguments<'_>) -> Result<()> {
         .map_err(stdout_error)
 }
 
+/// The terminal's width when stdout is one (text is then wrapped at words
+/// to it, never cut mid-word by the terminal); `None` in a pipe, where
+/// each line stays whole for scripts.
+fn terminal_width() -> Option<usize> {
+    static WIDTH: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *WIDTH.get_or_init(|| {
+        std::io::stdout()
+            .is_terminal()
+            .then(|| crossterm::terminal::size().ok())
+            .flatten()
+            .map(|(w, _)| usize::from(w).max(40))
+    })
+}
+
+/// Writes a line of words to stdout: on a terminal, wrapped at words to
+/// its width, the lines after the first indented by `indent` columns.
+pub(super) fn out_words(line: &str, indent: usize) -> Result<()> {
+    let Some(width) = terminal_width().filter(|&w| line.chars().count() > w) else {
+        return out_line(format_args!("{line}"));
+    };
+    let pad = " ".repeat(indent.min(width / 2));
+    let mut rest = line.to_string();
+    let mut first = true;
+    while !rest.is_empty() {
+        let room = if first { width } else { width - pad.len() };
+        let parts = breakglass::tui::widgets::wrap(&rest, room);
+        let head = parts.first().cloned().unwrap_or_default();
+        if first {
+            out_line(format_args!("{head}"))?;
+        } else {
+            out_line(format_args!("{pad}{head}"))?;
+        }
+        rest = rest[head.len().min(rest.len())..].trim_start().to_string();
+        first = false;
+    }
+    Ok(())
+}
+
 /// `println!` that returns [`StdoutClosed`] instead of panicking.
 macro_rules! out {
     ($($arg:tt)*) => {
@@ -61,7 +99,7 @@ macro_rules! out {
 /// reported truthfully, and the command succeeds.
 pub(super) fn report(lines: &[String]) -> Result<()> {
     for l in lines {
-        match out_line(format_args!("{l}")) {
+        match out_words(l, 2) {
             Ok(()) => {}
             Err(e) if e.is::<StdoutClosed>() => {
                 let first = lines.first().map(String::as_str).unwrap_or_default();
@@ -653,36 +691,48 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     out!("ledger key   {}", st.ledger_fingerprint);
     out!("vault key    {}", st.vault_key_fingerprint);
     for line in argon2_lines(&st) {
-        out!("{line}");
+        out_words(&line, 13)?;
     }
     if let Some(p) = &st.ledger_problem {
-        out!(
-            "LOCKED       {p}: nothing is written until an auditor has run `breakglass ledger verify`"
-        );
+        out_words(
+            &format!(
+                "LOCKED       {p}: nothing is written until an auditor has run `breakglass ledger verify`"
+            ),
+            13,
+        )?;
     }
     if let Some(p) = &st.locked {
-        out!(
-            "LOCKED       {p}: nothing is written; restore the vault from a copy you trust and verify it with --pin"
-        );
+        out_words(
+            &format!(
+                "LOCKED       {p}: nothing is written; restore the vault from a copy you trust and verify it with --pin"
+            ),
+            13,
+        )?;
     }
     if let Some(w) = &st.clock_warning {
-        out!("CLOCK        {w}");
+        out_words(&format!("CLOCK        {w}"), 13)?;
     }
     if let Some(w) = &st.alerts_warning {
-        out!("ALERTS       {w}");
+        out_words(&format!("ALERTS       {w}"), 13)?;
     }
     if let Some(r) = st.gap {
-        out!("GAP          {}", breakglass::vault::gap_warning(r));
+        out_words(
+            &format!("GAP          {}", breakglass::vault::gap_warning(r)),
+            13,
+        )?;
     }
     for d in &st.due {
         // The tag is padded to the 13 columns of the other labels.
         let tag = if d.overdue { "OVERDUE" } else { "TODO" };
-        out!("{tag:<13}{}", d.words(st.now));
+        out_words(&format!("{tag:<13}{}", d.words(st.now)), 13)?;
     }
     for (name, secs) in &st.auth_delays {
-        out!(
-            "WAIT         {name} must wait {secs} s before authenticating again (wrong passphrases in a row)"
-        );
+        out_words(
+            &format!(
+                "WAIT         {name} must wait {secs} s before authenticating again (wrong passphrases in a row)"
+            ),
+            13,
+        )?;
     }
     Ok(0)
 }
