@@ -1305,7 +1305,8 @@ fn demo_commands(dir: &std::path::Path, suggested: &str) -> Vec<String> {
         "      --reason \"IdP outage drill\" --officer alice --officer bob".into(),
         format!("  {exe} ledger show"),
         format!("  {exe}    # the console"),
-        "Readers (list, status, ledger) work beside an open console; writers wait.".into(),
+        "Readers (list, status, ledger, and a second console, read-only) work".into(),
+        "beside an open console; commands that write wait until it is closed.".into(),
     ]
 }
 
