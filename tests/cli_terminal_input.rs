@@ -272,6 +272,13 @@ fn a_pasted_list_with_a_blank_line_is_deposited_whole_after_its_count_is_confirm
     };
     assert!(out.contains("Deposited 3 codes into gh"), "{out}");
     assert!(out.contains("status=0"), "{out}");
+    // Each prompt on its own line: the paste's newlines are not echoed
+    // all at once ahead of the prompts they answer. (The blank line inside
+    // the paste is skipped, so code 2 is asked for again.)
+    assert!(
+        out.contains("Code 1: \r\nCode 2: \r\nCode 2: \r\nCode 3: \r\nCode 4: \r\n"),
+        "{out:?}"
+    );
     assert_eq!(v.remaining("gh"), 3);
     for code in ["PASTE-1", "PASTE-2", "PASTE-3"] {
         assert!(!out.contains(code), "a code was echoed: {out}");

@@ -59,6 +59,8 @@ fn terminal_width() -> Option<usize> {
             .is_terminal()
             .then(|| crossterm::terminal::size().ok())
             .flatten()
+            // A terminal that gives no size (0 columns) is not wrapped.
+            .filter(|&(w, _)| w > 0)
             .map(|(w, _)| usize::from(w).max(40))
     })
 }
@@ -1059,11 +1061,7 @@ fn ledger_show(dir: &std::path::Path, json: bool) -> Result<i32> {
     let stdout = std::io::stdout();
     // On a terminal, an entry too wide for it gives its details on the
     // lines below, wrapped at words; in a pipe each entry stays one line.
-    let width = stdout
-        .is_terminal()
-        .then(|| crossterm::terminal::size().ok())
-        .flatten()
-        .map(|(w, _)| usize::from(w).max(40));
+    let width = terminal_width();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for e in vault.ledger_entries() {
         let (seq, bytes) = e?;

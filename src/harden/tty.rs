@@ -39,6 +39,12 @@ pub fn read_hidden_line(prompt: &str, limit: usize) -> std::io::Result<Hidden> {
             .and_then(|()| read_line(&mut signals::Interruptible(&mut tty), limit));
         drop(echo);
         let Some(sig) = caught.finish() else {
+            // The line's end, said here rather than echoed by the terminal
+            // (no ECHONL): a paste's newlines would all be echoed at once,
+            // ahead of the prompts they answer.
+            if line.is_ok() {
+                let _ = tty.write_all(b"\n");
+            }
             return line;
         };
         drop(line);
@@ -273,8 +279,8 @@ mod signals {
     }
 }
 
-/// Echo off on a terminal until dropped; the newline the user types is
-/// still echoed (ECHONL), so the next output starts on its own line.
+/// Echo off on a terminal until dropped. The newline the user types is not
+/// echoed either: [`read_hidden_line`] writes one once the line is read.
 #[cfg(unix)]
 struct EchoOff {
     fd: std::os::fd::RawFd,
@@ -295,8 +301,7 @@ impl EchoOff {
             return Err(std::io::Error::last_os_error());
         }
         let mut hidden = saved;
-        hidden.c_lflag &= !libc::ECHO;
-        hidden.c_lflag |= libc::ECHONL;
+        hidden.c_lflag &= !(libc::ECHO | libc::ECHONL);
         // SAFETY: as above; tcsetattr reads the termios we own.
         if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &hidden) } != 0 {
             return Err(std::io::Error::last_os_error());
