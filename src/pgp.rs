@@ -23,7 +23,7 @@ use openpgp::parse::stream::{
 };
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::SerializeInto;
-use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
+use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Recipient, Signer};
 use openpgp::types::{Features, HashAlgorithm, SignatureType};
 use openpgp::types::{KeyFlags, SymmetricAlgorithm};
 use openpgp::{Cert, KeyHandle};
@@ -330,7 +330,17 @@ impl PublicCert {
     }
 
     /// Encrypts `plaintext` to this certificate's storage-encryption subkey.
+    ///
+    /// Always as a SEIPDv1 message (RFC 4880 §5.13: CFB with a modification
+    /// detection code), never SEIPDv2, whatever the certificate's features
+    /// say. Sequoia would pick SEIPDv2 with the backend's best AEAD mode:
+    /// OCB under the Rust and OpenSSL backends, which Nettle before 3.9
+    /// (Debian 12 ships 3.8) cannot decrypt, so the hardened build could not
+    /// release what the default build deposited; and gpg 2.2, the referee,
+    /// reads no SEIPDv2 at all. Every backend and gpg read SEIPDv1.
+    /// (docs/SECURITY.md, "One message format for every build".)
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        use openpgp::types::Features;
         let recipients = self
             .0
             .keys()
@@ -338,7 +348,15 @@ impl PublicCert {
             .supported()
             .alive()
             .revoked(false)
-            .for_storage_encryption();
+            .for_storage_encryption()
+            .map(|ka| {
+                let key = ka.key();
+                Recipient::new(
+                    Features::empty().set_seipdv1(),
+                    KeyHandle::from(key.keyid()),
+                    key,
+                )
+            });
         let mut sink = Vec::new();
         {
             let message = Message::new(&mut sink);

@@ -148,3 +148,57 @@ fn the_python_program_in_ledger_md_recomputes_the_signed_root() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("differs from the signed root"));
 }
+
+/// What breakglass encrypts (every item and share) is a SEIPDv1 message,
+/// which every sequoia backend and gpg 2.2 read (issue: ship it, the
+/// hardened build could not read the default build's items): the
+/// referee, gpg, decrypts it with the key alone.
+#[test]
+fn gpg_decrypts_what_breakglass_encrypts() {
+    use sequoia_openpgp::{Packet, PacketPile, parse::Parse};
+    let key = breakglass::pgp::SecretKey::generate_encryption("referee").unwrap();
+    let plain = b"K7QX-P2MW";
+    let ct = key.public().encrypt(plain).unwrap();
+    let pile = PacketPile::from_bytes(&ct).unwrap();
+    let versions: Vec<u8> = pile
+        .descendants()
+        .filter_map(|p| match p {
+            Packet::SEIP(s) => Some(s.version()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(versions, vec![1], "one SEIPDv1 packet: {pile:?}");
+    // And breakglass reads it back.
+    assert_eq!(key.decrypt(&ct).unwrap().expose_secret(), plain);
+
+    if !have("gpg") {
+        eprintln!("SKIPPED: gpg is not installed");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let tsk = home.path().join("key.pgp");
+    std::fs::write(&tsk, &*key.to_bytes().unwrap().expose_secret()).unwrap();
+    let msg = home.path().join("item.pgp");
+    std::fs::write(&msg, &ct).unwrap();
+    let gpg = |args: &[&str]| {
+        Command::new("gpg")
+            .env("GNUPGHOME", home.path())
+            .args(["--batch", "--no-tty", "--pinentry-mode", "loopback"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let import = gpg(&["--import", tsk.to_str().unwrap()]);
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let out = gpg(&["--decrypt", msg.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, plain);
+}
