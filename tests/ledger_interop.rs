@@ -177,7 +177,7 @@ fn gpg_decrypts_what_breakglass_encrypts() {
     }
     let home = tempfile::tempdir().unwrap();
     let tsk = home.path().join("key.pgp");
-    std::fs::write(&tsk, &*key.to_bytes().unwrap().expose_secret()).unwrap();
+    std::fs::write(&tsk, key.to_bytes().unwrap().expose_secret()).unwrap();
     let msg = home.path().join("item.pgp");
     std::fs::write(&msg, &ct).unwrap();
     let gpg = |args: &[&str]| {
