@@ -752,3 +752,46 @@ fn passphrases_in_the_environment_are_ignored() {
     assert!(v.list().is_empty(), "something was deposited");
     assert!(!v.ledger_kinds().contains(&"deposit".to_string()));
 }
+
+/// `--version` says what the binary is: its version, the commit it was
+/// built from, its crypto backend and its features; `-V` in one line.
+#[test]
+fn version_names_the_commit_backend_and_features() {
+    let out = bin().arg("--version").output().unwrap();
+    expect_success(&out, "--version");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("breakglass {}", env!("CARGO_PKG_VERSION")),
+        "{text}"
+    );
+    let commit = lines[1]
+        .strip_prefix("commit    ")
+        .unwrap_or_else(|| panic!("{text}"));
+    let git = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    match git {
+        Ok(g) if g.status.success() => {
+            assert_eq!(commit, String::from_utf8_lossy(&g.stdout).trim(), "{text}")
+        }
+        _ => assert_eq!(commit, "unknown", "{text}"),
+    }
+    // The suite runs the default build: the pure-Rust backend.
+    assert!(
+        lines[2].starts_with("backend   crypto-rust: sequoia-openpgp 2."),
+        "{text}"
+    );
+    assert!(lines[3].starts_with("features  crypto-rust"), "{text}");
+    let short = bin().arg("-V").output().unwrap();
+    let short = String::from_utf8(short.stdout).unwrap();
+    assert_eq!(
+        short.trim_end(),
+        format!(
+            "breakglass {} ({commit}, crypto-rust)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}

@@ -29,7 +29,8 @@ const GLOBAL: &str = "Global options";
 #[derive(Parser, Debug)]
 #[command(
     name = "breakglass",
-    version,
+    version = short_version(),
+    long_version = long_version(),
     after_help = "With no command, opens the console on the vault.\n\
 Secrets are never taken from arguments or the environment: on a terminal they are\n\
 asked for (hidden); with --batch (offered by the commands that ask for secrets) they\n\
@@ -64,6 +65,62 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The crypto backend this binary was built with.
+pub const BACKEND: &str = if cfg!(feature = "crypto-nettle") {
+    "crypto-nettle"
+} else if cfg!(feature = "crypto-openssl") {
+    "crypto-openssl"
+} else if cfg!(feature = "crypto-rust") {
+    "crypto-rust"
+} else {
+    "none"
+};
+
+/// Every cargo feature this binary was built with.
+fn features() -> Vec<&'static str> {
+    [
+        ("crypto-rust", cfg!(feature = "crypto-rust")),
+        ("crypto-nettle", cfg!(feature = "crypto-nettle")),
+        ("crypto-openssl", cfg!(feature = "crypto-openssl")),
+        ("testing", cfg!(feature = "testing")),
+    ]
+    .into_iter()
+    .filter_map(|(f, on)| on.then_some(f))
+    .collect()
+}
+
+/// `-V`: the version, commit and backend on one line.
+fn short_version() -> &'static str {
+    static V: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{} ({}, {BACKEND})",
+            env!("CARGO_PKG_VERSION"),
+            env!("BREAKGLASS_COMMIT")
+        )
+    });
+    V.as_str()
+}
+
+/// `--version`: what the binary is, one thing a line.
+fn long_version() -> &'static str {
+    static V: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let backend = match BACKEND {
+            "crypto-rust" => "pure Rust (RustCrypto)",
+            "crypto-nettle" => "Nettle",
+            "crypto-openssl" => "OpenSSL",
+            _ => "none",
+        };
+        format!(
+            "{}\ncommit    {}\nbackend   {BACKEND}: sequoia-openpgp {} on {backend}\nfeatures  {}",
+            env!("CARGO_PKG_VERSION"),
+            env!("BREAKGLASS_COMMIT"),
+            env!("BREAKGLASS_SEQUOIA"),
+            features().join(", ")
+        )
+    });
+    V.as_str()
 }
 
 /// The command line as parsed: [`Cli`], with `--batch` offered only by
