@@ -507,45 +507,6 @@ fn help_offers_no_option_that_takes_a_secret() {
     }
 }
 
-/// Every command that runs, found from the help itself (each "Commands:"
-/// section, recursively), so a new subcommand is checked too.
-fn leaf_commands() -> Vec<Vec<String>> {
-    fn walk(path: Vec<String>, out: &mut Vec<Vec<String>>) {
-        let o = bin().args(&path).arg("--help").output().unwrap();
-        expect_success(&o, "--help");
-        let help = String::from_utf8(o.stdout).unwrap();
-        let subs: Vec<String> = match help.split_once("\nCommands:\n") {
-            None => Vec::new(),
-            Some((_, rest)) => rest
-                .lines()
-                .take_while(|l| !l.is_empty())
-                .filter_map(|l| l.split_whitespace().next())
-                .filter(|name| *name != "help")
-                .map(str::to_owned)
-                .collect(),
-        };
-        if subs.is_empty() {
-            out.push(path);
-            return;
-        }
-        for s in subs {
-            let mut p = path.clone();
-            p.push(s);
-            walk(p, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(Vec::new(), &mut out);
-    assert!(out.len() > 20, "found only {out:?}");
-    out
-}
-
-fn help_of(sub: &[String], flag: &str) -> String {
-    let out = bin().args(sub).arg(flag).output().unwrap();
-    expect_success(&out, flag);
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// `--vault` and `--wait` are listed once, under "Global options:", in
 /// every subcommand's help; `--batch` too where it changes something (the
 /// help then says what its "Batch stdin:" is) and nowhere else. An officer

@@ -436,6 +436,34 @@ breakglass acknowledge-gap --officer alice --officer bob"
         /// Where to create it [default: a new directory under the system temp dir]
         dir: Option<PathBuf>,
     },
+
+    /// Print the shell completion script for SHELL
+    #[command(after_help = "Examples:\n  \
+breakglass completions bash > ~/.local/share/bash-completion/completions/breakglass\n  \
+breakglass completions zsh > ~/.zfunc/_breakglass\n  \
+breakglass completions fish > ~/.config/fish/completions/breakglass.fish")]
+    Completions {
+        /// The shell: bash, zsh or fish
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: CompletionShell,
+    },
+
+    /// Write the man pages, breakglass(1) and one per subcommand, into DIR
+    /// (for packagers; generated from this command line, never by hand)
+    #[command(hide = true)]
+    Manpages {
+        /// An existing directory; pages in it are replaced
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+/// The shells `completions` writes for.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Subcommand, Debug)]

@@ -118,9 +118,11 @@ pub(super) fn report(lines: &[String]) -> Result<()> {
 const REVEAL_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn dispatch(cli: Cli) -> Result<i32> {
-    let vault_dir = match cli.vault.clone() {
-        Some(v) => v,
-        None => default_vault_dir()?,
+    let vault_dir = match (&cli.vault, &cli.command) {
+        (Some(v), _) => v.clone(),
+        // What needs no vault needs no default path either.
+        (None, Some(Command::Completions { .. } | Command::Manpages { .. })) => PathBuf::new(),
+        (None, _) => default_vault_dir()?,
     };
     let mut input = Input::new(cli.batch);
     breakglass::store::set_lock_wait(cli.wait);
@@ -163,6 +165,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Some(Command::Alerts(cmd)) => alerts(&vault_dir, &mut input, cmd),
         Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Manpages { dir }) => manpages(&dir),
         Some(Command::Backup { dest }) => {
             let mut vault = open_vault(&vault_dir)?;
             let r = vault.backup(&dest)?;
@@ -1306,6 +1310,45 @@ fn demo_commands(dir: &std::path::Path, suggested: &str) -> Vec<String> {
         "Readers (list, status, ledger, and a second console, read-only) work".into(),
         "beside an open console; commands that write wait until it is closed.".into(),
     ]
+}
+
+/// `completions SHELL`: the script, generated from the command line itself.
+fn completions(shell: super::args::CompletionShell) -> Result<i32> {
+    use super::args::CompletionShell as S;
+    use clap_complete::Shell;
+    let shell = match shell {
+        S::Bash => Shell::Bash,
+        S::Zsh => Shell::Zsh,
+        S::Fish => Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut super::args::command(),
+        "breakglass",
+        &mut script,
+    );
+    let mut o = std::io::stdout().lock();
+    o.write_all(&script)
+        .and_then(|()| o.flush())
+        .map_err(stdout_error)?;
+    Ok(0)
+}
+
+/// `manpages DIR`: breakglass.1 and one page per subcommand
+/// (breakglass-ledger-verify.1 …), generated from the command line.
+fn manpages(dir: &std::path::Path) -> Result<i32> {
+    if !dir.is_dir() {
+        return Err(Usage(format!("{}: no such directory", dir.display())).into());
+    }
+    clap_mangen::generate_to(super::args::command(), dir)
+        .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+    let n = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".1"))
+        .count();
+    report(&[format!("Wrote {n} man pages into {}.", dir.display())])?;
+    Ok(0)
 }
 
 /// The console's exit code, with its note on stderr: 1 when it left an
