@@ -437,6 +437,21 @@ breakglass acknowledge-gap --officer alice --officer bob"
         dir: Option<PathBuf>,
     },
 
+    /// Check this console before an incident: core dumps, memory locking,
+    /// the clock, the vault directory, disk, terminal, auditors' tools, alerts
+    #[command(
+        after_help = "Each line is OK, WARN or FAIL, with what to do. Reads only: nothing is\n\
+written to the vault or logged. Exit 0 when nothing fails, 1 otherwise.\n\
+\n\
+Example:\n  \
+breakglass doctor --json"
+    )]
+    Doctor {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Print the shell completion script for SHELL
     #[command(after_help = "Examples:\n  \
 breakglass completions bash > ~/.local/share/bash-completion/completions/breakglass\n  \

@@ -166,6 +166,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Some(Command::Ledger(LedgerCommand::Export { dir })) => ledger_export(&vault_dir, &dir),
         Some(Command::Demo { dir }) => demo(dir),
         Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Doctor { json }) => super::doctor::doctor(&vault_dir, json),
         Some(Command::Manpages { dir }) => manpages(&dir),
         Some(Command::Backup { dest }) => {
             let mut vault = open_vault(&vault_dir)?;

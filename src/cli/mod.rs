@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod doctor;
 mod input;
 mod lifecycle;
 mod verify;
