@@ -224,7 +224,7 @@ fn disk(dir: &Path) -> Check {
             format!("free space unknown: {}", std::io::Error::last_os_error()),
         );
     }
-    let free = u64::from(st.f_bavail).saturating_mul(st.f_frsize);
+    let free = st.f_bavail.saturating_mul(st.f_frsize);
     let words = format!("{} MiB free", free >> 20);
     if free < DISK_FAIL {
         check(
