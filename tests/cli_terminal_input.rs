@@ -465,3 +465,55 @@ fn reports_on_a_terminal_wrap_at_words_to_its_width() {
         "{out}"
     );
 }
+
+/// Wrapping keeps a report's own line breaks and indentation (init's
+/// fingerprint lines), and never touches JSON: `deposit --json` on a
+/// narrow terminal is still JSON.
+#[test]
+fn wrapping_keeps_line_breaks_and_leaves_json_whole() {
+    let s = Scratch::new();
+    let pass: Vec<String> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|o| passphrase_for(o))
+        .collect();
+    let shell = format!(
+        "stty rows 24 cols 80; printf '{}\\n{}\\n{}\\n' | {BIN} --vault '{}' --batch init \
+         --threshold 2 --officer alice --officer bob --officer carol \
+         --kdf-memory-mib 8 --kdf-iterations 1; echo status=$?",
+        pass[0],
+        pass[1],
+        pass[2],
+        s.path.display()
+    );
+    let Some(out) = converse(&shell, &[("status=", b"")]) else {
+        return;
+    };
+    assert!(out.contains("status=0"), "{out}");
+    let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("you trust. With it,"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        lines[at + 1].starts_with("  breakglass ledger verify --pin"),
+        "{out}"
+    );
+    for l in &lines {
+        assert!(l.chars().count() <= 80, "{l:?}\n{out}");
+    }
+
+    let shell = format!(
+        "stty rows 24 cols 40; printf '{}\\nC-1\\n' | {BIN} --vault '{}' --batch deposit \
+         some/rather-long-secret-name-here --officer alice --json; echo status=$?",
+        pass[0],
+        s.path.display()
+    );
+    let Some(out) = converse(&shell, &[("status=", b"")]) else {
+        return;
+    };
+    let text = out.replace('\r', "");
+    let json = &text[text.find('{').unwrap()..=text.rfind('}').unwrap()];
+    let v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    assert_eq!(v["secret"], "some/rather-long-secret-name-here");
+}

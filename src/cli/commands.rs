@@ -65,26 +65,30 @@ fn terminal_width() -> Option<usize> {
     })
 }
 
-/// Writes a line of words to stdout: on a terminal, wrapped at words to
-/// its width, the lines after the first indented by `indent` columns.
-pub(super) fn out_words(line: &str, indent: usize) -> Result<()> {
-    let Some(width) = terminal_width().filter(|&w| line.chars().count() > w) else {
-        return out_line(format_args!("{line}"));
-    };
-    let pad = " ".repeat(indent.min(width / 2));
-    let mut rest = line.to_string();
-    let mut first = true;
-    while !rest.is_empty() {
-        let room = if first { width } else { width - pad.len() };
-        let parts = breakglass::tui::widgets::wrap(&rest, room);
-        let head = parts.first().cloned().unwrap_or_default();
-        if first {
-            out_line(format_args!("{head}"))?;
-        } else {
-            out_line(format_args!("{pad}{head}"))?;
+/// Writes text to stdout: on a terminal, each of its lines wrapped at words
+/// to the terminal's width, the lines a wrap adds indented by `indent`
+/// columns (or by the line's own indentation, if deeper). Its own line
+/// breaks and indentation are kept.
+pub(super) fn out_words(text: &str, indent: usize) -> Result<()> {
+    use breakglass::tui::widgets::wrap;
+    for line in text.split('\n') {
+        let Some(width) = terminal_width().filter(|&w| line.chars().count() > w) else {
+            out_line(format_args!("{line}"))?;
+            continue;
+        };
+        let body = line.trim_start_matches(' ');
+        let lead = &line[..line.len() - body.len()];
+        // The first line at the whole width, the rest after the indent.
+        let head = wrap(body, width.saturating_sub(lead.len()).max(1)).swap_remove(0);
+        out_line(format_args!("{lead}{head}"))?;
+        let rest = body[head.len()..].trim_start();
+        if rest.is_empty() {
+            continue;
         }
-        rest = rest[head.len().min(rest.len())..].trim_start().to_string();
-        first = false;
+        let pad = " ".repeat(indent.max(lead.len()).min(width / 2));
+        for l in wrap(rest, width - pad.len()) {
+            out_line(format_args!("{pad}{l}"))?;
+        }
     }
     Ok(())
 }
@@ -96,12 +100,27 @@ macro_rules! out {
     };
 }
 
-/// Prints the report of a change that is already committed. If stdout was
-/// closed, the first line goes to stderr instead, so the change is still
-/// reported truthfully, and the command succeeds.
+/// Prints the report of a change that is already committed, wrapped to a
+/// terminal's width. If stdout was closed, the first line goes to stderr
+/// instead, so the change is still reported truthfully, and the command
+/// succeeds.
 pub(super) fn report(lines: &[String]) -> Result<()> {
+    report_as(lines, true)
+}
+
+/// [`report`] for JSON: never wrapped, so it stays JSON on a terminal too.
+pub(super) fn report_json(v: &serde_json::Value) -> Result<()> {
+    report_as(&[serde_json::to_string_pretty(v)?], false)
+}
+
+fn report_as(lines: &[String], wrapped: bool) -> Result<()> {
     for l in lines {
-        match out_words(l, 2) {
+        let written = if wrapped {
+            out_words(l, 2)
+        } else {
+            out_line(format_args!("{l}"))
+        };
+        match written {
             Ok(()) => {}
             Err(e) if e.is::<StdoutClosed>() => {
                 let first = lines.first().map(String::as_str).unwrap_or_default();
@@ -588,7 +607,7 @@ fn deposit(dir: &std::path::Path, input: &mut Input, args: DepositArgs) -> Resul
             "total": report.total,
             "entry": report.seq,
         });
-        self::report(&[serde_json::to_string_pretty(&v)?])?;
+        report_json(&v)?;
     } else {
         self::report(&[line])?;
     }
@@ -744,11 +763,9 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// `status`'s Argon2 lines: the vault's settings, weak ones said so, and
-/// every officer whose stored settings differ from the vault's.
-/// Every officer's Argon2 settings, officers who share them on one line,
-/// so a demo-weak vault (or one weak officer) shows; then the epoch's,
-/// which new passphrases get, if no officer has them.
+/// `status`'s Argon2 lines: every officer's settings, officers who share
+/// them on one line, so a demo-weak vault (or one weak officer) shows; then
+/// the epoch's, which new passphrases get, if no officer has them.
 fn argon2_lines(st: &breakglass::vault::Status) -> Vec<String> {
     let weak = |k: &KdfParams| {
         if k.is_weak() {
