@@ -3,7 +3,7 @@
 //! `docs/PERFORMANCE.md`.
 //!
 //! - `argon2id/derive_kek/default`: one Argon2id derivation at
-//!   [`KdfParams::DEFAULT`] (64 MiB, 3 passes, 4 lanes), paid once per
+//!   [`KdfParams::DEFAULT`] (128 MiB, 3 passes, 4 lanes in parallel), paid once per
 //!   officer per approval.
 //! - `release/complete_release/*`: everything after the last passphrase
 //!   (share combine, key check, item decrypt, the transaction that consumes

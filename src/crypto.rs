@@ -5,7 +5,7 @@
 //! data always binds the record's identity (vault, officer or record, epoch),
 //! so a blob moved to another record fails to open.
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
@@ -52,8 +52,21 @@ impl KdfParams {
     /// The salt length the vault writes, and the only one it reads.
     pub const SALT_LEN: usize = 16;
 
-    /// RFC 9106 §4, second recommended option: 64 MiB, 3 passes, 4 lanes.
+    /// What new vaults get: twice the memory of RFC 9106 §4's second
+    /// recommended option, 128 MiB, 3 passes, 4 lanes. The lanes run on
+    /// separate cores (argon2's `parallel` feature), so on a 2-core console
+    /// this costs an officer about 1.3 times the wait of the option itself
+    /// on one thread (docs/PERFORMANCE.md, "Argon2: parallel lanes").
     pub const DEFAULT: KdfParams = KdfParams {
+        memory_kib: 128 * 1024,
+        iterations: 3,
+        parallelism: 4,
+    };
+
+    /// RFC 9106 §4's second recommended option (64 MiB, 3 passes, 4
+    /// lanes), the default of earlier versions: settings below it in memory
+    /// or passes are a demo's or a test suite's ([`KdfParams::is_weak`]).
+    pub const RFC_9106_SECOND: KdfParams = KdfParams {
         memory_kib: 64 * 1024,
         iterations: 3,
         parallelism: 4,
@@ -144,10 +157,13 @@ impl KdfParams {
         )
     }
 
-    /// Whether these settings are weaker than [`KdfParams::DEFAULT`] in
-    /// memory or passes (the demo's and the test suite's are).
+    /// Whether these settings are weaker than RFC 9106's second
+    /// recommendation ([`KdfParams::RFC_9106_SECOND`]) in memory or passes
+    /// (the demo's and the test suite's are; a vault made with the earlier
+    /// 64 MiB default is not).
     pub fn is_weak(&self) -> bool {
-        self.memory_kib < Self::DEFAULT.memory_kib || self.iterations < Self::DEFAULT.iterations
+        self.memory_kib < Self::RFC_9106_SECOND.memory_kib
+            || self.iterations < Self::RFC_9106_SECOND.iterations
     }
 
     /// The parameters as the ledger states them (genesis, ceremonies):
@@ -177,8 +193,10 @@ impl KdfParams {
 }
 
 // The defaults never drop below RFC 9106's second recommendation.
-const _: () =
-    assert!(KdfParams::DEFAULT.memory_kib >= 64 * 1024 && KdfParams::DEFAULT.iterations >= 3);
+const _: () = assert!(
+    KdfParams::DEFAULT.memory_kib >= KdfParams::RFC_9106_SECOND.memory_kib
+        && KdfParams::DEFAULT.iterations >= KdfParams::RFC_9106_SECOND.iterations
+);
 
 /// Derives a 32-byte key-encryption key from a passphrase with Argon2id.
 /// Parameters out of [`KdfParams::check_stored`]'s bounds are refused
@@ -196,8 +214,17 @@ pub fn derive_kek(pass: &Passphrase, salt: &[u8], params: KdfParams) -> Result<S
     .map_err(|e| Error::Corrupt(format!("stored Argon2 parameters rejected: {e}")))?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
     let mut out = Zeroizing::new(vec![0u8; 32]);
+    // The work memory is ours, so it is wiped before it is freed: the last
+    // block of each lane is all it takes to compute the key, and
+    // `hash_password_into` frees its own memory as it is.
+    let mut memory = Zeroizing::new(vec![Block::default(); argon.params().block_count()]);
     argon
-        .hash_password_into(pass.expose_secret().as_bytes(), salt, &mut out)
+        .hash_password_into_with_memory(
+            pass.expose_secret().as_bytes(),
+            salt,
+            &mut out,
+            memory.as_mut_slice(),
+        )
         .map_err(|e| Error::Corrupt(format!("Argon2 failed: {e}")))?;
     Ok(SecretBytes::take(&mut out))
 }
@@ -355,5 +382,99 @@ mod tests {
         let mut big = p.to_json();
         big["iterations"] = (u64::from(u32::MAX) + 1).into();
         assert_eq!(KdfParams::from_json(&big), None);
+    }
+
+    /// RFC 9106 §5 test vectors (m = 32 KiB, t = 3, p = 4, with secret and
+    /// associated data), for the Argon2 this crate uses and for the
+    /// previous release, whose output stored records were made with.
+    #[test]
+    fn argon2_matches_the_rfc_9106_vectors_in_both_releases() {
+        let vectors = [
+            (
+                Algorithm::Argon2d,
+                "512b391b6f1162975371d30919734294f868e3be3984f3c1a13a4db9fabe4acb",
+            ),
+            (
+                Algorithm::Argon2i,
+                "c814d9d1dc7f37aa13f0d77f2494bda1c8de6b016dd388d29952a4c4672b6ce8",
+            ),
+            (
+                Algorithm::Argon2id,
+                "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659",
+            ),
+        ];
+        let (pwd, salt, secret, ad) = ([1u8; 32], [2u8; 16], [3u8; 8], [4u8; 12]);
+        for (alg, want) in vectors {
+            let params = argon2::ParamsBuilder::new()
+                .m_cost(32)
+                .t_cost(3)
+                .p_cost(4)
+                .output_len(32)
+                .data(argon2::AssociatedData::new(&ad).unwrap())
+                .build()
+                .unwrap();
+            let mut now = [0u8; 32];
+            Argon2::new_with_secret(&secret, alg, Version::V0x13, params)
+                .unwrap()
+                .hash_password_into(&pwd, &salt, &mut now)
+                .unwrap();
+            assert_eq!(hex::encode(now), want, "argon2 0.6, {alg:?}");
+
+            let old_alg = match alg {
+                Algorithm::Argon2d => argon2_05::Algorithm::Argon2d,
+                Algorithm::Argon2i => argon2_05::Algorithm::Argon2i,
+                _ => argon2_05::Algorithm::Argon2id,
+            };
+            let params = argon2_05::ParamsBuilder::new()
+                .m_cost(32)
+                .t_cost(3)
+                .p_cost(4)
+                .output_len(32)
+                .data(argon2_05::AssociatedData::new(&ad).unwrap())
+                .build()
+                .unwrap();
+            let mut before = [0u8; 32];
+            argon2_05::Argon2::new_with_secret(&secret, old_alg, argon2_05::Version::V0x13, params)
+                .unwrap()
+                .hash_password_into(&pwd, &salt, &mut before)
+                .unwrap();
+            assert_eq!(hex::encode(before), want, "argon2 0.5, {alg:?}");
+        }
+    }
+
+    /// Records sealed before the upgrade keep opening: `derive_kek` (0.6,
+    /// lanes on several threads, its own wiped memory) gives what 0.5 gave
+    /// on one thread, at the test suite's settings, at other lane counts,
+    /// and at the old default.
+    #[test]
+    fn derive_kek_gives_what_argon2_0_5_gave_for_stored_parameters() {
+        let pass = Passphrase::new("correct horse battery staple".into());
+        let salt = *b"0123456789abcdef";
+        let lanes = |parallelism| KdfParams {
+            parallelism,
+            ..KdfParams::new(8, 2).unwrap()
+        };
+        let old_default = KdfParams::RFC_9106_SECOND;
+        for p in [
+            KdfParams::new(8, 1).unwrap(),
+            lanes(1),
+            lanes(3),
+            lanes(16),
+            old_default,
+        ] {
+            let now = derive_kek(&pass, &salt, p).unwrap();
+            let params =
+                argon2_05::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32))
+                    .unwrap();
+            let mut before = [0u8; 32];
+            argon2_05::Argon2::new(
+                argon2_05::Algorithm::Argon2id,
+                argon2_05::Version::V0x13,
+                params,
+            )
+            .hash_password_into(pass.expose_secret().as_bytes(), &salt, &mut before)
+            .unwrap();
+            assert_eq!(now.expose_secret(), &before[..], "{p:?}");
+        }
     }
 }

@@ -247,7 +247,7 @@ fn status_shows_every_officers_argon2_settings() {
         .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(
         line,
-        "argon2       alice, bob, carol: 8 MiB, 1 pass, 4 lanes (weaker than the default: a demo or test vault?)"
+        "argon2       alice, bob, carol: 8 MiB, 1 pass, 4 lanes (below RFC 9106's 64 MiB, 3 passes: a demo or test vault?)"
     );
 }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use breakglass::crypto::KdfParams;
 use breakglass::names;
 
 fn officer_name(s: &str) -> Result<String, String> {
@@ -595,11 +596,11 @@ pub struct InitArgs {
     pub officers: Vec<String>,
 
     /// Argon2id memory per passphrase, MiB (8 to 4096)
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(long, value_name = "N", default_value_t = KdfParams::DEFAULT.memory_kib / 1024)]
     pub kdf_memory_mib: u32,
 
     /// Argon2id passes (1 to 64)
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = KdfParams::DEFAULT.iterations)]
     pub kdf_iterations: u32,
 }
 

@@ -769,7 +769,7 @@ fn status(dir: &std::path::Path, json: bool) -> Result<i32> {
 fn argon2_lines(st: &breakglass::vault::Status) -> Vec<String> {
     let weak = |k: &KdfParams| {
         if k.is_weak() {
-            " (weaker than the default: a demo or test vault?)"
+            " (below RFC 9106's 64 MiB, 3 passes: a demo or test vault?)"
         } else {
             ""
         }
