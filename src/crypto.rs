@@ -216,7 +216,9 @@ pub fn derive_kek(pass: &Passphrase, salt: &[u8], params: KdfParams) -> Result<S
     let mut out = Zeroizing::new(vec![0u8; 32]);
     // The work memory is ours, so it is wiped before it is freed: the last
     // block of each lane is all it takes to compute the key, and
-    // `hash_password_into` frees its own memory as it is.
+    // `hash_password_into` frees its own memory as it is. (The binary's
+    // allocator wipes what it frees anyway; a program embedding this
+    // library may have no such allocator.)
     let mut memory = Zeroizing::new(vec![Block::default(); argon.params().block_count()]);
     argon
         .hash_password_into_with_memory(
