@@ -36,12 +36,14 @@ fn memories() -> Vec<u32> {
     }
 }
 
+/// `mib` MiB at 3 passes; `KdfParams::new` gives every vault's 4 lanes.
 fn params(mib: u32) -> KdfParams {
-    KdfParams {
-        memory_kib: mib * 1024,
-        iterations: PASSES,
-        parallelism: LANES,
-    }
+    let p = KdfParams::new(mib, PASSES).expect("bench settings in bounds");
+    assert_eq!(
+        p.parallelism, LANES,
+        "argon2 0.5 is run with the same lanes"
+    );
+    p
 }
 
 /// One derivation with `argon2` 0.5, as breakglass 0.2 ran it.
